@@ -1,0 +1,36 @@
+"""Where the database is and how to connect: the external server or the embedded cluster."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from store.embedded import EmbeddedPostgres
+from vigil.settings import Settings
+
+
+def embedded_cluster(settings: Settings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(settings.data_dir / "db", port=settings.database.embedded_port)
+
+
+def resolve_url(settings: Settings, *, start_embedded: bool = True) -> str:
+    """The URL to use: ``DATABASE_URL``/``database.url`` when set, else the embedded cluster (started)."""
+    if settings.database_url:
+        return settings.database_url
+    cluster = embedded_cluster(settings)
+    if start_embedded:
+        cluster.start()
+    return cluster.url
+
+
+def connect(url: str, *, autocommit: bool = True, timeout_s: float = 5.0) -> psycopg.Connection:
+    """One connection with dict rows; the caller closes it (use it as a context manager)."""
+    return psycopg.connect(url, autocommit=autocommit, connect_timeout=max(1, int(timeout_s)),
+                           row_factory=dict_row)  # type: ignore[return-value]
+
+
+def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "vigil") -> ConnectionPool:
+    """A connection pool with dict rows; open it with ``with make_pool(...) as pool``."""
+    return ConnectionPool(url, min_size=min_size, max_size=max_size, name=name, open=False,
+                          kwargs={"autocommit": True, "row_factory": dict_row})

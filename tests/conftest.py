@@ -1,0 +1,7 @@
+"""Shared fixtures. Real parts only: see tests/support/ for each."""
+
+import os
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+pytest_plugins = ["tests.support.db"]

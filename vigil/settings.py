@@ -1,0 +1,192 @@
+"""The one settings tree: a YAML file plus ``VIGIL_`` environment variables.
+
+The tree mirrors the YAML one to one, so a wrong key or value fails at start with its dotted path
+(``vision.max_batch: Input should be greater than 0``). Environment variables override the file and use
+``__`` between levels: ``VIGIL_VISION__MAX_BATCH=4``. ``DATABASE_URL`` is honoured as well.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+CONFIG_ENV = "VIGIL_CONFIG"
+# The YAML file of the load in progress (settings sources are chosen per class, not per call).
+_YAML_FILE: ContextVar[Path | None] = ContextVar("vigil_settings_yaml", default=None)
+DEFAULT_CONFIG_FILE = Path("vigil.yaml")
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; the message names every bad key and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of an existing server. Empty: run the embedded cluster.",
+    )
+    embedded_port: int = Field(default=55432, ge=1024, le=65535, description="Port of the embedded cluster.")
+    pool_size: int = Field(default=8, ge=1, le=200)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+
+class StoreSettings(_Section):
+    retention_days: int = Field(default=90, ge=1, description="Raw observations/health older than this go.")
+    event_retention_days: int = Field(default=365, ge=1)
+    compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB: compress chunks this old.")
+    writer_queue_max: int = Field(default=200_000, ge=1000, description="Rows held in memory before spooling.")
+    writer_batch_rows: int = Field(default=5000, ge=1, le=1_000_000)
+    writer_flush_interval_s: float = Field(default=0.5, gt=0, le=60)
+    writer_threads: int = Field(default=1, ge=1, le=16)
+    spool_segment_rows: int = Field(default=20_000, ge=100)
+    rollup_refresh_interval_s: float = Field(default=60.0, gt=0)
+
+
+class IngestSettings(_Section):
+    analytics_fps: float = Field(default=2.0, gt=0, le=60, description="Default frames/s handed to vision.")
+    open_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    read_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    watchdog_s: float = Field(default=4.0, gt=0, le=120, description="No frame for this long = stalled.")
+    offline_grace_s: float = Field(default=10.0, ge=0, le=3600)
+    backoff_initial_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    decode: Literal["auto", "cpu", "cuda"] = "auto"
+    health_interval_s: float = Field(default=10.0, gt=0)
+
+
+class VisionSettings(_Section):
+    model: str = Field(default="yolov3-tiny", description="yolov3-tiny, person-yolov8s, or a model path.")
+    imgsz: int = Field(default=416, ge=64, le=4096)
+    device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N.")
+    confidence: float = Field(default=0.35, gt=0, lt=1)
+    iou: float = Field(default=0.45, gt=0, lt=1)
+    max_batch: int = Field(default=8, ge=1, le=256)
+    max_wait_ms: float = Field(default=30.0, ge=0, le=5000)
+    motion_gate: bool = True
+    motion_threshold: float = Field(default=0.002, ge=0, le=1, description="Share of changed pixels.")
+    forced_refresh_s: float = Field(default=3.0, gt=0, le=600)
+    evidence_jpeg_quality: int = Field(default=85, ge=10, le=100)
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    session_secret: str | None = Field(default=None, description="Empty: a key file in the data folder.")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_s: float = Field(default=300.0, ge=1)
+
+
+class Settings(BaseSettings):
+    """Root of the settings tree."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIGIL_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default=Path("var"), description="Database cluster, spool, evidence, keys.")
+    models_dir: Path = Field(default=Path("models"), description="Where setup put the model weights.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    secret_key_file: Path | None = Field(
+        default=None, description="Key that encrypts camera passwords. Empty: DATA_DIR/secret.key."
+    )
+    database: DatabaseSettings = DatabaseSettings()
+    store: StoreSettings = StoreSettings()
+    ingest: IngestSettings = IngestSettings()
+    vision: VisionSettings = VisionSettings()
+    api: ApiSettings = ApiSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def database_url(self) -> str | None:
+        """The external server's URL, or None when the embedded cluster is used."""
+        return self.database.url or os.environ.get("DATABASE_URL") or None
+
+    @property
+    def key_file(self) -> Path:
+        return self.secret_key_file or self.data_dir / "secret.key"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        yaml_file = _YAML_FILE.get()
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """One line per bad key: ``vision.max_batch: Input should be greater than 0 (got 0)``."""
+    lines = [f"Invalid settings ({source}):"]
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(root)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        got = item.get("input")
+        shown = "" if isinstance(got, dict | list) or item["type"] == "extra_forbidden" else f" (got {got!r})"
+        lines.append(f"  {path}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load and validate the settings; raise SettingsError naming each bad key.
+
+    The file is ``config_file``, else ``$VIGIL_CONFIG``, else ``./vigil.yaml`` when it exists.
+    """
+    explicit = config_file or os.environ.get(CONFIG_ENV)
+    path = Path(explicit) if explicit else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
+    if path is not None:
+        if not path.exists():
+            raise SettingsError(f"Settings file {path} does not exist")
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"Settings file {path} is not valid YAML: {exc}") from exc
+        if content is not None and not isinstance(content, dict):
+            raise SettingsError(f"Settings file {path} must hold a mapping at its top level")
+    source = f"{path} and VIGIL_* environment" if path else "VIGIL_* environment"
+    token = _YAML_FILE.set(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(exc, source)) from None
+    finally:
+        _YAML_FILE.reset(token)
