@@ -35,7 +35,7 @@ def _register_all() -> None:
     import vigil.cli as package
 
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if module.name in {"common"}:
+        if module.name == "common" or module.name.startswith("bench_"):
             continue
         loaded = importlib.import_module(f"vigil.cli.{module.name}")
         register = getattr(loaded, "register", None)
