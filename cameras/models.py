@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from cameras.geometry import ZoneSpec
 
@@ -62,7 +62,8 @@ class CameraSource:
         """A stream URL; credentials inside the URL are moved to ``username``/``password``."""
         parts = urlsplit(url)
         if parts.username is not None and username is None:
-            username, password = parts.username, parts.password
+            username = unquote(parts.username)
+            password = unquote(parts.password) if parts.password is not None else None
         return cls(camera_id, strip_credentials(url), kind, analytics_fps, name, username, password)
 
     @property
