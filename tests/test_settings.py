@@ -62,3 +62,14 @@ def test_cli_exits_3_with_the_key_on_bad_settings(tmp_path: Path) -> None:
     assert result.exit_code == 3
     assert "store.writer_threads" in result.output
     assert "Traceback" not in result.output
+
+
+def test_every_setting_is_documented_and_the_reference_is_current() -> None:
+    from vigil.settings_doc import settings_markdown
+
+    reference = settings_markdown()
+    undocumented = [line.split("|")[1].strip() for line in reference.splitlines()
+                    if line.startswith("| `") and line.split("|")[5].strip().startswith("(") or line.endswith("|  |")]
+    assert undocumented == [], f"settings without a description: {undocumented}"
+    on_disk = (Path(__file__).parent.parent / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert on_disk == reference, "docs/settings.md is stale: run `vigil settings doc > docs/settings.md`"

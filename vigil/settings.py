@@ -41,56 +41,58 @@ class DatabaseSettings(_Section):
         description="postgresql:// URL of an existing server. Empty: run the embedded cluster.",
     )
     embedded_port: int = Field(default=55432, ge=1024, le=65535, description="Port of the embedded cluster.")
-    pool_size: int = Field(default=8, ge=1, le=200)
-    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    pool_size: int = Field(default=8, ge=1, le=200, description="Connections per API process.")
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Give up connecting after this long.")
 
 
 class StoreSettings(_Section):
     retention_days: int = Field(default=90, ge=1, description="Raw observations/health older than this go.")
-    event_retention_days: int = Field(default=365, ge=1)
+    event_retention_days: int = Field(default=365, ge=1, description="Events older than this go.")
     compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB: compress chunks this old.")
     writer_queue_max: int = Field(default=200_000, ge=1000, description="Rows held in memory before spooling.")
-    writer_batch_rows: int = Field(default=5000, ge=1, le=1_000_000)
-    writer_flush_interval_s: float = Field(default=0.5, gt=0, le=60)
-    writer_threads: int = Field(default=1, ge=1, le=16)
-    spool_segment_rows: int = Field(default=20_000, ge=100)
-    rollup_refresh_interval_s: float = Field(default=60.0, gt=0)
+    writer_batch_rows: int = Field(default=5000, ge=1, le=1_000_000, description="Rows per COPY batch.")
+    writer_flush_interval_s: float = Field(default=0.5, gt=0, le=60, description="Longest a row waits in memory.")
+    writer_threads: int = Field(default=1, ge=1, le=16, description="Parallel database writers.")
+    spool_segment_rows: int = Field(default=20_000, ge=100, description="Rows per disk-spool segment file.")
+    rollup_refresh_interval_s: float = Field(
+        default=60.0, gt=0, description="Plain PostgreSQL: refresh rollups this often."
+    )
 
 
 class IngestSettings(_Section):
     analytics_fps: float = Field(default=2.0, gt=0, le=60, description="Default frames/s handed to vision.")
-    open_timeout_s: float = Field(default=5.0, gt=0, le=120)
-    read_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    open_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Give up opening a stream after this long.")
+    read_timeout_s: float = Field(default=5.0, gt=0, le=120, description="A read blocking this long fails.")
     watchdog_s: float = Field(default=4.0, gt=0, le=120, description="No frame for this long = stalled.")
-    offline_grace_s: float = Field(default=10.0, ge=0, le=3600)
-    backoff_initial_s: float = Field(default=0.5, gt=0)
-    backoff_max_s: float = Field(default=30.0, gt=0)
-    decode: Literal["auto", "cpu", "cuda"] = "auto"
-    health_interval_s: float = Field(default=10.0, gt=0)
+    offline_grace_s: float = Field(default=10.0, ge=0, le=3600, description="Lost this long = camera_offline.")
+    backoff_initial_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
+    backoff_max_s: float = Field(default=30.0, gt=0, description="Longest reconnect delay.")
+    decode: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Decoder: auto picks CUDA when present.")
+    health_interval_s: float = Field(default=10.0, gt=0, description="Write camera health this often.")
 
 
 class VisionSettings(_Section):
     model: str = Field(default="yolov3-tiny", description="yolov3-tiny, person-yolov8s, or a model path.")
     imgsz: int = Field(default=416, ge=64, le=4096)
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N.")
-    confidence: float = Field(default=0.35, gt=0, lt=1)
-    iou: float = Field(default=0.45, gt=0, lt=1)
-    max_batch: int = Field(default=8, ge=1, le=256)
-    max_wait_ms: float = Field(default=30.0, ge=0, le=5000)
-    motion_gate: bool = True
+    confidence: float = Field(default=0.35, gt=0, lt=1, description="Detections below this are dropped.")
+    iou: float = Field(default=0.45, gt=0, lt=1, description="Non-maximum suppression overlap.")
+    max_batch: int = Field(default=8, ge=1, le=256, description="Frames per detector call.")
+    max_wait_ms: float = Field(default=30.0, ge=0, le=5000, description="Longest wait to fill a batch.")
+    motion_gate: bool = Field(default=True, description="Skip detection on cameras without motion.")
     motion_threshold: float = Field(default=0.002, ge=0, le=1, description="Share of changed pixels.")
-    forced_refresh_s: float = Field(default=3.0, gt=0, le=600)
-    evidence_jpeg_quality: int = Field(default=85, ge=10, le=100)
+    forced_refresh_s: float = Field(default=3.0, gt=0, le=600, description="Detect at least this often anyway.")
+    evidence_jpeg_quality: int = Field(default=85, ge=10, le=100, description="JPEG quality of evidence.")
 
 
 class ApiSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
+    host: str = Field(default="127.0.0.1", description="Address the API and console listen on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port of the API and console.")
     session_secret: str | None = Field(default=None, description="Empty: a key file in the data folder.")
-    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
-    max_body_bytes: int = Field(default=2_000_000, ge=1024)
-    login_max_failures: int = Field(default=5, ge=1)
-    login_lockout_s: float = Field(default=300.0, ge=1)
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30, description="Sign-in lasts this long.")
+    max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Larger request bodies get 413.")
+    login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins before lock-out.")
+    login_lockout_s: float = Field(default=300.0, ge=1, description="Lock-out length.")
 
 
 class Settings(BaseSettings):
@@ -105,8 +107,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("var"), description="Database cluster, spool, evidence, keys.")
     models_dir: Path = Field(default=Path("models"), description="Where setup put the model weights.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    timezone: str = "Asia/Ho_Chi_Minh"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of every process."
+    )
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", description="Default time zone of new sites (IANA name).")
     secret_key_file: Path | None = Field(
         default=None, description="Key that encrypts camera passwords. Empty: DATA_DIR/secret.key."
     )
