@@ -68,8 +68,9 @@ def test_every_setting_is_documented_and_the_reference_is_current() -> None:
     from vigil.settings_doc import settings_markdown
 
     reference = settings_markdown()
-    undocumented = [line.split("|")[1].strip() for line in reference.splitlines()
-                    if line.startswith("| `") and line.split("|")[5].strip().startswith("(") or line.endswith("|  |")]
+    rows = [line.split(" | ") for line in reference.splitlines() if line.startswith("| `")]
+    undocumented = [cells[0].strip("| `") for cells in rows if cells[4].strip(" |").startswith("(") or
+                    not cells[4].strip(" |")]
     assert undocumented == [], f"settings without a description: {undocumented}"
     on_disk = (Path(__file__).parent.parent / "docs" / "settings.md").read_text(encoding="utf-8")
     assert on_disk == reference, "docs/settings.md is stale: run `vigil settings doc > docs/settings.md`"

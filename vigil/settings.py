@@ -73,7 +73,7 @@ class IngestSettings(_Section):
 
 class VisionSettings(_Section):
     model: str = Field(default="yolov3-tiny", description="yolov3-tiny, person-yolov8s, or a model path.")
-    imgsz: int = Field(default=416, ge=64, le=4096)
+    imgsz: int = Field(default=416, ge=64, le=4096, description="Detector input size in pixels.")
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N.")
     confidence: float = Field(default=0.35, gt=0, lt=1, description="Detections below this are dropped.")
     iou: float = Field(default=0.45, gt=0, lt=1, description="Non-maximum suppression overlap.")
