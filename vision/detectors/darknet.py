@@ -1,0 +1,89 @@
+"""Darknet models (the offline COCO default, yolov3-tiny) through OpenCV DNN.
+
+Each image is resized to imgsz x imgsz (Darknet's own test-time resize) and the batch goes through one
+``blobFromImages``. Each YOLO output row is (cx, cy, w, h) relative to the network input, the objectness,
+then per-class scores that OpenCV has already multiplied by the objectness; relative coordinates scale
+straight back to the source frame. The cfg must carry the official ``mask = 1,2,3`` on its second
+``[yolo]`` layer (setup corrects the packaged file): with 0,1,2 that layer's boxes come out half size,
+the "torso only" boxes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vigil.types import CLASS_ID, Detections
+from vision.detectors.base import ModelError, class_map, to_detections
+
+log = logging.getLogger("vigil.vision")
+
+
+class DarknetDetector:
+    """A Darknet YOLO (cfg + weights + names) on OpenCV DNN; see :class:`vision.detectors.base.Detector`."""
+
+    device = "cpu"
+
+    def __init__(self, cfg: Path, weights: Path, names: Path, imgsz: int = 416, confidence: float = 0.35,
+                 iou: float = 0.45) -> None:
+        if imgsz % 32:
+            raise ModelError(f"model {weights}: imgsz {imgsz} must be a multiple of 32 for Darknet YOLO")
+        try:
+            self._net = cv2.dnn.readNetFromDarknet(str(cfg), str(weights))
+        except cv2.error as exc:
+            raise ModelError(f"model {weights}: OpenCV cannot read it with {cfg.name} ({_first_line(exc)})") from None
+        labels = [line.strip() for line in names.read_text(encoding="utf-8").splitlines() if line.strip()]
+        self._table = class_map(labels)
+        self._outputs = self._net.getUnconnectedOutLayersNames()
+        self.name, self.imgsz, self.confidence, self.iou = weights.stem, imgsz, confidence, iou
+        try:  # a truncated weights file reads, then fails (or yields garbage shapes) at the first forward
+            probe = self.detect([np.zeros((imgsz, imgsz, 3), dtype=np.uint8)])
+        except cv2.error as exc:
+            raise ModelError(f"model {weights}: first inference failed ({_first_line(exc)})") from None
+        if len(probe) != 1:
+            raise ModelError(f"model {weights}: unexpected output for one image")
+        log.info("detector %s (OpenCV DNN %s) on cpu, imgsz %d", self.name, cv2.__version__, imgsz)
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """One forward pass over the whole batch; one Detections per image, boxes in source pixels."""
+        if not images:
+            return []
+        blob = cv2.dnn.blobFromImages(list(images), 1 / 255.0, (self.imgsz, self.imgsz), swapRB=True, crop=False)
+        self._net.setInput(blob)
+        layers = self._net.forward(self._outputs)
+        # batch 1 gives (rows, 85) per layer, batch N gives (N, rows, 85)
+        per_image = np.concatenate([out.reshape(len(images), -1, out.shape[-1]) for out in layers], axis=1)
+        return [self._decode(rows, image.shape[1], image.shape[0]) for rows, image in zip(per_image, images,
+                                                                                          strict=True)]
+
+    def _decode(self, rows: np.ndarray, width: int, height: int) -> Detections:
+        scores = rows[:, 5:]
+        model_cls = scores.argmax(axis=1)
+        conf = scores[np.arange(len(rows)), model_cls]
+        used = self._table[model_cls] >= 0
+        keep = used & (conf >= self.confidence)
+        rows, conf, model_cls = rows[keep], conf[keep], model_cls[keep]
+        if not len(rows):
+            return Detections.empty()
+        cx, cy, w, h = rows[:, 0] * width, rows[:, 1] * height, rows[:, 2] * width, rows[:, 3] * height
+        xywh = np.stack((cx - w / 2, cy - h / 2, w, h), axis=1)
+        # NMS per group (people; vehicles): one van seen as both "car" and "truck" keeps only its best box
+        group = (self._table[model_cls] != CLASS_ID["person"]).astype(np.int32)
+        kept = cv2.dnn.NMSBoxesBatched(xywh.tolist(), conf.tolist(), group.tolist(), self.confidence, self.iou)
+        kept = np.asarray(kept, dtype=np.int64).reshape(-1)
+        xyxy = np.stack((xywh[:, 0], xywh[:, 1], xywh[:, 0] + xywh[:, 2], xywh[:, 1] + xywh[:, 3]), axis=1)
+        xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, width)
+        xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, height)
+        return to_detections(xyxy[kept], conf[kept], model_cls[kept], self._table)
+
+    def close(self) -> None:
+        self._net = None  # type: ignore[assignment]
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1].strip() if text else type(exc).__name__

@@ -1,0 +1,90 @@
+"""One tracker per camera: Ultralytics' ByteTrack fed with Vigil's Detections.
+
+Frames the motion gate skipped never reach the tracker: an empty update would tell ByteTrack "nobody is
+there" and age every track toward removal while people stand still. The camera keeps its last tracks
+instead; their ``last_seen`` advances with the frame (an unchanged scene still shows them), and the forced
+refresh of the gate confirms or drops them with a real detection a few seconds later.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from vigil.types import CLASSES, Detections, Track
+
+BYTETRACK_DEFAULTS = {
+    "tracker_type": "bytetrack",
+    "track_high_thresh": 0.25,
+    "track_low_thresh": 0.1,
+    "new_track_thresh": 0.25,
+    "track_buffer": 30,  # frames a lost track is kept for re-identification
+    "match_thresh": 0.8,
+    "fuse_score": True,
+}
+
+
+class _ByteTrackInput:
+    """The view of Detections that BYTETracker reads: conf, cls, xywh (centre) and boolean indexing."""
+
+    def __init__(self, detections: Detections) -> None:
+        self.detections = detections
+        xyxy = detections.xyxy.astype(np.float32)
+        self.conf = detections.confidence.astype(np.float32)
+        self.cls = detections.class_id.astype(np.float32)
+        self.xyxy = xyxy
+        self.xywh = np.stack(((xyxy[:, 0] + xyxy[:, 2]) / 2, (xyxy[:, 1] + xyxy[:, 3]) / 2,
+                              xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]), axis=1).reshape(-1, 4)
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+    def __getitem__(self, index: np.ndarray) -> _ByteTrackInput:
+        return _ByteTrackInput(self.detections[index])
+
+
+class CameraTracker:
+    """Tracks of one camera. ``update`` takes a frame's detections; ``hold`` carries tracks over a skipped frame."""
+
+    def __init__(self, **overrides: float | int | bool) -> None:
+        from ultralytics.trackers.byte_tracker import BYTETracker
+
+        args = SimpleNamespace(**{**BYTETRACK_DEFAULTS, **overrides})
+        self._tracker = BYTETracker(args)
+        self._first_seen: dict[int, float] = {}
+        self.current = Detections.empty()  # the last tracked detections, pixels, tracker_id set
+
+    def update(self, detections: Detections, now: float) -> Detections:
+        """Associate this frame's detections; return those that belong to a confirmed track (tracker_id set)."""
+        rows = self._tracker.update(_ByteTrackInput(detections))
+        if len(rows) == 0:
+            self.current = Detections.empty()
+        else:
+            index = rows[:, 7].astype(np.int64)  # detection index: keep the detector's own box, not the Kalman one
+            tracked = detections[index]
+            tracked.tracker_id = rows[:, 4].astype(np.int64)
+            self.current = tracked
+        live = set(int(t) for t in self.current.tracker_id)
+        for track_id in live:
+            self._first_seen.setdefault(track_id, now)
+        for gone in getattr(self._tracker, "removed_stracks_frame", []):  # ByteTrack itself caps its history
+            if int(gone.track_id) not in live:
+                self._first_seen.pop(int(gone.track_id), None)
+        return self.current
+
+    def hold(self) -> Detections:
+        """The tracks as they were, for a frame that skipped inference."""
+        return self.current
+
+    def tracks(self, width: int, height: int, now: float) -> list[Track]:
+        """The current tracks in normalized coordinates of a width x height frame."""
+        out = []
+        scale = np.array([width, height, width, height], dtype=np.float64)
+        for box, conf, cls, track_id in zip(self.current.xyxy, self.current.confidence, self.current.class_id,
+                                             self.current.tracker_id, strict=True):
+            x1, y1, x2, y2 = (np.clip(box / scale, 0.0, 1.0)).tolist()
+            tid = int(track_id)
+            out.append(Track(tid, CLASSES[int(cls)], float(conf), (x1, y1, x2, y2),
+                             self._first_seen.get(tid, now), now))
+        return out
