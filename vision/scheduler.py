@@ -1,10 +1,10 @@
 """Batch scheduler: the newest frame of every camera that has one, up to max_batch or max_wait_ms.
 
-Cameras deliver into latest-frame slots (one frame each: a new frame replaces an unread one, which is
-how the pipeline keeps up under load: it drops stale frames instead of building latency, and memory is
-bounded by one frame per camera). The scheduler visits the cameras round-robin, starting after the
-last camera it served, so with more cameras than ``max_batch`` every camera is served within
-ceil(cameras / max_batch) batches: none starves.
+Cameras deliver into ingest's latest-frame slots (``ingest.slot.FrameSlot``, one frame each: a new frame
+replaces an unread one, which is how the pipeline keeps up under load: it drops stale frames instead of
+building latency, and memory is bounded by one frame per camera). The scheduler visits the cameras
+round-robin, starting after the last camera it served, so with more cameras than ``max_batch`` every
+camera is served within ceil(cameras / max_batch) batches: none starves.
 """
 
 from __future__ import annotations
@@ -18,33 +18,15 @@ from vigil.types import Frame
 
 
 class FrameSource(Protocol):
-    """A camera's latest-frame slot as the scheduler reads it."""
+    """A camera's latest-frame slot as the scheduler reads it (``ingest.slot.FrameSlot``)."""
 
-    def take(self) -> Frame | None:
-        """The newest unread frame (removing it), or None."""
+    def latest(self) -> Frame | None:
+        """The newest frame, taken or not, without waiting."""
         ...
 
-
-class LatestFrame:
-    """A one-frame slot: ``put`` replaces an unread frame (counted as dropped); ``take`` empties it."""
-
-    def __init__(self) -> None:
-        self._frame: Frame | None = None
-        self._lock = threading.Lock()
-        self.put_count = 0
-        self.dropped = 0
-
-    def put(self, frame: Frame) -> None:
-        with self._lock:
-            if self._frame is not None:
-                self.dropped += 1
-            self._frame = frame
-            self.put_count += 1
-
-    def take(self) -> Frame | None:
-        with self._lock:
-            frame, self._frame = self._frame, None
-            return frame
+    def take(self, newer_than_index: int = -1, timeout: float | None = 0.0) -> Frame | None:
+        """The newest frame (marking it taken)."""
+        ...
 
 
 class BatchScheduler:
@@ -62,6 +44,17 @@ class BatchScheduler:
         self._next = 0  # index in _order where the next visit starts
         self._lock = threading.Lock()
         self.served: dict[int, int] = {}
+        self._handed: dict[int, Frame] = {}  # the frame last handed out per camera
+
+    def _fresh(self, camera_id: int, source: FrameSource) -> Frame | None:
+        """The camera's newest frame when it is not the one handed out last time (by identity: a looping
+        file restarts its frame index)."""
+        newest = source.latest()
+        if newest is None or newest is self._handed.get(camera_id):
+            return None
+        frame = source.take(-1, 0.0) or newest
+        self._handed[camera_id] = frame
+        return frame
 
     def add(self, camera_id: int, source: FrameSource) -> None:
         with self._lock:
@@ -77,6 +70,7 @@ class BatchScheduler:
     def remove(self, camera_id: int) -> None:
         with self._lock:
             self._sources.pop(camera_id, None)
+            self._handed.pop(camera_id, None)
             if camera_id in self._order:
                 self._order.remove(camera_id)
                 self._next = self._next % len(self._order) if self._order else 0
@@ -96,7 +90,7 @@ class BatchScheduler:
             camera_id = order[(start + step) % n]
             if camera_id in taken or camera_id not in sources:
                 continue
-            frame = sources[camera_id].take()
+            frame = self._fresh(camera_id, sources[camera_id])
             if frame is None:
                 continue
             batch.append(frame)
