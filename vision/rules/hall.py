@@ -1,0 +1,259 @@
+"""Counter monitoring for one camera of a service hall: officers, queues, waits, sessions and alerts.
+
+``HallRule(camera_id, counters, queue_zones, calendar)`` is fed the camera's tracks each frame. Only
+``person`` tracks count; a person in a staff zone is an officer, anyone else a citizen. It produces:
+
+- observations every ``observe_every_s`` (10): ``officer_present`` (1/0, zone = staff zone) per counter,
+  ``queue_length`` (median of the interval's samples, zone = queue zone) per queue zone, ``hall_count``;
+- ``CounterSession`` rows when a citizen leaves a counter after being served (see ``counter.py``), with
+  ``queue_enter`` = the citizen's first entry into a queue zone, so ``wait_s`` = service start - that;
+- events: ``officer_absent`` (absence during working hours over ``absence_min_s`` = 300 s; snapshots at
+  start and end; outside working hours nothing, and an absence is cut at closing time),
+  ``counter_unattended_with_queue`` (officer absent and the counter's queues hold at least
+  ``unattended_queue_min`` = 3 people for ``unattended_hold_s`` = 60 s, in working hours),
+  ``long_wait`` (a citizen queueing over ``long_wait_s`` = 900 s), ``hall_overcrowded`` (more citizens
+  than ``capacity`` for ``overcrowded_hold_s`` = 30 s; only when a capacity is given).
+
+Identities survive track breaks (``identity.py``: ``reassoc_gap_s`` = 6, ``reassoc_distance`` = 0.06), so
+a wait does not restart when the tracker loses someone. A citizen lost for less than ``queue_hold_s``
+(3) still counts in the queue where they were last seen. Thresholds come from the counters' zones and the
+queue zones (``thresholds`` mapping), then the ``thresholds`` argument, then these defaults.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from cameras.geometry import ZoneSpec
+from vigil.types import Event, EventType, Observation, Severity, Track
+
+from .base import AlwaysOpen, IncidentLatch, OpenHours, RuleOutput, anchor_point, emit, live_tracks, setting
+from .counter import COUNTER_DEFAULTS, CounterSpec, OfficerPresence, ServiceDesk
+from .identity import Identities, Identity
+
+HALL_DEFAULTS: dict[str, float] = {
+    **COUNTER_DEFAULTS,
+    "observe_every_s": 10.0,
+    "queue_hold_s": 3.0,
+    "unattended_queue_min": 3.0,
+    "unattended_hold_s": 60.0,
+    "long_wait_s": 900.0,
+    "overcrowded_hold_s": 30.0,
+    "update_every_s": 30.0,
+    "cooldown_s": 60.0,
+    "reassoc_gap_s": 6.0,
+    "reassoc_distance": 0.06,
+}
+
+
+class _Counter:
+    """Per-counter state inside the hall rule."""
+
+    def __init__(self, spec: CounterSpec, t: Mapping[str, Any]) -> None:
+        self.spec = spec
+        self.anchor = str(t.get("anchor", "foot"))
+        self.presence = OfficerPresence(setting(t, "present_after_s", 3.0), setting(t, "absent_after_s", 20.0))
+        self.desk = ServiceDesk(spec.counter_id, setting(t, "enter_confirm_s", 2.0), setting(t, "leave_after_s", 8.0),
+                                setting(t, "service_min_s", 20.0))
+        self.absence = IncidentLatch(setting(t, "absence_min_s", 300.0),
+                                     update_every_s=setting(t, "update_every_s", 30))
+        self.unattended = IncidentLatch(setting(t, "unattended_hold_s", 60.0), clear_s=5.0,
+                                        cooldown_s=setting(t, "cooldown_s", 60.0),
+                                        update_every_s=setting(t, "update_every_s", 30))
+
+
+class HallRule:
+    """Counters, queues and the hall of one camera (see the module docstring)."""
+
+    name = "hall"
+
+    def __init__(self, camera_id: int | None, counters: Sequence[CounterSpec], queue_zones: Sequence[ZoneSpec] = (),
+                 calendar: OpenHours | None = None, site_id: int | None = None,
+                 thresholds: Mapping[str, Any] | None = None, capacity: int | None = None) -> None:
+        self.camera_id, self.site_id = camera_id, site_id
+        self.calendar = calendar or AlwaysOpen()
+        self.queue_zones = list(queue_zones)
+        hall: dict[str, Any] = dict(HALL_DEFAULTS)
+        for zone in self.queue_zones:
+            hall.update(zone.thresholds)
+        hall.update(thresholds or {})
+        self.t = hall
+        self.capacity = capacity if capacity is not None else hall.get("capacity")
+        self.counters = [_Counter(c, {**hall, **c.staff_zone.thresholds, **c.customer_zone.thresholds,
+                                      **(thresholds or {})}) for c in counters]
+        self.identities = Identities(setting(hall, "reassoc_gap_s", 6), setting(hall, "reassoc_distance", 0.06))
+        self.observe_every_s = setting(hall, "observe_every_s", 10)
+        self.queue_hold_s = setting(hall, "queue_hold_s", 3)
+        self.long_wait_s = setting(hall, "long_wait_s", 900)
+        self.queue_enter: dict[int, datetime] = {}  # citizen identity -> first entry into a queue zone
+        self.arrived: dict[int, datetime] = {}  # citizen identity -> first confirmed arrival at a counter
+        self.queue_last: dict[int, tuple[str, float]] = {}  # identity -> (queue zone, last time seen in it)
+        self.long_waits: dict[int, IncidentLatch] = {}
+        self.overcrowded = IncidentLatch(setting(hall, "overcrowded_hold_s", 30), clear_s=10.0,
+                                         cooldown_s=setting(hall, "cooldown_s", 60),
+                                         update_every_s=setting(hall, "update_every_s", 30))
+        self._samples: dict[str, list[int]] = {z.name: [] for z in self.queue_zones}
+        self._hall_samples: list[int] = []
+        self._last_observed: datetime | None = None
+        self._open_since: datetime | None = None
+        self.queue_lengths: dict[str, int] = {z.name: 0 for z in self.queue_zones}
+
+    # -- the frame --------------------------------------------------------------------------------------
+    def update(self, tracks: Sequence[Track], now: datetime) -> RuleOutput:
+        out = RuleOutput()
+        ts = now.timestamp()
+        people = [t for t in live_tracks(tracks, ts) if t.class_name == "person"]
+        visible = self.identities.update(people, ts)
+        is_open = self.calendar.is_open(now)
+        self._open_since = (self._open_since or now) if is_open else None
+        officers: set[int] = set()
+        for counter in self.counters:
+            there = [i for i in visible if counter.spec.staff_zone.contains(anchor_point(i.track, counter.anchor))]
+            officers.update(i.id for i in there)
+            if counter.presence.update(bool(there), now) is not None:
+                out.observations.append(self._presence_obs(counter, now))
+        citizens = [i for i in visible if i.id not in officers]
+        self._follow_queues(citizens, now, ts)
+        for counter in self.counters:
+            self._serve(counter, citizens, now, out)
+        for counter in self.counters:
+            self._absence(counter, now, is_open, out)
+        self._long_waits(now, ts, out)
+        self._crowding(citizens, now, out)
+        self._observe(now, len(citizens), out)
+        return out
+
+    def _follow_queues(self, citizens: list[Identity], now: datetime, ts: float) -> None:
+        for citizen in citizens:
+            for zone in self.queue_zones:
+                if zone.contains(citizen.foot):
+                    self.queue_last[citizen.id] = (zone.name, ts)
+                    if citizen.id not in self.arrived:
+                        self.queue_enter.setdefault(citizen.id, now)
+                    break
+        counts = dict.fromkeys(self._samples, 0)
+        for identity_id, (zone_name, seen) in list(self.queue_last.items()):
+            gone = ts - seen
+            if identity_id in self.arrived or gone > self.queue_hold_s:
+                del self.queue_last[identity_id]
+            else:
+                counts[zone_name] += 1
+        self.queue_lengths = counts
+        for name, count in counts.items():
+            self._samples[name].append(count)
+
+    def _serve(self, counter: _Counter, citizens: list[Identity], now: datetime, out: RuleOutput) -> None:
+        zone = counter.spec.customer_zone
+        inside = [i.id for i in citizens if zone.contains(anchor_point(i.track, "foot"))]
+        session = counter.desk.update(inside, now, bool(counter.presence.present), counter.presence.since,
+                                      self.queue_enter)
+        for identity_id, arrival in counter.desk.arrivals().items():
+            if identity_id not in self.arrived:
+                self.arrived[identity_id] = arrival
+                self.queue_last.pop(identity_id, None)
+        if session is not None:
+            out.sessions.append(session)
+
+    def _absence(self, counter: _Counter, now: datetime, is_open: bool, out: RuleOutput) -> None:
+        presence = counter.presence
+        absent = presence.present is False and is_open
+        since = None
+        if absent and presence.since is not None and self._open_since is not None:
+            since = max(presence.since, self._open_since)
+        spec = counter.spec
+
+        def make(start: datetime, kind: EventType = EventType.OFFICER_ABSENT) -> Event:
+            return Event(type=kind, camera_id=self.camera_id, start=start, severity=Severity.MEDIUM,
+                         zone_id=spec.staff_zone.id, counter_id=spec.counter_id, site_id=self.site_id)
+
+        if counter.absence.is_open and presence.present and presence.since is not None:
+            event = counter.absence.close(presence.since)  # back since then (the hysteresis confirmed it later)
+        else:
+            event = counter.absence.step(absent, now, make, since=since)
+        if event is not None:
+            event.attributes["absent_s"] = round(((event.end or now) - event.start).total_seconds(), 1)
+        emit(out, event, now)
+        queued = sum(n for name, n in self.queue_lengths.items()
+                     if spec.queue_zones is None or name in spec.queue_zones)
+        waiting = absent and queued >= setting(self.t, "unattended_queue_min", 3)
+        event = counter.unattended.step(waiting, now, lambda s: make(s, EventType.COUNTER_UNATTENDED_WITH_QUEUE),
+                                        {"queue_length": queued})
+        if event is not None:
+            event.severity = Severity.HIGH
+        emit(out, event, now)
+
+    def _long_waits(self, now: datetime, ts: float, out: RuleOutput) -> None:
+        waiting = {i for i in self.queue_enter if i not in self.arrived and self.identities.get(i) is not None}
+        for identity_id in waiting - set(self.long_waits):
+            self.long_waits[identity_id] = IncidentLatch(self.long_wait_s, update_every_s=setting(
+                self.t, "update_every_s", 30))
+        for identity_id, latch in list(self.long_waits.items()):
+            active = identity_id in waiting
+            enter = self.queue_enter.get(identity_id, now)
+
+            def make(start: datetime, identity_id: int = identity_id) -> Event:
+                return Event(type=EventType.LONG_WAIT, camera_id=self.camera_id, start=start,
+                             severity=Severity.LOW, site_id=self.site_id, track_id=identity_id)
+
+            event = latch.step(active, now, make, {"wait_s": round((now - enter).total_seconds(), 1)}, since=enter)
+            emit(out, event, now, (identity_id,))
+            if not active and not latch.is_open:
+                del self.long_waits[identity_id]
+        for identity_id in [i for i in self.queue_enter if self.identities.get(i) is None]:
+            self.queue_enter.pop(identity_id, None)
+            self.arrived.pop(identity_id, None)
+
+    def _crowding(self, citizens: list[Identity], now: datetime, out: RuleOutput) -> None:
+        if not self.capacity:
+            return
+        count = len(citizens)
+
+        def make(start: datetime) -> Event:
+            return Event(type=EventType.HALL_OVERCROWDED, camera_id=self.camera_id, start=start,
+                         severity=Severity.MEDIUM, site_id=self.site_id)
+
+        emit(out, self.overcrowded.step(count > float(self.capacity), now, make,
+                                        {"people": count, "capacity": self.capacity}), now)
+
+    # -- observations ------------------------------------------------------------------------------------
+    def _presence_obs(self, counter: _Counter, now: datetime) -> Observation:
+        """The officer's state; a change is stamped when it really began (the hysteresis backdates it)."""
+        changed = counter.presence.since
+        when = changed if changed is not None and changed != self._last_observed else now
+        return Observation(when, self.camera_id or 0, "officer_present", float(bool(counter.presence.present)),
+                           counter.spec.staff_zone.id)
+
+    def _observe(self, now: datetime, hall_count: int, out: RuleOutput) -> None:
+        self._hall_samples.append(hall_count)
+        if self._last_observed is not None and (now - self._last_observed).total_seconds() < self.observe_every_s:
+            return
+        self._last_observed = now
+        camera = self.camera_id or 0
+        for zone in self.queue_zones:
+            samples = self._samples[zone.name] or [0]
+            out.observations.append(Observation(now, camera, "queue_length", float(statistics.median(samples)),
+                                                zone.id))
+            self._samples[zone.name] = []
+        out.observations.append(Observation(now, camera, "hall_count", float(statistics.median(self._hall_samples))))
+        self._hall_samples = []
+        for counter in self.counters:
+            if not any(o.metric == "officer_present" and o.zone_id == counter.spec.staff_zone.id
+                       for o in out.observations):
+                out.observations.append(Observation(now, camera, "officer_present",
+                                                    float(bool(counter.presence.present)), counter.spec.staff_zone.id))
+
+    def close(self, now: datetime) -> RuleOutput:
+        """Stop: end sessions in progress and close open events at ``now``."""
+        out = RuleOutput()
+        for counter in self.counters:
+            session = counter.desk.close()
+            if session is not None:
+                out.sessions.append(session)
+            for latch in (counter.absence, counter.unattended):
+                emit(out, latch.close(now), now)
+        for latch in [*self.long_waits.values(), self.overcrowded]:
+            emit(out, latch.close(now), now)
+        return out

@@ -1,0 +1,144 @@
+"""Identities that survive track breaks: a lost track's identity passes to a new track nearby.
+
+Trackers lose people behind a pillar, under a detector miss or at an id switch, and come back with a
+new ``track_id``. Wait times and loitering must not restart then, so the rules see *identities*: when a
+track id appears that was never seen, it inherits the identity of a recently lost track of the same
+kind (person / vehicle) whose last foot point is within ``max_distance`` (normalized units, plus what
+the object could have walked in the gap at ``max_speed``) and whose loss is at most ``max_gap_s`` old.
+The nearest candidate wins. An identity unseen for longer than ``max_gap_s`` is forgotten.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from vigil.types import VEHICLE_CLASSES, Track
+
+Point = tuple[float, float]
+
+
+def kind_of(class_name: str) -> str:
+    """People and vehicles never swap identities; vehicles of different classes may (detector flicker)."""
+    return "vehicle" if class_name in VEHICLE_CLASSES else class_name
+
+
+@dataclass
+class Identity:
+    """One object as the rules follow it across track breaks."""
+
+    id: int
+    class_name: str
+    first_seen: float
+    last_seen: float
+    foot: Point
+    track: Track
+    track_ids: list[int] = field(default_factory=list)
+    history: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, y)
+
+    def speed(self, window_s: float = 2.0) -> float | None:
+        """Foot speed in normalized units per second over the last ``window_s`` (None: too short a history)."""
+        if len(self.history) < 2:
+            return None
+        t1, x1, y1 = self.history[-1]
+        for t0, x0, y0 in self.history:
+            if t1 - t0 <= window_s:
+                if t1 - t0 <= 0:
+                    return None
+                return math.hypot(x1 - x0, y1 - y0) / (t1 - t0)
+        return None
+
+    def displacement(self, window_s: float) -> tuple[float, float]:
+        """Foot movement (dx, dy) over the last ``window_s`` seconds of history."""
+        if not self.history:
+            return (0.0, 0.0)
+        t1, x1, y1 = self.history[-1]
+        for t0, x0, y0 in self.history:
+            if t1 - t0 <= window_s:
+                return (x1 - x0, y1 - y0)
+        return (0.0, 0.0)
+
+
+class Identities:
+    """Follows identities of one camera's tracks; call ``update`` once per frame."""
+
+    def __init__(self, max_gap_s: float = 6.0, max_distance: float = 0.06, max_speed: float = 0.03,
+                 history_s: float = 15.0) -> None:
+        self.max_gap_s = max_gap_s
+        self.max_distance = max_distance
+        self.max_speed = max_speed
+        self.history_s = history_s
+        self._by_track: dict[int, Identity] = {}
+        self._all: dict[int, Identity] = {}
+        self._ids = itertools.count(1)
+        self.visible: list[Identity] = []
+
+    def update(self, tracks: Sequence[Track], now_ts: float) -> list[Identity]:
+        """Map this frame's tracks to identities (re-associating new track ids); return the visible ones."""
+        self._forget(now_ts)
+        visible: list[Identity] = []
+        fresh: list[Track] = []
+        for track in tracks:
+            identity = self._by_track.get(track.track_id)
+            if identity is None or kind_of(identity.class_name) != kind_of(track.class_name):
+                fresh.append(track)
+            else:
+                visible.append(identity)
+                self._see(identity, track, now_ts)
+        taken = {i.id for i in visible}
+        for track in fresh:
+            identity = self._reassociate(track, now_ts, taken)
+            if identity is None:
+                identity = Identity(next(self._ids), track.class_name, now_ts, now_ts, track.foot, track)
+                self._all[identity.id] = identity
+            taken.add(identity.id)
+            identity.track_ids.append(track.track_id)
+            self._by_track[track.track_id] = identity
+            self._see(identity, track, now_ts)
+            visible.append(identity)
+        self.visible = visible
+        return visible
+
+    def lost(self, now_ts: float) -> Iterator[Identity]:
+        """Identities not visible now but still remembered (within ``max_gap_s``)."""
+        seen = {i.id for i in self.visible}
+        for identity in self._all.values():
+            if identity.id not in seen and now_ts - identity.last_seen <= self.max_gap_s:
+                yield identity
+
+    def get(self, identity_id: int) -> Identity | None:
+        return self._all.get(identity_id)
+
+    def _see(self, identity: Identity, track: Track, now_ts: float) -> None:
+        identity.last_seen = now_ts
+        identity.foot = track.foot
+        identity.track = track
+        identity.class_name = track.class_name
+        identity.history.append((now_ts, *track.foot))
+        while identity.history and now_ts - identity.history[0][0] > self.history_s:
+            identity.history.popleft()
+
+    def _reassociate(self, track: Track, now_ts: float, taken: set[int]) -> Identity | None:
+        best: Identity | None = None
+        best_distance = math.inf
+        for identity in self._all.values():
+            if identity.id in taken or kind_of(identity.class_name) != kind_of(track.class_name):
+                continue
+            gap = now_ts - identity.last_seen
+            if gap <= 0 or gap > self.max_gap_s:
+                continue  # seen this very frame under another track: not lost
+            distance = math.hypot(track.foot[0] - identity.foot[0], track.foot[1] - identity.foot[1])
+            if distance <= self.max_distance + self.max_speed * gap and distance < best_distance:
+                best, best_distance = identity, distance
+        return best
+
+    def _forget(self, now_ts: float) -> None:
+        gone = [i for i, identity in self._all.items() if now_ts - identity.last_seen > self.max_gap_s]
+        for identity_id in gone:
+            identity = self._all.pop(identity_id)
+            for track_id in identity.track_ids:
+                if self._by_track.get(track_id) is identity:
+                    del self._by_track[track_id]

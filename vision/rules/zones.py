@@ -1,0 +1,168 @@
+"""Street incidents on people in a zone: crowd, intrusion (with a schedule) and loitering; line counts.
+
+Thresholds (keys of the zone's ``thresholds``; defaults in each class's ``DEFAULTS``) as in street.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from cameras.geometry import ZoneSpec, line_crossing
+from vigil.types import CLASSES, EventType, Observation, Severity, Track
+
+from .base import AlwaysOpen, OpenHours, RuleOutput, live_tracks, setting
+from .identity import Identities
+from .street import ZoneRule
+
+PEOPLE = frozenset({"person"})
+
+
+class CrowdRule(ZoneRule):
+    """More than ``max_people`` in the zone for ``hold_s``; also a ``zone_count`` observation every N s."""
+
+    name = "crowd"
+    event_type = EventType.CROWD
+    default_classes = PEOPLE
+    DEFAULTS: ClassVar[dict[str, float]] = {"max_people": 10.0, "hold_s": 10.0, "clear_s": 5.0,
+                                            "cooldown_s": 60.0, "observe_every_s": 10.0}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_observed: datetime | None = None
+
+    def update(self, tracks: Sequence[Track], now: datetime) -> RuleOutput:
+        out = RuleOutput()
+        count = sum(1 for i in self.follow(tracks, now) if self.zone.contains(i.foot))
+        active = {"zone": {"people": count}} if count > self.value("max_people") else {}
+        self.step_keys(active, now, self.value("hold_s"), out)
+        if self._last_observed is None or (now - self._last_observed).total_seconds() >= self.value("observe_every_s"):
+            self._last_observed = now
+            out.observations.append(Observation(now, self.camera_id or 0, "zone_count", float(count), self.zone.id))
+        return out
+
+
+class IntrusionRule(ZoneRule):
+    """An object of the zone's classes (default: person) inside a restricted zone while it is armed.
+
+    The zone's ``schedule`` (same form as a site's working hours) says when it is armed; none: always.
+    One event per zone while intruders are inside, listing them; ``hold_s`` (1) filters detector blips.
+    """
+
+    name = "intrusion"
+    event_type = EventType.INTRUSION
+    default_classes = PEOPLE
+    default_severity = Severity.HIGH
+    DEFAULTS: ClassVar[dict[str, float]] = {"hold_s": 1.0, "clear_s": 5.0, "cooldown_s": 30.0}
+
+    def __init__(self, camera_id: int | None, zone: ZoneSpec, site_id: int | None = None,
+                 thresholds: Mapping[str, Any] | None = None, armed: OpenHours | None = None) -> None:
+        super().__init__(camera_id, zone, site_id, thresholds)
+        if armed is None and zone.schedule:
+            from vigil.calendar import WorkingCalendar
+
+            armed = WorkingCalendar.from_dict(zone.schedule, field=f"zone '{zone.name}'.schedule")
+        self.armed = armed or AlwaysOpen()
+
+    def update(self, tracks: Sequence[Track], now: datetime) -> RuleOutput:
+        out = RuleOutput()
+        inside = [i for i in self.follow(tracks, now) if self.zone.contains(i.foot)]
+        active = {}
+        if inside and self.armed.is_open(now):
+            active = {"zone": {"intruders": sorted(i.id for i in inside),
+                               "classes": sorted({i.class_name for i in inside})}}
+        self.step_keys(active, now, self.value("hold_s"), out)
+        return out
+
+
+class LoiteringRule(ZoneRule):
+    """A person in the zone for more than ``loiter_s`` (time counted across track breaks)."""
+
+    name = "loitering"
+    event_type = EventType.LOITERING
+    default_classes = PEOPLE
+    default_severity = Severity.LOW
+    DEFAULTS: ClassVar[dict[str, float]] = {"loiter_s": 120.0, "away_s": 10.0, "clear_s": 5.0,
+                                            "cooldown_s": 120.0}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entered: dict[int, datetime] = {}
+        self.last_in: dict[int, datetime] = {}
+
+    def update(self, tracks: Sequence[Track], now: datetime) -> RuleOutput:
+        out = RuleOutput()
+        for identity in self.follow(tracks, now):
+            if self.zone.contains(identity.foot):
+                last = self.last_in.get(identity.id)
+                if last is None or (now - last).total_seconds() > self.value("away_s"):
+                    self.entered[identity.id] = now
+                self.last_in[identity.id] = now
+        for identity_id in [i for i, t in self.last_in.items() if (now - t).total_seconds() > self.value("away_s")]:
+            del self.last_in[identity_id]
+            del self.entered[identity_id]
+        # Someone hidden for a moment is still loitering where they were last seen.
+        loitering = {i: {"dwell_s": round((now - self.entered[i]).total_seconds())} for i in self.last_in}
+        self.step_keys(loitering, now, self.value("loiter_s"), out, since=self.entered)
+        return out
+
+
+class LineCountRule:
+    """Counts crossings of a line by class and direction; ``line_count:<class>:in|out`` every ``every_s``.
+
+    A track's side of the line only changes once its foot is more than ``band`` (0.01) beyond the line,
+    so jitter on the line is not counted. Counts are per interval (traffic volume), zeros included for
+    the line's classes (default: all classes).
+    """
+
+    name = "line_count"
+
+    def __init__(self, camera_id: int | None, line: ZoneSpec, site_id: int | None = None,
+                 thresholds: Mapping[str, Any] | None = None) -> None:
+        self.camera_id, self.line, self.site_id = camera_id, line, site_id
+        t = {**line.thresholds, **(thresholds or {})}
+        self.every_s = setting(t, "every_s", 60.0)
+        self.band = setting(t, "band", 0.01)
+        self.classes = sorted(line.classes or CLASSES)
+        self.identities = Identities(setting(t, "reassoc_gap_s", 3.0), setting(t, "reassoc_distance", 0.04))
+        self.side: dict[int, tuple[int, tuple[float, float]]] = {}  # identity -> (side, foot when it was set)
+        self.counts = {(c, d): 0 for c in self.classes for d in ("in", "out")}
+        self.totals = dict(self.counts)
+        self._since: datetime | None = None
+
+    def _side_of(self, point: tuple[float, float]) -> int:
+        (ax, ay), (bx, by) = self.line.points
+        dx, dy = bx - ax, by - ay
+        signed = ((point[0] - ax) * dy - (point[1] - ay) * dx) / max((dx * dx + dy * dy) ** 0.5, 1e-9)
+        return 0 if abs(signed) <= self.band else (1 if signed > 0 else -1)
+
+    def update(self, tracks: Sequence[Track], now: datetime) -> RuleOutput:
+        out = RuleOutput()
+        ts = now.timestamp()
+        self._since = self._since or now
+        for identity in self.identities.update([t for t in live_tracks(tracks, ts) if t.class_name in self.classes],
+                                               ts):
+            side = self._side_of(identity.foot)
+            if side == 0:
+                continue
+            previous = self.side.get(identity.id)
+            if previous is not None and previous[0] != side:
+                direction = line_crossing(self.line, previous[1], identity.foot)
+                if direction:
+                    key = (identity.class_name, "in" if direction > 0 else "out")
+                    self.counts[key] += 1
+                    self.totals[key] += 1
+            self.side[identity.id] = (side, identity.foot)
+        for identity_id in [i for i in self.side if self.identities.get(i) is None]:
+            del self.side[identity_id]
+        if (now - self._since).total_seconds() >= self.every_s:
+            for (class_name, direction), n in self.counts.items():
+                out.observations.append(Observation(now, self.camera_id or 0,
+                                                    f"line_count:{class_name}:{direction}", float(n), self.line.id))
+            self.counts = dict.fromkeys(self.counts, 0)
+            self._since = now
+        return out
+
+    def close(self, now: datetime) -> RuleOutput:
+        return RuleOutput()
