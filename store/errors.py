@@ -1,0 +1,11 @@
+"""Errors the store raises for bad input, so callers can tell a person which field is wrong."""
+
+from __future__ import annotations
+
+
+class StoreInputError(ValueError):
+    """A value the store refuses; ``field`` names it (``event.site_id``, ``sites.working_hours.weekly.mon``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
