@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-pytest_plugins = ["tests.support.db"]
+pytest_plugins = ["tests.support.db", "tests.support.api"]

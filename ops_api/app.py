@@ -1,0 +1,80 @@
+"""The Operations API application: ``create_app(settings, database_url)``.
+
+Everything long-lived (connection pool, LISTEN thread, outbound dispatcher, metrics registry) is created
+by the lifespan and closed with it; nothing lives at module level, so tests and replicas can build as
+many apps as they like. The web console (``console/``), when it offers ``mount(app)``, is mounted here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ops_api.deps import ApiContext
+from ops_api.errors import BodyLimitMiddleware, install_error_handlers
+from ops_api.live import LiveHub
+from ops_api.metrics import ApiMetrics, MetricsMiddleware
+from ops_api.outbound import OutboundDispatcher
+from ops_api.routers import ROUTERS
+from store.db import make_pool
+from vigil.settings import Settings
+
+log = logging.getLogger("vigil.api")
+
+DESCRIPTION = """Vigil Operations API: sites, cameras, zones, counters, events and their workflow, live
+events, reports and exports. Sign in with `POST /api/auth/login` (console cookie) or send
+`Authorization: Bearer <token>` (create tokens with `POST /api/auth/tokens`). Roles: operator, manager,
+engineer, admin; a user limited to some sites gets 403 for filters outside them and 404 for their objects.
+Validation errors are 422 with `{"detail": [{"field": "body.name", "message": "..."}]}`."""
+
+
+def create_app(settings: Settings, database_url: str, *, live: bool = True, outbound: bool = True) -> FastAPI:
+    """A ready-to-serve app; the database must already be migrated."""
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = make_pool(database_url, min_size=1, max_size=settings.database.pool_size, name="vigil-api")
+        pool.open(wait=True, timeout=settings.database.connect_timeout_s)
+        metrics.watch_database(pool)
+        ctx = ApiContext(settings=settings, database_url=database_url, pool=pool, metrics=metrics)
+        if live:
+            ctx.hub = LiveHub(database_url, pool, metrics)
+            if outbound:
+                ctx.outbound = OutboundDispatcher(database_url, pool, metrics)
+                ctx.hub.add_listener(ctx.outbound.offer)
+                ctx.outbound.start()
+            ctx.hub.start()
+        app.state.vigil = ctx
+        try:
+            yield
+        finally:
+            if ctx.hub is not None:
+                ctx.hub.stop()
+            if ctx.outbound is not None:
+                ctx.outbound.stop()
+            pool.close()
+
+    app = FastAPI(title="Vigil Operations API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.state.metrics = metrics
+    _mount_console(app)
+    return app
+
+
+def _mount_console(app: FastAPI) -> None:
+    try:
+        console = importlib.import_module("console")
+    except ImportError:
+        return
+    mount = getattr(console, "mount", None)
+    if callable(mount):
+        mount(app)

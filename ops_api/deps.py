@@ -1,0 +1,137 @@
+"""FastAPI dependencies: the app's context, a pooled connection, and the signed-in user.
+
+Authentication: ``Authorization: Bearer <API token>`` for scripts, or the ``vigil_session`` cookie for the
+console. CSRF: the cookie is SameSite=Lax and HTTP-only, and a cookie-authenticated POST must carry a JSON
+body or an ``X-Requested-With`` header, which a cross-site HTML form cannot send (other unsafe methods
+cannot be sent cross-site without a CORS preflight, which this API never grants).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+import psycopg
+from fastapi import Depends, HTTPException, Request
+from psycopg_pool import ConnectionPool
+
+from ops_api.roles import Principal, Role
+from ops_api.security import token_hash
+from vigil.settings import Settings
+
+if TYPE_CHECKING:
+    from ops_api.live import LiveHub
+    from ops_api.metrics import ApiMetrics
+    from ops_api.outbound import OutboundDispatcher
+
+SESSION_COOKIE = "vigil_session"
+
+
+@dataclass
+class ApiContext:
+    """Everything long-lived that one API process owns; created and closed by the app's lifespan."""
+
+    settings: Settings
+    database_url: str
+    pool: ConnectionPool
+    metrics: ApiMetrics
+    hub: LiveHub | None = None
+    outbound: OutboundDispatcher | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def context(request: Request) -> ApiContext:
+    return request.app.state.vigil
+
+
+def db(request: Request) -> Iterator[psycopg.Connection]:
+    """A pooled autocommit connection with dict rows for the duration of the request."""
+    with context(request).pool.connection() as conn:
+        yield conn
+
+
+_PRINCIPAL_SQL = """
+SELECT u.id, u.username, u.role, u.site_ids, u.must_change_password, u.language, u.active
+FROM {table} c JOIN users u ON u.id = c.user_id
+WHERE c.token_hash = %s AND (c.expires_at IS NULL OR c.expires_at > now()) {extra}
+"""
+SESSION_SQL = _PRINCIPAL_SQL.format(table="api_sessions", extra="")
+TOKEN_SQL = _PRINCIPAL_SQL.format(table="api_tokens", extra="AND c.revoked_at IS NULL")
+
+
+def unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": 'Bearer realm="vigil"'})
+
+
+def credentials(request: Request) -> tuple[str, str] | None:
+    """("token" | "session", secret) from the request, or None when it carries neither."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise unauthorized("the Authorization header must be 'Bearer <token>'")
+        return "token", secret.strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return ("session", cookie) if cookie else None
+
+
+def authenticate(conn: psycopg.Connection, kind: str, secret: str) -> Principal | None:
+    """The user behind a session cookie or API token, or None when it is unknown, expired or revoked."""
+    digest = token_hash(secret)
+    row = conn.execute(TOKEN_SQL if kind == "token" else SESSION_SQL, (digest,)).fetchone()
+    if row is None or not row["active"]:
+        return None
+    return Principal(user_id=row["id"], username=row["username"], role=Role(row["role"]),
+                     site_ids=None if row["site_ids"] is None else frozenset(row["site_ids"]),
+                     must_change_password=row["must_change_password"], language=row["language"],
+                     via=kind, credential_hash=digest)
+
+
+def _csrf_ok(request: Request) -> bool:
+    if request.method != "POST":
+        return True
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or "x-requested-with" in request.headers
+
+
+def optional_user(request: Request, conn: Annotated[psycopg.Connection, Depends(db)]) -> Principal | None:
+    found = credentials(request)
+    if found is None:
+        return None
+    kind, secret = found
+    user = authenticate(conn, kind, secret)
+    if user is None:
+        raise unauthorized("your session has expired or the token is not valid; sign in again")
+    if kind == "session" and not _csrf_ok(request):
+        raise HTTPException(403, "a signed-in browser request must send JSON or an X-Requested-With header")
+    return user
+
+
+def current_user(request: Request, user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    """The signed-in user; 401 without valid credentials; 403 until a required password change is done."""
+    if user is None:
+        raise unauthorized("sign in first (session cookie or Authorization: Bearer <token>)")
+    if user.must_change_password and not request.url.path.startswith("/api/auth/"):
+        raise HTTPException(403, "change your password first (POST /api/auth/password)")
+    return user
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    """A dependency that gives the signed-in user when the role grants ``permission``, else 403."""
+
+    def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+        user.require(permission)
+        return user
+
+    check.__name__ = f"require_{permission.replace('.', '_')}"
+    return check
+
+
+def client_addr(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+# Annotated dependencies (endpoints take them as keyword-only parameters).
+Conn = Annotated[psycopg.Connection, Depends(db)]
+CurrentUser = Annotated[Principal, Depends(current_user)]

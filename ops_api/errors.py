@@ -1,0 +1,140 @@
+"""Errors people can act on: validation errors name the field, no stack trace ever leaves the server.
+
+- 422 ``{"detail": [{"field": "body.name", "message": "..."}]}`` for every request validation error;
+- 413 when a body is larger than ``api.max_body_bytes``;
+- 500 ``{"detail": "internal error", "request_id": "..."}``, the traceback logged with that id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("vigil.api")
+
+
+def field_path(loc: Any) -> str:
+    return ".".join(str(part) for part in loc) if loc else "(request)"
+
+
+def validation_detail(exc: RequestValidationError) -> list[dict[str, str]]:
+    detail = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid value"))
+        if error.get("type") == "json_invalid":
+            message = f"body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
+        detail.append({"field": field_path(error.get("loc")), "message": message})
+    return detail
+
+
+class ApiError(HTTPException):
+    """A 4xx naming the field at fault: ``{"detail": [{"field": ..., "message": ...}]}``."""
+
+    def __init__(self, status: int, field: str, message: str) -> None:
+        super().__init__(status, [{"field": field, "message": message}])
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_detail(exc)}, status_code=422)
+
+    @app.exception_handler(psycopg.errors.CheckViolation)
+    @app.exception_handler(psycopg.errors.NotNullViolation)
+    @app.exception_handler(psycopg.errors.InvalidTextRepresentation)
+    @app.exception_handler(psycopg.errors.NumericValueOutOfRange)
+    @app.exception_handler(psycopg.errors.DatetimeFieldOverflow)
+    @app.exception_handler(psycopg.errors.StringDataRightTruncation)
+    @app.exception_handler(psycopg.errors.CharacterNotInRepertoire)
+    @app.exception_handler(psycopg.errors.UntranslatableCharacter)
+    async def _data(request: Request, exc: psycopg.Error) -> JSONResponse:
+        # The API validates first; what slips through is still the client's input, not a server fault.
+        diag = exc.diag
+        name = diag.column_name or diag.constraint_name or "body"
+        return JSONResponse({"detail": [{"field": name, "message": (diag.message_primary or "invalid value")}]},
+                            status_code=422)
+
+    @app.exception_handler(psycopg.errors.UniqueViolation)
+    async def _conflict(request: Request, exc: psycopg.Error) -> JSONResponse:
+        detail = exc.diag.message_detail or "already exists"
+        return JSONResponse({"detail": [{"field": exc.diag.constraint_name or "body", "message": detail}]},
+                            status_code=409)
+
+    @app.exception_handler(psycopg.errors.ForeignKeyViolation)
+    async def _reference(request: Request, exc: psycopg.Error) -> JSONResponse:
+        detail = exc.diag.message_detail or "refers to something that does not exist or is still in use"
+        return JSONResponse({"detail": [{"field": exc.diag.constraint_name or "body", "message": detail}]},
+                            status_code=409)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _db_down(request: Request, exc: Exception) -> JSONResponse:
+        request_id = request.scope.get("vigil.request_id", "-")
+        log.error("database unavailable (request %s): %s", request_id, exc)
+        return JSONResponse({"detail": "the database is unavailable; try again shortly", "request_id": request_id},
+                            status_code=503)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        request_id = request.scope.get("vigil.request_id", "-")
+        log.exception("internal error on %s %s (request %s)", request.method, request.url.path, request_id)
+        return JSONResponse({"detail": "internal error", "request_id": request_id}, status_code=500)
+
+
+class BodyLimitMiddleware:
+    """Answers 413 for bodies above ``max_bytes`` (declared or streamed) and tags each request with an id."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope["vigil.request_id"] = uuid.uuid4().hex[:16]
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                too_big = False
+            if too_big:
+                await self._reject(send)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self.too_large)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", scope["vigil.request_id"].encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, limited_receive, tracking_send)
+
+    @property
+    def too_large(self) -> list[dict[str, str]]:
+        return [{"field": "body", "message": f"request body is larger than {self.max_bytes} bytes"}]
+
+    async def _reject(self, send: Send) -> None:
+        body = json.dumps({"detail": self.too_large}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,183 @@
+"""Live events: one LISTEN connection per API process, fanned out to each open stream.
+
+The store notifies ``vigil_events`` on every insert or update of an event (a trigger, so every writer and
+every API replica takes part). The hub's thread reads the notifications, loads the rows in one query per
+batch, and hands each to the subscribers whose site scope covers it. After a lost connection it catches
+up on inserts by ``seq`` before listening again. A subscriber that falls more than ``QUEUE_MAX`` events
+behind is closed; its client reconnects with the last seq it saw and resumes from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from ops_api.event_queries import events_after, events_by_ids, last_seq
+from ops_api.metrics import ApiMetrics
+
+log = logging.getLogger("vigil.api.live")
+CHANNEL = "vigil_events"
+QUEUE_MAX = 2000
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One open stream: a bounded queue on the event loop that serves it."""
+
+    scope: frozenset[int] | None
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
+    overflowed: bool = False
+
+    def sees(self, site_id: int | None) -> bool:
+        return self.scope is None or (site_id is not None and site_id in self.scope)
+
+    def push(self, message: dict[str, Any] | None) -> None:
+        """Runs on the subscriber's loop. ``None`` tells the stream to end."""
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class LiveHub:
+    """Owns the LISTEN thread; ``start()`` and ``stop()`` are called by the app's lifespan."""
+
+    def __init__(self, database_url: str, pool: ConnectionPool, metrics: ApiMetrics) -> None:
+        self.database_url = database_url
+        self.pool = pool
+        self.metrics = metrics
+        self._subscribers: set[Subscription] = set()
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+        self.last_seq = 0
+        self.last_message_at: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="vigil-live-listen", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for sub in subscribers:
+            sub.loop.call_soon_threadsafe(sub.push, None)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self.listening.is_set()
+
+    # -- subscribers -----------------------------------------------------------------------------
+    def subscribe(self, scope: frozenset[int] | None) -> Subscription:
+        sub = Subscription(scope, asyncio.get_running_loop())
+        with self._lock:
+            self._subscribers.add(sub)
+        self.metrics.live_subscribers.inc()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subscribers:
+                self._subscribers.discard(sub)
+                self.metrics.live_subscribers.dec()
+
+    def add_listener(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """A callback ``callback(op, row)`` run on the hub's thread for every event (call before start)."""
+        self._listeners.append(callback)
+
+    # -- the LISTEN thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = 0.5
+        caught_up = False
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row,
+                                     connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    if caught_up:
+                        self._catch_up()
+                    else:
+                        self.last_seq = last_seq(conn)
+                        caught_up = True
+                    self.listening.set()
+                    backoff = 0.5
+                    self._listen(conn)
+            except psycopg.Error as exc:
+                self.listening.clear()
+                if self._stop.is_set():
+                    break
+                log.warning("live events: database connection lost (%s); retrying in %.1f s", exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        self.listening.clear()
+
+    def _listen(self, conn: psycopg.Connection) -> None:
+        while not self._stop.is_set():
+            batch: dict[str, str] = {}
+            for note in conn.notifies(timeout=0.5, stop_after=1):
+                self._collect(batch, note.payload)
+            if not batch:
+                continue
+            # More may have queued behind the first one: take them in the same row query.
+            for note in conn.notifies(timeout=0.005, stop_after=500):
+                self._collect(batch, note.payload)
+            with self.pool.connection() as reader:
+                rows = events_by_ids(reader, [UUID(i) for i in batch])
+            self._dispatch([(batch[str(row["id"])], row) for row in rows])
+
+    @staticmethod
+    def _collect(batch: dict[str, str], payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            event_id, op = str(data["id"]), str(data.get("op", "update"))
+        except (ValueError, KeyError, TypeError):
+            log.warning("live events: ignoring a malformed notification %r", payload[:200])
+            return
+        batch[event_id] = "insert" if batch.get(event_id) == "insert" else op
+
+    def _catch_up(self) -> None:
+        with self.pool.connection() as reader:
+            rows = events_after(reader, self.last_seq, None, limit=10_000)
+        if rows:
+            log.info("live events: caught up on %d events missed while reconnecting", len(rows))
+        self._dispatch([("insert", row) for row in rows])
+
+    def _dispatch(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for op, row in items:
+            if op == "insert":
+                self.last_seq = max(self.last_seq, int(row["seq"]))
+            self.last_message_at = time.time()
+            self.metrics.live_messages.labels(row["type"]).inc()
+            message = {"op": op, "row": row}
+            for sub in subscribers:
+                if sub.sees(row["site_id"]):
+                    sub.loop.call_soon_threadsafe(sub.push, message)
+            for callback in self._listeners:
+                try:
+                    callback(op, row)
+                except Exception:  # an outbound failure must not stop the stream
+                    log.exception("live events: listener failed")

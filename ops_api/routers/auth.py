@@ -1,0 +1,134 @@
+"""Sign-in and sign-out (console cookie), password change, and API tokens for scripts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import Field
+
+from ops_api import audit
+from ops_api.accounts import AccountError, SignInRefused, check_sign_in, get_user, set_password
+from ops_api.deps import SESSION_COOKIE, Conn, CurrentUser, client_addr, context
+from ops_api.errors import ApiError
+from ops_api.schemas import StrictModel, UserOut
+from ops_api.security import SESSION_PREFIX, TOKEN_PREFIX, new_token, token_hash, verify_password
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class SignIn(StrictModel):
+    username: str = Field(min_length=1, max_length=64, examples=["lan.nguyen"])
+    password: str = Field(min_length=1, max_length=200, examples=["correct horse battery"])
+
+
+class PasswordChange(StrictModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200, examples=["a-long-new-passphrase"])
+
+
+class TokenCreate(StrictModel):
+    name: str = Field(min_length=1, max_length=100, examples=["nightly export script"])
+    expires_days: int | None = Field(None, ge=1, le=3650, description="Null: until revoked.")
+
+
+class TokenOut(StrictModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="Shown once: send it as 'Authorization: Bearer <token>'.")
+
+
+@router.post("/login", response_model=UserOut, responses={401: {}, 429: {}})
+def login(*, body: SignIn, request: Request, response: Response, conn: Conn) -> UserOut:
+    """Check the password and set the HTTP-only session cookie. Repeated failures lock the account."""
+    ctx = context(request)
+    api = ctx.settings.api
+    try:
+        user = check_sign_in(conn, body.username, body.password, max_failures=api.login_max_failures,
+                             lockout_s=api.login_lockout_s, remote_addr=client_addr(request))
+    except SignInRefused as refused:
+        ctx.metrics.login_failures.inc()
+        headers = {"Retry-After": str(refused.retry_after_s)} if refused.retry_after_s else None
+        raise HTTPException(refused.status, str(refused), headers=headers) from None
+    secret = new_token(SESSION_PREFIX)
+    expires = datetime.now(UTC) + timedelta(hours=api.session_hours)
+    conn.execute("INSERT INTO api_sessions (token_hash, user_id, expires_at, remote_addr, user_agent)"
+                 " VALUES (%s, %s, %s, %s, %s)", (token_hash(secret), user["id"], expires, client_addr(request),
+                                                  request.headers.get("user-agent", "")[:300]))
+    conn.execute("DELETE FROM api_sessions WHERE expires_at < now()")
+    response.set_cookie(SESSION_COOKIE, secret, max_age=int(api.session_hours * 3600), httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https", path="/")
+    return UserOut.of(user)
+
+
+@router.post("/logout", status_code=204, response_class=Response)
+def logout(*, request: Request, user: CurrentUser,
+           conn: Conn) -> Response:
+    """End this session (the cookie stops working everywhere at once)."""
+    if user.via == "session":
+        conn.execute("DELETE FROM api_sessions WHERE token_hash = %s", (user.credential_hash,))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=UserOut)
+def me(*, user: CurrentUser, conn: Conn) -> UserOut:
+    return UserOut.of(get_user(conn, user_id=user.user_id))
+
+
+@router.post("/password", status_code=204, response_class=Response, responses={422: {}})
+def change_password(*, body: PasswordChange, request: Request, user: CurrentUser,
+                    conn: Conn) -> Response:
+    """Change one's own password; other sessions of the user end."""
+    row = conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.user_id,)).fetchone()
+    if not verify_password(row["password_hash"], body.current_password):
+        raise ApiError(422, "body.current_password", "is not your current password")
+    try:
+        set_password(conn, user.user_id, body.new_password, actor=user, remote_addr=client_addr(request),
+                     keep_session=user.credential_hash if user.via == "session" else None)
+    except AccountError as exc:
+        raise ApiError(422, f"body.{exc.field}", str(exc).split(": ", 1)[1]) from None
+    return Response(status_code=204)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(*, user: CurrentUser, conn: Conn) -> list[TokenOut]:
+    rows = conn.execute("SELECT id, name, prefix, created_at, expires_at, last_used, revoked_at FROM api_tokens"
+                        " WHERE user_id = %s ORDER BY id", (user.user_id,)).fetchall()
+    return [TokenOut(**row) for row in rows]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+def create_token(*, body: TokenCreate, request: Request, user: CurrentUser,
+                 conn: Conn) -> TokenCreated:
+    """A bearer token acting as the signed-in user (same role and sites); the secret is shown only here."""
+    secret = new_token(TOKEN_PREFIX)
+    expires = datetime.now(UTC) + timedelta(days=body.expires_days) if body.expires_days else None
+    with conn.transaction():
+        row = conn.execute("INSERT INTO api_tokens (user_id, name, token_hash, prefix, expires_at)"
+                           " VALUES (%s, %s, %s, %s, %s) RETURNING id, name, prefix, created_at, expires_at,"
+                           " last_used, revoked_at",
+                           (user.user_id, body.name, token_hash(secret), secret[:10], expires)).fetchone()
+        audit.record(conn, user, "token.create", "api_token", row["id"], after=row, remote_addr=client_addr(request))
+    return TokenCreated(**row, token=secret)
+
+
+@router.delete("/tokens/{token_id}", status_code=204, response_class=Response)
+def revoke_token(*, token_id: int, request: Request, user: CurrentUser,
+                 conn: Conn) -> Response:
+    with conn.transaction():
+        row = conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND user_id = %s"
+                           " AND revoked_at IS NULL RETURNING id, name", (token_id, user.user_id)).fetchone()
+        if row is None:
+            raise HTTPException(404, "token not found")
+        audit.record(conn, user, "token.revoke", "api_token", token_id, before=row, remote_addr=client_addr(request))
+    return Response(status_code=204)

@@ -1,0 +1,186 @@
+"""Events: the filtered list (cursor pages), one event with its notes, its evidence image, and the
+operator workflow (acknowledge, assign, note, resolve, reopen), each step a note and an audit row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import psycopg
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from ops_api import audit
+from ops_api.deps import Conn, client_addr, context, require
+from ops_api.errors import ApiError
+from ops_api.event_queries import BadCursor, EventFilter, event_notes, get_event, list_events
+from ops_api.roles import Principal
+from ops_api.schemas import EventOut, Page, StrictModel
+
+router = APIRouter(prefix="/api/events", tags=["events"])
+Reader = Annotated[Principal, Depends(require("events.read"))]
+Worker = Annotated[Principal, Depends(require("events.workflow"))]
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+Status = Literal["new", "acknowledged", "assigned", "resolved"]
+Types = Annotated[list[str] | None, Query(description="Event types, e.g. officer_absent, wrong_way (repeatable).")]
+
+
+class EventPage(Page):
+    items: list[EventOut]
+
+
+class NoteOut(BaseModel):
+    id: int
+    time: datetime
+    user_id: int | None
+    username: str | None
+    action: str
+    text: str | None
+
+
+class EventDetail(EventOut):
+    notes: list[NoteOut] = Field(default_factory=list)
+
+
+class StepBody(StrictModel):
+    note: str | None = Field(None, max_length=4000, examples=["Đã gọi cán bộ trực quầy 3"])
+
+
+class AssignBody(StepBody):
+    assignee_id: int = Field(examples=[5])
+
+
+class NoteBody(StrictModel):
+    text: str = Field(min_length=1, max_length=4000, examples=["Camera bị che một phần, đã báo kỹ thuật"])
+
+
+def event_filter(*, since: datetime | None = None, until: datetime | None = None,
+                 site_id: Annotated[list[int] | None, Query()] = None, camera_id: int | None = None,
+                 counter_id: int | None = None,
+                 type: Types = None,
+                 severity: Annotated[list[Severity] | None, Query()] = None,
+                 status: Annotated[list[Status] | None, Query()] = None,
+                 open: Annotated[bool, Query(description="Only events the rule still holds open.")] = False,
+                 ) -> EventFilter:
+    if since and until and since >= until:
+        raise ApiError(422, "query.until", "must be after since")
+    for name in type or ():
+        if not name or len(name) > 64:
+            raise ApiError(422, "query.type", "must be an event type name (1-64 characters)")
+    return EventFilter(since=since, until=until, site_ids=site_id, camera_id=camera_id, counter_id=counter_id,
+                       types=type, severities=list(severity or []), statuses=list(status or []), open_only=open)
+
+
+@router.get("", response_model=EventPage)
+def events(*, flt: Annotated[EventFilter, Depends(event_filter)], limit: int = Query(50, ge=1, le=500),
+           cursor: str | None = Query(None, max_length=200), user: Reader,
+           conn: Conn) -> EventPage:
+    """Events newest first, filtered by time, site, camera, counter, type, severity, status."""
+    user.check_site_filter(flt.site_ids)
+    try:
+        rows, following = list_events(conn, flt, user.scope, limit, cursor)
+    except BadCursor as exc:
+        raise ApiError(422, "query.cursor", str(exc)) from None
+    return EventPage(items=[EventOut.of(r) for r in rows], next_cursor=following)
+
+
+def _visible_event(conn: psycopg.Connection, event_id: UUID, user: Principal, *,
+                   for_update: bool = False) -> dict:
+    row = get_event(conn, event_id, for_update=for_update)
+    if row is None:
+        raise HTTPException(404, "event not found")
+    user.visible(row["site_id"], "event")
+    return row
+
+
+@router.get("/{event_id}", response_model=EventDetail)
+def one_event(*, event_id: UUID, user: Reader, conn: Conn) -> EventDetail:
+    row = _visible_event(conn, event_id, user)
+    return EventDetail(**EventOut.of(row).model_dump(), notes=[NoteOut(**n) for n in event_notes(conn, event_id)])
+
+
+@router.get("/{event_id}/evidence", response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
+def evidence(*, event_id: UUID, request: Request, user: Reader,
+             conn: Conn) -> FileResponse:
+    """The evidence JPEG saved when the event opened (boxes and zones drawn)."""
+    row = _visible_event(conn, event_id, user)
+    if not row["evidence_path"]:
+        raise HTTPException(404, "this event has no evidence image")
+    data_dir = context(request).settings.data_dir.resolve()
+    path = Path(row["evidence_path"])
+    path = (path if path.is_absolute() else data_dir / path).resolve()
+    if not path.is_relative_to(data_dir) or not path.is_file():
+        raise HTTPException(404, "the evidence image is no longer available")
+    return FileResponse(path, media_type="image/jpeg")
+
+
+def _step(conn: psycopg.Connection, request: Request, user: Principal, event_id: UUID, action: str,
+          allowed_from: set[str], new_status: str | None, note: str | None, assignee: int | None = None) -> EventDetail:
+    """One workflow step in one transaction: status change, a note row, an audit row."""
+    with conn.transaction():
+        row = _visible_event(conn, event_id, user, for_update=True)
+        if row["status"] not in allowed_from:
+            raise HTTPException(409, f"cannot {action} an event that is {row['status']}")
+        before: dict[str, Any] = {"status": row["status"], "assignee_id": row["assignee_id"]}
+        after = dict(before)
+        if new_status is not None:
+            after["status"] = new_status
+        if assignee is not None:
+            after["assignee_id"] = assignee
+        if after != before:
+            conn.execute("UPDATE events SET status = %s, assignee_id = %s, updated_at = now()"
+                         " WHERE id = %s AND time = %s",
+                         (after["status"], after["assignee_id"], row["id"], row["time"]))
+        conn.execute("INSERT INTO event_notes (event_id, user_id, action, text) VALUES (%s, %s, %s, %s)",
+                     (event_id, user.user_id, action, note))
+        if note:
+            after["note"] = note
+        audit.record(conn, user, f"event.{action}", "event", event_id, before=before, after=after,
+                     remote_addr=client_addr(request))
+    return one_event(event_id=event_id, user=user, conn=conn)
+
+
+OPEN = {"new", "acknowledged", "assigned"}
+
+
+@router.post("/{event_id}/acknowledge", response_model=EventDetail, responses={409: {}})
+def acknowledge(*, event_id: UUID, request: Request, body: StepBody | None = None, user: Worker,
+                conn: Conn) -> EventDetail:
+    return _step(conn, request, user, event_id, "acknowledge", {"new"}, "acknowledged", body.note if body else None)
+
+
+@router.post("/{event_id}/assign", response_model=EventDetail, responses={409: {}})
+def assign(*, event_id: UUID, body: AssignBody, request: Request, user: Worker,
+           conn: Conn) -> EventDetail:
+    """Give the event to a person (an active operator or admin who may see its site)."""
+    target = conn.execute("SELECT id, role, site_ids, active FROM users WHERE id = %s", (body.assignee_id,)).fetchone()
+    if target is None or not target["active"] or target["role"] not in ("operator", "admin"):
+        raise ApiError(422, "body.assignee_id", "must be an active operator or admin")
+    row = _visible_event(conn, event_id, user)
+    if target["site_ids"] is not None and row["site_id"] not in target["site_ids"]:
+        raise ApiError(422, "body.assignee_id", "this user may not see the event's site")
+    return _step(conn, request, user, event_id, "assign", OPEN, "assigned", body.note, assignee=body.assignee_id)
+
+
+@router.post("/{event_id}/notes", response_model=EventDetail)
+def add_note(*, event_id: UUID, body: NoteBody, request: Request, user: Worker,
+             conn: Conn) -> EventDetail:
+    return _step(conn, request, user, event_id, "note", OPEN | {"resolved"}, None, body.text)
+
+
+@router.post("/{event_id}/resolve", response_model=EventDetail, responses={409: {}})
+def resolve(*, event_id: UUID, request: Request, body: StepBody | None = None, user: Worker,
+            conn: Conn) -> EventDetail:
+    return _step(conn, request, user, event_id, "resolve", OPEN, "resolved", body.note if body else None)
+
+
+@router.post("/{event_id}/reopen", response_model=EventDetail, responses={409: {}})
+def reopen(*, event_id: UUID, request: Request, body: StepBody | None = None, user: Worker,
+           conn: Conn) -> EventDetail:
+    row = _visible_event(conn, event_id, user)
+    status = "assigned" if row["assignee_id"] else "acknowledged"
+    return _step(conn, request, user, event_id, "reopen", {"resolved"}, status, body.note if body else None)

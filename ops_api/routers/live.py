@@ -1,0 +1,145 @@
+"""Live events: a WebSocket (``/api/events/live``) and Server-Sent Events (``/api/events/stream``).
+
+Both send the events of the user's sites as they are inserted or updated, fed by PostgreSQL
+LISTEN/NOTIFY, so any replica serves any console. Resume: ``?after=<seq>`` (or SSE's ``Last-Event-ID``)
+first replays the events inserted after that seq (up to 1000), then goes live. Messages:
+``{"op": "insert"|"update", "event": {...}}``; a ``{"op": "ping"}`` every 15 s when idle.
+A browser authenticates with its session cookie (the Origin must be this host), a script with
+``Authorization: Bearer`` or ``?token=``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ops_api.deps import SESSION_COOKIE, ApiContext, authenticate, require
+from ops_api.event_queries import events_after
+from ops_api.roles import Principal
+from ops_api.schemas import event_json
+
+router = APIRouter(prefix="/api/events", tags=["live"])
+PING_S = 15.0
+REPLAY_MAX = 1000
+
+
+async def event_messages(ctx: ApiContext, user: Principal, after: int | None) -> AsyncIterator[dict[str, Any]]:
+    """The replay after ``after`` then live messages for this user, with pings while idle."""
+    if ctx.hub is None:
+        raise HTTPException(503, "live events are off in this process")
+    sub = ctx.hub.subscribe(user.site_ids)
+    try:
+        last = 0
+        if after is not None:
+            def replay() -> list[dict[str, Any]]:
+                with ctx.pool.connection() as conn:
+                    return events_after(conn, after, user.scope, REPLAY_MAX)
+
+            for row in await run_in_threadpool(replay):
+                last = max(last, int(row["seq"]))
+                yield {"op": "insert", "event": event_json(row), "seq": row["seq"]}
+        while True:
+            try:
+                message = await asyncio.wait_for(sub.queue.get(), PING_S)
+            except TimeoutError:
+                yield {"op": "ping"}
+                continue
+            if message is None:
+                return  # fell behind or the server stops: the client resumes with its last seq
+            row = message["row"]
+            if message["op"] == "insert" and int(row["seq"]) <= last:
+                continue  # already sent in the replay
+            yield {"op": message["op"], "event": event_json(row), "seq": row["seq"]}
+    finally:
+        ctx.hub.unsubscribe(sub)
+
+
+def _ws_credentials(ws: WebSocket, token: str | None) -> tuple[str, str] | None:
+    header = ws.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return "token", header[7:].strip()
+    if token:
+        return "token", token
+    cookie = ws.cookies.get(SESSION_COOKIE)
+    if cookie:
+        origin = ws.headers.get("origin")
+        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+            return None  # a cookie sent by another site's page: cross-site WebSocket hijacking
+        return "session", cookie
+    return None
+
+
+@router.websocket("/live")
+async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] = None,
+                      token: str | None = None) -> None:
+    ctx: ApiContext = ws.app.state.vigil
+    found = _ws_credentials(ws, token)
+    user = None
+    if found is not None:
+        def lookup() -> Principal | None:
+            with ctx.pool.connection() as conn:
+                return authenticate(conn, *found)
+
+        user = await run_in_threadpool(lookup)
+    if user is None or user.must_change_password:
+        await ws.close(code=4401, reason="sign in first")
+        return
+    if not user.can("events.read"):
+        await ws.close(code=4403, reason="your role may not read events")
+        return
+    await ws.accept()
+    closed = asyncio.Event()
+
+    async def watch_close() -> None:
+        try:
+            while True:
+                await ws.receive_text()
+        except (WebSocketDisconnect, RuntimeError):
+            closed.set()
+
+    watcher = asyncio.create_task(watch_close())
+    try:
+        async for message in event_messages(ctx, user, after):
+            if closed.is_set():
+                break
+            await ws.send_text(json.dumps(message, separators=(",", ":")))
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        watcher.cancel()
+        if not closed.is_set():
+            with contextlib.suppress(RuntimeError):
+                await ws.close(code=1012 if ctx.hub and not ctx.hub.alive else 1000)
+
+
+@router.get("/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def live_stream(*, request: Request, after: Annotated[int | None, Query(ge=0)] = None,
+                      user: Annotated[Principal, Depends(require("events.read"))]) -> StreamingResponse:
+    """Server-Sent Events; the browser's EventSource resumes with Last-Event-ID by itself."""
+    ctx: ApiContext = request.app.state.vigil
+    last_id = request.headers.get("last-event-id")
+    if after is None and last_id and last_id.isdigit():
+        after = int(last_id)
+
+    async def body() -> AsyncIterator[bytes]:
+        async for message in event_messages(ctx, user, after):
+            if await request.is_disconnected():
+                return
+            if message["op"] == "ping":
+                yield b": ping\n\n"
+                continue
+            data = json.dumps(message["event"], separators=(",", ":"))
+            seq = f"id: {message['seq']}\n" if message["op"] == "insert" else ""
+            yield f"{seq}event: {message['op']}\ndata: {data}\n\n".encode()
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"cache-control": "no-store", "x-accel-buffering": "no"})

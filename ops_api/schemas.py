@@ -1,0 +1,76 @@
+"""Request and response models shared by several routers (rows are never returned as they are stored)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ops_api.roles import Role
+
+Username = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$", examples=["lan.nguyen"])
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str | None = None
+    role: Role
+    site_ids: list[int] | None = Field(None, description="Sites the user is limited to; null: every site.")
+    language: Literal["vi", "en"] = "vi"
+    active: bool = True
+    must_change_password: bool = False
+    locked_until: datetime | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> UserOut:
+        return cls.model_validate({k: row.get(k) for k in cls.model_fields})
+
+
+class Page(BaseModel):
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null at the end.")
+
+
+class EventOut(BaseModel):
+    id: UUID
+    seq: int
+    time: datetime
+    end_time: datetime | None = None
+    site_id: int | None = None
+    camera_id: int | None = None
+    zone_id: int | None = None
+    counter_id: int | None = None
+    type: str
+    severity: str
+    status: str
+    assignee_id: int | None = None
+    track_id: int | None = None
+    attributes: dict[str, Any] = {}
+    evidence_url: str | None = None
+    updated_at: datetime | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "0b6f3f7e-5b7c-4f0e-9a57-3f1f2c1d8e11", "seq": 1042, "time": "2026-11-20T02:15:00Z",
+        "end_time": None, "site_id": 1, "camera_id": 3, "zone_id": 7, "counter_id": 2,
+        "type": "officer_absent", "severity": "medium", "status": "new", "assignee_id": None,
+        "track_id": None, "attributes": {"absent_s": 420}, "evidence_url": "/api/events/0b6f.../evidence",
+        "updated_at": "2026-11-20T02:15:00Z"}]})
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> EventOut:
+        data = {k: row.get(k) for k in cls.model_fields if k != "evidence_url"}
+        if row.get("evidence_path"):
+            data["evidence_url"] = f"/api/events/{row['id']}/evidence"
+        return cls.model_validate(data)
+
+
+def event_json(row: dict[str, Any]) -> dict[str, Any]:
+    """The JSON form of an event row, as the REST API, live stream, webhooks and MQTT send it."""
+    return EventOut.of(row).model_dump(mode="json")

@@ -1,0 +1,63 @@
+"""Secrets of the API: argon2id password hashes and random bearer/session/device tokens.
+
+Passwords are hashed with argon2-cffi's defaults (argon2id, RFC 9106 low-memory profile). Tokens are
+256-bit random strings; only their SHA-256 is stored, so a leaked database cannot sign anyone in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+# Checked against when the user name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash("vigil-no-such-user")
+
+MIN_PASSWORD_LENGTH = 10
+SESSION_PREFIX = "vgs_"
+TOKEN_PREFIX = "vgt_"
+DEVICE_PREFIX = "vgd_"
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; always spends one argon2 verification."""
+    try:
+        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _HASHER.check_needs_rehash(password_hash)
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a new password is refused, or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > 200:
+        return "must be at most 200 characters"
+    if username and password.lower() == username.lower():
+        return "must differ from the user name"
+    return None
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def one_time_password() -> str:
+    """A readable random password for a first sign-in (about 80 bits)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(3))

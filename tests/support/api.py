@@ -1,0 +1,132 @@
+"""Operations API fixtures: an app on a fresh migrated database, served in-process, with signed-in users.
+
+``api`` gives an ``ApiHarness``: ``api.client`` (a TestClient whose lifespan runs: pool, LISTEN thread,
+outbound dispatcher), ``api.user(role, site_ids=...)`` creating a user with an API token and returning
+its headers, and ``api.conn`` for arranging rows. ``seed_sites`` adds two sites with a camera, zones,
+a counter and events each.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
+
+from ops_api.app import create_app
+from ops_api.security import TOKEN_PREFIX, hash_password, new_token, token_hash
+from store.db import connect
+from vigil.settings import Settings
+
+PASSWORD = "correct-horse-battery"
+_HASH: dict[str, str] = {}
+
+
+@dataclass
+class ApiUser:
+    id: int
+    username: str
+    role: str
+    token: str
+    site_ids: list[int] | None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class ApiHarness:
+    client: TestClient
+    conn: psycopg.Connection
+    url: str
+    settings: Settings
+    users: dict[str, ApiUser] = field(default_factory=dict)
+
+    def user(self, role: str, site_ids: list[int] | None = None, name: str | None = None,
+             must_change_password: bool = False) -> ApiUser:
+        """A user of this role (and sites) with a bearer token; the password is ``PASSWORD``."""
+        name = name or f"{role}-{uuid.uuid4().hex[:6]}"
+        if PASSWORD not in _HASH:
+            _HASH[PASSWORD] = hash_password(PASSWORD)  # argon2 is slow by design: hash once per session
+        row = self.conn.execute(
+            "INSERT INTO users (username, password_hash, role, site_ids, must_change_password)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING id", (name, _HASH[PASSWORD], role, site_ids, must_change_password)
+        ).fetchone()
+        token = new_token(TOKEN_PREFIX)
+        self.conn.execute("INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (%s, 'test', %s, %s)",
+                          (row["id"], token_hash(token), token[:10]))
+        found = ApiUser(row["id"], name, role, token, site_ids)
+        self.users[name] = found
+        return found
+
+
+def make_settings(data_dir: Path, **api: Any) -> Settings:
+    return Settings(data_dir=data_dir, api={"login_max_failures": 3, "login_lockout_s": 60, **api})
+
+
+@pytest.fixture
+def api(db_url: str, tmp_path: Path) -> Iterator[ApiHarness]:
+    settings = make_settings(tmp_path)
+    app = create_app(settings, db_url)
+    with TestClient(app, raise_server_exceptions=False) as client, connect(db_url) as conn:
+        yield ApiHarness(client, conn, db_url, settings)
+
+
+@dataclass
+class Seeded:
+    sites: list[int]
+    cameras: list[int]
+    zones: list[int]
+    counters: list[int]
+    events: list[uuid.UUID]
+
+
+def insert_event(conn: psycopg.Connection, site_id: int | None, camera_id: int | None, *, type: str = "intrusion",
+                 severity: str = "high", counter_id: int | None = None, when: datetime | None = None,
+                 evidence_path: str | None = None, status: str = "new") -> uuid.UUID:
+    event_id = uuid.uuid4()
+    conn.execute("INSERT INTO events (id, time, site_id, camera_id, counter_id, type, severity, status, attributes,"
+                 " evidence_path) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                 (event_id, when or datetime.now(UTC), site_id, camera_id, counter_id, type, severity, status,
+                  Jsonb({"source": "test"}), evidence_path))
+    return event_id
+
+
+def seed_sites(conn: psycopg.Connection, n_sites: int = 2) -> Seeded:
+    """Sites ``hcm-1``, ``hcm-2``...: each a service center with a camera, staff/queue zones, a counter, and
+    three events (one an hour ago, one now, one yesterday for the counter)."""
+    out = Seeded([], [], [], [], [])
+    now = datetime.now(UTC)
+    for i in range(1, n_sites + 1):
+        site = conn.execute("INSERT INTO sites (code, name, kind, level) VALUES (%s, %s, 'service_center',"
+                            " 'district') RETURNING id",
+                            (f"hcm-{i}", f"Trung tâm Hành chính công {i}")).fetchone()["id"]
+        camera = conn.execute("INSERT INTO cameras (site_id, name, source_kind, main_uri, state) VALUES"
+                              " (%s, %s, 'file', 'var/footage/vtest.mp4', 'online') RETURNING id",
+                              (site, f"cam-{i}")).fetchone()["id"]
+        staff = conn.execute("INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, 'staff-1',"
+                             " 'counter_staff', %s) RETURNING id",
+                             (camera, Jsonb([[0.1, 0.1], [0.4, 0.1], [0.4, 0.4]]))).fetchone()["id"]
+        queue = conn.execute("INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, 'queue-1', 'queue', %s)"
+                             " RETURNING id", (camera, Jsonb([[0.5, 0.5], [0.9, 0.5], [0.9, 0.9]]))).fetchone()["id"]
+        counter = conn.execute("INSERT INTO counters (site_id, number, department, officer, camera_id, staff_zone_id,"
+                               " customer_zone_id) VALUES (%s, 1, 'Tư pháp', 'Nguyễn Văn A', %s, %s, %s) RETURNING id",
+                               (site, camera, staff, queue)).fetchone()["id"]
+        out.sites.append(site)
+        out.cameras.append(camera)
+        out.zones += [staff, queue]
+        out.counters.append(counter)
+        out.events.append(insert_event(conn, site, camera, when=now - timedelta(hours=1)))
+        out.events.append(insert_event(conn, site, camera, type="officer_absent", severity="medium",
+                                       counter_id=counter, when=now))
+        out.events.append(insert_event(conn, site, camera, type="long_wait", severity="low", counter_id=counter,
+                                       when=now - timedelta(days=1)))
+    return out
