@@ -21,7 +21,8 @@ from vigil.types import VEHICLE_CLASSES, Event, EventType, Severity, Track
 from .base import IncidentLatch, RuleOutput, emit, live_tracks, setting, severity_of
 from .identity import Identities, Identity
 
-LIFECYCLE_DEFAULTS: dict[str, float] = {"clear_s": 3.0, "cooldown_s": 30.0, "update_every_s": 30.0}
+LIFECYCLE_DEFAULTS: dict[str, float] = {"clear_s": 3.0, "cooldown_s": 30.0, "update_every_s": 30.0,
+                                         "reassoc_gap_s": 6.0, "reassoc_distance": 0.06}
 
 
 class ZoneRule:
@@ -39,7 +40,7 @@ class ZoneRule:
         self.t: dict[str, Any] = {**LIFECYCLE_DEFAULTS, **self.DEFAULTS, **zone.thresholds, **(thresholds or {})}
         self.classes = zone.classes or self.default_classes
         self.severity = severity_of(self.t, self.default_severity)
-        self.identities = Identities(setting(self.t, "reassoc_gap_s", 6.0), setting(self.t, "reassoc_distance", 0.06))
+        self.identities = Identities(self.value("reassoc_gap_s"), self.value("reassoc_distance"))
         self.latches: dict[Any, IncidentLatch] = {}
 
     def value(self, key: str) -> float:
@@ -86,7 +87,8 @@ class StoppedVehicleRule(ZoneRule):
 
     name = "stopped_vehicle"
     event_type = EventType.STOPPED_VEHICLE
-    DEFAULTS: ClassVar[dict[str, float]] = {"still_s": 30.0, "still_radius": 0.02}
+    # A parked vehicle may be hidden behind passing traffic for a while: identities are kept longer.
+    DEFAULTS: ClassVar[dict[str, float]] = {"still_s": 30.0, "still_radius": 0.02, "reassoc_gap_s": 15.0}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from cameras.geometry import ZoneSpec, line_crossing
 from vigil.types import CLASSES, EventType, Observation, Severity, Track
 
-from .base import AlwaysOpen, OpenHours, RuleOutput, live_tracks, setting
+from .base import AlwaysOpen, OpenHours, RuleOutput, emit, live_tracks, setting
 from .identity import Identities
 from .street import ZoneRule
 
@@ -83,8 +83,8 @@ class LoiteringRule(ZoneRule):
     event_type = EventType.LOITERING
     default_classes = PEOPLE
     default_severity = Severity.LOW
-    DEFAULTS: ClassVar[dict[str, float]] = {"loiter_s": 120.0, "away_s": 10.0, "clear_s": 5.0,
-                                            "cooldown_s": 120.0}
+    DEFAULTS: ClassVar[dict[str, float]] = {"loiter_s": 120.0, "away_s": 10.0, "clear_s": 0.0,
+                                            "cooldown_s": 120.0, "reassoc_gap_s": 15.0}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,6 +100,9 @@ class LoiteringRule(ZoneRule):
                     self.entered[identity.id] = now
                 self.last_in[identity.id] = now
         for identity_id in [i for i, t in self.last_in.items() if (now - t).total_seconds() > self.value("away_s")]:
+            latch = self.latches.get(identity_id)
+            if latch is not None:  # gone: the loitering ended when they were last seen in the zone
+                emit(out, latch.close(self.last_in[identity_id]), now, (identity_id,))
             del self.last_in[identity_id]
             del self.entered[identity_id]
         # Someone hidden for a moment is still loitering where they were last seen.
