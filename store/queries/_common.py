@@ -1,0 +1,51 @@
+"""Helpers the query modules share: dict rows whatever the connection's row factory, local days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import psycopg
+from psycopg.rows import dict_row
+
+from store.errors import StoreInputError
+
+
+def rows(conn: psycopg.Connection, query: Any, params: Any = None) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+def one(conn: psycopg.Connection, query: Any, params: Any = None) -> dict[str, Any] | None:
+    found = rows(conn, query, params)
+    return found[0] if found else None
+
+
+def zone(name: str, field: str = "tz") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise StoreInputError(field, f"unknown time zone {name!r}") from None
+
+
+def local_day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of ``day`` in ``tz``, as aware datetimes."""
+    info = zone(tz)
+    start = datetime.combine(day, time(0), info)
+    end = datetime.combine(day + timedelta(days=1), time(0), info)
+    return start, end
+
+
+def aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        raise StoreInputError(field, "must carry a time zone (naive datetimes are ambiguous)")
+    return value
+
+
+def site_timezone(conn: psycopg.Connection, site_id: int) -> str:
+    row = one(conn, "SELECT timezone FROM sites WHERE id = %s", (site_id,))
+    if row is None:
+        raise StoreInputError("site_id", f"unknown site {site_id}")
+    return str(row["timezone"])

@@ -1,0 +1,105 @@
+"""One counter's day as the console draws it: officer presence segments, the queue, citizens served, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import psycopg
+
+from store.errors import StoreInputError
+from store.queries._common import local_day_bounds, one, rows
+
+MAX_GAP_S = 60.0  # no sample for longer than this: the camera did not see the counter (unknown)
+
+
+@dataclass(frozen=True)
+class PresenceSegment:
+    start: datetime
+    end: datetime
+    present: bool
+
+
+@dataclass(frozen=True)
+class QueuePoint:
+    time: datetime  # start of a 5-minute slot
+    mean: float
+    high: float
+
+
+@dataclass(frozen=True)
+class ServedCitizen:
+    service_start: datetime
+    service_end: datetime
+    wait_s: float | None
+
+
+@dataclass
+class CounterTimeline:
+    counter_id: int
+    day: date
+    timezone: str
+    presence: list[PresenceSegment] = field(default_factory=list)
+    queue: list[QueuePoint] = field(default_factory=list)
+    served: list[ServedCitizen] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+
+def counter_of(conn: psycopg.Connection, counter_id: int) -> dict:
+    found = one(conn, "SELECT k.id, k.site_id, k.camera_id, k.staff_zone_id, k.customer_zone_id, s.timezone,"
+                      " s.working_hours FROM counters k JOIN sites s ON s.id = k.site_id WHERE k.id = %s",
+                (counter_id,))
+    if found is None:
+        raise StoreInputError("counter_id", f"unknown counter {counter_id}")
+    return found
+
+
+def presence_samples(conn: psycopg.Connection, counter: dict, start: datetime, end: datetime
+                     ) -> list[tuple[datetime, float]]:
+    found = rows(conn, "SELECT time, value FROM observations WHERE camera_id = %s AND metric = 'officer_present'"
+                       " AND zone_id = %s AND time >= %s AND time < %s ORDER BY time",
+                 (counter["camera_id"], counter["staff_zone_id"], start, end))
+    return [(r["time"], r["value"]) for r in found]
+
+
+def presence_segments(samples: list[tuple[datetime, float]], max_gap_s: float = MAX_GAP_S) -> list[PresenceSegment]:
+    """Runs of equal presence; a run ends at the next sample, or ``max_gap_s`` after its last one."""
+    segments: list[PresenceSegment] = []
+    gap = timedelta(seconds=max_gap_s)
+    run_start: datetime | None = None
+    run_present = False
+    last: datetime | None = None
+    for moment, value in samples:
+        present = value >= 0.5
+        if run_start is not None and last is not None and (present != run_present or moment - last > gap):
+            segments.append(PresenceSegment(run_start, min(moment, last + gap), run_present))
+            run_start = None
+        if run_start is None:
+            run_start, run_present = moment, present
+        last = moment
+    if run_start is not None and last is not None:
+        segments.append(PresenceSegment(run_start, last + min(gap, timedelta(seconds=10)), run_present))
+    return segments
+
+
+def counter_timeline(conn: psycopg.Connection, counter_id: int, day: date, tz: str | None = None
+                     ) -> CounterTimeline:
+    """The counter's local day (the site's time zone unless ``tz``): presence, queue per 5 min, served, events."""
+    counter = counter_of(conn, counter_id)
+    timezone = tz or counter["timezone"]
+    start, end = local_day_bounds(day, timezone)
+    timeline = CounterTimeline(counter_id, day, timezone)
+    timeline.presence = presence_segments(presence_samples(conn, counter, start, end))
+    timeline.queue = [QueuePoint(**r) for r in rows(
+        conn, "SELECT date_bin('5 minutes', time, %(start)s) AS time, avg(value) AS mean, max(value) AS high"
+              " FROM observations WHERE camera_id = %(camera)s AND metric = 'queue_length' AND zone_id = %(zone)s"
+              " AND time >= %(start)s AND time < %(end)s GROUP BY 1 ORDER BY 1",
+        {"start": start, "end": end, "camera": counter["camera_id"], "zone": counter["customer_zone_id"]})]
+    timeline.served = [ServedCitizen(**r) for r in rows(
+        conn, "SELECT time AS service_start, service_end, extract(epoch FROM time - queue_enter)::float8 AS wait_s"
+              " FROM counter_sessions WHERE counter_id = %s AND time >= %s AND time < %s ORDER BY time",
+        (counter_id, start, end))]
+    timeline.events = rows(
+        conn, "SELECT id, seq, time, end_time, type, severity, status FROM events"
+              " WHERE counter_id = %s AND time >= %s AND time < %s ORDER BY time", (counter_id, start, end))
+    return timeline

@@ -1,0 +1,197 @@
+"""The console's and reports' questions, answered from one deterministic day at a service center and a street."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from prometheus_client import CollectorRegistry
+
+from store.db import connect
+from store.errors import StoreInputError
+from store.policies import refresh_rollups
+from store.queries import (
+    EventFilters,
+    camera_health_latest,
+    counter_daily_audit,
+    counter_rollup,
+    counter_timeline,
+    live_counter_state,
+    observation_rollup,
+    search_events,
+    site_daily_audit,
+)
+from store.writer import StoreWriter
+from tests.support.timescale import (
+    DAY,
+    City,
+    day_events,
+    day_health,
+    day_observations,
+    day_sessions,
+    local,
+    seed_city,
+)
+from vigil.settings import StoreSettings
+
+FULL_DAY = 10.5 * 360  # 07:00-17:30, one sample every 10 s
+ABSENT = 120 + 12  # 09:00-09:20 and 15:00-15:02
+
+
+@dataclass
+class Loaded:
+    conn: psycopg.Connection
+    city: City
+
+
+def load_day(url: str, conn: psycopg.Connection, spool: Path, **writer_options: object) -> City:
+    """Seed the city and write its day through the writer (what the vision workers do)."""
+    city = seed_city(conn)
+    with StoreWriter(url, StoreSettings(), spool, registry=CollectorRegistry(), **writer_options) as writer:
+        writer.write_observations(day_observations(city))
+        writer.write_counter_sessions(day_sessions(city))
+        writer.write_events(day_events(city))
+        for health in day_health(city):
+            writer.write_health(health)
+        assert writer.flush(60)
+    return city
+
+
+@pytest.fixture
+def loaded(db_url: str, tmp_path: Path) -> Iterator[Loaded]:
+    with connect(db_url) as conn:
+        city = load_day(db_url, conn, tmp_path / "spool")
+        refresh_rollups(conn)
+        yield Loaded(conn, city)
+
+
+def p90(values: list[float]) -> float:
+    """percentile_cont(0.9): linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    rank = 0.9 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def test_live_counter_state_shows_latest_presence_queue_and_todays_count(loaded: Loaded) -> None:
+    [state] = live_counter_state(loaded.conn, loaded.city.center, now=local(17, 45))
+    assert state.number == 1 and state.officer == "Nguyễn Văn A"
+    assert state.officer_present == 1.0 and state.presence_at == local(17, 29, 50)
+    assert state.queue_length == float(29 % 7)
+    assert state.served_today == len(day_sessions(loaded.city)) == 70
+    assert state.open_events == 1  # the long wait the rule still holds open
+    assert live_counter_state(loaded.conn, loaded.city.street, now=local(17, 45)) == []
+
+
+def test_counter_timeline_draws_presence_segments_queue_and_citizens(loaded: Loaded) -> None:
+    timeline = counter_timeline(loaded.conn, loaded.city.counter, DAY)
+    assert [(s.start, s.end, s.present) for s in timeline.presence] == [
+        (local(7), local(9), True), (local(9), local(9, 20), False), (local(9, 20), local(15), True),
+        (local(15), local(15, 2), False), (local(15, 2), local(17, 30), True)]
+    assert len(timeline.queue) == 126 and timeline.queue[0].time == local(7)
+    # 07:05-07:10: minutes 5..9 give queue lengths 5, 6, 0, 1, 2
+    assert timeline.queue[1].high == 6.0 and timeline.queue[1].mean == pytest.approx(2.8)
+    assert len(timeline.served) == 70 and timeline.served[0].service_start == local(7, 40)
+    assert [e["type"] for e in timeline.events] == ["officer_absent", "long_wait"]
+
+
+def test_hourly_and_daily_rollups_per_zone_camera_and_counter(loaded: Loaded) -> None:
+    conn, city = loaded.conn, loaded.city
+    hours = observation_rollup(conn, "hour", local(9), local(10), zone_ids=[city.staff_zone])
+    assert [(r.samples, r.total) for r in hours] == [(360, 240.0)]
+    [daily] = observation_rollup(conn, "day", local(0), local(0) + timedelta(days=1), zone_ids=[city.staff_zone])
+    assert daily.bucket == local(0) and daily.samples == FULL_DAY and daily.total == FULL_DAY - ABSENT
+    street = observation_rollup(conn, "hour", local(8), local(9), per="camera", camera_ids=[city.street_camera])
+    assert [(r.zone_id, r.metric, r.samples, r.high) for r in street] == [(None, "zone_count", 60, 60.0)]
+    # A site in another zone with the same offset sums the hourly rollup by its own days: same answer.
+    assert observation_rollup(conn, "day", local(0), local(0) + timedelta(days=1), zone_ids=[city.staff_zone],
+                              tz="Asia/Bangkok")[0].total == daily.total
+    [counter_day] = counter_rollup(conn, [city.counter], "day", local(0), local(0) + timedelta(days=1))
+    sessions = day_sessions(city)
+    assert counter_day.presence_samples == FULL_DAY
+    assert counter_day.present_share == pytest.approx((FULL_DAY - ABSENT) / FULL_DAY)
+    assert counter_day.sessions == 70 and counter_day.service_mean_s == pytest.approx(240.0)
+    waits = [s.wait_s for s in sessions if s.wait_s is not None]
+    assert counter_day.waits == len(waits) and counter_day.wait_mean_s == pytest.approx(sum(waits) / len(waits))
+    nine = [r for r in counter_rollup(conn, [city.counter], "hour", local(0), local(23)) if r.bucket == local(9)]
+    assert nine[0].present_share == pytest.approx(240 / 360) and nine[0].queue_max == 6.0
+
+
+def test_rollups_answer_the_same_before_and_after_a_refresh(db_url: str, tmp_path: Path) -> None:
+    with connect(db_url) as conn:
+        city = load_day(db_url, conn, tmp_path / "spool", maintenance=False)
+        before = observation_rollup(conn, "day", local(0), local(0) + timedelta(days=1), per="camera")
+        hourly_before = counter_rollup(conn, [city.counter], "hour", local(0), local(23, 59))
+        refresh_rollups(conn)
+        assert conn.execute("SELECT count(*) AS n FROM rollup_observation_hourly").fetchone()["n"] > 0
+        assert observation_rollup(conn, "day", local(0), local(0) + timedelta(days=1), per="camera") == before
+        assert counter_rollup(conn, [city.counter], "hour", local(0), local(23, 59)) == hourly_before
+
+
+def test_daily_audit_counts_staffed_minutes_absences_and_times(loaded: Loaded) -> None:
+    audit = counter_daily_audit(loaded.conn, loaded.city.counter, DAY)
+    assert audit.minutes_open == 450  # 07:30-11:30 and 13:30-17:00
+    assert audit.minutes_staffed == pytest.approx(450 - 22)
+    assert audit.minutes_unobserved == pytest.approx(0)
+    assert [(a.start, a.end) for a in audit.absences] == [(local(9), local(9, 20))]  # 15:00-15:02 is too short
+    sessions = day_sessions(loaded.city)
+    waits = [s.wait_s for s in sessions if s.wait_s is not None]
+    assert audit.sessions == 70 and audit.service_p90_s == pytest.approx(240.0)
+    assert audit.wait_mean_s == pytest.approx(sum(waits) / len(waits))
+    assert audit.wait_p90_s == pytest.approx(p90(waits))
+    assert audit.peak_queue == 6.0 and audit.peak_queue_at == local(7, 6)
+    assert [a.counter_id for a in site_daily_audit(loaded.conn, loaded.city.center, DAY)] == [loaded.city.counter]
+
+
+def test_event_search_filters_and_pages_without_gaps_or_repeats(loaded: Loaded) -> None:
+    conn, city = loaded.conn, loaded.city
+    seen, cursor = [], None
+    while True:
+        page = search_events(conn, EventFilters(start=local(0)), cursor=cursor, limit=5)
+        seen += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == 14 == len({e.id for e in seen})
+    assert [e.time for e in seen] == sorted((e.time for e in seen), reverse=True)
+    street = search_events(conn, EventFilters(site_ids=[city.street]), limit=100).items
+    assert len(street) == 12 and all(e.type == "crowd" for e in street)  # site taken from the camera
+    assert [e.type for e in search_events(conn, EventFilters(types=["officer_absent"])).items] == ["officer_absent"]
+    assert len(search_events(conn, EventFilters(open_only=True)).items) == 1
+    window = EventFilters(start=local(8), end=local(8, 0, 5), camera_ids=[city.street_camera], statuses=["new"])
+    assert len(search_events(conn, window).items) == 5
+    assert search_events(conn, EventFilters(site_ids=[])).items == []
+
+
+def test_camera_health_latest_per_camera_within_scope(loaded: Loaded) -> None:
+    health = {h.camera_id: h for h in camera_health_latest(loaded.conn)}
+    street = health[loaded.city.street_camera]
+    assert street.time == local(7) + timedelta(minutes=655) and street.state == "online" and street.reconnects == 1
+    assert [h.camera_id for h in camera_health_latest(loaded.conn, [loaded.city.center])] == [loaded.city.desk_camera]
+
+
+def test_bad_query_input_is_named(loaded: Loaded) -> None:
+    with pytest.raises(StoreInputError, match="cursor"):
+        search_events(loaded.conn, cursor="not-a-cursor")
+    with pytest.raises(StoreInputError, match=r"filters\.statuses"):
+        search_events(loaded.conn, EventFilters(statuses=["closed"]))
+    with pytest.raises(StoreInputError, match="level"):
+        observation_rollup(loaded.conn, "week", local(0), local(1))  # type: ignore[arg-type]
+    with pytest.raises(StoreInputError, match="tz: unknown time zone"):
+        observation_rollup(loaded.conn, "day", local(0), local(1), tz="Mars/Olympus")
+    with pytest.raises(StoreInputError, match="counter_id"):
+        counter_timeline(loaded.conn, 999_999, DAY)
+
+
+def test_an_invalid_working_hours_calendar_is_named(loaded: Loaded) -> None:
+    bad = {"weekly": {"mon": [["13:30", "11:00"]]}}
+    loaded.conn.execute("UPDATE sites SET working_hours = %s WHERE id = %s", (json.dumps(bad), loaded.city.center))
+    with pytest.raises(StoreInputError) as caught:
+        counter_daily_audit(loaded.conn, loaded.city.counter, DAY)
+    assert caught.value.field.startswith("sites.working_hours.weekly.mon")
