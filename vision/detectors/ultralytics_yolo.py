@@ -45,11 +45,12 @@ class UltralyticsDetector:
         self.name = path.name
         try:
             self._model = YOLO(str(path), task="detect")
+            names = self._model.names  # exported formats load their runtime here
         except Exception as exc:  # a truncated .pt raises pickle/zip errors, a bad .onnx a TypeError
             raise ModelError(f"model {path}: cannot be loaded ({type(exc).__name__}: {exc})") from exc
-        self._table = class_map(self._model.names)
+        self._table = class_map(names)
         if not (self._table >= 0).any():
-            raise ModelError(f"model {path}: none of its classes {list(self._model.names.values())[:8]} is used")
+            raise ModelError(f"model {path}: none of its classes {list(names.values())[:8]} is used")
         # One warm-up call at start: a corrupt graph fails here, not at the first camera frame.
         try:
             self.detect([np.zeros((imgsz, imgsz, 3), dtype=np.uint8)])

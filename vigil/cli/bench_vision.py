@@ -1,0 +1,65 @@
+"""``vigil bench vision``: raw detector vs. pipeline vs. naive per-camera threads vs. a static scene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vigil.cli.common import ExitCode, fail, state
+
+DEFAULT_FOOTAGE = Path("var/footage/vtest.mp4")
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    bench_app.command("vision")(bench_vision)
+
+
+def bench_vision(
+    ctx: typer.Context,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    model: Annotated[str, typer.Option("--model", help="One Ultralytics model for all four figures "
+                                                       "(the naive way needs model.track).")] = "person-yolov8s",
+    imgsz: Annotated[int | None, typer.Option("--imgsz", help="Input size (default: 640 on a GPU, "
+                                              "320 on a CPU so the run stays short).")] = None,
+    cameras: Annotated[str, typer.Option("--cameras", help="Camera counts, comma-separated.")] = "1,4,8",
+    seconds: Annotated[float, typer.Option("--seconds", min=1.0, help="Measuring time of each figure.")] = 6.0,
+    footage: Annotated[Path, typer.Option("--footage", help="H.264 clip every bench camera plays.")]
+    = DEFAULT_FOOTAGE,
+) -> None:
+    """Same model, same machine, one run: raw_fps, pipeline_fps, naive_fps and static_fps for N cameras,
+    their ratios (goals: pipeline/raw >= 0.9, pipeline/naive >= 3, static/pipeline >= 5) and p95 latency."""
+    settings = state(ctx).settings()
+    if not footage.is_file():
+        raise fail(f"{footage}: no such file (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
+    try:
+        counts = [int(c) for c in cameras.split(",") if c.strip()]
+    except ValueError:
+        raise fail(f"--cameras {cameras!r}: give numbers like 1,4,8", ExitCode.USAGE) from None
+
+    from vigil.benchreport import report
+    from vision.bench import run_bench
+    from vision.detectors import ModelError, resolve_model
+    from vision.detectors.ultralytics_yolo import UltralyticsDetector, pick_device
+
+    device = pick_device(settings.vision.device)
+    size = imgsz or (640 if device.startswith("cuda") else 320)
+    vision = settings.vision.model_copy(update={"imgsz": size})
+    try:
+        path = resolve_model(model, settings.models_dir)
+        if path.suffix == ".weights":
+            raise ModelError(f"model {model!r}: the naive baseline needs an Ultralytics model (.pt/.onnx/...)")
+        detector = UltralyticsDetector(path, imgsz=size, confidence=vision.confidence, iou=vision.iou,
+                                       device=device)
+    except ModelError as exc:
+        raise fail(str(exc), ExitCode.NOT_FOUND) from None
+    batches = sorted({b for b in (1, 2, 4, 8, 16, 32) if b <= max(settings.vision.max_batch, 1)})
+    rows, summary = run_bench(settings.model_copy(update={"vision": vision}), detector, path, footage, counts,
+                              seconds, batches, say=lambda line: typer.echo(line, err=True))
+    columns = ["cameras", "pipeline/raw", "pipeline/naive", "static/pipeline", "raw_fps", "pipeline_fps",
+               "naive_fps", "static_fps", "p95_ms", "p50_ms", "fairness"]
+    notes = [f"model {summary['model']} at imgsz {size} on {device}; pipeline batch up to {summary['max_batch']}, "
+             f"raw_fps at its best batch {summary['best_batch']}; decode {summary['decoder']}",
+             "ratios first: each row's four figures were measured one after another in this run"]
+    report("vision", rows, summary, json_file, columns, notes)
