@@ -1,5 +1,20 @@
-"""One router per resource; ``ROUTERS`` is what ``create_app`` includes, in this order."""
+"""One router per resource; ``ROUTERS`` is what ``create_app`` includes, in this order (fixed paths such as
+``/api/counters/live`` before ``/api/counters/{counter_id}``)."""
 
-from ops_api.routers import auth, events, live, ops, users
+from ops_api.routers import (
+    auth,
+    cameras,
+    counters,
+    events,
+    exports,
+    integrations,
+    live,
+    ops,
+    reports,
+    sites,
+    users,
+    zones,
+)
 
-ROUTERS = [ops.router, auth.router, users.router, live.router, events.router]
+ROUTERS = [ops.router, auth.router, users.router, sites.router, reports.router, cameras.router, zones.router,
+           counters.router, live.router, events.router, exports.router, integrations.router]

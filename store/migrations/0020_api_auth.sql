@@ -1,5 +1,6 @@
 -- Operations API: sign-in sessions, API tokens for scripts, keys of queue-ticket machines and
--- satisfaction terminals, outbound targets (webhooks, MQTT), and the live-event notification.
+-- satisfaction terminals, outbound targets (webhooks, MQTT), and the indexes the event list and the
+-- live stream's resume read by.
 -- Secrets are stored only as SHA-256 hashes of 256-bit random tokens (no need for a slow hash:
 -- they are not guessable like passwords).
 
@@ -60,25 +61,4 @@ CREATE INDEX IF NOT EXISTS events_seq_idx ON events (seq);
 -- The event list pages newest first with a (time, seq) keyset cursor.
 CREATE INDEX IF NOT EXISTS events_time_seq_idx ON events (time DESC, seq DESC);
 
--- Live events: every insert or update of an event notifies 'vigil_events' with a small JSON payload, so
--- any API replica that LISTENs can serve any console. Created only when the store's migrations did not
--- already add a notifier (a second one would double every message).
-CREATE FUNCTION ops_api_notify_event() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('vigil_events', json_build_object(
-        'seq', NEW.seq, 'id', NEW.id, 'site_id', NEW.site_id, 'camera_id', NEW.camera_id,
-        'type', NEW.type, 'status', NEW.status, 'op', lower(TG_OP))::text);
-    RETURN NULL;
-END $$;
-
-DO $$
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-        WHERE t.tgrelid = 'events'::regclass AND p.proname <> 'ops_api_notify_event'
-          AND p.prosrc LIKE '%vigil_events%'
-    ) THEN
-        CREATE TRIGGER events_notify AFTER INSERT OR UPDATE ON events
-            FOR EACH ROW EXECUTE FUNCTION ops_api_notify_event();
-    END IF;
-END $$;
+-- Live events: the store's 0005_event_notify trigger announces every insert/update on 'vigil_events'.

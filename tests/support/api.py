@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,8 @@ from psycopg.types.json import Jsonb
 from ops_api.app import create_app
 from ops_api.security import TOKEN_PREFIX, hash_password, new_token, token_hash
 from store.db import connect
+from store.embedded import EmbeddedPostgres
+from tests.support.db import TEMPLATE
 from vigil.settings import Settings
 
 PASSWORD = "correct-horse-battery"
@@ -72,12 +75,37 @@ def make_settings(data_dir: Path, **api: Any) -> Settings:
     return Settings(data_dir=data_dir, api={"login_max_failures": 3, "login_lockout_s": 60, **api})
 
 
-@pytest.fixture
-def api(db_url: str, tmp_path: Path) -> Iterator[ApiHarness]:
-    settings = make_settings(tmp_path)
+@contextmanager
+def serve_in_process(db_url: str, data_dir: Path, **api_settings: Any) -> Iterator[ApiHarness]:
+    settings = make_settings(data_dir, **api_settings)
     app = create_app(settings, db_url)
     with TestClient(app, raise_server_exceptions=False) as client, connect(db_url) as conn:
         yield ApiHarness(client, conn, db_url, settings)
+
+
+@pytest.fixture
+def api(db_url: str, tmp_path: Path) -> Iterator[ApiHarness]:
+    """An app on a fresh database of its own."""
+    with serve_in_process(db_url, tmp_path) as harness:
+        yield harness
+
+
+@pytest.fixture(scope="module")
+def module_db_url(pg_cluster: EmbeddedPostgres) -> Iterator[str]:
+    """A fresh migrated database shared by one test module (for read-mostly tables of cases)."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.admin_url(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    yield pg_cluster.admin_url(name)
+    with psycopg.connect(pg_cluster.admin_url(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def module_api(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiHarness]:
+    """One app and one database for a whole test module."""
+    with serve_in_process(module_db_url, tmp_path_factory.mktemp("api")) as harness:
+        yield harness
 
 
 @dataclass
@@ -101,7 +129,7 @@ def insert_event(conn: psycopg.Connection, site_id: int | None, camera_id: int |
 
 
 def seed_sites(conn: psycopg.Connection, n_sites: int = 2) -> Seeded:
-    """Sites ``hcm-1``, ``hcm-2``...: each a service center with a camera, staff/queue zones, a counter, and
+    """Sites ``hcm-1``, ``hcm-2``...: each a service center with a camera, staff/customer/queue zones, a counter, and
     three events (one an hour ago, one now, one yesterday for the counter)."""
     out = Seeded([], [], [], [], [])
     now = datetime.now(UTC)
@@ -115,14 +143,17 @@ def seed_sites(conn: psycopg.Connection, n_sites: int = 2) -> Seeded:
         staff = conn.execute("INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, 'staff-1',"
                              " 'counter_staff', %s) RETURNING id",
                              (camera, Jsonb([[0.1, 0.1], [0.4, 0.1], [0.4, 0.4]]))).fetchone()["id"]
+        customer = conn.execute("INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, 'customer-1',"
+                                " 'counter_customer', %s) RETURNING id",
+                                (camera, Jsonb([[0.1, 0.5], [0.4, 0.5], [0.4, 0.7]]))).fetchone()["id"]
         queue = conn.execute("INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, 'queue-1', 'queue', %s)"
                              " RETURNING id", (camera, Jsonb([[0.5, 0.5], [0.9, 0.5], [0.9, 0.9]]))).fetchone()["id"]
         counter = conn.execute("INSERT INTO counters (site_id, number, department, officer, camera_id, staff_zone_id,"
                                " customer_zone_id) VALUES (%s, 1, 'Tư pháp', 'Nguyễn Văn A', %s, %s, %s) RETURNING id",
-                               (site, camera, staff, queue)).fetchone()["id"]
+                               (site, camera, staff, customer)).fetchone()["id"]
         out.sites.append(site)
         out.cameras.append(camera)
-        out.zones += [staff, queue]
+        out.zones += [staff, customer, queue]
         out.counters.append(counter)
         out.events.append(insert_event(conn, site, camera, when=now - timedelta(hours=1)))
         out.events.append(insert_event(conn, site, camera, type="officer_absent", severity="medium",

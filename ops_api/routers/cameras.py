@@ -1,0 +1,205 @@
+"""Cameras: list, read, register, change, remove (engineers and admins change; operators read), their
+health, a snapshot and a live preview (MJPEG) with zones drawn."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field
+
+from cameras.models import strip_credentials
+from ops_api import audit
+from ops_api.deps import Conn, client_addr, context, require
+from ops_api.errors import ApiError
+from ops_api.registry_queries import CAMERA_COLUMNS, encrypt_password, get_camera
+from ops_api.roles import Principal
+
+router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+Reader = Annotated[Principal, Depends(require("cameras.read"))]
+Writer = Annotated[Principal, Depends(require("cameras.write"))]
+Health = Annotated[Principal, Depends(require("health.read"))]
+
+
+class Position(BaseModel):
+    model_config = {"extra": "forbid"}
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+
+
+class CameraFields(BaseModel):
+    model_config = {"extra": "forbid"}
+    name: str | None = Field(None, min_length=1, max_length=200, examples=["Sảnh chính - quầy 1-4"])
+    source_kind: Literal["onvif", "rtsp", "file"] | None = None
+    onvif_host: str | None = Field(None, max_length=255, examples=["192.0.2.10"])
+    onvif_port: int | None = Field(None, ge=1, le=65535)
+    username: str | None = Field(None, max_length=100)
+    password: str | None = Field(None, max_length=200, description="Write-only; stored encrypted.")
+    main_uri: str | None = Field(None, max_length=2000, examples=["rtsp://192.0.2.10:554/stream1"])
+    sub_uri: str | None = Field(None, max_length=2000)
+    snapshot_uri: str | None = Field(None, max_length=2000)
+    analytics_fps: float | None = Field(None, gt=0, le=60)
+    enabled: bool | None = None
+    position: Position | None = None
+
+
+class CameraCreate(CameraFields):
+    site_id: int
+    name: str = Field(min_length=1, max_length=200, examples=["Sảnh chính - quầy 1-4"])
+    source_kind: Literal["onvif", "rtsp", "file"] = "rtsp"
+
+
+class CameraOut(BaseModel):
+    id: int
+    site_id: int
+    name: str
+    source_kind: str
+    onvif_host: str | None
+    onvif_port: int | None
+    username: str | None
+    has_password: bool
+    main_uri: str | None
+    sub_uri: str | None
+    snapshot_uri: str | None
+    analytics_fps: float | None
+    enabled: bool
+    position: dict[str, float] | None
+    info: dict[str, Any]
+    state: str
+    state_since: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class HealthPoint(BaseModel):
+    time: datetime
+    state: str
+    input_fps: float
+    analytics_fps: float
+    decode_errors: int
+    reconnects: int
+    last_frame_age_s: float | None
+    width: int | None
+    height: int | None
+    lag_s: float | None
+
+
+class CameraHealthOut(BaseModel):
+    camera_id: int
+    site_id: int
+    name: str
+    enabled: bool
+    state: str
+    state_since: datetime
+    latest: HealthPoint | None = None
+
+
+def _columns(request: Request, fields: dict[str, Any]) -> dict[str, Any]:
+    """Body fields as columns: credentials moved out of URIs, the password encrypted, JSON wrapped."""
+    for key in ("main_uri", "sub_uri", "snapshot_uri"):
+        uri = fields.get(key)
+        parts = urlsplit(uri) if uri else None
+        if parts is None or parts.username is None:
+            continue
+        if not fields.get("username"):
+            fields["username"] = unquote(parts.username)
+        if parts.password and not fields.get("password"):
+            fields["password"] = unquote(parts.password)
+        fields[key] = strip_credentials(uri)
+    if "password" in fields:
+        password = fields.pop("password")
+        fields["password_enc"] = encrypt_password(context(request).settings, password) if password else None
+    if fields.get("position") is not None:
+        fields["position"] = Jsonb(fields["position"])
+    return fields
+
+
+@router.get("", response_model=list[CameraOut])
+def cameras(*, site_id: Annotated[int | None, Query()] = None, user: Reader, conn: Conn) -> list[CameraOut]:
+    if site_id is not None:
+        user.check_site_filter([site_id])
+    rows = conn.execute(f"SELECT {CAMERA_COLUMNS} FROM cameras WHERE (%s::bigint[] IS NULL OR site_id = ANY(%s))"
+                        " AND (%s::bigint IS NULL OR site_id = %s) ORDER BY site_id, name",
+                        (user.scope, user.scope, site_id, site_id))
+    return [CameraOut(**r) for r in rows]
+
+
+@router.get("/health", response_model=list[CameraHealthOut], tags=["health"])
+def health(*, site_id: Annotated[int | None, Query()] = None, user: Health, conn: Conn) -> list[CameraHealthOut]:
+    """Every camera in scope with its state and latest health sample."""
+    if site_id is not None:
+        user.check_site_filter([site_id])
+    rows = conn.execute(
+        "SELECT c.id AS camera_id, c.site_id, c.name, c.enabled, c.state, c.state_since, h.* FROM cameras c"
+        " LEFT JOIN LATERAL (SELECT time, state AS h_state, input_fps, analytics_fps, decode_errors, reconnects,"
+        " last_frame_age_s, width, height, lag_s FROM camera_health WHERE camera_id = c.id ORDER BY time DESC"
+        " LIMIT 1) h ON true WHERE (%s::bigint[] IS NULL OR c.site_id = ANY(%s))"
+        " AND (%s::bigint IS NULL OR c.site_id = %s) ORDER BY c.site_id, c.name",
+        (user.scope, user.scope, site_id, site_id)).fetchall()
+    out = []
+    for r in rows:
+        latest = None
+        if r["time"] is not None:
+            latest = HealthPoint(**{k: r[k] for k in HealthPoint.model_fields if k != "state"}, state=r["h_state"])
+        out.append(CameraHealthOut(**{k: r[k] for k in CameraHealthOut.model_fields if k != "latest"}, latest=latest))
+    return out
+
+
+@router.get("/{camera_id}", response_model=CameraOut)
+def one_camera(*, camera_id: int, user: Reader, conn: Conn) -> CameraOut:
+    return CameraOut(**get_camera(conn, camera_id, user))
+
+
+@router.get("/{camera_id}/health", response_model=list[HealthPoint], tags=["health"])
+def camera_health(*, camera_id: int, since: datetime | None = None,
+                  limit: Annotated[int, Query(ge=1, le=5000)] = 360, user: Health, conn: Conn) -> list[HealthPoint]:
+    """Health samples of one camera, newest first."""
+    get_camera(conn, camera_id, user)
+    rows = conn.execute("SELECT * FROM camera_health WHERE camera_id = %s AND (%s::timestamptz IS NULL OR time >= %s)"
+                        " ORDER BY time DESC LIMIT %s", (camera_id, since, since, limit))
+    return [HealthPoint(**{k: r[k] for k in HealthPoint.model_fields}) for r in rows]
+
+
+@router.post("", response_model=CameraOut, status_code=201)
+def create_camera(*, body: CameraCreate, request: Request, user: Writer, conn: Conn) -> CameraOut:
+    user.check_site_filter([body.site_id])
+    if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
+        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}")
+    fields = _columns(request, {k: v for k, v in body.model_dump().items() if v is not None})
+    with conn.transaction():
+        row = conn.execute(f"INSERT INTO cameras ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
+                           f" RETURNING {CAMERA_COLUMNS}", list(fields.values())).fetchone()
+        audit.record(conn, user, "camera.create", "camera", row["id"], after=row, remote_addr=client_addr(request))
+    return CameraOut(**row)
+
+
+@router.patch("/{camera_id}", response_model=CameraOut)
+def update_camera(*, camera_id: int, body: CameraFields, request: Request, user: Writer, conn: Conn) -> CameraOut:
+    fields = body.model_dump(exclude_unset=True)
+    for required in ("name", "source_kind", "enabled"):
+        if required in fields and fields[required] is None:
+            raise ApiError(422, f"body.{required}", "cannot be null")
+    fields = _columns(request, fields)
+    with conn.transaction():
+        before = get_camera(conn, camera_id, user)
+        row = before
+        if fields:
+            sets = ", ".join(f"{k} = %s" for k in fields)
+            row = conn.execute(f"UPDATE cameras SET {sets}, updated_at = now() WHERE id = %s"
+                               f" RETURNING {CAMERA_COLUMNS}", [*fields.values(), camera_id]).fetchone()
+        audit.record(conn, user, "camera.update", "camera", camera_id, before=before, after=row,
+                     remote_addr=client_addr(request))
+    return CameraOut(**row)
+
+
+@router.delete("/{camera_id}", status_code=204, response_class=Response)
+def delete_camera(*, camera_id: int, request: Request, user: Writer, conn: Conn) -> Response:
+    """Remove a camera and its zones (its history stays in the time series)."""
+    with conn.transaction():
+        before = get_camera(conn, camera_id, user)
+        conn.execute("DELETE FROM cameras WHERE id = %s", (camera_id,))
+        audit.record(conn, user, "camera.delete", "camera", camera_id, before=before, remote_addr=client_addr(request))
+    return Response(status_code=204)

@@ -1,0 +1,124 @@
+"""Service counters: which desk, department and officer, and the camera and zones that watch it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from ops_api import audit
+from ops_api.deps import Conn, client_addr, require
+from ops_api.errors import ApiError
+from ops_api.registry_queries import COUNTER_COLUMNS, get_counter
+from ops_api.roles import Principal
+
+router = APIRouter(prefix="/api/counters", tags=["counters"])
+Reader = Annotated[Principal, Depends(require("counters.read"))]
+Writer = Annotated[Principal, Depends(require("counters.write"))]
+
+
+class CounterFields(BaseModel):
+    model_config = {"extra": "forbid"}
+    number: int | None = Field(None, gt=0, le=10_000, examples=[3])
+    department: str | None = Field(None, min_length=1, max_length=200, examples=["Tư pháp - Hộ tịch"])
+    officer: str | None = Field(None, max_length=200, examples=["Trần Thị Bình"])
+    camera_id: int | None = None
+    staff_zone_id: int | None = None
+    customer_zone_id: int | None = None
+
+
+class CounterCreate(CounterFields):
+    site_id: int
+    number: int = Field(gt=0, le=10_000, examples=[3])
+    department: str = Field(min_length=1, max_length=200, examples=["Tư pháp - Hộ tịch"])
+
+
+class CounterOut(BaseModel):
+    id: int
+    site_id: int
+    number: int
+    department: str
+    officer: str | None
+    camera_id: int | None
+    staff_zone_id: int | None
+    customer_zone_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _check_links(conn: psycopg.Connection, site_id: int, fields: dict[str, Any], current: dict | None = None) -> None:
+    """The camera must be of the counter's site and the zones of kinds counter_staff / counter_customer on it."""
+    merged = {**(current or {}), **fields}
+    camera_id = merged.get("camera_id")
+    if camera_id is not None:
+        camera = conn.execute("SELECT site_id FROM cameras WHERE id = %s", (camera_id,)).fetchone()
+        if camera is None or camera["site_id"] != site_id:
+            raise ApiError(422, "body.camera_id", "must be a camera of the counter's site")
+    for key, kind in (("staff_zone_id", "counter_staff"), ("customer_zone_id", "counter_customer")):
+        zone_id = merged.get(key)
+        if zone_id is None:
+            continue
+        zone = conn.execute("SELECT camera_id, kind FROM zones WHERE id = %s", (zone_id,)).fetchone()
+        if zone is None or zone["camera_id"] != camera_id or zone["kind"] != kind:
+            raise ApiError(422, f"body.{key}", f"must be a {kind} zone of the counter's camera")
+
+
+@router.get("", response_model=list[CounterOut])
+def counters(*, site_id: Annotated[int | None, Query()] = None, user: Reader, conn: Conn) -> list[CounterOut]:
+    if site_id is not None:
+        user.check_site_filter([site_id])
+    rows = conn.execute(f"SELECT {COUNTER_COLUMNS} FROM counters WHERE (%s::bigint[] IS NULL OR site_id = ANY(%s))"
+                        " AND (%s::bigint IS NULL OR site_id = %s) ORDER BY site_id, number",
+                        (user.scope, user.scope, site_id, site_id))
+    return [CounterOut(**r) for r in rows]
+
+
+@router.get("/{counter_id}", response_model=CounterOut)
+def one_counter(*, counter_id: int, user: Reader, conn: Conn) -> CounterOut:
+    return CounterOut(**get_counter(conn, counter_id, user))
+
+
+@router.post("", response_model=CounterOut, status_code=201)
+def create_counter(*, body: CounterCreate, request: Request, user: Writer, conn: Conn) -> CounterOut:
+    user.check_site_filter([body.site_id])
+    if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
+        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}")
+    fields = {k: v for k, v in body.model_dump().items() if v is not None}
+    _check_links(conn, body.site_id, fields)
+    with conn.transaction():
+        row = conn.execute(f"INSERT INTO counters ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
+                           f" RETURNING {COUNTER_COLUMNS}", list(fields.values())).fetchone()
+        audit.record(conn, user, "counter.create", "counter", row["id"], after=row, remote_addr=client_addr(request))
+    return CounterOut(**row)
+
+
+@router.patch("/{counter_id}", response_model=CounterOut)
+def update_counter(*, counter_id: int, body: CounterFields, request: Request, user: Writer,
+                   conn: Conn) -> CounterOut:
+    fields = body.model_dump(exclude_unset=True)
+    for required in ("number", "department"):
+        if required in fields and fields[required] is None:
+            raise ApiError(422, f"body.{required}", "cannot be null")
+    with conn.transaction():
+        before = get_counter(conn, counter_id, user)
+        _check_links(conn, before["site_id"], fields, before)
+        row = before
+        if fields:
+            row = conn.execute(f"UPDATE counters SET {', '.join(f'{k} = %s' for k in fields)}, updated_at = now()"
+                               f" WHERE id = %s RETURNING {COUNTER_COLUMNS}", [*fields.values(), counter_id]).fetchone()
+        audit.record(conn, user, "counter.update", "counter", counter_id, before=before, after=row,
+                     remote_addr=client_addr(request))
+    return CounterOut(**row)
+
+
+@router.delete("/{counter_id}", status_code=204, response_class=Response)
+def delete_counter(*, counter_id: int, request: Request, user: Writer, conn: Conn) -> Response:
+    with conn.transaction():
+        before = get_counter(conn, counter_id, user)
+        conn.execute("DELETE FROM counters WHERE id = %s", (counter_id,))
+        audit.record(conn, user, "counter.delete", "counter", counter_id, before=before,
+                     remote_addr=client_addr(request))
+    return Response(status_code=204)

@@ -1,0 +1,254 @@
+"""Integrations: queue-ticket machines and satisfaction terminals post here with their own device keys
+(idempotent by the device's event id); admins manage device keys and outbound webhook/MQTT targets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import psycopg
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ops_api import audit
+from ops_api.deps import Conn, client_addr, context, require
+from ops_api.errors import ApiError
+from ops_api.roles import Principal
+from ops_api.security import DEVICE_PREFIX, new_token, token_hash
+
+router = APIRouter(tags=["integrations"])
+Admin = Annotated[Principal, Depends(require("integrations.admin"))]
+DeviceKey = Annotated[str, Header(alias="X-Device-Key", description="The device's key (vgd_...)")]
+DEVICE_COLUMNS = "id, device_id, kind, site_id, counter_id, prefix, active, created_at, last_seen"
+TARGET_COLUMNS = ("id, kind, name, url, username, secret IS NOT NULL AS has_secret, event_types, site_ids, active,"
+                  " created_at, last_ok, last_error")
+
+
+class DeviceCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+    device_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$", examples=["kiosk-q1-01"])
+    kind: Literal["ticket_machine", "terminal"]
+    site_id: int
+    counter_id: int | None = Field(None, description="Terminals at one desk: the counter they rate.")
+
+
+class DeviceOut(BaseModel):
+    id: int
+    device_id: str
+    kind: str
+    site_id: int
+    counter_id: int | None
+    prefix: str
+    active: bool
+    created_at: datetime
+    last_seen: datetime | None
+
+
+class DeviceCreated(DeviceOut):
+    key: str = Field(description="Shown once: the device sends it as X-Device-Key.")
+
+
+class TicketIn(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+        "device_event_id": "evt-000123", "time": "2026-11-20T01:30:00Z", "kind": "issued", "ticket_number": "A015",
+        "service": "Hộ tịch"}]}}
+    device_event_id: str = Field(min_length=1, max_length=100)
+    time: datetime | None = Field(None, description="When it happened at the device (default: now).")
+    kind: Literal["issued", "called", "served", "skipped"]
+    ticket_number: str = Field(min_length=1, max_length=32)
+    service: str | None = Field(None, max_length=200)
+    counter_number: int | None = Field(None, gt=0, le=10_000, description="For called/served/skipped.")
+
+
+class RatingIn(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+        "device_event_id": "r-88412", "score": 5, "comment": "Cán bộ nhiệt tình"}]}}
+    device_event_id: str = Field(min_length=1, max_length=100)
+    time: datetime | None = None
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(None, max_length=2000)
+    counter_number: int | None = Field(None, gt=0, le=10_000)
+
+
+class Accepted(BaseModel):
+    duplicate: bool = Field(description="True when this device event id was already recorded (nothing changed).")
+    device_event_id: str
+    time: datetime
+    counter_id: int | None
+
+
+class TargetIn(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+        "kind": "webhook", "name": "IOC incident bus", "url": "https://ioc.example.vn/hooks/vigil", "secret": "s3cr3t",
+        "event_types": ["wrong_way", "stopped_vehicle"]}]}}
+    kind: Literal["webhook", "mqtt"]
+    name: str = Field(min_length=1, max_length=100)
+    url: str = Field(min_length=1, max_length=2000, description="http(s)://... or mqtt://host:port/topic-prefix")
+    secret: str | None = Field(None, max_length=200, description="Webhook HMAC key or MQTT password; write-only.")
+    username: str | None = Field(None, max_length=100)
+    event_types: list[str] | None = Field(None, max_length=50)
+    site_ids: list[int] | None = Field(None, max_length=1000)
+    active: bool = True
+
+
+class TargetOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    url: str
+    username: str | None
+    has_secret: bool
+    event_types: list[str] | None
+    site_ids: list[int] | None
+    active: bool
+    created_at: datetime
+    last_ok: datetime | None
+    last_error: str | None
+
+
+def _device(conn: psycopg.Connection, key: str, kind: str) -> dict[str, Any]:
+    row = conn.execute(f"SELECT {DEVICE_COLUMNS} FROM device_keys WHERE key_hash = %s AND active",
+                       (token_hash(key),)).fetchone()
+    if row is None:
+        raise HTTPException(401, "unknown or disabled device key", headers={"WWW-Authenticate": "X-Device-Key"})
+    if row["kind"] != kind:
+        raise HTTPException(403, f"this device is a {row['kind']}, not a {kind}")
+    return row
+
+
+def _when(value: datetime | None) -> datetime:
+    now = datetime.now(UTC)
+    if value is None:
+        return now
+    if value.tzinfo is None:
+        raise ApiError(422, "body.time", "must include a UTC offset (e.g. 2026-11-20T08:30:00+07:00)")
+    if not now - timedelta(days=30) <= value <= now + timedelta(minutes=10):
+        raise ApiError(422, "body.time", "must be within the last 30 days (check the device's clock)")
+    return value
+
+
+def _counter(conn: psycopg.Connection, device: dict[str, Any], number: int | None) -> int | None:
+    if number is None:
+        return device["counter_id"]
+    row = conn.execute("SELECT id FROM counters WHERE site_id = %s AND number = %s", (device["site_id"], number))
+    found = row.fetchone()
+    if found is None:
+        raise ApiError(422, "body.counter_number", f"no counter {number} at this device's site")
+    return found["id"]
+
+
+def _record_once(conn: psycopg.Connection, table: str, device: dict[str, Any], body: TicketIn | RatingIn,
+                 values: dict[str, Any]) -> JSONResponse:
+    """Insert unless this device event id is already recorded: 201 first time, 200 with duplicate=true after."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{table}:{device['device_id']}:"
+                                                                    f"{body.device_event_id}",))
+        existing = conn.execute(f"SELECT time, counter_id FROM {table} WHERE device_id = %s AND device_event_id = %s"
+                                " LIMIT 1", (device["device_id"], body.device_event_id)).fetchone()
+        if existing is None:
+            row = {"device_id": device["device_id"], "device_event_id": body.device_event_id,
+                   "site_id": device["site_id"], **values}
+            conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
+                         list(row.values()))
+        conn.execute("UPDATE device_keys SET last_seen = now() WHERE id = %s", (device["id"],))
+    stored = existing or values
+    out = Accepted(duplicate=existing is not None, device_event_id=body.device_event_id, time=stored["time"],
+                   counter_id=stored["counter_id"])
+    return JSONResponse(out.model_dump(mode="json"), status_code=200 if existing else 201)
+
+
+@router.post("/api/integrations/tickets", response_model=Accepted, status_code=201, responses={200: {}, 401: {}})
+def ticket_event(*, body: TicketIn, x_device_key: DeviceKey, conn: Conn) -> JSONResponse:
+    """A queue-ticket machine reports a ticket issued, called, served or skipped."""
+    device = _device(conn, x_device_key, "ticket_machine")
+    values = {"time": _when(body.time), "counter_id": _counter(conn, device, body.counter_number),
+              "kind": body.kind, "ticket_number": body.ticket_number, "service": body.service}
+    return _record_once(conn, "ticket_events", device, body, values)
+
+
+@router.post("/api/integrations/ratings", response_model=Accepted, status_code=201, responses={200: {}, 401: {}})
+def rating(*, body: RatingIn, x_device_key: DeviceKey, conn: Conn) -> JSONResponse:
+    """A satisfaction terminal reports a citizen's rating (1-5)."""
+    device = _device(conn, x_device_key, "terminal")
+    values = {"time": _when(body.time), "counter_id": _counter(conn, device, body.counter_number),
+              "score": body.score, "comment": body.comment}
+    return _record_once(conn, "ratings", device, body, values)
+
+
+@router.get("/api/devices", response_model=list[DeviceOut])
+def devices(*, _: Admin, conn: Conn) -> list[DeviceOut]:
+    return [DeviceOut(**r) for r in conn.execute(f"SELECT {DEVICE_COLUMNS} FROM device_keys ORDER BY device_id")]
+
+
+@router.post("/api/devices", response_model=DeviceCreated, status_code=201)
+def create_device(*, body: DeviceCreate, request: Request, user: Admin, conn: Conn) -> DeviceCreated:
+    """Register a ticket machine or terminal; its key is shown only in this answer."""
+    if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
+        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}")
+    if body.counter_id is not None and not conn.execute("SELECT 1 FROM counters WHERE id = %s AND site_id = %s",
+                                                        (body.counter_id, body.site_id)).fetchone():
+        raise ApiError(422, "body.counter_id", "must be a counter of the device's site")
+    key = new_token(DEVICE_PREFIX)
+    with conn.transaction():
+        row = conn.execute(f"INSERT INTO device_keys (device_id, kind, site_id, counter_id, key_hash, prefix)"
+                           f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {DEVICE_COLUMNS}",
+                           (body.device_id, body.kind, body.site_id, body.counter_id, token_hash(key),
+                            key[:10])).fetchone()
+        audit.record(conn, user, "device.create", "device", row["id"], after=row, remote_addr=client_addr(request))
+    return DeviceCreated(**row, key=key)
+
+
+@router.delete("/api/devices/{device_id}", status_code=204, response_class=Response)
+def disable_device(*, device_id: int, request: Request, user: Admin, conn: Conn) -> Response:
+    """Disable a device key (its past reports stay)."""
+    with conn.transaction():
+        row = conn.execute(f"UPDATE device_keys SET active = false WHERE id = %s RETURNING {DEVICE_COLUMNS}",
+                           (device_id,)).fetchone()
+        if row is None:
+            raise HTTPException(404, "device not found")
+        audit.record(conn, user, "device.disable", "device", device_id, after=row, remote_addr=client_addr(request))
+    return Response(status_code=204)
+
+
+def _check_target(body: TargetIn) -> None:
+    url = urlsplit(body.url)
+    schemes = ("http", "https") if body.kind == "webhook" else ("mqtt",)
+    if url.scheme not in schemes or not url.hostname:
+        raise ApiError(422, "body.url", f"a {body.kind} needs a {' or '.join(schemes)}:// URL with a host")
+
+
+@router.get("/api/outbound", response_model=list[TargetOut])
+def targets(*, _: Admin, conn: Conn) -> list[TargetOut]:
+    return [TargetOut(**r) for r in conn.execute(f"SELECT {TARGET_COLUMNS} FROM outbound_targets ORDER BY id")]
+
+
+@router.post("/api/outbound", response_model=TargetOut, status_code=201)
+def create_target(*, body: TargetIn, request: Request, user: Admin, conn: Conn) -> TargetOut:
+    """Send events to a webhook (signed POST) or an MQTT broker."""
+    _check_target(body)
+    fields = body.model_dump()
+    with conn.transaction():
+        row = conn.execute(f"INSERT INTO outbound_targets ({', '.join(fields)}) VALUES"
+                           f" ({', '.join(['%s'] * len(fields))}) RETURNING {TARGET_COLUMNS}",
+                           list(fields.values())).fetchone()
+        audit.record(conn, user, "outbound.create", "outbound_target", row["id"], after=row,
+                     remote_addr=client_addr(request))
+    if context(request).outbound is not None:
+        context(request).outbound.refresh()
+    return TargetOut(**row)
+
+
+@router.delete("/api/outbound/{target_id}", status_code=204, response_class=Response)
+def delete_target(*, target_id: int, request: Request, user: Admin, conn: Conn) -> Response:
+    with conn.transaction():
+        row = conn.execute(f"DELETE FROM outbound_targets WHERE id = %s RETURNING {TARGET_COLUMNS}",
+                           (target_id,)).fetchone()
+        if row is None:
+            raise HTTPException(404, "outbound target not found")
+        audit.record(conn, user, "outbound.delete", "outbound_target", target_id, before=row,
+                     remote_addr=client_addr(request))
+    if context(request).outbound is not None:
+        context(request).outbound.refresh()
+    return Response(status_code=204)

@@ -1,0 +1,142 @@
+"""Sites: service centers and streets (everyone reads the sites in scope; admins change them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import psycopg
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field
+
+from ops_api import audit
+from ops_api.deps import Conn, client_addr, require
+from ops_api.errors import ApiError
+from ops_api.roles import Principal
+from vigil.calendar import CalendarError, WorkingCalendar
+
+router = APIRouter(prefix="/api/sites", tags=["sites"])
+Reader = Annotated[Principal, Depends(require("sites.read"))]
+Writer = Annotated[Principal, Depends(require("sites.write"))]
+SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity,"
+                " created_at, updated_at")
+
+WORKING_HOURS_EXAMPLE = {"weekly": {"mon": [["07:30", "11:30"], ["13:30", "17:00"]], "sat": [["07:30", "11:30"]]},
+                         "holidays": ["2026-09-02"]}
+
+
+class SiteFields(BaseModel):
+    model_config = {"extra": "forbid"}
+    name: str | None = Field(None, min_length=1, max_length=200, examples=["Trung tâm Phục vụ hành chính công quận 1"])
+    kind: Literal["service_center", "street", "other"] | None = None
+    level: Literal["province", "district", "commune"] | None = None
+    address: str | None = Field(None, max_length=500)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    timezone: str | None = Field(None, max_length=64, examples=["Asia/Ho_Chi_Minh"])
+    working_hours: dict[str, Any] | None = Field(None, examples=[WORKING_HOURS_EXAMPLE])
+    capacity: int | None = Field(None, gt=0, le=100_000, description="Hall capacity (hall_overcrowded).")
+
+
+class SiteCreate(SiteFields):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["q1-hcc"])
+    name: str = Field(min_length=1, max_length=200, examples=["Trung tâm Phục vụ hành chính công quận 1"])
+    kind: Literal["service_center", "street", "other"] = "service_center"
+
+
+class SiteOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    level: str | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    timezone: str
+    working_hours: dict[str, Any]
+    capacity: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _validated(fields: dict[str, Any]) -> dict[str, Any]:
+    if "timezone" in fields and fields["timezone"] is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(fields["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ApiError(422, "body.timezone", f"unknown time zone {fields['timezone']!r}") from None
+    if fields.get("working_hours") is not None:
+        try:
+            WorkingCalendar.from_dict(fields["working_hours"], field="body.working_hours")
+        except CalendarError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise ApiError(422, field or "body.working_hours", message or str(exc)) from None
+        fields["working_hours"] = Jsonb(fields["working_hours"])
+    return fields
+
+
+def get_site(conn: psycopg.Connection, site_id: int, user: Principal) -> dict[str, Any]:
+    """The site, or 404 when it does not exist or is outside the user's sites."""
+    row = conn.execute(f"SELECT {SITE_COLUMNS} FROM sites WHERE id = %s", (site_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, "site not found")
+    user.visible(row["id"], "site")
+    return row
+
+
+@router.get("", response_model=list[SiteOut])
+def sites(*, kind: Annotated[Literal["service_center", "street", "other"] | None, Query()] = None, user: Reader,
+          conn: Conn) -> list[SiteOut]:
+    rows = conn.execute(f"SELECT {SITE_COLUMNS} FROM sites WHERE (%s::bigint[] IS NULL OR id = ANY(%s))"
+                        " AND (%s::text IS NULL OR kind = %s) ORDER BY name", (user.scope, user.scope, kind, kind))
+    return [SiteOut(**r) for r in rows]
+
+
+@router.get("/{site_id}", response_model=SiteOut)
+def one_site(*, site_id: int, user: Reader, conn: Conn) -> SiteOut:
+    return SiteOut(**get_site(conn, site_id, user))
+
+
+@router.post("", response_model=SiteOut, status_code=201)
+def create_site(*, body: SiteCreate, request: Request, user: Writer, conn: Conn) -> SiteOut:
+    fields = _validated({k: v for k, v in body.model_dump().items() if v is not None})
+    columns = ", ".join(fields)
+    with conn.transaction():
+        row = conn.execute(f"INSERT INTO sites ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+                           f" RETURNING {SITE_COLUMNS}", list(fields.values())).fetchone()
+        audit.record(conn, user, "site.create", "site", row["id"], after=row, remote_addr=client_addr(request))
+    return SiteOut(**row)
+
+
+@router.patch("/{site_id}", response_model=SiteOut)
+def update_site(*, site_id: int, body: SiteFields, request: Request, user: Writer, conn: Conn) -> SiteOut:
+    fields = _validated(body.model_dump(exclude_unset=True))
+    for required in ("name", "kind", "timezone", "working_hours"):
+        if required in fields and fields[required] is None:
+            raise ApiError(422, f"body.{required}", "cannot be null")
+    with conn.transaction():
+        before = get_site(conn, site_id, user)
+        row = before
+        if fields:
+            sets = ", ".join(f"{k} = %s" for k in fields)
+            row = conn.execute(f"UPDATE sites SET {sets}, updated_at = now() WHERE id = %s RETURNING {SITE_COLUMNS}",
+                               [*fields.values(), site_id]).fetchone()
+        audit.record(conn, user, "site.update", "site", site_id, before=before, after=row,
+                     remote_addr=client_addr(request))
+    return SiteOut(**row)
+
+
+@router.delete("/{site_id}", status_code=204, response_class=Response, responses={409: {}})
+def delete_site(*, site_id: int, request: Request, user: Writer, conn: Conn) -> Response:
+    """Delete a site without cameras (409 while cameras still belong to it)."""
+    with conn.transaction():
+        before = get_site(conn, site_id, user)
+        if conn.execute("SELECT 1 FROM cameras WHERE site_id = %s LIMIT 1", (site_id,)).fetchone():
+            raise HTTPException(409, "the site still has cameras; move or delete them first")
+        conn.execute("DELETE FROM sites WHERE id = %s", (site_id,))
+        audit.record(conn, user, "site.delete", "site", site_id, before=before, remote_addr=client_addr(request))
+    return Response(status_code=204)

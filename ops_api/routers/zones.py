@@ -1,0 +1,135 @@
+"""Zones and lines of a camera, validated by cameras.geometry: an error names the zone and the point."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import psycopg
+from fastapi import APIRouter, Depends, Request, Response
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field
+
+from cameras.geometry import GeometryError, make_zone
+from ops_api import audit
+from ops_api.deps import Conn, client_addr, require
+from ops_api.errors import ApiError
+from ops_api.registry_queries import ZONE_COLUMNS, camera_zones, get_camera, get_zone
+from ops_api.roles import Principal
+from vigil.calendar import CalendarError, WorkingCalendar
+
+router = APIRouter(tags=["zones"])
+Reader = Annotated[Principal, Depends(require("cameras.read"))]
+Writer = Annotated[Principal, Depends(require("cameras.write"))]
+ZoneKindName = Literal["counter_staff", "counter_customer", "queue", "restricted", "no_stopping", "crowd", "lane",
+                       "line"]
+
+
+class ZoneIn(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+        "name": "queue-hall", "kind": "queue", "points": [[0.1, 0.5], [0.6, 0.5], [0.6, 0.95], [0.1, 0.95]]}]}}
+    name: str = Field(min_length=1, max_length=200)
+    kind: ZoneKindName
+    points: list[list[float]] = Field(min_length=2, max_length=64, description="[[x, y], ...] normalized 0..1")
+    direction: list[float] | None = Field(None, min_length=2, max_length=2, description="[dx, dy] lanes and lines")
+    classes: list[str] | None = Field(None, max_length=16)
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    schedule: dict[str, Any] | None = None
+
+
+class ZoneOut(BaseModel):
+    id: int
+    camera_id: int
+    name: str
+    kind: str
+    points: list[list[float]]
+    direction: list[float] | None
+    classes: list[str] | None
+    thresholds: dict[str, Any]
+    schedule: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> ZoneOut:
+        return cls(**{k: row[k] for k in cls.model_fields if k != "points"}, points=row["geometry"])
+
+
+def _field_of(error: GeometryError) -> str:
+    if error.point is not None:
+        return f"body.points.{error.point}"
+    message = str(error)
+    for word, field in (("kind", "body.kind"), ("direction", "body.direction"), ("class", "body.classes"),
+                        ("needs a name", "body.name")):
+        if word in message:
+            return field
+    return "body.points"
+
+
+def _validated(body: ZoneIn) -> dict[str, Any]:
+    """Columns of a valid zone, or 422 naming the zone and the point at fault."""
+    try:
+        spec = make_zone(body.name, body.kind, body.points, body.direction, body.classes, body.thresholds,
+                         body.schedule)
+    except GeometryError as exc:
+        raise ApiError(422, _field_of(exc), str(exc)) from None
+    if body.schedule is not None:
+        try:
+            WorkingCalendar.from_dict(body.schedule, field="body.schedule")
+        except CalendarError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise ApiError(422, field, f"zone '{spec.name}': {message}") from None
+    return {"name": spec.name, "kind": spec.kind.value, "geometry": Jsonb([list(p) for p in spec.points]),
+            "direction": Jsonb(list(spec.direction)) if spec.direction else None,
+            "classes": sorted(spec.classes) if spec.classes is not None else None,
+            "thresholds": Jsonb(dict(spec.thresholds)), "schedule": Jsonb(body.schedule) if body.schedule else None}
+
+
+def _zone_row(conn: psycopg.Connection, zone_id: int) -> dict[str, Any]:
+    return conn.execute(f"SELECT {ZONE_COLUMNS} FROM zones z WHERE z.id = %s", (zone_id,)).fetchone()
+
+
+@router.get("/api/cameras/{camera_id}/zones", response_model=list[ZoneOut])
+def zones(*, camera_id: int, user: Reader, conn: Conn) -> list[ZoneOut]:
+    get_camera(conn, camera_id, user)
+    return [ZoneOut.of(r) for r in camera_zones(conn, camera_id)]
+
+
+@router.post("/api/cameras/{camera_id}/zones", response_model=ZoneOut, status_code=201)
+def create_zone(*, camera_id: int, body: ZoneIn, request: Request, user: Writer, conn: Conn) -> ZoneOut:
+    get_camera(conn, camera_id, user)
+    fields = {"camera_id": camera_id, **_validated(body)}
+    with conn.transaction():
+        zone_id = conn.execute(f"INSERT INTO zones ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
+                               " RETURNING id", list(fields.values())).fetchone()["id"]
+        row = _zone_row(conn, zone_id)
+        audit.record(conn, user, "zone.create", "zone", zone_id, after=row, remote_addr=client_addr(request))
+    return ZoneOut.of(row)
+
+
+@router.get("/api/zones/{zone_id}", response_model=ZoneOut)
+def one_zone(*, zone_id: int, user: Reader, conn: Conn) -> ZoneOut:
+    return ZoneOut.of(get_zone(conn, zone_id, user))
+
+
+@router.put("/api/zones/{zone_id}", response_model=ZoneOut)
+def replace_zone(*, zone_id: int, body: ZoneIn, request: Request, user: Writer, conn: Conn) -> ZoneOut:
+    """Replace a zone's name, kind, points and options (the zone editor saves the whole zone)."""
+    fields = _validated(body)
+    with conn.transaction():
+        before = get_zone(conn, zone_id, user)
+        conn.execute(f"UPDATE zones SET {', '.join(f'{k} = %s' for k in fields)}, updated_at = now() WHERE id = %s",
+                     [*fields.values(), zone_id])
+        row = _zone_row(conn, zone_id)
+        audit.record(conn, user, "zone.update", "zone", zone_id, before=before, after=row,
+                     remote_addr=client_addr(request))
+    return ZoneOut.of(row)
+
+
+@router.delete("/api/zones/{zone_id}", status_code=204, response_class=Response)
+def delete_zone(*, zone_id: int, request: Request, user: Writer, conn: Conn) -> Response:
+    with conn.transaction():
+        before = get_zone(conn, zone_id, user)
+        conn.execute("DELETE FROM zones WHERE id = %s", (zone_id,))
+        audit.record(conn, user, "zone.delete", "zone", zone_id, before=before, remote_addr=client_addr(request))
+    return Response(status_code=204)

@@ -1,0 +1,76 @@
+"""Tabular exports: CSV (UTF-8 with BOM, so Excel shows Vietnamese) and XLSX (openpyxl), with Vietnamese
+column headers by default and English on request."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+# (key, Vietnamese, English)
+Column = tuple[str, str, str]
+
+EVENT_COLUMNS: list[Column] = [
+    ("time", "Thời gian bắt đầu", "Start time"), ("end_time", "Thời gian kết thúc", "End time"),
+    ("site", "Địa điểm", "Site"), ("camera", "Camera", "Camera"), ("counter", "Quầy", "Counter"),
+    ("type", "Loại sự kiện", "Event type"), ("severity", "Mức độ", "Severity"), ("status", "Trạng thái", "Status"),
+    ("assignee", "Người xử lý", "Assignee"), ("id", "Mã sự kiện", "Event id"),
+]
+AUDIT_COLUMNS: list[Column] = [
+    ("day", "Ngày", "Date"), ("site", "Địa điểm", "Site"), ("number", "Quầy số", "Counter"),
+    ("department", "Lĩnh vực", "Department"), ("officer", "Cán bộ", "Officer"),
+    ("minutes_open", "Thời gian làm việc (phút)", "Working time (min)"),
+    ("minutes_staffed", "Thời gian có mặt (phút)", "Staffed (min)"),
+    ("absences", "Số lần vắng mặt", "Absences"), ("absent_minutes", "Thời gian vắng (phút)", "Absent (min)"),
+    ("sessions", "Lượt phục vụ", "Citizens served"),
+    ("wait_mean_s", "Chờ trung bình (giây)", "Mean wait (s)"), ("wait_p90_s", "Chờ P90 (giây)", "Wait p90 (s)"),
+    ("service_mean_s", "Phục vụ trung bình (giây)", "Mean service (s)"),
+    ("service_p90_s", "Phục vụ P90 (giây)", "Service p90 (s)"), ("peak_queue", "Hàng chờ tối đa", "Peak queue"),
+    ("tickets_issued", "Số phiếu cấp", "Tickets issued"), ("tickets_served", "Số phiếu đã phục vụ", "Tickets served"),
+    ("ratings", "Lượt đánh giá", "Ratings"), ("rating_mean", "Điểm hài lòng TB", "Mean rating"),
+]
+
+
+def headers(columns: Sequence[Column], lang: str) -> list[str]:
+    return [vi if lang == "vi" else en for _, vi, en in columns]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else value.isoformat(timespec="seconds")
+    if isinstance(value, float):
+        return round(value, 1)
+    if isinstance(value, dict | list):
+        return str(value)
+    return value
+
+
+def to_csv(columns: Sequence[Column], rows: Iterable[dict[str, Any]], lang: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers(columns, lang))
+    for row in rows:
+        writer.writerow(["" if row.get(k) is None else _cell(row.get(k)) for k, _, _ in columns])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(columns: Sequence[Column], rows: Iterable[dict[str, Any]], lang: str, sheet: str) -> bytes:
+    book = Workbook(write_only=False)
+    ws = book.active
+    ws.title = sheet[:31]
+    ws.append(headers(columns, lang))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([_cell(row.get(k)) for k, _, _ in columns])
+    for i, (_, vi, en) in enumerate(columns, start=1):
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = max(12, len(vi if lang == "vi" else en) + 2)
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

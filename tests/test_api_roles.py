@@ -1,0 +1,178 @@
+"""Who may do what, on the server: every endpoint for every role (200/201/204, 401, 403), and site scope
+(404 for objects in other sites, 403 for filters naming them, lists limited to one's sites)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.support.api import ApiHarness, ApiUser, Seeded, seed_sites
+
+ROLES = ("operator", "manager", "engineer", "admin")
+EVERYONE = frozenset(ROLES)
+_serial = itertools.count()
+
+
+@dataclass(frozen=True)
+class World:
+    api: ApiHarness
+    seeded: Seeded
+    users: dict[str, ApiUser]  # role -> user of every site; "scoped-<role>" -> user of site A only
+
+    def ids(self) -> dict[str, Any]:
+        s = self.seeded
+        return {"site_a": s.sites[0], "site_b": s.sites[1], "camera_a": s.cameras[0], "camera_b": s.cameras[1],
+                "zone_a": s.zones[0], "zone_b": s.zones[3], "counter_a": s.counters[0], "counter_b": s.counters[1],
+                "event_a": s.events[0], "event_b": s.events[3], "user_id": self.users["operator"].id,
+                "today": datetime.now(UTC).date().isoformat()}
+
+
+@pytest.fixture(scope="module")
+def world(module_api: ApiHarness) -> World:
+    seeded = seed_sites(module_api.conn)
+    users = {role: module_api.user(role) for role in ROLES}
+    users |= {f"scoped-{role}": module_api.user(role, site_ids=[seeded.sites[0]]) for role in ROLES}
+    return World(module_api, seeded, users)
+
+
+def unique() -> str:
+    return f"t{next(_serial)}-{uuid.uuid4().hex[:4]}"
+
+
+Body = Callable[[dict[str, Any]], Any] | None
+# (method, path, body, roles allowed, success status)
+ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
+    ("GET", "/api/auth/me", None, EVERYONE, 200),
+    ("GET", "/api/auth/tokens", None, EVERYONE, 200),
+    ("GET", "/api/users", None, frozenset({"admin"}), 200),
+    ("POST", "/api/users", lambda i: {"username": unique(), "password": "long-enough-pass", "role": "operator"},
+     frozenset({"admin"}), 201),
+    ("GET", "/api/users/{user_id}", None, frozenset({"admin"}), 200),
+    ("PATCH", "/api/users/{user_id}", lambda i: {"display_name": "Lan"}, frozenset({"admin"}), 200),
+    ("GET", "/api/audit", None, frozenset({"admin"}), 200),
+    ("GET", "/api/sites", None, EVERYONE, 200),
+    ("GET", "/api/sites/{site_a}", None, EVERYONE, 200),
+    ("POST", "/api/sites", lambda i: {"code": unique(), "name": "Phường Bến Nghé", "kind": "street"},
+     frozenset({"admin"}), 201),
+    ("PATCH", "/api/sites/{site_a}", lambda i: {"address": "86 Lê Thánh Tôn"}, frozenset({"admin"}), 200),
+    ("GET", "/api/counters/live", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/counters/{counter_a}/timeline", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/counters/{counter_a}/audit", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/sites/{site_a}/counter-audit", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/sites/{site_a}/hall", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/sites/{site_a}/street", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("GET", "/api/cameras", None, frozenset({"operator", "engineer", "admin"}), 200),
+    ("GET", "/api/cameras/health", None, frozenset({"operator", "engineer", "admin"}), 200),
+    ("GET", "/api/cameras/{camera_a}", None, frozenset({"operator", "engineer", "admin"}), 200),
+    ("GET", "/api/cameras/{camera_a}/health", None, frozenset({"operator", "engineer", "admin"}), 200),
+    ("POST", "/api/cameras", lambda i: {"site_id": i["site_a"], "name": unique(), "source_kind": "file",
+                                        "main_uri": "var/footage/vtest.mp4"}, frozenset({"engineer", "admin"}), 201),
+    ("PATCH", "/api/cameras/{camera_a}", lambda i: {"analytics_fps": 2.0}, frozenset({"engineer", "admin"}), 200),
+    ("GET", "/api/cameras/{camera_a}/zones", None, frozenset({"operator", "engineer", "admin"}), 200),
+    ("POST", "/api/cameras/{camera_a}/zones", lambda i: {"name": unique(), "kind": "crowd",
+                                                         "points": [[0.1, 0.1], [0.2, 0.1], [0.2, 0.2]]},
+     frozenset({"engineer", "admin"}), 201),
+    ("GET", "/api/zones/{zone_a}", None, frozenset({"operator", "engineer", "admin"}), 200),
+    ("GET", "/api/counters", None, frozenset({"manager", "engineer", "admin"}), 200),
+    ("GET", "/api/counters/{counter_a}", None, frozenset({"manager", "engineer", "admin"}), 200),
+    ("PATCH", "/api/counters/{counter_a}", lambda i: {"officer": "Lê Văn C"}, frozenset({"engineer", "admin"}), 200),
+    ("GET", "/api/events", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("GET", "/api/events/{event_a}", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("POST", "/api/events/{event_a}/notes", lambda i: {"text": "đã kiểm tra"}, frozenset({"operator", "admin"}), 200),
+    ("GET", "/api/exports/events?format=xlsx", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/exports/counter-audit?site_id={site_a}&date_from={today}", None,
+     frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/devices", None, frozenset({"admin"}), 200),
+    ("GET", "/api/outbound", None, frozenset({"admin"}), 200),
+]
+PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
+
+
+def call(world: World, method: str, path: str, body: Body, headers: dict[str, str]) -> Any:
+    ids = world.ids()
+    return world.api.client.request(method, path.format(**ids), json=body(ids) if body else None, headers=headers)
+
+
+CASES = [pytest.param(role, m, p, b, allowed, ok, id=f"{role}-{m}-{p}")
+         for (m, p, b, allowed, ok) in ENDPOINTS for role in (*ROLES, "anonymous")]
+
+
+@pytest.mark.parametrize(("role", "method", "path", "body", "allowed", "ok"), CASES)
+def test_role_matrix(world: World, role: str, method: str, path: str, body: Body, allowed: frozenset[str],
+                     ok: int) -> None:
+    headers = world.users[role].headers if role != "anonymous" else {}
+    response = call(world, method, path, body, headers)
+    expected = 401 if role == "anonymous" else ok if role in allowed else 403
+    assert response.status_code == expected, response.text
+    if expected >= 400:
+        assert "detail" in response.json()
+
+
+@pytest.mark.parametrize(("method", "path"), PUBLIC)
+def test_operations_endpoints_answer_without_signing_in(world: World, method: str, path: str) -> None:
+    assert world.api.client.request(method, path).status_code == 200
+
+
+# Objects in site B, seen by a user of site A only: they do not exist for it.
+OTHER_SITE_OBJECTS = [
+    ("operator", "/api/sites/{site_b}"), ("operator", "/api/cameras/{camera_b}"),
+    ("operator", "/api/events/{event_b}"), ("operator", "/api/zones/{zone_b}"),
+    ("manager", "/api/counters/{counter_b}"), ("manager", "/api/counters/{counter_b}/audit"),
+    ("manager", "/api/sites/{site_b}/hall"), ("manager", "/api/events/{event_b}"),
+    ("engineer", "/api/cameras/{camera_b}"), ("engineer", "/api/cameras/{camera_b}/zones"),
+]
+OTHER_SITE_FILTERS = [
+    ("operator", "/api/events?site_id={site_b}"), ("operator", "/api/cameras?site_id={site_b}"),
+    ("manager", "/api/counters/live?site_id={site_b}"), ("engineer", "/api/cameras/health?site_id={site_b}"),
+    ("manager", "/api/exports/events?site_id={site_b}"),
+]
+
+
+@pytest.mark.parametrize(("role", "path"), OTHER_SITE_OBJECTS)
+def test_objects_of_other_sites_are_not_found(world: World, role: str, path: str) -> None:
+    response = call(world, "GET", path, None, world.users[f"scoped-{role}"].headers)
+    assert response.status_code == 404
+    assert call(world, "GET", path, None, world.users[role].headers).status_code == 200
+
+
+@pytest.mark.parametrize(("role", "path"), OTHER_SITE_FILTERS)
+def test_filters_naming_other_sites_are_forbidden(world: World, role: str, path: str) -> None:
+    assert call(world, "GET", path, None, world.users[f"scoped-{role}"].headers).status_code == 403
+
+
+def test_writes_into_other_sites_are_refused(world: World) -> None:
+    engineer = world.users["scoped-engineer"].headers
+    ids = world.ids()
+    created = world.api.client.post("/api/cameras", headers=engineer, json={
+        "site_id": ids["site_b"], "name": unique(), "source_kind": "file", "main_uri": "x.mp4"})
+    assert created.status_code == 403
+    changed = world.api.client.patch(f"/api/cameras/{ids['camera_b']}", headers=engineer, json={"enabled": False})
+    assert changed.status_code == 404
+    acked = world.api.client.post(f"/api/events/{ids['event_b']}/acknowledge",
+                                  headers=world.users["scoped-operator"].headers)
+    assert acked.status_code == 404
+
+
+def test_lists_show_only_the_users_sites(world: World) -> None:
+    ids = world.ids()
+    headers = world.users["scoped-operator"].headers
+    events = world.api.client.get("/api/events", headers=headers).json()["items"]
+    assert events and {e["site_id"] for e in events} == {ids["site_a"]}
+    sites = world.api.client.get("/api/sites", headers=headers).json()
+    assert [s["id"] for s in sites] == [ids["site_a"]]
+    cameras = world.api.client.get("/api/cameras", headers=headers).json()
+    assert {c["site_id"] for c in cameras} == {ids["site_a"]}
+    live = world.api.client.get("/api/counters/live", headers=world.users["scoped-manager"].headers).json()
+    assert {c["site_id"] for c in live} == {ids["site_a"]}
+
+
+def test_unknown_objects_are_not_found_for_everyone_allowed(world: World) -> None:
+    for role in ("operator", "manager", "admin"):
+        response = world.api.client.get(f"/api/events/{uuid.uuid4()}", headers=world.users[role].headers)
+        assert response.status_code == 404
