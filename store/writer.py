@@ -120,7 +120,7 @@ class StoreWriter:
         if not self._workers:
             self.spool.close()
             return self.spool.pending_rows == 0 and self._queued == 0
-        done = self.flush(timeout)
+        done = self._drain(timeout, while_database_down=False)
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -143,13 +143,18 @@ class StoreWriter:
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every row written so far is committed (memory queue and spool empty)."""
+        return self._drain(timeout, while_database_down=True)
+
+    def _drain(self, timeout: float, while_database_down: bool) -> bool:
         deadline = time.monotonic() + timeout
         with self._cond:
             self._flush_wanted = True
             self._cond.notify_all()
             while self._queued or self._in_flight or self.spool.pending_rows:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or (not while_database_down and not self._stats.database_up
+                                      and not self._queued and not self._in_flight):
+                    self._flush_wanted = False
                     return False
                 self._cond.wait(min(remaining, 0.05))
                 self._cond.notify_all()
