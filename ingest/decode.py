@@ -1,0 +1,97 @@
+"""Opening a camera's stream with PyAV (FFmpeg): RTSP over TCP, open/read timeouts, CPU or NVDEC decode.
+
+``choose_decoder(setting)`` picks ``"cuda"`` (NVDEC through FFmpeg's hwaccel) when the setting is
+``auto`` and an NVIDIA GPU with FFmpeg CUDA support is present, else ``"cpu"``; ``cpu``/``cuda`` force it.
+A CUDA open that fails falls back to the CPU (``open_stream`` reports which one it used).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import av
+
+from cameras.models import CameraSource
+
+log = logging.getLogger(__name__)
+Decoder = Literal["cpu", "cuda"]
+_CREDENTIALS = re.compile(r"(\w+://)[^/@\s'\"]*@")
+
+# Small probe: the first key frame carries what the decoder needs; FFmpeg's default probing waits seconds.
+RTSP_OPTIONS = {"rtsp_transport": "tcp", "analyzeduration": "0", "probesize": "32768", "fpsprobesize": "0"}
+
+
+@lru_cache(maxsize=1)
+def gpu_decode_available() -> bool:
+    """Whether FFmpeg (as linked into PyAV) has CUDA and an NVIDIA GPU is visible."""
+    try:
+        from av.codec.hwaccel import hwdevices_available
+
+        if "cuda" not in hwdevices_available():
+            return False
+    except ImportError:
+        return False
+    if not os.path.exists("/dev/nvidiactl") or not shutil.which("nvidia-smi"):
+        return False
+    try:
+        result = subprocess.run(["nvidia-smi", "-L"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0 and b"GPU" in result.stdout
+
+
+def choose_decoder(setting: str) -> Decoder:
+    """The decoder for a setting of ``auto``, ``cpu`` or ``cuda``."""
+    if setting == "cpu":
+        return "cpu"
+    if setting == "cuda":
+        return "cuda"
+    return "cuda" if gpu_decode_available() else "cpu"
+
+
+@dataclass
+class OpenedStream:
+    container: Any  # av.container.InputContainer
+    stream: Any  # av.video.stream.VideoStream
+    decoder: Decoder
+
+    def close(self) -> None:
+        try:
+            self.container.close()
+        except Exception:  # closing a broken stream must never mask why it broke
+            log.debug("close failed", exc_info=True)
+
+
+def open_stream(source: CameraSource, open_timeout_s: float, read_timeout_s: float,
+                decoder: Decoder = "cpu") -> OpenedStream:
+    """Open the source's video stream; raise ``av.error.FFmpegError``/``OSError``/``ValueError`` on failure."""
+    options = {} if source.is_file else dict(RTSP_OPTIONS)
+    hwaccel = None
+    if decoder == "cuda":
+        from av.codec.hwaccel import HWAccel
+
+        hwaccel = HWAccel(device_type="cuda", allow_software_fallback=True)
+    container = av.open(source.open_uri, mode="r", options=options, timeout=(open_timeout_s, read_timeout_s),
+                        hwaccel=hwaccel)
+    try:
+        if not container.streams.video:
+            raise ValueError(f"{source.display_uri}: no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO" if source.is_file and not source.realtime else "SLICE"
+    except BaseException:
+        container.close()
+        raise
+    return OpenedStream(container, stream, decoder)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short reason for logs and event attributes, without credentials."""
+    text = str(exc) or type(exc).__name__
+    return _CREDENTIALS.sub(r"\1", text)[:300]

@@ -1,0 +1,1 @@
+"""ONVIF test device (ipycam in a private network namespace): filled in below."""
