@@ -110,7 +110,8 @@ class VisionEngine:
     def _finish(self, frame: Frame, reason: str, detections: Detections | None) -> FrameResult:
         camera = self._camera(frame.camera_id)
         now = frame.captured_at
-        tracked = camera.tracker.update(detections, now) if detections is not None else camera.tracker.hold()
+        tracked = (camera.tracker.update(detections, now) if detections is not None
+                   else camera.tracker.hold(now))
         width, height = frame.size
         tracks = camera.tracker.tracks(width, height, now)
         result = FrameResult(frame, tracked, tracks, zone_membership(tracks, camera.setup.zones),

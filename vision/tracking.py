@@ -4,6 +4,10 @@ Frames the motion gate skipped never reach the tracker: an empty update would te
 there" and age every track toward removal while people stand still. The camera keeps its last tracks
 instead; their ``last_seen`` advances with the frame (an unchanged scene still shows them), and the forced
 refresh of the gate confirms or drops them with a real detection a few seconds later.
+
+A track the detector missed for a frame or two is not dropped from what the rules see: for ``coast_s``
+seconds it is handed on at its Kalman-predicted place with its ``last_seen`` left at its last detection,
+so a rule can tell a coasting track from a seen one (``vision.rules.base.live_tracks``).
 """
 
 from __future__ import annotations
@@ -47,12 +51,14 @@ class _ByteTrackInput:
 class CameraTracker:
     """Tracks of one camera. ``update`` takes a frame's detections; ``hold`` carries tracks over a skipped frame."""
 
-    def __init__(self, **overrides: float | int | bool) -> None:
+    def __init__(self, coast_s: float = 1.0, **overrides: float | int | bool) -> None:
         from ultralytics.trackers.byte_tracker import BYTETracker
 
         args = SimpleNamespace(**{**BYTETRACK_DEFAULTS, **overrides})
         self._tracker = BYTETracker(args)
+        self.coast_s = coast_s
         self._first_seen: dict[int, float] = {}
+        self._last_seen: dict[int, float] = {}
         self.current = Detections.empty()  # the last tracked detections, pixels, tracker_id set
 
     def update(self, detections: Detections, now: float) -> Detections:
@@ -65,16 +71,20 @@ class CameraTracker:
             tracked = detections[index]
             tracked.tracker_id = rows[:, 4].astype(np.int64)
             self.current = tracked
-        live = set(int(t) for t in self.current.tracker_id)
+        live = {int(t) for t in self.current.tracker_id}
         for track_id in live:
             self._first_seen.setdefault(track_id, now)
+            self._last_seen[track_id] = now
         for gone in getattr(self._tracker, "removed_stracks_frame", []):  # ByteTrack itself caps its history
             if int(gone.track_id) not in live:
                 self._first_seen.pop(int(gone.track_id), None)
+                self._last_seen.pop(int(gone.track_id), None)
         return self.current
 
-    def hold(self) -> Detections:
-        """The tracks as they were, for a frame that skipped inference."""
+    def hold(self, now: float) -> Detections:
+        """The tracks as they were, for a frame that skipped inference (an unchanged scene still shows them)."""
+        for track_id in self.current.tracker_id:
+            self._last_seen[int(track_id)] = now
         return self.current
 
     def tracks(self, width: int, height: int, now: float) -> list[Track]:
@@ -86,5 +96,14 @@ class CameraTracker:
             x1, y1, x2, y2 = (np.clip(box / scale, 0.0, 1.0)).tolist()
             tid = int(track_id)
             out.append(Track(tid, CLASSES[int(cls)], float(conf), (x1, y1, x2, y2),
-                             self._first_seen.get(tid, now), now))
+                             self._first_seen.get(tid, now), self._last_seen.get(tid, now)))
+        shown = {t.track_id for t in out}
+        for lost in self._tracker.lost_stracks:  # missed for a moment: coast at the predicted place
+            tid = int(lost.track_id)
+            seen = self._last_seen.get(tid)
+            if tid in shown or seen is None or now - seen > self.coast_s:
+                continue
+            x1, y1, x2, y2 = np.clip(np.asarray(lost.xyxy, dtype=np.float64) / scale, 0.0, 1.0).tolist()
+            out.append(Track(tid, CLASSES[int(lost.cls)], float(lost.score), (x1, y1, x2, y2),
+                             self._first_seen.get(tid, seen), seen))
         return out
