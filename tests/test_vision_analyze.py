@@ -130,3 +130,25 @@ def test_events_jsonl_has_one_object_per_event_with_times_from_start(coco_detect
     assert event["start"] == "2026-11-22T08:00:00+00:00"  # the first frame, at --start
     assert datetime.fromisoformat(event["end"]) > datetime.fromisoformat(event["start"])
     assert event["attributes"]["people"] >= 2
+
+
+def test_analyze_backfills_the_database_through_the_store_writer(env: Path, db_url: str,
+                                                                monkeypatch: pytest.MonkeyPatch):
+    import psycopg
+
+    import vision.rules
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setattr(vision.rules, "rules_for_camera", lambda camera_id, zones: [_Crowd()], raising=False)
+    config = env / "camera.yaml"
+    config.write_text(CAMERA_YAML)
+    result = _invoke(str(VTEST), "--camera-config", str(config), "--fps", "5", "--limit", "10",
+                     "--start", "2026-11-22T08:00:00+07:00", "--no-progress")
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT type, time, end_time, camera_id, zone_id FROM events").fetchall()
+    assert len(rows) == 1
+    kind, start, end, camera_id, zone_id = rows[0]
+    assert (kind, camera_id, zone_id) == ("crowd", 3, 1)
+    assert start == datetime.fromisoformat("2026-11-22T08:00:00+07:00")  # a backfill: times from --start
+    assert end is not None and end > start
