@@ -68,7 +68,8 @@ def policy_jobs(conn: psycopg.Connection) -> list[tuple[int, str, str]]:
     """(job id, policy kind, table or view) of every TimescaleDB policy, refreshes of hourly views first."""
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute("SELECT job_id, proc_name, hypertable_name FROM timescaledb_information.jobs"
-                    " WHERE proc_name LIKE 'policy_%' ORDER BY (hypertable_name LIKE '%daily') , job_id")
+                    " WHERE proc_name LIKE 'policy_%' AND hypertable_name IS NOT NULL"
+                    " ORDER BY (hypertable_name LIKE '%daily'), job_id")
         return [(int(r[0]), str(r[1]), str(r[2])) for r in cur.fetchall()]
 
 

@@ -1,4 +1,9 @@
-"""Helpers the query modules share: dict rows whatever the connection's row factory, local days."""
+"""Helpers the query modules share: dict rows whatever the connection's row factory, local days.
+
+Id parameters are cast to bigint in the SQL (psycopg sends small ints as int2): besides matching the
+columns exactly, it avoids a TimescaleDB 2.23-dev bug where int8 = int2 on a compressed, non-segmentby
+column matches no row.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +50,7 @@ def aware(value: datetime, field: str) -> datetime:
 
 
 def site_timezone(conn: psycopg.Connection, site_id: int) -> str:
-    row = one(conn, "SELECT timezone FROM sites WHERE id = %s", (site_id,))
+    row = one(conn, "SELECT timezone FROM sites WHERE id = %s::bigint", (site_id,))
     if row is None:
         raise StoreInputError("site_id", f"unknown site {site_id}")
     return str(row["timezone"])

@@ -91,7 +91,7 @@ SELECT count(*) AS sessions, avg(extract(epoch FROM service_end - time)) AS serv
        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM service_end - time)) AS service_p90,
        avg(extract(epoch FROM time - queue_enter)) AS wait_mean,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM time - queue_enter)) AS wait_p90
-FROM counter_sessions WHERE counter_id = %s AND time >= %s AND time < %s
+FROM counter_sessions WHERE counter_id = %s::bigint AND time >= %s AND time < %s
 """
 
 
@@ -112,8 +112,8 @@ def counter_daily_audit(conn: psycopg.Connection, counter_id: int, day: date, *,
     audit.service_p90_s = _float(served.get("service_p90"))
     audit.wait_mean_s = _float(served.get("wait_mean"))
     audit.wait_p90_s = _float(served.get("wait_p90"))
-    peak = rows(conn, "SELECT time, value FROM observations WHERE camera_id = %s AND metric = 'queue_length'"
-                      " AND zone_id = %s AND time >= %s AND time < %s ORDER BY value DESC, time LIMIT 1",
+    peak = rows(conn, "SELECT time, value FROM observations WHERE camera_id = %s::bigint AND metric = 'queue_length'"
+                      " AND zone_id = %s::bigint AND time >= %s AND time < %s ORDER BY value DESC, time LIMIT 1",
                 (counter["camera_id"], counter["customer_zone_id"], start, end))
     if peak:
         audit.peak_queue, audit.peak_queue_at = peak[0]["value"], peak[0]["time"]
@@ -122,8 +122,9 @@ def counter_daily_audit(conn: psycopg.Connection, counter_id: int, day: date, *,
 
 def site_daily_audit(conn: psycopg.Connection, site_id: int, day: date) -> list[CounterAudit]:
     """The daily audit of every counter of a site, by counter number."""
-    ids = [r["id"] for r in rows(conn, "SELECT id FROM counters WHERE site_id = %s ORDER BY number", (site_id,))]
-    if not ids and one(conn, "SELECT 1 AS x FROM sites WHERE id = %s", (site_id,)) is None:
+    found = rows(conn, "SELECT id FROM counters WHERE site_id = %s::bigint ORDER BY number", (site_id,))
+    ids = [r["id"] for r in found]
+    if not ids and one(conn, "SELECT 1 AS x FROM sites WHERE id = %s::bigint", (site_id,)) is None:
         raise StoreInputError("site_id", f"unknown site {site_id}")
     return [counter_daily_audit(conn, counter_id, day) for counter_id in ids]
 

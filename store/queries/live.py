@@ -41,7 +41,7 @@ LEFT JOIN LATERAL (SELECT o.time, o.value FROM observations o
 LEFT JOIN LATERAL (SELECT o.time, o.value FROM observations o
                    WHERE o.camera_id = k.camera_id AND o.metric = 'queue_length' AND o.zone_id = k.customer_zone_id
                    ORDER BY o.time DESC LIMIT 1) q ON true
-WHERE k.site_id = %(site_id)s
+WHERE k.site_id = %(site_id)s::bigint
 ORDER BY k.number
 """
 

@@ -47,7 +47,7 @@ class CounterTimeline:
 
 def counter_of(conn: psycopg.Connection, counter_id: int) -> dict:
     found = one(conn, "SELECT k.id, k.site_id, k.camera_id, k.staff_zone_id, k.customer_zone_id, s.timezone,"
-                      " s.working_hours FROM counters k JOIN sites s ON s.id = k.site_id WHERE k.id = %s",
+                      " s.working_hours FROM counters k JOIN sites s ON s.id = k.site_id WHERE k.id = %s::bigint",
                 (counter_id,))
     if found is None:
         raise StoreInputError("counter_id", f"unknown counter {counter_id}")
@@ -56,8 +56,9 @@ def counter_of(conn: psycopg.Connection, counter_id: int) -> dict:
 
 def presence_samples(conn: psycopg.Connection, counter: dict, start: datetime, end: datetime
                      ) -> list[tuple[datetime, float]]:
-    found = rows(conn, "SELECT time, value FROM observations WHERE camera_id = %s AND metric = 'officer_present'"
-                       " AND zone_id = %s AND time >= %s AND time < %s ORDER BY time",
+    found = rows(conn, "SELECT time, value FROM observations WHERE camera_id = %s::bigint"
+                       " AND metric = 'officer_present' AND zone_id = %s::bigint AND time >= %s AND time < %s"
+                       " ORDER BY time",
                  (counter["camera_id"], counter["staff_zone_id"], start, end))
     return [(r["time"], r["value"]) for r in found]
 
@@ -92,14 +93,14 @@ def counter_timeline(conn: psycopg.Connection, counter_id: int, day: date, tz: s
     timeline.presence = presence_segments(presence_samples(conn, counter, start, end))
     timeline.queue = [QueuePoint(**r) for r in rows(
         conn, "SELECT date_bin('5 minutes', time, %(start)s) AS time, avg(value) AS mean, max(value) AS high"
-              " FROM observations WHERE camera_id = %(camera)s AND metric = 'queue_length' AND zone_id = %(zone)s"
-              " AND time >= %(start)s AND time < %(end)s GROUP BY 1 ORDER BY 1",
+              " FROM observations WHERE camera_id = %(camera)s::bigint AND metric = 'queue_length'"
+              " AND zone_id = %(zone)s::bigint AND time >= %(start)s AND time < %(end)s GROUP BY 1 ORDER BY 1",
         {"start": start, "end": end, "camera": counter["camera_id"], "zone": counter["customer_zone_id"]})]
     timeline.served = [ServedCitizen(**r) for r in rows(
         conn, "SELECT time AS service_start, service_end, extract(epoch FROM time - queue_enter)::float8 AS wait_s"
-              " FROM counter_sessions WHERE counter_id = %s AND time >= %s AND time < %s ORDER BY time",
+              " FROM counter_sessions WHERE counter_id = %s::bigint AND time >= %s AND time < %s ORDER BY time",
         (counter_id, start, end))]
     timeline.events = rows(
         conn, "SELECT id, seq, time, end_time, type, severity, status FROM events"
-              " WHERE counter_id = %s AND time >= %s AND time < %s ORDER BY time", (counter_id, start, end))
+              " WHERE counter_id = %s::bigint AND time >= %s AND time < %s ORDER BY time", (counter_id, start, end))
     return timeline
