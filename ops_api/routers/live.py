@@ -96,28 +96,27 @@ async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] =
         await ws.close(code=4403, reason="your role may not read events")
         return
     await ws.accept()
-    closed = asyncio.Event()
 
-    async def watch_close() -> None:
-        try:
-            while True:
-                await ws.receive_text()
-        except (WebSocketDisconnect, RuntimeError):
-            closed.set()
-
-    watcher = asyncio.create_task(watch_close())
-    try:
+    async def pump() -> None:
         async for message in event_messages(ctx, user, after):
-            if closed.is_set():
-                break
             await ws.send_text(json.dumps(message, separators=(",", ":")))
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        watcher.cancel()
-        if not closed.is_set():
-            with contextlib.suppress(RuntimeError):
-                await ws.close(code=1012 if ctx.hub and not ctx.hub.alive else 1000)
+
+    async def until_closed() -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while True:
+                await ws.receive_text()  # clients send nothing; this returns when they go away
+
+    # Whichever ends first ends the other: a client that leaves stops its pump at once (no wait for a ping).
+    tasks = {asyncio.create_task(pump()), asyncio.create_task(until_closed())}
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        if task.exception() is not None and not isinstance(task.exception(), WebSocketDisconnect | RuntimeError):
+            raise task.exception()  # type: ignore[misc]
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await ws.close(code=1012 if ctx.hub and not ctx.hub.alive else 1000)
 
 
 @router.get("/stream", response_class=StreamingResponse,

@@ -26,6 +26,7 @@ from ops_api.security import TOKEN_PREFIX, hash_password, new_token, token_hash
 from store.db import connect
 from store.embedded import EmbeddedPostgres
 from tests.support.db import TEMPLATE
+from tests.support.net import free_port, wait_for_port
 from vigil.settings import Settings
 
 PASSWORD = "correct-horse-battery"
@@ -80,6 +81,9 @@ def serve_in_process(db_url: str, data_dir: Path, **api_settings: Any) -> Iterat
     settings = make_settings(data_dir, **api_settings)
     app = create_app(settings, db_url)
     with TestClient(app, raise_server_exceptions=False) as client, connect(db_url) as conn:
+        hub = app.state.vigil.hub
+        if hub is not None and not hub.listening.wait(10):
+            raise TimeoutError("the live-event hub did not start listening in 10 s")
         yield ApiHarness(client, conn, db_url, settings)
 
 
@@ -106,6 +110,60 @@ def module_api(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     """One app and one database for a whole test module."""
     with serve_in_process(module_db_url, tmp_path_factory.mktemp("api")) as harness:
         yield harness
+
+
+@dataclass
+class ServedApi:
+    """An app served by uvicorn on a loopback port, in a thread of the test process."""
+
+    base_url: str
+    harness: ApiHarness
+
+
+@contextmanager
+def serve_uvicorn(db_url: str, data_dir: Path, **api_settings: Any) -> Iterator[ServedApi]:
+    import threading
+
+    import uvicorn
+
+    settings = make_settings(data_dir, **api_settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, db_url), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on", ws="websockets-sansio"))
+    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        _wait_ready(f"http://127.0.0.1:{port}")
+        app = create_app(settings, db_url, live=False)  # a client-side harness for arranging rows
+        with TestClient(app) as client, connect(db_url) as conn:
+            yield ServedApi(f"http://127.0.0.1:{port}", ApiHarness(client, conn, db_url, settings))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _wait_ready(base_url: str, timeout_s: float = 10.0) -> None:
+    """Until /readyz says the database answers and the LISTEN connection is up."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{base_url} not ready after {timeout_s} s")
+
+
+@pytest.fixture
+def served_api(db_url: str, tmp_path: Path) -> Iterator[ServedApi]:
+    with serve_uvicorn(db_url, tmp_path) as served:
+        yield served
 
 
 @dataclass
