@@ -93,10 +93,10 @@ def _start_camera(user: str, password: str) -> object:
 
     logging.getLogger("ipycam").setLevel(logging.ERROR)
     os.chdir(os.environ.get("TMPDIR", "/tmp"))  # ipycam may write its config and uploads in the cwd
-    config = CameraConfig(name="Vigil Test Cam", manufacturer="IPyCam", model="VirtualCam-1", local_ip="127.0.0.1",
+    config = CameraConfig(name="VigilTestCam", manufacturer="IPyCam", model="VirtualCam-1", local_ip="127.0.0.1",
                           onvif_port=ONVIF_PORT, rtsp_port=RTSP_PORT, web_port=ONVIF_PORT + 1,
                           main_width=768, main_height=576, main_fps=10, main_bitrate="1500K",
-                          sub_width=384, sub_height=288, sub_fps=10, sub_bitrate="400K",
+                          sub_width=480, sub_height=360, sub_fps=10, sub_bitrate="500K",
                           hw_accel="cpu", show_timestamp=False)
     if user:
         config.set_credentials(user, password)
