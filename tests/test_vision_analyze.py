@@ -152,3 +152,30 @@ def test_analyze_backfills_the_database_through_the_store_writer(env: Path, db_u
     assert (kind, camera_id, zone_id) == ("crowd", 3, 1)
     assert start == datetime.fromisoformat("2026-11-22T08:00:00+07:00")  # a backfill: times from --start
     assert end is not None and end > start
+
+
+def test_the_camera_config_is_what_vigil_config_export_writes(db_url: str, tmp_path: Path):
+    import yaml
+
+    from store.config_io import export_config, import_config
+    from store.db import connect
+    from vision.camera_config import CameraConfigError, load_camera_config
+
+    setup = {"version": 1, "sites": [{"code": "q1", "name": "Junction", "kind": "street", "cameras": [{
+        "name": "north", "source": "file", "main_uri": str(VTEST), "analytics_fps": 5, "zones": [
+            {"name": "front", "kind": "restricted", "points": [[0.7, 0.4], [1.0, 0.4], [1.0, 1.0], [0.7, 1.0]]},
+            {"name": "crossing", "kind": "line", "points": [[0.0, 0.6], [1.0, 0.6]], "direction": [0, 1]}]}]}]}
+    with connect(db_url) as conn:
+        import_config(conn, setup, None)
+        exported = export_config(conn)
+    path = tmp_path / "north.yaml"
+    path.write_text(yaml.safe_dump(exported, sort_keys=False))
+    camera = load_camera_config(path)
+    assert camera.name == "north" and camera.analytics_fps == 5
+    zones = {z.name: z for z in camera.zones}
+    assert {name: z.kind.value for name, z in zones.items()} == {"front": "restricted", "crossing": "line"}
+    assert zones["crossing"].direction == (0.0, 1.0)
+    exported["sites"][0]["cameras"].append(dict(exported["sites"][0]["cameras"][0], name="south"))
+    path.write_text(yaml.safe_dump(exported, sort_keys=False))
+    with pytest.raises(CameraConfigError, match=r"2 cameras \(north, south\)"):
+        load_camera_config(path)

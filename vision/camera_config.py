@@ -1,8 +1,8 @@
 """One camera and its zones from a YAML file, for ``vigil analyze --camera-config FILE``.
 
-The file is the YAML that ``vigil config export`` writes for one camera. Until the cameras engineer's
-exporter lands, this reads the documented shape below; the parsing lives in this one function so it can
-switch to theirs::
+The file is the YAML that ``vigil config export`` writes (store/config_io.py), cut to one camera: its
+``sites`` list holds one site with one camera (cameras are keyed by name there; zone ids are their order,
+from 1). A short form for hand-written files is accepted too::
 
     camera:
       id: 7                 # optional (default 1)
@@ -57,10 +57,15 @@ def load_camera_config(path: Path) -> CameraConfig:
     if not isinstance(document, dict):
         raise CameraConfigError(f"{path}: the top level must be a mapping")
     camera = document.get("camera") or {}
-    if isinstance(document.get("cameras"), list):  # an export of several cameras: exactly one is expected
-        if len(document["cameras"]) != 1:
-            raise CameraConfigError(f"{path}: holds {len(document['cameras'])} cameras; give a file with one")
-        camera = document["cameras"][0]
+    site: dict[str, Any] = {}
+    if isinstance(document.get("sites"), list):  # `vigil config export`: exactly one camera is expected
+        found = [(s, c) for s in document["sites"] if isinstance(s, dict)
+                 for c in (s.get("cameras") or []) if isinstance(c, dict)]
+        if len(found) != 1:
+            names = ", ".join(str(c.get("name")) for _, c in found) or "none"
+            raise CameraConfigError(f"{path}: holds {len(found)} cameras ({names}); give a file with one")
+        site, camera = found[0]
+        site = {k: v for k, v in site.items() if k != "cameras"}
     if not isinstance(camera, dict):
         raise CameraConfigError(f"{path}: 'camera' must be a mapping")
     raw_zones = camera.get("zones", document.get("zones", [])) or []
@@ -77,8 +82,9 @@ def load_camera_config(path: Path) -> CameraConfig:
         fps = None if fps is None else float(fps)
     except (TypeError, ValueError):
         raise CameraConfigError(f"{path}: camera.id must be an integer and analytics_fps a number") from None
-    site = document.get("site") if isinstance(document.get("site"), dict) else {}
-    return CameraConfig(camera_id, str(camera.get("name", "")), fps, zones, site or {})
+    if not site and isinstance(document.get("site"), dict):
+        site = document["site"]
+    return CameraConfig(camera_id, str(camera.get("name", "")), fps, zones, site)
 
 
 def _zone(path: Path, index: int, item: Any) -> ZoneSpec:

@@ -58,7 +58,7 @@ def bench_vision(
     rows, summary = run_bench(settings.model_copy(update={"vision": vision}), detector, path, footage, counts,
                               seconds, batches, say=lambda line: typer.echo(line, err=True))
     columns = ["cameras", "pipeline/raw", "pipeline/naive", "static/pipeline", "raw_fps", "pipeline_fps",
-               "naive_fps", "static_fps", "p95_ms", "p50_ms", "fairness"]
+               "naive_fps", "static_fps", "live_p95_ms", "live_fps", "p95_ms", "fairness"]
     notes = [f"model {summary['model']} at imgsz {size} on {device}; pipeline batch up to {summary['max_batch']}, "
              f"raw_fps at its best batch {summary['best_batch']}; decode {summary['decoder']}",
              "ratios first: each row's four figures were measured one after another in this run"]
