@@ -97,7 +97,8 @@ class _Crowd:
 
     name = "crowd"
 
-    def __init__(self) -> None:
+    def __init__(self, camera_id: int = 3, zone_id: int | None = 1) -> None:
+        self.camera_id, self.zone_id = camera_id, zone_id
         self.event: Event | None = None
 
     def update(self, tracks, now: datetime):
@@ -106,7 +107,8 @@ class _Crowd:
         output = RuleOutput()
         people = [t for t in tracks if t.class_name == "person"]
         if len(people) >= 2 and self.event is None:
-            self.event = Event(EventType.CROWD, 3, now, Severity.LOW, zone_id=1, attributes={"people": len(people)})
+            self.event = Event(EventType.CROWD, self.camera_id, now, Severity.LOW, zone_id=self.zone_id,
+                               attributes={"people": len(people)})
             output.events.append(self.event)
         elif self.event is not None and self.event.end is None and now.timestamp() - self.event.start.timestamp() > 1:
             self.event.end = now
@@ -135,21 +137,33 @@ def test_events_jsonl_has_one_object_per_event_with_times_from_start(coco_detect
 def test_analyze_backfills_the_database_through_the_store_writer(env: Path, db_url: str,
                                                                 monkeypatch: pytest.MonkeyPatch):
     import psycopg
+    import yaml
 
     import vision.rules
+    from store.config_io import export_config, import_config
+    from store.db import connect
 
     monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setattr(vision.rules, "rules_for_camera", lambda camera_id, zones: [_Crowd()], raising=False)
-    config = env / "camera.yaml"
-    config.write_text(CAMERA_YAML)
+    monkeypatch.setattr(vision.rules, "rules_for_camera",
+                        lambda camera_id, zones: [_Crowd(camera_id, zones[0].id)], raising=False)
+    with connect(db_url) as conn:  # a registered camera, exported as `vigil config export` writes it
+        import_config(conn, {"version": 1, "sites": [{"code": "q1", "name": "Junction", "kind": "street",
+                                                      "cameras": [{"name": "north", "source": "file",
+                                                                  "main_uri": str(VTEST), "zones": [
+                                                          {"name": "hall", "kind": "crowd",
+                                                           "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}]}]}]}, None)
+        exported = export_config(conn)
+        camera_id, zone_id = conn.execute("SELECT camera_id, id FROM zones WHERE name = 'hall'").fetchone().values()
+    config = env / "north.yaml"
+    config.write_text(yaml.safe_dump(exported))
     result = _invoke(str(VTEST), "--camera-config", str(config), "--fps", "5", "--limit", "10",
                      "--start", "2026-11-22T08:00:00+07:00", "--no-progress")
     assert result.exit_code == 0, result.output
     with psycopg.connect(db_url) as conn:
         rows = conn.execute("SELECT type, time, end_time, camera_id, zone_id FROM events").fetchall()
     assert len(rows) == 1
-    kind, start, end, camera_id, zone_id = rows[0]
-    assert (kind, camera_id, zone_id) == ("crowd", 3, 1)
+    kind, start, end, event_camera, event_zone = rows[0]
+    assert (kind, event_camera, event_zone) == ("crowd", camera_id, zone_id)  # the registry's ids
     assert start == datetime.fromisoformat("2026-11-22T08:00:00+07:00")  # a backfill: times from --start
     assert end is not None and end > start
 

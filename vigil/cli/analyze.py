@@ -75,6 +75,9 @@ def analyze(
         raise fail(str(exc), ExitCode.INVALID_INPUT) from None
     except ModelError as exc:
         raise fail(str(exc), ExitCode.NOT_FOUND) from None
+    url = None if no_db else _database_url(ctx)
+    if url is not None:
+        camera = _registry_ids(url, camera)
     rate = fps or camera.analytics_fps
     rules = _rules_for(camera)
     engine = VisionEngine(detector, settings.vision,
@@ -82,8 +85,8 @@ def analyze(
     sinks: list[Any] = []
     if jsonl is not None:
         sinks.append(JsonlSink(jsonl, camera.zones))
-    if not no_db:
-        sinks.append(_database_sink(ctx))
+    if url is not None:
+        sinks.append(_database_sink(ctx, url))
     total = expected_frames(info, rate, limit)
     typer.echo(f"{video.name}: {info.width}x{info.height} {info.fps:g} fps, {info.frames} frames; analysing "
                f"{'every frame' if not rate else f'{rate:g} fps'} with {detector.name} on {detector.device}, "
@@ -168,17 +171,45 @@ class _StoreSink:
                    + ("" if done else f", {stats.spool_pending_rows} left in the spool for the next run"), err=True)
 
 
-def _database_sink(ctx: typer.Context) -> _StoreSink:
+def _database_url(ctx: typer.Context) -> str:
     import psycopg
 
     from store.db import resolve_url
+
+    try:
+        return resolve_url(state(ctx).settings())
+    except (psycopg.Error, OSError, RuntimeError) as exc:
+        raise fail(f"database not reachable: {exc} (use --no-db --jsonl DIR to skip it)", ExitCode.DATABASE) from None
+
+
+def _registry_ids(url: str, camera: CameraConfig) -> CameraConfig:
+    """The registry's ids for a camera file taken from ``vigil config export`` (cameras and zones are keyed by
+    name there), so backfilled events point at the registered camera and zones. Unknown: the file's ids."""
+    import dataclasses
+
+    import psycopg
+
+    from store.db import connect
+    from store.registry import NotFound, get_camera, list_zones
+
+    code = camera.site.get("code")
+    if not code or not camera.name:
+        return camera
+    try:
+        with connect(url) as conn:
+            record = get_camera(conn, f"{code}/{camera.name}")
+            registered = {z.name: z.id for z in list_zones(conn, record.id)} if record.id is not None else {}
+    except (NotFound, psycopg.Error):
+        typer.echo(f"camera {code}/{camera.name} is not registered: events keep the file's ids", err=True)
+        return camera
+    zones = [dataclasses.replace(z, id=registered.get(z.name, z.id)) for z in camera.zones]
+    return dataclasses.replace(camera, camera_id=record.id or camera.camera_id, zones=zones)
+
+
+def _database_sink(ctx: typer.Context, url: str) -> _StoreSink:
     from store.writer import StoreWriter
 
     settings = state(ctx).settings()
-    try:
-        url = resolve_url(settings)
-    except (psycopg.Error, OSError, RuntimeError) as exc:
-        raise fail(f"database not reachable: {exc} (use --no-db --jsonl DIR to skip it)", ExitCode.DATABASE) from None
     writer = StoreWriter(url, settings.store, settings.data_dir / "spool")
     writer.start()
     return _StoreSink(writer)
