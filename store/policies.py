@@ -24,6 +24,7 @@ EVENT_TABLES = ("events", "counter_sessions", "ticket_events", "ratings")
 HOURLY = ("observation_hourly", "counter_session_hourly", "camera_health_hourly")
 DAILY = ("observation_daily", "counter_session_daily")
 RETENTION_EVERY_S = 3600.0
+BRIN_INDEXES = ["observations_time_brin", "camera_health_time_brin", "counter_sessions_time_brin"]
 
 
 def _scalar(conn: psycopg.Connection, query: str, params: tuple = ()) -> object:
@@ -91,6 +92,8 @@ def refresh_rollups(conn: psycopg.Connection, flavor: Flavor | None = None, dirt
         for view in HOURLY + DAILY:
             conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, dirty_from, upto))
     else:
+        # The live halves of the views find the rows after the watermark through BRIN: summarize first.
+        conn.execute("SELECT brin_summarize_new_values(i) FROM unnest(%s::regclass[]) AS i", (BRIN_INDEXES,))
         conn.execute("SELECT vigil_refresh_rollups(%s, coalesce(%s, now()))", (dirty_from, upto))
 
 

@@ -168,7 +168,12 @@ def decode_batch(line: str) -> tuple[str, list[Row]]:
     """The table and rows of one spool line, with datetimes and UUIDs restored."""
     document = json.loads(line)
     spec = TABLES[document["t"]]
-    decoders = [_DECODERS.get(pg_type) for pg_type in spec.types]
-    rows = [tuple(v if (d is None or v is None) else d(v) for v, d in zip(raw, decoders, strict=True))
-            for raw in document["r"]]
+    converters = [(i, _DECODERS[t]) for i, t in enumerate(spec.types) if t in _DECODERS]
+    rows: list[Row] = []
+    for raw in document["r"]:
+        for index, convert in converters:
+            value = raw[index]
+            if value is not None:
+                raw[index] = convert(value)
+        rows.append(tuple(raw))
     return spec.name, rows

@@ -342,7 +342,7 @@ class StoreWriter:
                 sink = self._sink(sink)
                 for table, rows in self.spool.read(segment):
                     try:
-                        sink.write(table, rows, maybe_duplicates=True)
+                        sink.write(table, rows)  # the few rows that may be in already take the slow path
                     except (psycopg.OperationalError, psycopg.InterfaceError):
                         raise
                     except psycopg.Error as exc:

@@ -5,7 +5,7 @@ absences during working hours, citizens served, service and wait times (mean, p9
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import psycopg
 
@@ -54,35 +54,35 @@ def site_calendar(counter: dict) -> WorkingCalendar:
         raise StoreInputError(where or "sites.working_hours", why or str(exc)) from None
 
 
-def _overlap(a: datetime, b: datetime, intervals: list[tuple[datetime, datetime]]) -> float:
-    return sum(max(0.0, (min(b, end) - max(a, start)).total_seconds()) for start, end in intervals)
+def _overlap(a: float, b: float, intervals: list[tuple[float, float]]) -> float:
+    return sum(max(0.0, min(b, end) - max(a, start)) for start, end in intervals)
 
 
-def _staffing(samples: list[tuple[datetime, float]], intervals: list[tuple[datetime, datetime]],
-              max_gap_s: float, absence_min_s: float) -> tuple[float, float, list[Absence]]:
-    """Seconds staffed and observed within the open intervals, and the absences (long runs of not present)."""
+def _staffing(samples: list[tuple[float, float]], intervals: list[tuple[float, float]],
+              max_gap_s: float, absence_min_s: float) -> tuple[float, float, list[tuple[float, float]]]:
+    """Seconds staffed and observed within the open intervals (unix seconds), and the absences: runs of
+    "not present" samples lasting ``absence_min_s`` of working time or more."""
     staffed = observed = 0.0
-    absences: list[Absence] = []
-    gap = timedelta(seconds=max_gap_s)
-    away_from: datetime | None = None
-    until = datetime.min
+    absences: list[tuple[float, float]] = []
+    away_from: float | None = None
+    until = 0.0
     for index, (moment, value) in enumerate(samples):
-        following = samples[index + 1][0] if index + 1 < len(samples) else moment + gap
-        until = min(following, moment + gap)
+        following = samples[index + 1][0] if index + 1 < len(samples) else moment + max_gap_s
+        until = min(following, moment + max_gap_s)
         seen = _overlap(moment, until, intervals)
         observed += seen
-        if value >= 0.5:
+        absent = value < 0.5
+        if not absent:
             staffed += seen
-        absent = value < 0.5 and seen > 0
-        if absent and away_from is None:
+        elif seen > 0 and away_from is None:
             away_from = moment
-        if (not absent or following > until) and away_from is not None:
-            end = moment if not absent else until
+        if away_from is not None and (not absent or seen == 0 or following > until):
+            end = until if absent and seen > 0 else moment
             if _overlap(away_from, end, intervals) >= absence_min_s:
-                absences.append(Absence(away_from, end))
+                absences.append((away_from, end))
             away_from = None
     if away_from is not None and _overlap(away_from, until, intervals) >= absence_min_s:
-        absences.append(Absence(away_from, until))
+        absences.append((away_from, until))
     return staffed, observed, absences
 
 
@@ -101,10 +101,11 @@ def counter_daily_audit(conn: psycopg.Connection, counter_id: int, day: date, *,
     counter = counter_of(conn, counter_id)
     calendar = site_calendar(counter)
     start, end = local_day_bounds(day, calendar.timezone)
-    intervals = calendar.open_intervals(day)
+    intervals = [(a.timestamp(), b.timestamp()) for a, b in calendar.open_intervals(day)]
     samples = presence_samples(conn, counter, start, end)
-    staffed, observed, absences = _staffing(samples, intervals, max_gap_s, absence_min_s)
-    minutes_open = sum((b - a).total_seconds() for a, b in intervals) / 60
+    staffed, observed, away = _staffing(samples, intervals, max_gap_s, absence_min_s)
+    minutes_open = sum(b - a for a, b in intervals) / 60
+    absences = [Absence(datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)) for a, b in away]
     audit = CounterAudit(counter_id, day, minutes_open, staffed / 60, minutes_open - observed / 60, absences)
     served = one(conn, _SESSIONS, (counter_id, start, end)) or {}
     audit.sessions = int(served.get("sessions") or 0)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from store.errors import StoreInputError
 from store.queries._common import local_day_bounds, one, rows
@@ -55,32 +56,35 @@ def counter_of(conn: psycopg.Connection, counter_id: int) -> dict:
 
 
 def presence_samples(conn: psycopg.Connection, counter: dict, start: datetime, end: datetime
-                     ) -> list[tuple[datetime, float]]:
-    found = rows(conn, "SELECT time, value FROM observations WHERE camera_id = %s::bigint"
-                       " AND metric = 'officer_present' AND zone_id = %s::bigint AND time >= %s AND time < %s"
-                       " ORDER BY time",
-                 (counter["camera_id"], counter["staff_zone_id"], start, end))
-    return [(r["time"], r["value"]) for r in found]
+                     ) -> list[tuple[float, float]]:
+    """(unix seconds, officer_present) of the counter's staff zone in [start, end), in time order."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("SELECT extract(epoch FROM time)::float8, value FROM observations WHERE camera_id = %s::bigint"
+                    " AND metric = 'officer_present' AND zone_id = %s::bigint AND time >= %s AND time < %s"
+                    " ORDER BY time", (counter["camera_id"], counter["staff_zone_id"], start, end))
+        return cur.fetchall()  # type: ignore[return-value]
 
 
-def presence_segments(samples: list[tuple[datetime, float]], max_gap_s: float = MAX_GAP_S) -> list[PresenceSegment]:
+def presence_segments(samples: list[tuple[float, float]], max_gap_s: float = MAX_GAP_S) -> list[PresenceSegment]:
     """Runs of equal presence; a run ends at the next sample, or ``max_gap_s`` after its last one."""
-    segments: list[PresenceSegment] = []
-    gap = timedelta(seconds=max_gap_s)
-    run_start: datetime | None = None
-    run_present = False
-    last: datetime | None = None
+    spans: list[tuple[float, float, bool]] = []
+    run_start = last = 0.0
+    run_present: bool | None = None
     for moment, value in samples:
         present = value >= 0.5
-        if run_start is not None and last is not None and (present != run_present or moment - last > gap):
-            segments.append(PresenceSegment(run_start, min(moment, last + gap), run_present))
-            run_start = None
-        if run_start is None:
+        if run_present is not None and (present != run_present or moment - last > max_gap_s):
+            spans.append((run_start, min(moment, last + max_gap_s), run_present))
+            run_present = None
+        if run_present is None:
             run_start, run_present = moment, present
         last = moment
-    if run_start is not None and last is not None:
-        segments.append(PresenceSegment(run_start, last + min(gap, timedelta(seconds=10)), run_present))
-    return segments
+    if run_present is not None:
+        spans.append((run_start, last + min(max_gap_s, 10.0), run_present))
+    return [PresenceSegment(_at(a), _at(b), present) for a, b, present in spans]
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def counter_timeline(conn: psycopg.Connection, counter_id: int, day: date, tz: str | None = None
