@@ -1,0 +1,179 @@
+"""One vision worker process (``vigil worker``): leases cameras from the database and analyses them.
+
+Every heartbeat (a third of the lease TTL) the worker renews its leases and takes free cameras up to its
+capacity; for each camera it gains it loads the camera's stream, zones, counters and site calendar from the
+registry and starts reading and analysing it; a camera it loses (lease lapsed, camera disabled) is stopped.
+Results go to the store writer (events, observations, counter sessions, camera health); the newest
+annotated frame of each camera is written to ``DATA_DIR/live/<camera id>.jpg`` for the console's tiles.
+On SIGTERM the worker stops its readers, flushes the writer and releases its leases.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from cameras.crypto import SecretBox
+from store import leases, registry
+from store.db import connect
+from store.writer import StoreWriter
+from vigil.calendar import CalendarError, WorkingCalendar
+from vigil.settings import Settings
+from vigil.types import CameraHealth, Event
+from vision.detectors import load_detector
+from vision.engine import FrameResult
+from vision.evidence import draw
+from vision.live import LiveVision
+from vision.rules import build_rules
+
+log = logging.getLogger("vigil.worker")
+
+
+@dataclass
+class WorkerOptions:
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    capacity: int = 16
+    lease_ttl_s: float = 15.0
+    preview_interval_s: float = 0.5  # newest annotated frame per camera, for the console's tiles
+    preview_width: int = 640
+
+
+class PreviewWriter:
+    """Writes each camera's newest annotated frame as a JPEG, atomically, at most every ``interval_s``."""
+
+    def __init__(self, folder: Path, interval_s: float, width: int, zones_of: Any) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.interval_s = interval_s
+        self.width = width
+        self.zones_of = zones_of
+        self._last: dict[int, float] = {}
+
+    def offer(self, result: FrameResult) -> None:
+        camera_id = result.frame.camera_id
+        now = time.monotonic()
+        if now - self._last.get(camera_id, 0.0) < self.interval_s:
+            return
+        self._last[camera_id] = now
+        image = draw(result.frame.image, result.detections, self.zones_of(camera_id))
+        height, width = image.shape[:2]
+        if width > self.width:
+            image = cv2.resize(image, (self.width, round(height * self.width / width)), interpolation=cv2.INTER_AREA)
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
+        if not ok:
+            return
+        target = self.folder / f"{camera_id}.jpg"
+        temporary = target.with_suffix(".tmp")
+        temporary.write_bytes(jpeg.tobytes())
+        os.replace(temporary, target)  # readers never see half a file
+
+    def forget(self, camera_id: int) -> None:
+        self._last.pop(camera_id, None)
+        (self.folder / f"{camera_id}.jpg").unlink(missing_ok=True)
+
+
+class Worker:
+    """Leases cameras and runs them through ingest -> vision -> rules -> store until ``stop()``."""
+
+    def __init__(self, settings: Settings, url: str, options: WorkerOptions | None = None) -> None:
+        self.settings = settings
+        self.url = url
+        self.options = options or WorkerOptions()
+        self._stop = threading.Event()
+        self.held: frozenset[int] = frozenset()
+        self._zones: dict[int, list[Any]] = {}
+        self._camera_state: dict[int, str] = {}
+
+    def stop(self, *_: object) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        settings, options = self.settings, self.options
+        detector = load_detector(settings.vision, settings.models_dir)
+        box = SecretBox.from_key_file(settings.key_file)
+        spool = settings.data_dir / "spool" / options.worker_id.replace("/", "_")
+        previews = PreviewWriter(settings.data_dir / "live", options.preview_interval_s, options.preview_width,
+                                 lambda camera_id: self._zones.get(camera_id, ()))
+        log.info("worker %s: capacity %d cameras, lease TTL %.0f s, model %s", options.worker_id,
+                 options.capacity, options.lease_ttl_s, settings.vision.model)
+        with StoreWriter(self.url, settings.store, spool) as writer, connect(self.url) as conn:
+
+            def on_result(result: FrameResult) -> None:
+                writer.write_events(result.events)
+                writer.write_observations(result.observations)
+                writer.write_counter_sessions(result.sessions)
+                previews.offer(result)
+
+            def on_event(event: Event) -> None:
+                writer.write_event(event)
+
+            def on_health(health: CameraHealth) -> None:
+                writer.write_health(health)
+
+            live = LiveVision(settings, detector, on_result, on_event=on_event, on_health=on_health)
+            with live:
+                try:
+                    self._loop(conn, live, box, previews)
+                finally:
+                    for camera_id in sorted(self.held):
+                        live.remove_camera(camera_id)
+                    leases.release(conn, options.worker_id)
+                    log.info("worker %s: released %d cameras", options.worker_id, len(self.held))
+        log.info("worker %s stopped; writer flushed", options.worker_id)
+
+    def _loop(self, conn: Any, live: LiveVision, box: SecretBox, previews: PreviewWriter) -> None:
+        options = self.options
+        beat_s = max(0.5, options.lease_ttl_s / 3)
+        while not self._stop.is_set():
+            change = leases.heartbeat(conn, options.worker_id, options.capacity, options.lease_ttl_s, self.held)
+            for camera_id in sorted(change.lost):
+                log.warning("camera %d: lease lost; stopping it here", camera_id)
+                live.remove_camera(camera_id)
+                previews.forget(camera_id)
+            started = set()
+            for camera_id in sorted(change.gained):
+                if self._start_camera(conn, live, box, camera_id):
+                    started.add(camera_id)
+                else:
+                    leases.release(conn, options.worker_id, [camera_id])
+            self.held = frozenset((change.held - change.gained) | started)
+            self._record_states(conn, live)
+            self._stop.wait(beat_s)
+
+    def _start_camera(self, conn: Any, live: LiveVision, box: SecretBox, camera_id: int) -> bool:
+        """Load one camera's setup from the registry and start it; False (and a log line) when it can't run."""
+        try:
+            camera = registry.get_camera(conn, camera_id)
+            site = registry.get_site(conn, camera.site_id)
+            source = registry.camera_source(conn, camera_id, box)
+            zones = registry.list_zones(conn, camera_id)
+            counters = [{"id": c.id, "staff_zone_id": c.staff_zone_id, "customer_zone_id": c.customer_zone_id}
+                        for c in registry.list_counters(conn, camera.site_id) if c.camera_id == camera_id]
+            calendar = WorkingCalendar.from_dict(site.working_hours or None, default_timezone=site.timezone)
+            rules = build_rules(camera_id, zones, counters, calendar, site.id, capacity=site.capacity)
+        except (registry.RegistryError, CalendarError, ValueError) as exc:
+            log.error("camera %d cannot be started: %s", camera_id, exc)
+            return False
+        live.add_camera(source, zones, rules)
+        self._zones[camera_id] = list(zones)
+        log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, camera.name, len(zones), len(rules),
+                 source.display_uri)
+        return True
+
+    def _record_states(self, conn: Any, live: LiveVision) -> None:
+        """Mirror each held camera's state into ``cameras.state`` when it changed (the console's tiles)."""
+        for health in live.pool.health():
+            state = str(health.state)
+            if self._camera_state.get(health.camera_id) == state:
+                continue
+            self._camera_state[health.camera_id] = state
+            conn.execute("UPDATE cameras SET state = %s, state_since = now() WHERE id = %s AND state <> %s",
+                         (state, health.camera_id, state))
