@@ -144,8 +144,8 @@ def test_analyze_backfills_the_database_through_the_store_writer(env: Path, db_u
     from store.db import connect
 
     monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setattr(vision.rules, "rules_for_camera",
-                        lambda camera_id, zones: [_Crowd(camera_id, zones[0].id)], raising=False)
+    monkeypatch.setattr(vision.rules, "build_rules",
+                        lambda camera_id, zones, *args, **kwargs: [_Crowd(camera_id, zones[0].id)])
     with connect(db_url) as conn:  # a registered camera, exported as `vigil config export` writes it
         import_config(conn, {"version": 1, "sites": [{"code": "q1", "name": "Junction", "kind": "street",
                                                       "cameras": [{"name": "north", "source": "file",

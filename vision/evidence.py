@@ -34,7 +34,10 @@ def draw(image: np.ndarray, detections: Detections, zones: Sequence[ZoneSpec] = 
         color = _PERSON if name == "person" else _VEHICLE
         cv2.rectangle(canvas, (x1, y1), (x2, y2), color, 2)
         label = name if track_id is None else f"{name} #{int(track_id)}"
-        cv2.putText(canvas, label, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1, cv2.LINE_AA)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        top = max(th + 4, y1)  # a filled tag above the box, readable on any background
+        cv2.rectangle(canvas, (x1, top - th - 4), (x1 + tw + 4, top), color, -1)
+        cv2.putText(canvas, label, (x1 + 2, top - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     return canvas
 
 

@@ -112,14 +112,25 @@ def analyze(
 
 
 def _rules_for(camera: CameraConfig) -> list[Any]:
-    """The analytics rules for the camera's zones, from ``vision.rules.rules_for_camera`` when the
-    analytics package provides it (the contract: ``rules_for_camera(camera_id, zones) -> list[Rule]``)."""
-    try:
-        from vision import rules as rules_package
-    except ImportError:
+    """The analytics rules for the camera's zones and counters (``vision.rules.build_rules``), with the site's
+    working hours; counters are those of the site whose ``camera`` is this one (id: the registry's, else
+    the counter number)."""
+    from vigil.calendar import CalendarError, WorkingCalendar
+    from vision.rules import build_rules
+
+    if not camera.zones:
         return []
-    factory = getattr(rules_package, "rules_for_camera", None)
-    return list(factory(camera.camera_id, camera.zones)) if factory is not None and camera.zones else []
+    by_name = {z.name: z.id for z in camera.zones}
+    counters = [{"id": c.get("id", c.get("number")), "staff_zone_id": by_name.get(c.get("staff_zone")),
+                 "customer_zone_id": by_name.get(c.get("customer_zone"))}
+                for c in camera.site.get("counters") or [] if isinstance(c, dict) and c.get("camera") == camera.name]
+    try:
+        calendar = WorkingCalendar.from_dict(camera.site.get("working_hours"),
+                                             default_timezone=camera.site.get("timezone", "Asia/Ho_Chi_Minh"))
+        return list(build_rules(camera.camera_id, camera.zones, counters, calendar,
+                                capacity=camera.site.get("capacity")))
+    except (CalendarError, ValueError) as exc:
+        raise fail(f"camera '{camera.name or camera.camera_id}': {exc}", ExitCode.INVALID_INPUT) from None
 
 
 class _progress_bar:  # a context manager used like a function
