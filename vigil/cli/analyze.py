@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -96,6 +97,9 @@ def analyze(
         with _progress_bar(progress, total) as advance:
             done = run_analysis(engine, video, camera.camera_id, begin, sinks, rate,
                                 batch or settings.vision.max_batch, limit, advance)
+    except (OSError, RuntimeError, ValueError) as exc:  # what was analysed so far is still written below
+        logging.getLogger("vigil.vision").debug("analysis failed", exc_info=True)
+        raise fail(f"analysis of {video.name} stopped: {type(exc).__name__}: {exc}", ExitCode.FAILURE) from None
     finally:
         for sink in sinks:
             sink.close()
