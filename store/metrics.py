@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -10,6 +11,24 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from store.writer import StoreWriter
+
+
+@dataclass
+class WriterStats:
+    """A snapshot of what a writer has done (counters since it started) and holds now."""
+
+    queue_rows: int = 0
+    queue_capacity: int = 0
+    spool_pending_rows: int = 0
+    database_up: bool = True
+    rows_written: dict[str, int] = field(default_factory=dict)
+    batches_written: int = 0
+    rows_spooled: int = 0
+    rows_spilled: int = 0
+    rows_replayed: int = 0
+    rows_rejected: int = 0
+    database_errors: int = 0
+    last_error: str | None = None
 
 
 class WriterCollector(Collector):

@@ -15,7 +15,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import psycopg
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from store.errors import StoreInputError
-from store.metrics import WriterCollector
+from store.metrics import WriterCollector, WriterStats
 from store.migrate import current_flavor
 from store.policies import Maintenance, apply_policies
 from store.sink import BatchSink
@@ -36,22 +35,6 @@ log = logging.getLogger(__name__)
 TIME_COLUMN = {"observations": 0, "events": 1, "counter_sessions": 1, "camera_health": 0}
 RETRY_MIN_S, RETRY_MAX_S = 0.25, 5.0
 SITE_CACHE_RELOAD_S = 1.0
-
-
-@dataclass
-class WriterStats:
-    queue_rows: int = 0
-    queue_capacity: int = 0
-    spool_pending_rows: int = 0
-    database_up: bool = True
-    rows_written: dict[str, int] = field(default_factory=dict)
-    batches_written: int = 0
-    rows_spooled: int = 0
-    rows_spilled: int = 0
-    rows_replayed: int = 0
-    rows_rejected: int = 0
-    database_errors: int = 0
-    last_error: str | None = None
 
 
 class StoreWriter:
@@ -87,6 +70,7 @@ class StoreWriter:
         self._unknown_sites: dict[int, float] = {}  # site id -> when it was last looked up in vain
         self._registry = REGISTRY if registry is None else registry
         self._collector = WriterCollector(self)
+        self._collector_registered = True
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> StoreWriter:
@@ -109,7 +93,11 @@ class StoreWriter:
                     self._maintenance = Maintenance(self.settings, flavor)
         except psycopg.OperationalError as exc:
             self._database_failed(exc)
-        self._registry.register(self._collector)
+        try:
+            self._registry.register(self._collector)
+        except ValueError:  # another live writer in this process already exports the same names
+            log.warning("store writer metrics not registered: a writer in this process already exports them")
+            self._collector_registered = False
         for number in range(self.threads):
             worker = threading.Thread(target=self._run, args=(number,), name=f"store-writer-{number}", daemon=True)
             worker.start()
@@ -137,8 +125,9 @@ class StoreWriter:
                 self._queue_rows[table] = 0
             self._queued = 0
         self.spool.close()
-        with contextlib.suppress(KeyError):
-            self._registry.unregister(self._collector)
+        if self._collector_registered:
+            with contextlib.suppress(KeyError):
+                self._registry.unregister(self._collector)
         return done
 
     def flush(self, timeout: float = 30.0) -> bool:
