@@ -65,7 +65,6 @@ class FileFeeder:
         key = not buffer.has_flags(Gst.BufferFlags.DELTA_UNIT)
         with self.lock:
             clients = list(self.clients)
-        gone = []
         for client in clients:
             appsrc, waiting = client
             if waiting and not key:
@@ -73,10 +72,9 @@ class FileFeeder:
             client[1] = False
             copy = buffer.copy()
             copy.pts = copy.dts = Gst.CLOCK_TIME_NONE  # appsrc do-timestamp: arrival time, rising across loops
-            if appsrc.emit("push-buffer", copy) not in (Gst.FlowReturn.OK,):
-                gone.append(appsrc)
-        for appsrc in gone:
-            self.remove(appsrc)
+            # A client still preparing answers FLUSHING: keep it (it leaves on "unprepared"); its queue is
+            # bounded and leaky, so a stuck client never holds the others back.
+            appsrc.emit("push-buffer", copy)
         return Gst.FlowReturn.OK
 
     def _on_message(self, _bus: Gst.Bus, message: Gst.Message) -> None:
@@ -92,6 +90,7 @@ class FileMountFactory(GstRtspServer.RTSPMediaFactory):
         super().__init__()
         self.feeder = feeder
         self.set_launch(f"( appsrc name=src is-live=true do-timestamp=true format=time caps={H264_CAPS} "
+                        "max-bytes=4000000 leaky-type=downstream "
                         "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )")
         self.set_shared(False)
         self.connect("media-configure", self._configure)
@@ -124,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
+    # One thread per client: preparing a client's media waits for the next key frame, and with the
+    # default single thread those waits queue up behind each other (4 cameras would take 8 s to open).
+    server.get_thread_pool().set_max_threads(256)
     mounts = server.get_mount_points()
     feeders: dict[str, FileFeeder] = {}
     for spec in args.mount or ["/live=testsrc"]:
