@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from psycopg_pool import PoolTimeout
 
 from ops_api.deps import ApiContext
 from ops_api.errors import BodyLimitMiddleware, install_error_handlers
@@ -39,7 +40,11 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = make_pool(database_url, min_size=1, max_size=settings.database.pool_size, name="vigil-api")
-        pool.open(wait=True, timeout=settings.database.connect_timeout_s)
+        pool.open(wait=False)
+        try:
+            pool.wait(timeout=settings.database.connect_timeout_s)
+        except PoolTimeout:  # serve anyway: /readyz says 503 and requests answer 503 until it is back
+            log.warning("the database is not reachable yet; the API answers 503 until it is")
         metrics.watch_database(pool)
         ctx = ApiContext(settings=settings, database_url=database_url, pool=pool, metrics=metrics)
         if live:

@@ -47,20 +47,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": validation_detail(exc)}, status_code=422)
 
+    @app.exception_handler(psycopg.DataError)
     @app.exception_handler(psycopg.errors.CheckViolation)
     @app.exception_handler(psycopg.errors.NotNullViolation)
-    @app.exception_handler(psycopg.errors.InvalidTextRepresentation)
-    @app.exception_handler(psycopg.errors.NumericValueOutOfRange)
-    @app.exception_handler(psycopg.errors.DatetimeFieldOverflow)
-    @app.exception_handler(psycopg.errors.StringDataRightTruncation)
-    @app.exception_handler(psycopg.errors.CharacterNotInRepertoire)
-    @app.exception_handler(psycopg.errors.UntranslatableCharacter)
     async def _data(request: Request, exc: psycopg.Error) -> JSONResponse:
-        # The API validates first; what slips through is still the client's input, not a server fault.
+        # The API validates first; what slips through (NUL characters, values out of the column's range)
+        # is still the client's input, not a server fault.
         diag = exc.diag
         name = diag.column_name or diag.constraint_name or "body"
-        return JSONResponse({"detail": [{"field": name, "message": (diag.message_primary or "invalid value")}]},
-                            status_code=422)
+        message = diag.message_primary or str(exc).split("\n")[0] or "invalid value"
+        return JSONResponse({"detail": [{"field": name, "message": message}]}, status_code=422)
 
     @app.exception_handler(psycopg.errors.UniqueViolation)
     async def _conflict(request: Request, exc: psycopg.Error) -> JSONResponse:

@@ -31,10 +31,15 @@ class ApiMetrics:
                                      ("type",), registry=self.registry)
         self.outbound = Counter("vigil_api_outbound_total", "Webhook/MQTT deliveries", ("kind", "result"),
                                 registry=self.registry)
+        self._store: _StoreCollector | None = None
         self.login_failures = Counter("vigil_api_login_failures_total", "Failed sign-ins", registry=self.registry)
 
     def watch_database(self, pool: ConnectionPool) -> None:
-        self.registry.register(_StoreCollector(pool))
+        """Read the store through ``pool`` at scrape time (replacing a previous pool of a restarted app)."""
+        if getattr(self, "_store", None) is not None:
+            self.registry.unregister(self._store)
+        self._store = _StoreCollector(pool)
+        self.registry.register(self._store)
 
 
 class _StoreCollector(Collector):
