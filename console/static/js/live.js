@@ -1,0 +1,47 @@
+// The live event feed: Server-Sent Events from /api/events/stream, resumed after the last seq seen.
+
+export function liveEvents({ after, onEvent, onState }) {
+  let source = null;
+  let last = after || 0;
+  let closed = false;
+  let retry = null;
+  function open() {
+    source = new EventSource(`/api/events/stream${last ? `?after=${last}` : ''}`);
+    source.onopen = () => onState('live');
+    const handle = (op) => (message) => {
+      const event = JSON.parse(message.data);
+      if (event.seq > last && op === 'insert') last = event.seq;
+      onEvent(op, event);
+    };
+    source.addEventListener('insert', handle('insert'));
+    source.addEventListener('update', handle('update'));
+    source.onerror = () => {
+      onState('reconnecting');
+      // EventSource retries by itself, but with the first URL's `after`: reopen with the latest seq instead.
+      source.close();
+      if (!closed) retry = setTimeout(open, 2000);
+    };
+  }
+  open();
+  return () => { closed = true; clearTimeout(retry); source.close(); };
+}
+
+let audio = null;
+
+/** A short two-tone chime (no sound file needed). */
+export function chime() {
+  try {
+    audio = audio || new AudioContext();
+    const now = audio.currentTime;
+    for (const [i, freq] of [880, 660].entries()) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.15, now + i * 0.18);
+      gain.gain.exponentialRampToValueAtTime(0.001, now + i * 0.18 + 0.16);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(now + i * 0.18);
+      osc.stop(now + i * 0.18 + 0.17);
+    }
+  } catch { /* no audio device: the feed still shows the event */ }
+}

@@ -1,0 +1,112 @@
+// Service centers: the counters of a site as a floor strip (officer present or absent, queue at the counter,
+// served today, mean wait) and the hall: queue length and wait over the day.
+
+import { api, settle } from '../api.js';
+import { chart, destroyAll, PALETTE } from '../charts.js';
+import { fill, h } from '../dom.js';
+import { fmtDuration, fmtNumber, fmtTime, localHour, t } from '../i18n.js';
+import { sitePicker } from '../site_picker.js';
+
+const REFRESH_MS = 15000;
+
+function presence(counter) {
+  if (counter.officer_present === null) return ['unknown', t('centers.officer_unknown')];
+  return counter.officer_present ? ['present', t('centers.officer_present')] : ['absent', t('centers.officer_absent')];
+}
+
+function counterCard(counter, tz) {
+  const [state, text] = presence(counter);
+  return h('div', { class: `counter-card officer-${state}`, dataset: { counter: counter.counter_id } },
+    h('div', { class: 'counter-number' }, t('centers.counter_n', { n: counter.number })),
+    h('div', { class: 'counter-dept' }, counter.department),
+    h('div', { class: 'desk' }, h('span', { class: `officer ${state}` }, text),
+      counter.officer ? h('small', {}, counter.officer) : null),
+    h('dl', {},
+      h('dt', {}, t('centers.queue')), h('dd', { class: 'queue' }, fmtNumber(counter.queue_length, 0)),
+      h('dt', {}, t('centers.served_today')), h('dd', {}, fmtNumber(counter.served_today)),
+      h('dt', {}, t('centers.wait_mean')), h('dd', {}, fmtDuration(counter.wait_mean_s)),
+      h('dt', {}, t('centers.service_mean')), h('dd', {}, fmtDuration(counter.service_mean_s))),
+    counter.open_events ? h('a', { class: 'badge sev-high', href: `/console/alarms?site=${counter.site_id}` },
+      t('centers.open_events', { n: fmtNumber(counter.open_events) })) : null,
+    counter.presence_time ? h('small', { class: 'muted' }, t('centers.seen_at', { time: fmtTime(counter.presence_time, tz) }))
+      : null);
+}
+
+/** Mean wait per local hour from the counters' sessions of the day (the hall endpoint gives the day's mean). */
+async function hourlyWaits(counters, tz) {
+  const timelines = await settle(counters.map((c) => api(`/counters/${c.counter_id}/timeline`)));
+  const byHour = new Map();
+  for (const timeline of timelines) {
+    for (const session of timeline?.sessions || []) {
+      if (session.wait_s === null) continue;
+      const hour = localHour(session.start, tz);
+      const slot = byHour.get(hour) || { sum: 0, n: 0 };
+      slot.sum += session.wait_s;
+      slot.n += 1;
+      byHour.set(hour, slot);
+    }
+  }
+  return byHour;
+}
+
+async function hallChart(site, counters) {
+  const tz = site.timezone;
+  const hall = await api(`/sites/${site.id}/hall`);
+  const waits = await hourlyWaits(counters, tz);
+  const queue = new Map(hall.hourly_queue.map((row) => [localHour(row.hour, tz), row.queue_mean]));
+  const hours = [...new Set([...queue.keys(), ...waits.keys()])].sort((a, b) => a - b);
+  const first = hours.length ? Math.min(hours[0], 7) : 7;
+  const last = hours.length ? Math.max(hours[hours.length - 1], 17) : 17;
+  const labels = [];
+  for (let hr = first; hr <= last; hr += 1) labels.push(hr);
+  const made = chart({
+    type: 'line',
+    data: {
+      labels: labels.map((hr) => `${String(hr).padStart(2, '0')}:00`),
+      datasets: [
+        { label: t('centers.chart_queue'), data: labels.map((hr) => queue.get(hr) ?? null), borderColor: PALETTE[1],
+          backgroundColor: PALETTE[1], yAxisID: 'queue', spanGaps: true },
+        { label: t('centers.chart_wait'), data: labels.map((hr) => (waits.has(hr) ? waits.get(hr).sum / waits.get(hr).n / 60
+          : null)), borderColor: PALETTE[0], backgroundColor: PALETTE[0], yAxisID: 'wait', spanGaps: true },
+      ],
+    },
+    options: { scales: {
+      queue: { position: 'left', beginAtZero: true, title: { display: true, text: t('centers.axis_people') } },
+      wait: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false },
+        title: { display: true, text: t('centers.axis_minutes') } },
+    } },
+  }, { height: 280, id: 'hall-chart' });
+  const w = hall.waits || {};
+  const summary = h('dl', { class: 'hall-summary' },
+    h('dt', {}, t('centers.people_in_hall')), h('dd', {}, fmtNumber(hall.people_in_hall)),
+    h('dt', {}, t('centers.citizens_today')), h('dd', {}, fmtNumber(w.citizens)),
+    h('dt', {}, t('centers.wait_mean')), h('dd', {}, fmtDuration(w.wait_mean_s)),
+    h('dt', {}, t('centers.wait_p90')), h('dd', {}, fmtDuration(w.wait_p90_s)),
+    h('dt', {}, t('centers.wait_max')), h('dd', {}, fmtDuration(w.wait_max_s)),
+    ...hall.queue_now.flatMap((q) => [h('dt', {}, t('centers.queue_zone', { name: q.zone })),
+      h('dd', {}, fmtNumber(q.queue_length))]));
+  return { made, summary };
+}
+
+export async function render(root, ctx) {
+  const { site, element } = sitePicker(ctx, 'service_center', 'centers');
+  root.append(h('div', { class: 'toolbar' }, h('h1', {}, t('nav.centers')), element));
+  if (!site) return null;
+  const charts = [];
+  const strip = h('div', { class: 'floor-strip', id: 'floor-strip' });
+  const hallBox = h('div', { class: 'panel hall' });
+  root.append(h('section', { class: 'panel' }, h('h2', {}, t('centers.floor')), strip), hallBox);
+
+  async function refresh() {
+    const counters = await api('/counters/live', { query: { site_id: site.id } });
+    fill(strip, ...counters.map((c) => counterCard(c, site.timezone)));
+    if (!counters.length) strip.append(h('p', { class: 'muted' }, t('centers.no_counters')));
+    const { made, summary } = await hallChart(site, counters);
+    destroyAll(charts);
+    charts.push(made);
+    fill(hallBox, h('h2', {}, t('centers.hall')), h('div', { class: 'hall-row' }, made.element, summary));
+  }
+  await refresh();
+  const timer = setInterval(() => refresh().catch(() => {}), REFRESH_MS);
+  return () => { clearInterval(timer); destroyAll(charts); };
+}

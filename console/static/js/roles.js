@@ -1,0 +1,41 @@
+// What each role may use, mirrored from ops_api/roles.py to hide what a role cannot use. The server
+// decides: a page opened anyway gets the API's 403 and shows "not allowed".
+
+const OPERATOR = 'operator';
+const MANAGER = 'manager';
+const ENGINEER = 'engineer';
+const ADMIN = 'admin';
+
+export const PERMISSIONS = {
+  'events.read': [OPERATOR, MANAGER, ADMIN],
+  'events.workflow': [OPERATOR, ADMIN],
+  'cameras.read': [OPERATOR, ENGINEER, ADMIN],
+  'cameras.write': [ENGINEER, ADMIN],
+  'health.read': [OPERATOR, ENGINEER, ADMIN],
+  'counters.stats': [MANAGER, ADMIN],
+  'street.read': [OPERATOR, MANAGER, ADMIN],
+  exports: [MANAGER, ADMIN],
+  'users.admin': [ADMIN],
+  'audit.read': [ADMIN],
+};
+
+export function can(user, permission) {
+  return Boolean(user) && (PERMISSIONS[permission] || []).includes(user.role);
+}
+
+// The pages, in menu order: path under /console/, menu label key, the permission that shows it.
+export const PAGES = [
+  { path: 'wall', label: 'nav.wall', permission: 'cameras.read', module: './pages/wall.js' },
+  { path: 'alarms', label: 'nav.alarms', permission: 'events.read', module: './pages/alarms.js' },
+  { path: 'centers', label: 'nav.centers', permission: 'counters.stats', module: './pages/centers.js' },
+  { path: 'counter-audit', label: 'nav.counter_audit', permission: 'counters.stats', module: './pages/counter_audit.js' },
+  { path: 'streets', label: 'nav.streets', permission: 'street.read', module: './pages/streets.js' },
+  { path: 'cameras', label: 'nav.cameras', permission: 'cameras.write', module: './pages/cameras.js' },
+  { path: 'users', label: 'nav.users', permission: 'users.admin', module: './pages/users.js' },
+  { path: 'audit-log', label: 'nav.audit_log', permission: 'audit.read', module: './pages/audit_log.js' },
+];
+
+export function homePage(user) {
+  const first = PAGES.find((page) => can(user, page.permission));
+  return first ? first.path : 'alarms';
+}

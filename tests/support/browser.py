@@ -1,0 +1,153 @@
+"""Real-browser fixtures for the console: the API served by uvicorn on a loopback port over a seeded database,
+and Debian's Chromium driven by Playwright (one browser per test module).
+
+``console`` gives a ``ConsoleSite``: ``open(role, path, lang=..., viewport=...)`` signs a user of that role in
+(through the API, the cookie lands in a fresh browser context) and opens ``/console/<path>``; every page it
+opens records console errors and uncaught exceptions in ``page.problems``. ``shoot(page, name)`` saves a
+screenshot under tests/artifacts/console/.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ops_api.app import create_app
+from ops_api.security import hash_password
+from store.db import connect
+from tests.support.api import PASSWORD, make_settings
+from tests.support.console_seed import SeededCity, seed_city
+from tests.support.net import free_port, wait_for_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
+LAPTOP = {"width": 1366, "height": 768}
+WALL_SCREEN = {"width": 1920, "height": 1080}
+ROLES = ("operator", "manager", "engineer", "admin")
+DISPLAY_NAMES = {"operator": "Phạm Minh Trực", "manager": "Võ Thị Quản", "engineer": "Đỗ Văn Kỹ",
+                 "admin": "Hoàng Quản Trị"}
+
+
+@dataclass
+class ConsoleSite:
+    base_url: str
+    db_url: str
+    data_dir: Path
+    city: SeededCity
+    browser: Any
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def user(self, role: str) -> dict[str, Any]:
+        return self.users[role]
+
+    def context(self, lang: str = "vi", viewport: dict[str, int] | None = None, signed_in_as: str | None = None) -> Any:
+        """A fresh browser context (its own cookies and storage), optionally signed in, in ``lang``."""
+        context = self.browser.new_context(base_url=self.base_url, viewport=viewport or LAPTOP, locale="vi-VN",
+                                           timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True)
+        context.add_init_script(f"localStorage.setItem('vigil.lang', '{lang}')")
+        if signed_in_as:
+            response = context.request.post("/api/auth/login", data={"username": self.users[signed_in_as]["username"],
+                                                                      "password": PASSWORD})
+            assert response.ok, response.text()
+        return context
+
+    def open(self, role: str | None, path: str = "", lang: str = "vi", viewport: dict[str, int] | None = None,
+             ready: str | None = None) -> Any:
+        """A page of a new context signed in as ``role`` at /console/<path>, after ``ready`` is visible."""
+        page = watch(self.context(lang, viewport, role).new_page())
+        page.goto(f"/console/{path}")
+        page.wait_for_selector(ready or "#top:not([hidden]), form.signin", timeout=10_000)
+        return page
+
+
+def watch(page: Any) -> Any:
+    """Record console errors and uncaught exceptions in ``page.problems``."""
+    page.problems = []
+    page.on("console", lambda msg: page.problems.append(f"console: {msg.text} @ {msg.location}")
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.problems.append(f"exception: {exc}"))
+    return page
+
+
+def shoot(page: Any, name: str) -> Path:
+    """Save a screenshot of the whole page as tests/artifacts/console/<name>.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.wait_for_load_state("networkidle", timeout=5000)
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def _add_users(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    password_hash = hash_password(PASSWORD)
+    users = {}
+    for role in ROLES:
+        name = f"{role}.{uuid.uuid4().hex[:4]}"
+        row = conn.execute("INSERT INTO users (username, display_name, password_hash, role, language) VALUES"
+                           " (%s, %s, %s, %s, 'vi') RETURNING id", (name, DISPLAY_NAMES[role], password_hash, role)
+                           ).fetchone()
+        users[role] = {"id": row["id"], "username": name, "role": role}
+    return users
+
+
+class _Server:
+    """The API app under uvicorn in a thread of the test process (the browser needs a real socket)."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="on", timeout_graceful_shutdown=1))
+        self.thread = threading.Thread(target=self.server.run, name="console-uvicorn", daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        wait_for_port(self.port)
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (scripts/setup.sh installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def console(module_db_url: str, chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
+    """The console over a seeded city, served on a loopback port, with a user per role."""
+    from console import vendor_missing
+
+    if vendor_missing():
+        pytest.fail(f"console vendor files missing ({', '.join(vendor_missing())}): run scripts/setup.sh")
+    data_dir = tmp_path_factory.mktemp("console-data")
+    with connect(module_db_url) as conn:
+        city = seed_city(conn, data_dir)
+        users = _add_users(conn)
+    settings = make_settings(data_dir, login_max_failures=50)
+    with _Server(create_app(settings, module_db_url)) as base_url:
+        yield ConsoleSite(base_url, module_db_url, data_dir, city, chromium, users)
