@@ -18,6 +18,7 @@ is measured as a live worker sees it: ingest's own CameraReaders playing the cli
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import tempfile
 import threading
@@ -242,6 +243,7 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
                                                                                                dict[str, Any]]:
     """All four figures per camera count, side by side; returns the table rows and a summary."""
     decoder = choose_decoder(settings.ingest.decode)
+    load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     images = predecode(footage, 48)
     say(f"raw: detector alone, batch sizes {batches}")
     raw = run_raw(detector, images, batches, frames=max(16, max(batches) * 3))
@@ -271,5 +273,6 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
             })
     summary = {"model": model_path.name, "imgsz": detector.imgsz, "device": detector.device, "decoder": decoder,
                "best_batch": best_batch, "max_batch": settings.vision.max_batch,
-               **{f"raw_fps_batch{b}": v for b, v in raw.items()}, "seconds_per_figure": seconds}
+               **{f"raw_fps_batch{b}": v for b, v in raw.items()}, "seconds_per_figure": seconds,
+               "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}
     return rows, summary
