@@ -18,6 +18,7 @@ from store.policies import refresh_rollups
 from store.queries import (
     EventFilters,
     camera_health_latest,
+    camera_uptime,
     counter_daily_audit,
     counter_rollup,
     counter_timeline,
@@ -174,6 +175,16 @@ def test_camera_health_latest_per_camera_within_scope(loaded: Loaded) -> None:
     street = health[loaded.city.street_camera]
     assert street.time == local(7) + timedelta(minutes=655) and street.state == "online" and street.reconnects == 1
     assert [h.camera_id for h in camera_health_latest(loaded.conn, [loaded.city.center])] == [loaded.city.desk_camera]
+
+
+def test_camera_uptime_per_hour_and_day(loaded: Loaded) -> None:
+    street = loaded.city.street_camera
+    hours = {r.bucket: r for r in camera_uptime(loaded.conn, "hour", local(0), local(23), camera_ids=[street])}
+    assert hours[local(17)].samples == 12 and hours[local(17)].online_share == pytest.approx(0.5)  # 30 min offline
+    assert hours[local(17)].reconnects_max == 1 and hours[local(9)].online_share == 1.0
+    [day] = camera_uptime(loaded.conn, "day", local(0), local(0) + timedelta(days=1), site_ids=[loaded.city.street])
+    assert day.samples == 132 and day.online_share == pytest.approx(126 / 132)
+    assert day.input_fps_mean == pytest.approx(25.0 * 126 / 132)
 
 
 def test_bad_query_input_is_named(loaded: Loaded) -> None:

@@ -19,6 +19,7 @@ from store.policies import policy_jobs, refresh_rollups, run_policies
 from store.queries import (
     EventFilters,
     camera_health_latest,
+    camera_uptime,
     counter_daily_audit,
     counter_rollup,
     counter_timeline,
@@ -50,7 +51,7 @@ SETTINGS = StoreSettings(compress_after_days=1)  # the test day's chunk is old e
 def load(url: str, conn: psycopg.Connection, spool: Path) -> City:
     city = seed_city(conn)
     with StoreWriter(url, SETTINGS, spool, registry=CollectorRegistry(), threads=1) as writer:
-        writer.write_observations(day_observations(city, step_s=30))
+        writer.write_observations(day_observations(city, step_s=60))
         writer.write_counter_sessions(day_sessions(city))
         writer.write_events(day_events(city))
         for health in day_health(city):
@@ -82,6 +83,8 @@ def answers(conn: psycopg.Connection, city: City) -> dict[str, Any]:
         "events": pages,
         "street_events": [e.id for e in search_events(conn, EventFilters(site_ids=[city.street])).items],
         "health": camera_health_latest(conn),
+        "uptime_hourly": camera_uptime(conn, "hour", day_start, day_end),
+        "uptime_daily": camera_uptime(conn, "day", day_start, day_end),
         "health_hourly": conn.execute("SELECT bucket, camera_id, samples, online_samples, input_fps_total,"
                                       " reconnects_max FROM camera_health_hourly ORDER BY 1, 2").fetchall(),
     })
@@ -142,7 +145,7 @@ def test_timescaledb_path_matches_plain_postgresql(timescale_url: str, timescale
     # A replayed batch landing on a compressed chunk still lands once.
     with StoreWriter(timescale_url, SETTINGS, tmp_path / "ts-spool", registry=CollectorRegistry(), threads=1,
                      maintenance=False) as writer:
-        writer.write_observations(day_observations(city, step_s=30)[:100])
+        writer.write_observations(day_observations(city, step_s=60)[:100])
         assert writer.flush(60)
     again = conn.execute("SELECT count(*) AS n FROM observations").fetchone()["n"]
-    assert again == len(day_observations(city, step_s=30))
+    assert again == len(day_observations(city, step_s=60))

@@ -144,3 +144,45 @@ def counter_rollup(conn: psycopg.Connection, counter_ids: Sequence[int], level: 
                                      sessions=sql.Identifier(source.sessions), t=sql.Identifier(source.time_column))
     params = {"ids": list(counter_ids), "start": aware(start, "start"), "end": aware(end, "end")}
     return [CounterRollupRow(**row) for row in rows(conn, query, params)]
+
+
+@dataclass(frozen=True)
+class CameraUptimeRow:
+    bucket: datetime
+    camera_id: int
+    samples: int  # health samples in the bucket
+    online_share: float  # of them, the share with the camera online (0..1)
+    input_fps_mean: float | None
+    analytics_fps_mean: float | None
+    lag_s_max: float | None
+    reconnects_max: int | None  # the reader's reconnect counter, highest seen
+
+
+def camera_uptime(conn: psycopg.Connection, level: Level, start: datetime, end: datetime, *,
+                  camera_ids: Sequence[int] | None = None, site_ids: Sequence[int] | None = None,
+                  tz: str = DAILY_TIMEZONE) -> list[CameraUptimeRow]:
+    """Camera health per hour or local day in [start, end): online share, frame rates, lag, reconnects."""
+    if level not in ("hour", "day"):
+        raise StoreInputError("level", "must be 'hour' or 'day'")
+    bucket: sql.Composable = sql.SQL("h.bucket")
+    if level == "day":
+        zone(tz)
+        bucket = sql.SQL("(date_trunc('day', h.bucket AT TIME ZONE {tz}) AT TIME ZONE {tz})").format(
+            tz=sql.Literal(tz))
+    where = [sql.SQL("h.bucket >= %(start)s AND h.bucket < %(end)s")]
+    params: dict[str, Any] = {"start": aware(start, "start"), "end": aware(end, "end")}
+    if camera_ids is not None:
+        where.append(sql.SQL("h.camera_id = ANY(%(camera_ids)s::bigint[])"))
+        params["camera_ids"] = list(camera_ids)
+    if site_ids is not None:
+        where.append(sql.SQL("h.camera_id IN (SELECT id FROM cameras WHERE site_id = ANY(%(site_ids)s::bigint[]))"))
+        params["site_ids"] = list(site_ids)
+    query = sql.SQL(
+        "SELECT {bucket} AS bucket, h.camera_id, sum(h.samples)::bigint AS samples,"
+        " sum(h.online_samples)::float8 / sum(h.samples) AS online_share,"
+        " sum(h.input_fps_total) / sum(h.samples) AS input_fps_mean,"
+        " sum(h.analytics_fps_total) / sum(h.samples) AS analytics_fps_mean,"
+        " max(h.lag_s_max) AS lag_s_max, max(h.reconnects_max) AS reconnects_max"
+        " FROM camera_health_hourly h WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
+    ).format(bucket=bucket, where=sql.SQL(" AND ").join(where))
+    return [CameraUptimeRow(**row) for row in rows(conn, query, params)]
