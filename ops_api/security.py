@@ -6,15 +6,20 @@ Passwords are hashed with argon2-cffi's defaults (argon2id, RFC 9106 low-memory 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher()
-# Checked against when the user name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("vigil-no-such-user")
+_HASHER = PasswordHasher()  # stateless parameters; hashing happens per call
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the user name is unknown, so a wrong name costs as long as a wrong password."""
+    return _HASHER.hash("vigil-no-such-user")
 
 MIN_PASSWORD_LENGTH = 10
 SESSION_PREFIX = "vgs_"
@@ -29,7 +34,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; always spends one argon2 verification."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
