@@ -131,3 +131,13 @@ def test_ultralytics_detector_batches_and_maps_the_person_model(person_detector,
         assert len(detections) >= 2
         assert set(detections.class_names) == {"person"}
         assert detections.xyxy.dtype == np.float32 and detections.class_id.dtype == np.int16
+
+
+def test_an_onnx_export_runs_through_the_same_interface_and_agrees_with_the_pt(person_detector, vtest_frames):
+    onnx = load_detector(VisionSettings(model="person-yolov8s-onnx", imgsz=640, confidence=0.4), MODELS)
+    frames = [vtest_frames[0].image, vtest_frames[3].image]  # a batch on a fixed-batch-1 export
+    for from_onnx, from_pt in zip(onnx.detect(frames), person_detector.detect(frames), strict=True):
+        assert len(from_onnx) >= 2
+        # Square 640 input for the export vs. the .pt's rectangular one: near-threshold boxes may differ.
+        agreeing = [box for box in from_pt.xyxy if max(iou(box, other) for other in from_onnx.xyxy) > 0.8]
+        assert len(agreeing) >= min(2, len(from_pt)), (from_pt.xyxy, from_onnx.xyxy)
