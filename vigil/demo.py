@@ -1,0 +1,160 @@
+"""The demo city: real footage served as RTSP cameras by the real GStreamer server.
+
+- A provincial public-service center (``hcc-demo``) whose hall camera shows the composited counter scenario
+  (real people cut from ``vtest.avi``: an officer at counter 1 who leaves for a while, citizens who queue
+  and are served; see vision/scenarios). The video plays at the scenario's own clock, so the rules'
+  (compressed) thresholds hold in wall-clock time. The demo site is open around the clock so its counters
+  are live whenever the demo runs.
+- A street point (``street-demo``) with two cameras: the campus junction of ``vtest.avi`` (a restricted
+  lawn, a crowd zone and a counting line) and the street of ``bikes.mp4`` (a counting line).
+
+``prepare_demo`` makes the footage, registers the city through the same YAML import a city uses, creates
+the demo sign-in, and returns the RTSP server's process spec for the supervisor.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from vigil.settings import Settings
+from vigil.supervisor import ChildSpec
+
+log = logging.getLogger("vigil.demo")
+
+ROOT = Path(__file__).resolve().parent.parent
+RTSP_SERVER = ROOT / "tools" / "rtsp_server.py"
+DEMO_USER = "demo"
+
+
+class DemoError(RuntimeError):
+    """The demo cannot start; the message says what to do."""
+
+
+def _free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise DemoError("no free TCP port on 127.0.0.1")
+
+
+def footage(settings: Settings) -> dict[str, Path]:
+    """The H.264 clips the RTSP server loops: street footage from setup, the hall scenario made here."""
+    folder = ROOT / "var" / "footage"
+    clips = {"junction": folder / "vtest.mp4", "bikes": folder / "bikes.mp4"}
+    for name, path in clips.items():
+        if not path.is_file():
+            raise DemoError(f"{path} is missing (the {name} footage): run `make setup`")
+    clips["hall"] = _hall_clip(settings, folder)
+    return clips
+
+
+def _hall_clip(settings: Settings, folder: Path) -> Path:
+    target = folder / "hall-counter.mp4"
+    if target.is_file():
+        return target
+    from vision.detectors import load_detector
+    from vision.scenarios.library import SCENARIOS, build
+    from vision.scenarios.sprites import load_bank
+
+    log.info("demo: composing the service-center scenario from real footage (first run only, about a minute)")
+    scenarios = ROOT / "var" / "scenarios"
+    bank = load_bank(scenarios, lambda: load_detector(settings.vision, settings.models_dir))
+    build(scenarios, bank, names=["counter_absence"])
+    scenario = SCENARIOS["counter_absence"]()
+    fps = 1.0 / scenario.seconds_per_frame  # play at the scenario's clock
+    source = scenarios / "counter_absence.mp4"
+    temporary = target.with_suffix(".part.mp4")
+    result = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-r", f"{fps:g}", "-i", str(source), "-c:v", "libx264",
+         "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-g", str(int(2 * fps)), "-bf", "0",
+         str(temporary)], capture_output=True, text=True, check=False, timeout=600)
+    if result.returncode != 0:
+        raise DemoError(f"ffmpeg could not encode the hall scenario: {result.stderr.strip()[-400:]}")
+    temporary.replace(target)
+    return target
+
+
+def city_config(rtsp: str) -> dict[str, Any]:
+    """The demo city in ``vigil config import`` form, cameras pointing at the local RTSP server."""
+    from vision.scenarios.compose import zone_record
+    from vision.scenarios.library import SCENARIOS
+
+    hall = SCENARIOS["counter_absence"]()
+    by_id = {z.id: z.name for z in hall.zones}
+    hall_zones = [{k: v for k, v in zone_record(z).items() if k != "id" and v is not None} for z in hall.zones]
+    counters = [{"number": i + 1, "department": department, "officer": officer, "camera": "hall-1",
+                 "staff_zone": by_id[c["staff_zone_id"]], "customer_zone": by_id[c["customer_zone_id"]]}
+                for i, (c, department, officer) in enumerate(zip(hall.counters, ["Tư pháp - Hộ tịch"],
+                                                                  ["Nguyễn Thị Lan"], strict=False))]
+    lawn = [[0.0, 0.62], [0.28, 0.55], [0.42, 0.98], [0.0, 0.98]]
+    return {"version": 1, "sites": [
+        {"code": "hcc-demo", "name": "Trung tâm Phục vụ hành chính công (demo)", "kind": "service_center",
+         "level": "province", "timezone": "Asia/Ho_Chi_Minh", "working_hours": {}, "capacity": hall.capacity,
+         "cameras": [{"name": "hall-1", "source": "rtsp", "main_uri": f"{rtsp}/hall", "analytics_fps": 4,
+                      "zones": hall_zones}],
+         "counters": counters},
+        {"code": "street-demo", "name": "Nút giao thông (demo)", "kind": "street", "timezone": "Asia/Ho_Chi_Minh",
+         "cameras": [
+             {"name": "junction", "source": "rtsp", "main_uri": f"{rtsp}/junction", "analytics_fps": 2,
+              "zones": [
+                  {"name": "thảm cỏ", "kind": "restricted", "points": lawn, "classes": ["person"]},
+                  {"name": "ngã tư", "kind": "crowd", "points": [[0.2, 0.35], [1, 0.35], [1, 1], [0.2, 1]],
+                   "thresholds": {"max_people": 4, "hold_s": 5}},
+                  {"name": "vạch đếm", "kind": "line", "points": [[0.3, 0.6], [0.95, 0.6]], "direction": [0, 1]},
+              ]},
+             {"name": "bikes", "source": "rtsp", "main_uri": f"{rtsp}/bikes", "analytics_fps": 2,
+              "zones": [{"name": "vạch đếm", "kind": "line", "points": [[0.5, 0.05], [0.5, 0.95]],
+                         "direction": [1, 0]}]},
+         ]},
+    ]}
+
+
+def prepare_demo(settings: Settings, reset: bool = False, rtsp_port: int = 8554) -> tuple[ChildSpec, str]:
+    """Footage, registry, sign-in; return the RTSP server's child spec and the sign-in line to print."""
+    from cameras.crypto import SecretBox
+    from ops_api.accounts import create_user, get_user, set_password
+    from store.config_io import ConfigError, import_config
+    from store.db import connect, resolve_url
+    from store.migrate import migrate
+
+    if not Path("/usr/bin/python3").is_file() or not RTSP_SERVER.is_file() or shutil.which("ffmpeg") is None:
+        raise DemoError("the demo needs /usr/bin/python3 with GStreamer (python3-gi) and ffmpeg: run `make setup`")
+    clips = footage(settings)
+    port = _free_port(rtsp_port)
+    rtsp = f"rtsp://127.0.0.1:{port}"
+    url = resolve_url(settings)
+    with connect(url) as conn:
+        migrate(conn)
+        if reset:
+            for table in ("events", "observations", "counter_sessions", "camera_health"):
+                conn.execute(f"TRUNCATE {table}")
+        try:
+            import_config(conn, city_config(rtsp), SecretBox.from_key_file(settings.key_file))
+        except ConfigError as exc:
+            raise DemoError(f"the demo city did not import:\n{exc}") from None
+        password = secrets.token_urlsafe(9)
+        existing = get_user(conn, username=DEMO_USER)
+        if existing is None:
+            create_user(conn, DEMO_USER, password, "admin", display_name="Demo", actor_name="vigil demo")
+        else:
+            set_password(conn, existing["id"], password, actor_name="vigil demo")
+    argv = ["/usr/bin/python3", str(RTSP_SERVER), "--port", str(port)]
+    for name, path in clips.items():
+        argv += ["--mount", f"/{name}={path}"]
+
+    def rtsp_ready() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    sign_in = f"Sign in as '{DEMO_USER}' with password '{password}' (administrator; a new password each demo start)."
+    return ChildSpec("rtsp-server", argv, ready=rtsp_ready, ready_timeout_s=20, stop_grace_s=5), sign_in
