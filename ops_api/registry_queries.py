@@ -55,16 +55,15 @@ def camera_zones(conn: psycopg.Connection, camera_id: int) -> list[dict[str, Any
 
 
 def encrypt_password(settings: Settings, password: str) -> bytes:
-    """The stored form of a camera password (cameras.crypto); 501 while that layer lacks it."""
-    try:
-        from cameras import crypto  # type: ignore[attr-defined]
-    except ImportError:
-        raise HTTPException(501, "camera passwords cannot be stored yet (cameras.crypto is missing)") from None
-    for name in ("encrypt_password", "encrypt"):
-        function = getattr(crypto, name, None)
-        if callable(function):
-            try:
-                return function(password, settings.key_file)
-            except TypeError:
-                return function(settings, password)
-    raise HTTPException(501, "cameras.crypto offers no encrypt function")
+    """The stored form of a camera password (cameras.crypto, key in ``settings.key_file``)."""
+    from cameras.crypto import encrypt_password as encrypt
+
+    return encrypt(password, settings.key_file)
+
+
+def camera_password(settings: Settings, conn: psycopg.Connection, camera_id: int) -> str | None:
+    """The clear password of a camera, on its way to the camera only (never returned by the API)."""
+    from cameras.crypto import decrypt_password
+
+    row = conn.execute("SELECT password_enc FROM cameras WHERE id = %s", (camera_id,)).fetchone()
+    return decrypt_password(row["password_enc"], settings.key_file) if row and row["password_enc"] else None

@@ -9,6 +9,7 @@ from ops_api.routers import (
     exports,
     integrations,
     live,
+    onboarding,
     ops,
     reports,
     sites,
@@ -16,5 +17,5 @@ from ops_api.routers import (
     zones,
 )
 
-ROUTERS = [ops.router, auth.router, users.router, sites.router, reports.router, cameras.router, zones.router,
-           counters.router, live.router, events.router, exports.router, integrations.router]
+ROUTERS = [ops.router, auth.router, users.router, sites.router, reports.router, onboarding.router, cameras.router,
+           zones.router, counters.router, live.router, events.router, exports.router, integrations.router]

@@ -1,0 +1,247 @@
+"""Camera onboarding through cameras/ (ONVIF discovery, probe, add by ONVIF, RTSP URL or file), and what
+an engineer looks at while drawing zones: a snapshot and a live preview (MJPEG) with the zones drawn.
+
+When the vision worker keeps an annotated picture fresh (``cameras.snapshot_path``, boxes and zones
+drawn), the snapshot and preview serve it; otherwise they decode the stream here and draw the zones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import psycopg
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from cameras.geometry import GeometryError, make_zone
+from cameras.onvif import AuthFailed, OnvifError
+from ops_api import audit
+from ops_api.deps import ApiContext, Conn, client_addr, context, require
+from ops_api.errors import ApiError
+from ops_api.registry_queries import CAMERA_COLUMNS, camera_password, camera_zones, encrypt_password, get_camera
+from ops_api.roles import Principal
+from ops_api.routers.cameras import CameraOut
+
+router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+Reader = Annotated[Principal, Depends(require("cameras.read"))]
+Writer = Annotated[Principal, Depends(require("cameras.write"))]
+FRESH_S = 10.0  # an annotated picture older than this is stale (the worker stopped)
+BOUNDARY = "vigilframe"
+
+
+class DiscoverIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    timeout_s: float = Field(3.0, gt=0, le=10)
+
+
+class ProbeIn(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+        "host": "192.0.2.10", "port": 80, "username": "admin", "password": "camera-password"}]}}
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(80, ge=1, le=65535)
+    username: str | None = Field(None, max_length=100)
+    password: str | None = Field(None, max_length=200)
+    timeout_s: float = Field(8.0, gt=0, le=30)
+
+
+class OnboardIn(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+        "site_id": 1, "name": "Sảnh chính", "kind": "onvif", "host": "192.0.2.10", "port": 80,
+        "username": "admin", "password": "camera-password", "analytics_fps": 2}]}}
+    site_id: int
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["onvif", "rtsp", "file"]
+    host: str | None = Field(None, max_length=255, description="onvif: the camera's address")
+    port: int = Field(80, ge=1, le=65535)
+    url: str | None = Field(None, max_length=2000, description="rtsp: the stream URL")
+    path: str | None = Field(None, max_length=1000, description="file: a video file on the server")
+    username: str | None = Field(None, max_length=100)
+    password: str | None = Field(None, max_length=200)
+    analytics_fps: float | None = Field(None, gt=0, le=60)
+
+
+class Onboarded(BaseModel):
+    camera: CameraOut
+    notes: list[str]
+    snapshot_url: str | None
+
+
+def _onvif_error(exc: OnvifError) -> ApiError:
+    return ApiError(422, "body.password" if isinstance(exc, AuthFailed) else "body.host", str(exc))
+
+
+@router.post("/discover")
+def discover(*, body: DiscoverIn, _: Writer) -> list[dict[str, Any]]:
+    """ONVIF devices answering a WS-Discovery probe on the server's network."""
+    from cameras.discovery import discover as ws_discover
+
+    try:
+        found = ws_discover(body.timeout_s)
+    except OSError as exc:
+        raise HTTPException(503, f"discovery is not possible from this server: {exc.strerror or exc}") from None
+    return [{"address": d.address, "host": d.host, "port": d.port, "xaddrs": d.xaddrs, "model": d.model,
+             "name": d.scope("name"), "location": d.scope("location")} for d in found]
+
+
+@router.post("/probe")
+async def probe(*, body: ProbeIn, _: Writer) -> dict[str, Any]:
+    """Ask an ONVIF camera who it is and which streams it has (nothing is stored)."""
+    from cameras.onvif import probe as onvif_probe
+
+    try:
+        report = await onvif_probe(body.host, body.port, body.username, body.password, timeout_s=body.timeout_s)
+    except OnvifError as exc:
+        raise _onvif_error(exc) from None
+    return report.to_info()
+
+
+async def _onboard(body: OnboardIn) -> Any:
+    from cameras.onboarding import StreamUnreadable, onboard_file, onboard_onvif, onboard_stream
+
+    try:
+        if body.kind == "onvif":
+            if not body.host:
+                raise ApiError(422, "body.host", "an ONVIF camera needs its address")
+            return await onboard_onvif(body.host, body.port, body.username, body.password, site_id=body.site_id,
+                                       name=body.name, analytics_fps=body.analytics_fps)
+        if body.kind == "rtsp":
+            if not body.url or not body.url.startswith(("rtsp://", "rtsps://")):
+                raise ApiError(422, "body.url", "an RTSP camera needs an rtsp:// URL")
+            return await asyncio.to_thread(onboard_stream, body.url, site_id=body.site_id, name=body.name,
+                                           username=body.username, password=body.password,
+                                           analytics_fps=body.analytics_fps)
+        if not body.path:
+            raise ApiError(422, "body.path", "a file camera needs the path of a video file")
+        return await asyncio.to_thread(onboard_file, body.path, site_id=body.site_id, name=body.name,
+                                       analytics_fps=body.analytics_fps)
+    except OnvifError as exc:
+        raise _onvif_error(exc) from None
+    except StreamUnreadable as exc:
+        raise ApiError(422, "body.url" if body.kind == "rtsp" else "body.path", str(exc)) from None
+
+
+@router.post("/onboard", response_model=Onboarded, status_code=201)
+async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboarded:
+    """Probe (ONVIF) or open (RTSP, file) the camera, choose its streams, take a snapshot, and register it."""
+    user.check_site_filter([body.site_id])
+    ctx = context(request)
+    result = await _onboard(body)
+    record = result.record
+    fields = {"site_id": body.site_id, "name": body.name, "source_kind": record.source_kind.value,
+              "onvif_host": record.onvif_host, "onvif_port": record.onvif_port, "username": record.username,
+              "main_uri": record.main_uri, "sub_uri": record.sub_uri, "snapshot_uri": record.snapshot_uri,
+              "analytics_fps": record.analytics_fps}
+
+    def store() -> dict[str, Any]:
+        from psycopg.types.json import Jsonb
+
+        with ctx.pool.connection() as conn, conn.transaction():
+            if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
+                raise ApiError(422, "body.site_id", f"no site with id {body.site_id}")
+            values = {**fields, "info": Jsonb(record.info or {}),
+                      "password_enc": encrypt_password(ctx.settings, result.password) if result.password else None}
+            row = conn.execute(f"INSERT INTO cameras ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})"
+                               f" RETURNING {CAMERA_COLUMNS}", list(values.values())).fetchone()
+            if result.snapshot_jpeg:
+                path = ctx.settings.data_dir / "snapshots" / f"camera-{row['id']}.jpg"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(result.snapshot_jpeg)
+            audit.record(conn, user, "camera.onboard", "camera", row["id"], after=row,
+                         remote_addr=client_addr(request))
+            return row
+
+    row = await asyncio.to_thread(store)
+    return Onboarded(camera=CameraOut(**row), notes=result.notes,
+                     snapshot_url=f"/api/cameras/{row['id']}/snapshot" if result.snapshot_jpeg else None)
+
+
+def _annotated(ctx: ApiContext, camera: dict[str, Any]) -> bytes | None:
+    """The worker's fresh annotated picture (boxes and zones drawn), when there is one."""
+    if not camera["snapshot_path"]:
+        return None
+    path = Path(camera["snapshot_path"])
+    path = path if path.is_absolute() else ctx.settings.data_dir / path
+    try:
+        if time.time() - path.stat().st_mtime <= FRESH_S:
+            return path.read_bytes()
+    except OSError:
+        pass
+    return None
+
+
+def _zones(rows: list[dict[str, Any]]) -> list[Any]:
+    zones = []
+    for row in rows:
+        try:
+            zones.append(make_zone(row["name"], row["kind"], row["geometry"], row["direction"]))
+        except GeometryError:
+            continue  # a zone saved before a stricter check: skip it rather than lose the picture
+    return zones
+
+
+def _draw(jpeg: bytes, zones: list[Any]) -> bytes:
+    import cv2
+    import numpy as np
+
+    from vigil.types import Detections
+    from vision.evidence import draw
+
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or not zones:
+        return jpeg
+    ok, out = cv2.imencode(".jpg", draw(image, Detections.empty(), zones), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return out.tobytes() if ok else jpeg
+
+
+def _picture(ctx: ApiContext, conn: psycopg.Connection, camera: dict[str, Any], zones: bool) -> bytes:
+    from cameras.onboarding import StreamUnreadable, grab_jpeg
+
+    fresh = _annotated(ctx, camera)
+    if fresh is not None:
+        return fresh
+    uri = camera["sub_uri"] or camera["main_uri"]
+    if not uri:
+        raise HTTPException(409, "the camera has no stream to take a picture from")
+    try:
+        jpeg = grab_jpeg(uri, 10.0, camera["username"], camera_password(ctx.settings, conn, camera["id"]))
+    except StreamUnreadable as exc:
+        raise HTTPException(502, f"the camera gave no picture: {exc}") from None
+    return _draw(jpeg, _zones(camera_zones(conn, camera["id"]))) if zones else jpeg
+
+
+@router.get("/{camera_id}/snapshot", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+def snapshot(*, camera_id: int, request: Request, zones: bool = True, user: Reader, conn: Conn) -> Response:
+    """A current picture of the camera (zones drawn; boxes too when the vision worker supplies the picture)."""
+    camera = get_camera(conn, camera_id, user)
+    return Response(_picture(context(request), conn, camera, zones), media_type="image/jpeg",
+                    headers={"cache-control": "no-store"})
+
+
+@router.get("/{camera_id}/preview", response_class=StreamingResponse,
+            responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}})
+def preview(*, camera_id: int, request: Request, fps: Annotated[float, Query(gt=0, le=5)] = 1.0,
+            seconds: Annotated[int, Query(ge=1, le=600)] = 120, user: Reader, conn: Conn) -> StreamingResponse:
+    """A live preview as MJPEG (an <img> shows it) for ``seconds`` at ``fps`` pictures per second."""
+    ctx = context(request)
+    camera = get_camera(conn, camera_id, user)
+    _picture(ctx, conn, camera, zones=False)  # fail now, with a status, when the camera gives nothing
+
+    def frames() -> Iterator[bytes]:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            started = time.monotonic()
+            try:
+                with ctx.pool.connection() as own:
+                    jpeg = _picture(ctx, own, camera, zones=True)
+            except HTTPException:
+                return
+            yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+                   + jpeg + b"\r\n")
+            time.sleep(max(0.0, 1.0 / fps - (time.monotonic() - started)))
+
+    return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}")

@@ -1,0 +1,58 @@
+"""Onboarding cameras through the API (a real RTSP server and a video file), their snapshot and MJPEG
+preview with zones drawn, and probe errors that say what to fix; camera passwords never come back."""
+
+from __future__ import annotations
+
+from tests.support.api import ApiHarness, seed_sites
+from tests.support.net import free_port
+from tests.support.rtsp import RtspServer, footage
+
+
+def test_onboard_an_rtsp_camera_keeps_its_password_secret(api: ApiHarness, rtsp_server: RtspServer) -> None:
+    seeded = seed_sites(api.conn, 1)
+    engineer = api.user("engineer")
+    url = rtsp_server.url().replace("rtsp://", "rtsp://viewer:s3cret-pass@")
+    response = api.client.post("/api/cameras/onboard", headers=engineer.headers, json={
+        "site_id": seeded.sites[0], "name": "Cổng chính", "kind": "rtsp", "url": url, "analytics_fps": 2})
+    assert response.status_code == 201, response.text
+    camera = response.json()["camera"]
+    assert camera["has_password"] and camera["username"] == "viewer"
+    assert "s3cret" not in response.text and "@" not in camera["main_uri"]
+    snapshot = api.client.get(response.json()["snapshot_url"], headers=engineer.headers)
+    assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
+    stored = api.conn.execute("SELECT password_enc FROM cameras WHERE id = %s", (camera["id"],)).fetchone()
+    assert b"s3cret" not in bytes(stored["password_enc"])
+    logged = api.conn.execute("SELECT after::text AS a FROM audit_log WHERE action = 'camera.onboard'").fetchone()
+    assert "s3cret" not in logged["a"]
+
+
+def test_file_camera_snapshot_and_preview_draw_the_zones(api: ApiHarness) -> None:
+    seeded = seed_sites(api.conn, 1)
+    engineer = api.user("engineer")
+    created = api.client.post("/api/cameras/onboard", headers=engineer.headers, json={
+        "site_id": seeded.sites[0], "name": "file-cam", "kind": "file", "path": str(footage())})
+    camera_id = created.json()["camera"]["id"]
+    api.client.post(f"/api/cameras/{camera_id}/zones", headers=engineer.headers, json={
+        "name": "hàng chờ", "kind": "queue", "points": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]]})
+    plain = api.client.get(f"/api/cameras/{camera_id}/snapshot", params={"zones": False}, headers=engineer.headers)
+    drawn = api.client.get(f"/api/cameras/{camera_id}/snapshot", headers=engineer.headers)
+    assert plain.status_code == drawn.status_code == 200 and plain.content != drawn.content
+    with api.client.stream("GET", f"/api/cameras/{camera_id}/preview", params={"fps": 5, "seconds": 1},
+                           headers=api.user("operator").headers) as preview:
+        assert preview.headers["content-type"].startswith("multipart/x-mixed-replace")
+        body = b"".join(preview.iter_bytes())
+    assert body.count(b"Content-Type: image/jpeg") >= 2
+
+
+def test_probe_errors_name_the_field_and_the_fix(api: ApiHarness) -> None:
+    engineer = api.user("engineer")
+    response = api.client.post("/api/cameras/probe", headers=engineer.headers,
+                               json={"host": "127.0.0.1", "port": free_port(), "timeout_s": 2})
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["field"] == "body.host" and "check the address" in error["message"]
+    missing = api.client.post("/api/cameras/onboard", headers=engineer.headers, json={
+        "site_id": 1, "name": "x", "kind": "file", "path": "/nonexistent.mp4"})
+    assert missing.status_code == 422 and missing.json()["detail"][0]["field"] == "body.path"
+    refused = api.client.post("/api/cameras/probe", headers=api.user("operator").headers, json={"host": "x"})
+    assert refused.status_code == 403
