@@ -14,11 +14,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import av
 
-from cameras.models import CameraSource
+if TYPE_CHECKING:  # only the type: the decoder runs without the cameras layer loaded
+    from cameras.models import CameraSource
 
 log = logging.getLogger(__name__)
 Decoder = Literal["cpu", "cuda"]
