@@ -59,6 +59,8 @@ def bench_store(
             history = generate_history(conn, cameras, days, say)
             say(f"history: {history['rows']} in {history['generate_s']:.0f} s; "
                 f"rollups {history['rollup_refresh_s']:.1f} s")
+        with connect(cluster.url) as conn:  # a new session, as the API's would be (database-level settings)
+            say(f"console queries: {runs} timed calls each ...")
             queries = time_queries(conn, history["today"], days, runs)
             camera_ids = [r["id"] for r in conn.cursor(row_factory=dict_row).execute("SELECT id FROM cameras")]
         store = settings.store
