@@ -34,34 +34,48 @@ def _scalar(conn: psycopg.Connection, query: str, params: tuple = ()) -> object:
         return row[0] if row else None
 
 
-def apply_policies(conn: psycopg.Connection, settings: StoreSettings) -> list[int]:
-    """TimescaleDB: (re)create the compression, retention and refresh policies; return their job ids.
+def _ensure(conn: psycopg.Connection, proc: str, relation: str, config_key: str, value: timedelta,
+            remove: str, add: str, add_params: tuple, schedule: timedelta | None = None) -> int:
+    """The job id of the wanted policy, replacing one with other settings; unchanged ones are kept."""
+    same = _scalar(conn, "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = %s"
+                         " AND hypertable_name = %s AND (config->>%s)::interval = %s::interval"
+                         " AND (%s::interval IS NULL OR schedule_interval = %s::interval)",
+                   (proc, relation, config_key, value, schedule, schedule))
+    if same is not None:
+        return int(same)  # type: ignore[arg-type]
+    conn.execute(f"SELECT {remove}(%s, if_exists => true)", (relation,))  # type: ignore[arg-type]
+    return int(_scalar(conn, f"SELECT {add}", add_params))  # type: ignore[arg-type]
 
-    A no-op returning [] on plain PostgreSQL. Idempotent: existing policies are replaced.
-    """
+
+def apply_policies(conn: psycopg.Connection, settings: StoreSettings) -> list[int]:
+    """TimescaleDB: make the compression, retention and refresh policies match the settings; return the
+    job ids. Policies already as wanted are left alone (several writers may start at once: a lock
+    serializes them). A no-op returning [] on plain PostgreSQL."""
     if current_flavor(conn) != "timescale":
         return []
-    jobs: list[int] = []
     raw_keep = timedelta(days=settings.retention_days)
     events_keep = timedelta(days=settings.event_retention_days)
-    refresh_every = timedelta(seconds=settings.rollup_refresh_interval_s)
-    for table in RAW_TABLES:
-        conn.execute("SELECT remove_compression_policy(%s, if_exists => true)", (table,))
-        jobs.append(int(_scalar(conn, "SELECT add_compression_policy(%s, %s::interval)",  # type: ignore[arg-type]
-                                (table, timedelta(days=settings.compress_after_days)))))
-    for table, keep in [(t, raw_keep) for t in RAW_TABLES] + [(t, events_keep) for t in EVENT_TABLES]:
-        conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (table,))
-        jobs.append(int(_scalar(conn, "SELECT add_retention_policy(%s, %s::interval)", (table, keep))))  # type: ignore[arg-type]
-    for view in HOURLY:
-        conn.execute("SELECT remove_continuous_aggregate_policy(%s, if_exists => true)", (view,))
-        jobs.append(int(_scalar(conn, "SELECT add_continuous_aggregate_policy(%s, start_offset => %s::interval,"  # type: ignore[arg-type]
-                                " end_offset => NULL, schedule_interval => %s::interval)",
-                                (view, timedelta(days=3), refresh_every))))
-    for view in DAILY:
-        conn.execute("SELECT remove_continuous_aggregate_policy(%s, if_exists => true)", (view,))
-        jobs.append(int(_scalar(conn, "SELECT add_continuous_aggregate_policy(%s, start_offset => %s::interval,"  # type: ignore[arg-type]
-                                " end_offset => NULL, schedule_interval => %s::interval)",
-                                (view, timedelta(days=7), refresh_every))))
+    compress_after = timedelta(days=settings.compress_after_days)
+    every = timedelta(seconds=settings.rollup_refresh_interval_s)
+    jobs: list[int] = []
+    conn.execute("SELECT pg_advisory_lock(hashtext('vigil_apply_policies'))")
+    try:
+        for table in RAW_TABLES:
+            jobs.append(_ensure(conn, "policy_compression", table, "compress_after", compress_after,
+                                "remove_compression_policy", "add_compression_policy(%s, %s::interval)",
+                                (table, compress_after)))
+        for table, keep in [(t, raw_keep) for t in RAW_TABLES] + [(t, events_keep) for t in EVENT_TABLES]:
+            jobs.append(_ensure(conn, "policy_retention", table, "drop_after", keep, "remove_retention_policy",
+                                "add_retention_policy(%s, %s::interval)", (table, keep)))
+        for views, window in ((HOURLY, timedelta(days=3)), (DAILY, timedelta(days=7))):
+            for view in views:
+                jobs.append(_ensure(
+                    conn, "policy_refresh_continuous_aggregate", view, "start_offset", window,
+                    "remove_continuous_aggregate_policy",
+                    "add_continuous_aggregate_policy(%s, start_offset => %s::interval, end_offset => NULL,"
+                    " schedule_interval => %s::interval)", (view, window, every), schedule=every))
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(hashtext('vigil_apply_policies'))")
     return jobs
 
 

@@ -88,7 +88,12 @@ class StoreWriter:
             with self._connect() as conn:
                 flavor = current_flavor(conn)
                 if flavor == "timescale" and self._maintain:
-                    apply_policies(conn, self.settings)
+                    try:
+                        apply_policies(conn, self.settings)
+                    except psycopg.OperationalError:
+                        raise
+                    except psycopg.Error as exc:  # writing matters more than policy bookkeeping
+                        log.warning("TimescaleDB policies not applied: %s", exc)
                 if flavor and self._maintain:
                     self._maintenance = Maintenance(self.settings, flavor)
         except psycopg.OperationalError as exc:

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from store.db import connect
 from store.migrate import migrate
-from store.policies import policy_jobs, refresh_rollups, run_policies
+from store.policies import RAW_TABLES, apply_policies, policy_jobs, refresh_rollups, run_policies
 from store.queries import (
     EventFilters,
     camera_health_latest,
@@ -126,6 +126,10 @@ def test_timescaledb_path_matches_plain_postgresql(timescale_url: str, timescale
     city = load(timescale_url, conn, tmp_path / "ts-spool")  # the writer applies the policies on start
     kinds = {kind for _, kind, _ in policy_jobs(conn)}
     assert kinds == {"policy_compression", "policy_retention", "policy_refresh_continuous_aggregate"}
+    jobs = apply_policies(conn, SETTINGS)
+    assert apply_policies(conn, SETTINGS) == jobs  # policies as wanted are left alone
+    shorter = apply_policies(conn, SETTINGS.model_copy(update={"retention_days": 30}))
+    assert len(set(shorter) - set(jobs)) == len(RAW_TABLES)  # only the raw tables' retention was replaced
     assert run_policies(conn) == len(CAGGS)  # CALL run_job: no background workers in this engine
     run_policies(conn, ("policy_compression", "policy_retention"))
     compressed = conn.execute("SELECT count(*) AS n FROM timescaledb_information.chunks"
