@@ -48,6 +48,7 @@ class CameraSource:
     password: str | None = field(default=None, repr=False)
     loop: bool = True  # file cameras: start again at the end
     realtime: bool = True  # file cameras: pace at the native frame rate (False: as fast as decoded)
+    site_id: int | None = None  # copied into the camera's events
 
     @classmethod
     def from_file(cls, camera_id: int, path: str | Path, *, analytics_fps: float | None = None,

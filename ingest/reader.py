@@ -329,6 +329,8 @@ class CameraReader:
     def _emit(self, event: Event) -> None:
         if self._on_event is None:
             return
+        if event.site_id is None:
+            event.site_id = self.camera.site_id
         try:
             self._on_event(event)
         except Exception:

@@ -9,6 +9,7 @@ which hands the reader the credentials it needs.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import fields
 from typing import Any
 
@@ -199,7 +200,8 @@ def _source(camera: CameraRecord, token: bytes | None, box: SecretBox | None) ->
     if not uri:
         raise RegistryError(f"camera '{camera.name}' has no stream URI yet (probe or add it again)")
     if camera.source_kind == SourceKind.FILE:
-        return CameraSource.from_file(camera.id or 0, uri, analytics_fps=camera.analytics_fps, name=camera.name)
+        return dataclasses.replace(CameraSource.from_file(camera.id or 0, uri, analytics_fps=camera.analytics_fps,
+                                                          name=camera.name), site_id=camera.site_id)
     password = None
     if token is not None:
         if box is None:
@@ -207,10 +209,14 @@ def _source(camera: CameraRecord, token: bytes | None, box: SecretBox | None) ->
         password = box.decrypt(token)
     source = CameraSource.from_rtsp(camera.id or 0, uri, analytics_fps=camera.analytics_fps, name=camera.name,
                                     kind=camera.source_kind)
-    if camera.username:
-        source = CameraSource(source.id, source.uri, source.kind, source.analytics_fps, source.name,
-                              camera.username, password)
-    return source
+    return dataclasses.replace(source, site_id=camera.site_id, username=camera.username or source.username,
+                               password=password if camera.username else source.password)
+
+
+def set_camera_state(conn: psycopg.Connection, camera_id: int, state: str) -> None:
+    """Record a camera's current state (online, offline, ...) for the console; ``state_since`` moves on change."""
+    conn.execute("UPDATE cameras SET state = %s, state_since = CASE WHEN state = %s THEN state_since ELSE now() END"
+                 " WHERE id = %s", (state, state, camera_id))
 
 
 # -- counters --------------------------------------------------------------------------------------------

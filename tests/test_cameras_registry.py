@@ -71,6 +71,9 @@ def test_crud_by_human_keys(db: psycopg.Connection, box: SecretBox) -> None:
     updated = registry.save_camera(db, CameraRecord(site_id=site.id, name="hall-1", source_kind=SourceKind.RTSP,
                                                     main_uri="rtsp://10.0.0.21/other"))
     assert updated.id == camera.id and updated.has_password  # password kept when not given
+    registry.set_camera_state(db, camera.id, "offline")
+    assert registry.get_camera(db, camera.id).state == "offline"
+    assert registry.camera_source(db, camera.id, box).site_id == site.id
     assert [z.name for z in registry.list_zones(db, camera.id)] == ["counter-1-customer", "counter-1-staff"]
     with pytest.raises(registry.RegistryError, match="still has cameras"):
         registry.delete_site(db, "q1-center")

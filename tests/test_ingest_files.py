@@ -72,6 +72,7 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+@pytest.mark.slow
 def test_a_hundred_reconnects_leak_no_thread_and_no_file(short_clip: Path) -> None:
     # An "rtsp" camera whose stream ends after a second: every end is a loss, every reopen a reconnect.
     camera = CameraSource(7, str(short_clip), analytics_fps=10.0)
@@ -105,3 +106,17 @@ def test_pool_hands_the_newest_frames_of_all_cameras_and_exports_metrics(short_c
     assert 'vigil_camera_up{camera="2"} 1.0' in text
     assert 'vigil_camera_width_pixels{camera="1"} 768.0' in text
     assert "vigil_camera_reconnects_total" in text
+
+
+def test_a_loss_shorter_than_the_grace_period_raises_no_offline_event(short_clip: Path) -> None:
+    camera = CameraSource(8, str(short_clip), analytics_fps=10.0, site_id=3)  # ends every second: a brief loss
+    events = []
+    patient = SETTINGS.model_copy(update={"offline_grace_s": 30.0})
+    with CameraReader(camera, patient, on_event=events.append) as reader:
+        assert _wait_for(lambda: reader.reconnects >= 3, 20.0)
+    assert events == []
+    impatient = SETTINGS.model_copy(update={"offline_grace_s": 0.0})
+    with CameraReader(camera, impatient, on_event=events.append) as reader:
+        assert _wait_for(lambda: reader.reconnects >= 1 and len(events) >= 3, 20.0)
+    assert {e.type.value for e in events} >= {"camera_offline", "camera_online"}
+    assert all(e.site_id == 3 and e.camera_id == 8 for e in events)
