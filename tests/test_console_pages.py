@@ -21,7 +21,7 @@ EN = json.loads((I18N / "en.json").read_text(encoding="utf-8"))
 
 # (role, path, a selector that is there once the page has its data)
 PAGES = [
-    ("operator", "wall", ".tile"),
+    ("operator", "wall", ".tile .camera-view:not(.loading):not(.missing)"),
     ("operator", "alarms", "#event-rows tr[data-event]"),
     ("manager", "centers", ".counter-card"),
     ("manager", "counter-audit?mode=day", "svg.timeline"),
@@ -88,7 +88,7 @@ def test_each_page_renders_in_vietnamese_without_errors(console: ConsoleSite, ro
     page.context.close()
 
 
-@pytest.mark.parametrize(("role", "path", "ready"), [("operator", "wall", ".tile"),
+@pytest.mark.parametrize(("role", "path", "ready"), [("operator", "wall", ".tile .camera-view:not(.loading)"),
                                                      ("operator", "alarms", "#event-rows tr[data-event]"),
                                                      ("manager", "centers", ".counter-card")])
 def test_wall_screen_size(console: ConsoleSite, role: str, path: str, ready: str) -> None:
@@ -122,7 +122,7 @@ def test_the_language_switch_changes_the_page(console: ConsoleSite) -> None:
     shoot(page, "centers-english")
     page.click("#lang-switch")
     page.wait_for_selector("#top nav a[data-page=centers]:has-text('Trung tâm phục vụ')")
-    assert "Quầy 1" in page.inner_text("#floor-strip")
+    page.wait_for_selector("#floor-strip .counter-card:has-text('Quầy 1')")
     assert page.problems == []
     page.context.close()
 
@@ -143,5 +143,19 @@ def test_the_counter_audit_export_downloads(console: ConsoleSite) -> None:
     with page.expect_download() as xlsx:
         page.click("#export-xlsx")
     assert Path(xlsx.value.path()).read_bytes()[:2] == b"PK"
+    assert page.problems == []
+    page.context.close()
+
+
+def test_a_wall_tile_enlarges_on_click(console: ConsoleSite) -> None:
+    page = console.open("operator", "wall", ready=".tile")
+    page.click(f".tile[data-camera='{console.city.hall_camera}']")
+    page.wait_for_selector("#tile-modal .camera-view:not(.loading):not(.missing)", timeout=10_000)
+    size = page.evaluate("[...document.querySelectorAll('#tile-modal img')].map(i => i.naturalWidth)")
+    assert size == [768], "the hall camera's live picture (vtest, 768 wide) with the zones the server drew"
+    shoot(page, "wall-enlarged")
+    assert "Trực tuyến" in page.inner_text("#tile-modal")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#tile-modal", state="detached")
     assert page.problems == []
     page.context.close()

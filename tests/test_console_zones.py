@@ -1,10 +1,12 @@
 """The zone editor in a real browser: a polygon drawn with the mouse is saved and read back, points move
-and are deleted, and the API's geometry errors are shown next to the editor naming the zone."""
+and are deleted, the API's geometry errors are shown next to the editor naming the zone; the onboarding
+wizard registers a camera from its source and saves the zones drawn on its snapshot."""
 
 from __future__ import annotations
 
 from store.db import connect
 from tests.support.browser import ConsoleSite, shoot
+from tests.support.console_seed import HALL_FOOTAGE
 
 
 def click_at(page, x: float, y: float, **options) -> None:
@@ -81,4 +83,32 @@ def test_geometry_errors_from_the_api_are_shown_by_zone(console: ConsoleSite) ->
     shoot(page, "zone-editor-error")
     assert "no-tie" not in zones_of(console, camera)
     assert [p for p in page.problems if "422" not in p] == []
+    page.context.close()
+
+
+def test_the_wizard_registers_a_camera_with_a_zone(console: ConsoleSite) -> None:
+    page = console.open("engineer", "cameras/new", ready="#wizard-steps li")
+    page.select_option("#wiz-source", "file")
+    page.fill("#wiz-path", HALL_FOOTAGE)
+    page.click("#wizard-next")
+    page.fill("#wiz-name", "Cổng trước")
+    page.select_option("#wiz-site", str(console.city.center))
+    page.click("#wizard-register")
+    page.wait_for_selector("#zone-add")
+    page.wait_for_function("document.querySelector('.editor-stage img')?.naturalWidth > 0")
+    page.click("#zone-add")
+    page.select_option("#zone-kind", "crowd")
+    for x, y in [(0.3, 0.3), (0.7, 0.3), (0.5, 0.8)]:
+        click_at(page, x, y)
+    page.click("#zone-finish")
+    page.fill("#zone-name", "san-truoc")
+    shoot(page, "wizard-zones")
+    page.click("#wizard-finish")
+    page.wait_for_selector("#health-table tr:has-text('Cổng trước')")
+    with connect(console.db_url) as conn:
+        camera = conn.execute("SELECT id, enabled, main_uri, source_kind FROM cameras WHERE name = 'Cổng trước'"
+                              ).fetchone()
+    assert camera["source_kind"] == "file" and camera["main_uri"] == HALL_FOOTAGE
+    assert zones_of(console, camera["id"])["san-truoc"]["kind"] == "crowd"
+    assert page.problems == []
     page.context.close()

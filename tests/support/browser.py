@@ -46,6 +46,7 @@ class ConsoleSite:
     city: SeededCity
     browser: Any
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _cookies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def user(self, role: str) -> dict[str, Any]:
         return self.users[role]
@@ -56,10 +57,19 @@ class ConsoleSite:
                                            timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True)
         context.add_init_script(f"localStorage.setItem('vigil.lang', '{lang}')")
         if signed_in_as:
-            response = context.request.post("/api/auth/login", data={"username": self.users[signed_in_as]["username"],
+            context.add_cookies(self.session_cookies(signed_in_as))
+        return context
+
+    def session_cookies(self, role: str) -> list[dict[str, Any]]:
+        """The session cookie of the role's user, signed in once per module (argon2 is slow by design)."""
+        if role not in self._cookies:
+            context = self.browser.new_context(base_url=self.base_url)
+            response = context.request.post("/api/auth/login", data={"username": self.users[role]["username"],
                                                                       "password": PASSWORD})
             assert response.ok, response.text()
-        return context
+            self._cookies[role] = context.cookies()
+            context.close()
+        return self._cookies[role]
 
     def open(self, role: str | None, path: str = "", lang: str = "vi", viewport: dict[str, int] | None = None,
              ready: str | None = None) -> Any:
@@ -83,7 +93,6 @@ def shoot(page: Any, name: str) -> Path:
     """Save a screenshot of the whole page as tests/artifacts/console/<name>.png."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.wait_for_load_state("networkidle", timeout=5000)
     page.screenshot(path=str(path), full_page=False)
     return path
 

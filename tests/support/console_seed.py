@@ -17,6 +17,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 TZ = "Asia/Ho_Chi_Minh"
+# Real footage as the cameras' sources, so previews and snapshots show real pictures.
+HALL_FOOTAGE = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+STREET_FOOTAGE = Path(__file__).resolve().parents[2] / "var" / "footage" / "bikes.mp4"
 EVERY_DAY = {day: [["07:30", "11:30"], ["13:30", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 COUNTERS = [(1, "Tư pháp - Hộ tịch", "Nguyễn Thị Lan"), (2, "Đất đai", "Trần Văn Bình"), (3, "Kinh doanh", "Lê Thu Hà")]
 
@@ -71,8 +74,8 @@ def _center(conn: psycopg.Connection, city: SeededCity) -> None:
                           " VALUES ('q1-hcc', 'Trung tâm Hành chính công Quận 1', 'service_center', 'district', %s, %s,"
                           " 60)", (TZ, Jsonb({"weekly": EVERY_DAY})))
     city.hall_camera = _insert(conn, "INSERT INTO cameras (site_id, name, source_kind, main_uri, state, position)"
-                               " VALUES (%s, 'Sảnh chính - quầy 1-3', 'file', 'var/footage/vtest.mp4', 'online', %s)",
-                               (city.center, Jsonb({"x": 0.5, "y": 0.4})))
+                               " VALUES (%s, 'Sảnh chính - quầy 1-3', 'file', %s, 'online', %s)",
+                               (city.center, HALL_FOOTAGE, Jsonb({"x": 0.5, "y": 0.4})))
     for number, department, officer in COUNTERS:
         x = 0.05 + (number - 1) * 0.32
         staff = _zone(conn, city.hall_camera, f"ghe-can-bo-{number}", "counter_staff",
@@ -145,11 +148,12 @@ def _street(conn: psycopg.Connection, city: SeededCity, now: datetime, data_dir:
                           " Nguyễn Huệ', 'street', %s)", (TZ,))
     specs = [("Lê Lợi hướng Bến Thành", "online", {"x": 0.25, "y": 0.45}),
              ("Nguyễn Huệ phía bắc", "offline", {"x": 0.55, "y": 0.15}), ("Phố đi bộ", "tamper", None)]
+    footage = str(STREET_FOOTAGE) if STREET_FOOTAGE.is_file() else HALL_FOOTAGE
     for name, state, position in specs:
+        kind, uri = ("rtsp", "rtsp://127.0.0.1:9/gone") if state == "offline" else ("file", footage)
         city.street_cameras.append(_insert(
             conn, "INSERT INTO cameras (site_id, name, source_kind, main_uri, state, position) VALUES"
-            " (%s, %s, 'rtsp', 'rtsp://127.0.0.1:8554/street', %s, %s)",
-            (city.street, name, state, Jsonb(position) if position else None)))
+            " (%s, %s, %s, %s, %s, %s)", (city.street, name, kind, uri, state, Jsonb(position) if position else None)))
     camera = city.street_cameras[0]
     city.zones["line"] = _zone(conn, camera, "vach-dem-le-loi", "line", [[0.1, 0.6], [0.9, 0.6]], [0, 1])
     city.zones["no_stopping"] = _zone(conn, camera, "cam-dung-do", "no_stopping",

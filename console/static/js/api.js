@@ -48,16 +48,3 @@ export async function settle(promises) {
   const results = await Promise.allSettled(promises);
   return results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason));
 }
-
-let openapi = null;
-
-/** Whether this API offers `method path` (e.g. 'get', '/api/cameras/{camera_id}/snapshot'): features that
- * other parts of the API add later light up by themselves, and no page polls what is not there. */
-export async function hasEndpoint(method, path) {
-  if (!openapi) {
-    openapi = fetch('/openapi.json', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : { paths: {} }))
-      .catch(() => ({ paths: {} }));
-  }
-  const spec = await openapi;
-  return Boolean(spec.paths && spec.paths[path] && spec.paths[path][method]);
-}

@@ -35,9 +35,9 @@ function header() {
   const menu = PAGES.filter((page) => can(state.user, page.permission)).map((page) => h('a', {
     href: `/console/${page.path}`, class: page.path === here ? 'active' : '', dataset: { page: page.path },
   }, t(page.label)));
-  const langButton = h('button', { class: 'lang', id: 'lang-switch', title: t('header.language'),
+  const langButton = h('button', { class: 'lang', id: 'lang-switch', title: t('header.language'), lang: currentLang() === 'vi' ? 'en' : 'vi',
     onclick: async () => { await loadLang(currentLang() === 'vi' ? 'en' : 'vi'); route(); } },
-  currentLang() === 'vi' ? 'English' : 'Tiếng Việt');
+  currentLang() === 'vi' ? 'EN' : 'VI');
   const signOut = h('button', { id: 'sign-out', onclick: signOutNow }, t('header.sign_out'));
   top.append(
     h('a', { class: 'brand', href: `/console/${homePage(state.user)}` }, 'Vigil'),

@@ -2,15 +2,16 @@
 // The picture is the API's latest (annotated) frame of the camera; without one it says so plainly.
 
 import { h, s } from './dom.js';
-import { t } from './i18n.js';
+import { label, t } from './i18n.js';
 
 export const ZONE_COLORS = {
   counter_staff: '#2f9e44', counter_customer: '#1c7ed6', queue: '#f08c00', restricted: '#e03131',
   no_stopping: '#c2255c', crowd: '#7048e8', lane: '#0c8599', line: '#fab005',
 };
 
+/** A still picture of the camera without zones drawn (the zone editor draws its own). */
 export function snapshotUrl(cameraId) {
-  return `/api/cameras/${cameraId}/snapshot`;
+  return `/api/cameras/${cameraId}/snapshot?zones=false`;
 }
 
 /** SVG (viewBox 0..100) of zones: polygons filled, lines and lanes with their direction arrow. */
@@ -31,36 +32,42 @@ export function zoneOverlay(zones, { highlight = null } = {}) {
   return svg;
 }
 
+const PREVIEW_S = 300;
+
+/** Whether asking the camera for a picture makes sense (an offline or disabled camera gives none). */
+export function hasPicture(camera) {
+  return camera.enabled !== false && !['offline', 'disabled'].includes(camera.state);
+}
+
 /**
- * The live picture of one camera: refreshes every 1/fps seconds while the page shows it.
- * Returns {element, stop}.
+ * The live picture of one camera: the API's MJPEG preview at `fps` (the vision worker's annotated frame,
+ * boxes and zones drawn, or a frame taken from the stream with the zones drawn). Without a picture the
+ * zones are drawn over a placeholder that says why. Returns {element, stop}.
  */
-export function cameraView(camera, zones, { fps = 2, highlight = null, preview = true } = {}) {
+export function cameraView(camera, zones, { fps = 2, highlight = null } = {}) {
   const img = h('img', { alt: camera.name, draggable: false });
-  const missing = h('div', { class: 'no-preview' }, t('wall.no_preview'));
-  const box = h('div', { class: 'camera-view loading' }, img, missing, zoneOverlay(zones, { highlight }));
+  const why = hasPicture(camera) ? t('wall.no_preview') : label('state', camera.enabled === false ? 'disabled' : camera.state);
+  const missing = h('div', { class: 'no-preview' }, why);
+  const box = h('div', { class: 'camera-view live loading' }, img, missing, zoneOverlay(zones, { highlight }));
   let timer = null;
   let stopped = false;
   let failures = 0;
-  const next = (delay) => {
-    if (!stopped) timer = setTimeout(load, delay);
-  };
+  const later = (delay) => { if (!stopped) timer = setTimeout(load, delay); };
   function load() {
-    if (document.hidden) return next(1000);
-    img.src = `${snapshotUrl(camera.id)}?t=${Date.now()}`;
+    clearTimeout(timer);
+    img.src = `/api/cameras/${camera.id}/preview?fps=${fps}&seconds=${PREVIEW_S}&t=${Date.now()}`;
+    later(PREVIEW_S * 1000 - 2000);  // a fresh stream before this one ends
   }
-  img.addEventListener('load', () => {
-    failures = 0;
-    box.classList.remove('loading', 'missing');
-    next(1000 / fps);
-  });
+  img.addEventListener('load', () => { failures = 0; box.classList.remove('loading', 'missing'); });
   img.addEventListener('error', () => {
+    if (stopped) return;
     failures += 1;
     box.classList.remove('loading');
     box.classList.add('missing');
-    next(Math.min(30000, 5000 * failures));
+    clearTimeout(timer);
+    later(Math.min(60000, 5000 * failures));
   });
-  if (preview) load();
+  if (hasPicture(camera)) load();
   else box.classList.replace('loading', 'missing');
   return { element: box, stop: () => { stopped = true; clearTimeout(timer); img.removeAttribute('src'); } };
 }

@@ -73,7 +73,7 @@ export async function render(root, ctx) {
     if (at >= 0) events[at] = { ...events[at], ...event };
     else {
       events.unshift(event);
-      events.sort((a, b) => b.seq - a.seq);
+      events.sort((a, b) => (b.time === a.time ? b.seq - a.seq : (b.time > a.time ? 1 : -1)));
       events.length = Math.min(events.length, MAX_ROWS);
       if (fresh && sound && matches(filter, event)) chime();
     }

@@ -1,46 +1,45 @@
 // Onboarding a camera: discover or enter an address -> probe with credentials -> choose profiles ->
-// register it (disabled) and take a snapshot -> draw zones and lines on it -> save (enables the camera).
+// register it (the API opens the stream and takes a snapshot) -> draw zones and lines on the snapshot -> save.
 
-import { api, hasEndpoint } from '../api.js';
-import { snapshotUrl } from '../camera_view.js';
+import { api } from '../api.js';
 import { field, fill, h, select, toast } from '../dom.js';
 import { fmtNumber, t } from '../i18n.js';
 import { zoneEditor } from '../zone_editor.js';
 
 const STEPS = ['address', 'probe', 'profiles', 'snapshot', 'zones'];
 
-async function findEndpoint(word) {
-  const spec = await fetch('/openapi.json').then((r) => r.json()).catch(() => ({ paths: {} }));
-  return Object.keys(spec.paths || {}).find((p) => p.startsWith('/api/cameras') && p.includes(word)
-    && spec.paths[p].post) || null;
-}
-
 function errorText(error) {
   if (error.status === undefined) return error.message;
   if (error.status === 403) return t('common.not_allowed');
-  if (error.fields && error.fields.length) return error.fields.map((f) => `${f.field}: ${f.message}`).join('; ');
+  if (error.fields && error.fields.length) return error.fields.map((f) => f.message).join('; ');
   return typeof error.detail === 'string' ? error.detail : t('common.load_failed');
 }
 
+function profileLabel(p) {
+  return `${p.name} · ${p.encoding} ${p.width}×${p.height}${p.fps ? ` · ${fmtNumber(p.fps)} fps` : ''}`;
+}
+
 export async function render(root, ctx) {
-  const state = { step: 0, source_kind: 'onvif', host: '', port: 80, username: '', password: '', main_uri: '',
-    sub_uri: '', snapshot_uri: '', name: '', site_id: ctx.sites[0]?.id, analytics_fps: 5, report: null, camera: null };
-  const endpoints = { discover: await findEndpoint('discover'), probe: await findEndpoint('probe') };
+  const state = { step: 0, kind: 'onvif', host: '', port: 80, url: '', path: '', username: '', password: '',
+    name: '', site_id: ctx.sites[0]?.id, analytics_fps: 2, report: null, main: null, sub: null, camera: null };
   const steps = h('ol', { class: 'steps', id: 'wizard-steps' });
   const body = h('section', { class: 'panel wizard-body', id: 'wizard-body' });
   const message = h('p', { class: 'form-error', id: 'wizard-error', role: 'alert' });
-  let editor = null;
   root.append(h('div', { class: 'toolbar' }, h('a', { href: '/console/cameras', class: 'back' }, `← ${t('nav.cameras')}`),
     h('h1', {}, t('wizard.title'))), steps, body, message);
 
   const input = (key, attrs = {}) => h('input', { id: `wiz-${key}`, value: state[key] ?? '', ...attrs,
     oninput: (e) => { state[key] = attrs.type === 'number' ? Number(e.target.value) : e.target.value; } });
-  const nav = (...buttons) => h('div', { class: 'actions' }, state.step > 0 && !state.camera
-    ? h('button', { type: 'button', onclick: () => go(state.step - 1) }, t('wizard.back')) : null, ...buttons);
-  const next = (label, action, id = 'wizard-next') => h('button', { type: 'button', class: 'primary', id, onclick: async () => {
-    message.textContent = '';
-    try { await action(); } catch (error) { message.textContent = errorText(error); }
-  } }, label);
+  const back = (to) => (state.camera ? null : h('button', { type: 'button', id: 'wizard-back', onclick: () => go(to) },
+    t('wizard.back')));
+  const next = (label, action, id = 'wizard-next') => {
+    const button = h('button', { type: 'button', class: 'primary', id, onclick: async () => {
+      message.textContent = '';
+      button.disabled = true;
+      try { await action(); } catch (error) { message.textContent = errorText(error); } finally { button.disabled = false; }
+    } }, label);
+    return button;
+  };
 
   function go(step) {
     state.step = step;
@@ -51,69 +50,68 @@ export async function render(root, ctx) {
 
   async function discover(list) {
     fill(list, h('li', { class: 'muted' }, t('wizard.searching')));
-    const found = await api(endpoints.discover.replace(/^\/api/, ''), { method: 'POST', body: {} });
-    const devices = Array.isArray(found) ? found : found.devices || [];
+    const devices = await api('/cameras/discover', { method: 'POST', body: { timeout_s: 3 } });
     fill(list, ...devices.map((d) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => {
-      state.host = d.host || d.address; state.port = d.port || 80; go(0);
-    } }, `${d.model || d.name || ''} ${d.host || d.address}:${d.port || 80}`))));
+      Object.assign(state, { kind: 'onvif', host: d.host, port: d.port });
+      go(0);
+    } }, `${d.name || d.model} — ${d.host}:${d.port}${d.location ? ` (${d.location})` : ''}`))));
     if (!devices.length) list.append(h('li', { class: 'muted' }, t('wizard.none_found')));
   }
 
+  const sourceFields = () => ({
+    onvif: [field(t('wizard.host'), input('host', { placeholder: '192.0.2.10' })),
+      field(t('wizard.port'), input('port', { type: 'number', min: 1, max: 65535 }))],
+    rtsp: [field(t('wizard.main_uri'), input('url', { placeholder: 'rtsp://…' })),
+      field(t('wizard.username'), input('username', { autocomplete: 'off' })),
+      field(t('wizard.password'), input('password', { type: 'password', autocomplete: 'new-password' }))],
+    file: [field(t('wizard.file_path'), input('path', { placeholder: '/srv/video/san-chinh.mp4' }))],
+  }[state.kind]);
+
   const views = {
     address: () => {
-      const list = h('ul', { class: 'found' });
+      const list = h('ul', { class: 'found', id: 'discovered' });
       return [
         h('h2', {}, t('wizard.step_address')),
-        h('div', { class: 'discover' }, endpoints.discover
-          ? h('button', { type: 'button', id: 'wizard-discover', onclick: () => discover(list).catch((e) => { message.textContent = errorText(e); }) },
-            t('wizard.discover'))
-          : h('p', { class: 'muted', id: 'discover-missing' }, t('wizard.discover_missing')), list),
+        h('div', { class: 'discover' }, h('button', { type: 'button', id: 'wizard-discover',
+          onclick: () => discover(list).catch((e) => { fill(list); message.textContent = errorText(e); }) },
+        t('wizard.discover')), list),
         h('div', { class: 'form-grid' },
           field(t('wizard.source_kind'), select([['onvif', 'ONVIF'], ['rtsp', 'RTSP'], ['file', t('wizard.file')]],
-            state.source_kind, { id: 'wiz-source', onchange: (e) => { state.source_kind = e.target.value; go(0); } })),
-          state.source_kind === 'onvif' ? [field(t('wizard.host'), input('host', { placeholder: '192.0.2.10' })),
-            field(t('wizard.port'), input('port', { type: 'number', min: 1, max: 65535 }))]
-            : field(t('wizard.main_uri'), input('main_uri', { placeholder: 'rtsp://…' }))),
-        nav(next(t('wizard.next'), async () => {
-          if (state.source_kind === 'onvif' && !state.host) throw new Error(t('wizard.need_host'));
-          go(state.source_kind === 'onvif' ? 1 : 3);
+            state.kind, { id: 'wiz-source', onchange: (e) => { state.kind = e.target.value; go(0); } })),
+          sourceFields()),
+        h('div', { class: 'actions' }, next(t('wizard.next'), async () => {
+          const missing = { onvif: !state.host, rtsp: !state.url, file: !state.path }[state.kind];
+          if (missing) throw new Error(t('wizard.need_address'));
+          go(state.kind === 'onvif' ? 1 : 3);
         })),
       ];
     },
     probe: () => [
       h('h2', {}, t('wizard.step_probe')),
+      h('p', { class: 'muted' }, `${state.host}:${state.port}`),
       h('div', { class: 'form-grid' }, field(t('wizard.username'), input('username', { autocomplete: 'off' })),
         field(t('wizard.password'), input('password', { type: 'password', autocomplete: 'new-password' }))),
-      endpoints.probe ? null : h('p', { class: 'muted', id: 'probe-missing' }, t('wizard.probe_missing')),
-      nav(next(endpoints.probe ? t('wizard.probe') : t('wizard.next'), async () => {
-        if (endpoints.probe) {
-          state.report = await api(endpoints.probe.replace(/^\/api/, ''), { method: 'POST', body: { host: state.host,
-            port: state.port, username: state.username || null, password: state.password || null } });
-        }
+      h('div', { class: 'actions' }, back(0), next(t('wizard.probe'), async () => {
+        state.report = await api('/cameras/probe', { method: 'POST', body: { host: state.host, port: state.port,
+          username: state.username || null, password: state.password || null } });
+        const usable = state.report.profiles.filter((p) => p.stream_uri);
+        const bySize = [...usable].sort((a, b) => b.width * b.height - a.width * a.height);
+        state.main = bySize[0]?.stream_uri || null;
+        state.sub = (bySize.filter((p) => p.width >= 640).at(-1) || bySize[0])?.stream_uri || null;
         go(2);
       })),
     ],
     profiles: () => {
-      const profiles = (state.report && state.report.profiles) || [];
-      const option = (p) => [p.stream_uri, `${p.name} · ${p.encoding} ${p.width}×${p.height}${p.fps ? ` @ ${fmtNumber(p.fps)} fps` : ''}`];
-      if (profiles.length && !state.main_uri) {
-        const sorted = [...profiles].sort((a, b) => b.width * b.height - a.width * a.height);
-        state.main_uri = sorted[0].stream_uri;
-        state.sub_uri = sorted.at(-1).stream_uri;
-        state.snapshot_uri = sorted[0].snapshot_uri || '';
-      }
+      const profiles = state.report.profiles.filter((p) => p.stream_uri);
+      const options = profiles.map((p) => [p.stream_uri, profileLabel(p)]);
+      const r = state.report;
       return [
         h('h2', {}, t('wizard.step_profiles')),
-        state.report ? h('p', {}, `${state.report.manufacturer || ''} ${state.report.model || ''} · ${state.report.firmware || ''}`) : null,
-        h('div', { class: 'form-grid' }, profiles.length
-          ? [field(t('wizard.main_stream'), select(profiles.map(option), state.main_uri, { id: 'wiz-main',
-            onchange: (e) => { state.main_uri = e.target.value; } })),
-          field(t('wizard.sub_stream'), select(profiles.map(option), state.sub_uri, { id: 'wiz-sub',
-            onchange: (e) => { state.sub_uri = e.target.value; } }))]
-          : [field(t('wizard.main_uri'), input('main_uri', { placeholder: 'rtsp://…' })),
-            field(t('wizard.sub_uri'), input('sub_uri', { placeholder: 'rtsp://…' })),
-            field(t('wizard.snapshot_uri'), input('snapshot_uri', { placeholder: 'http://…' }))]),
-        nav(next(t('wizard.next'), async () => go(3))),
+        h('p', { id: 'probe-result' }, `${r.manufacturer} ${r.model} · ${t('wizard.firmware')} ${r.firmware}`),
+        h('div', { class: 'form-grid' },
+          field(t('wizard.main_stream'), select(options, state.main, { id: 'wiz-main', onchange: (e) => { state.main = e.target.value; } })),
+          field(t('wizard.sub_stream'), select(options, state.sub, { id: 'wiz-sub', onchange: (e) => { state.sub = e.target.value; } }))),
+        h('div', { class: 'actions' }, back(1), next(t('wizard.next'), async () => go(3))),
       ];
     },
     snapshot: () => [
@@ -123,34 +121,40 @@ export async function render(root, ctx) {
         field(t('common.site'), select(ctx.sites.map((s) => [s.id, s.name]), state.site_id, { id: 'wiz-site',
           onchange: (e) => { state.site_id = Number(e.target.value); } })),
         field(t('wizard.analytics_fps'), input('analytics_fps', { type: 'number', min: 0.5, max: 60, step: 0.5 }))),
-      h('p', { class: 'muted' }, t('wizard.register_hint')),
-      nav(next(t('wizard.register'), async () => {
-        const payload = { site_id: state.site_id, name: state.name, source_kind: state.source_kind, enabled: false,
-          analytics_fps: state.analytics_fps, main_uri: state.main_uri || null, sub_uri: state.sub_uri || null,
-          snapshot_uri: state.snapshot_uri || null };
-        if (state.source_kind === 'onvif') Object.assign(payload, { onvif_host: state.host, onvif_port: state.port,
-          username: state.username || null, password: state.password || null });
-        state.camera = await api('/cameras', { method: 'POST', body: payload });
-        go(4);
-      }, 'wizard-register')),
+      h('div', { class: 'actions' }, back(state.kind === 'onvif' ? 2 : 0), next(t('wizard.register'), register, 'wizard-register')),
     ],
     zones: () => {
-      const picture = state.snapshotOffered ? `${snapshotUrl(state.camera.id)}?t=${Date.now()}` : null;
-      editor = zoneEditor({ zones: [], imageUrl: picture });
+      const editor = zoneEditor({ zones: [], imageUrl: `/api/cameras/${state.camera.id}/snapshot?zones=false` });
       return [
         h('h2', {}, t('wizard.step_zones')),
-        picture ? null : h('p', { class: 'muted' }, t('zones.no_snapshot')),
+        state.notes && state.notes.length ? h('ul', { class: 'notes' }, state.notes.map((n) => h('li', {}, n))) : null,
         editor.element,
-        nav(next(t('wizard.finish'), async () => {
+        h('div', { class: 'actions' }, next(t('wizard.finish'), async () => {
           if (!(await editor.save(state.camera.id))) return;
-          await api(`/cameras/${state.camera.id}`, { method: 'PATCH', body: { enabled: true } });
           toast(t('wizard.done', { name: state.camera.name }), 'ok');
           ctx.navigate('cameras');
         }, 'wizard-finish')),
       ];
     },
   };
-  state.snapshotOffered = await hasEndpoint('get', '/api/cameras/{camera_id}/snapshot');
+
+  async function register() {
+    const body = { site_id: state.site_id, name: state.name, kind: state.kind, analytics_fps: state.analytics_fps || null,
+      username: state.username || null, password: state.password || null };
+    if (state.kind === 'onvif') Object.assign(body, { host: state.host, port: state.port });
+    if (state.kind === 'rtsp') body.url = state.url;
+    if (state.kind === 'file') body.path = state.path;
+    const done = await api('/cameras/onboard', { method: 'POST', body });
+    state.camera = done.camera;
+    state.notes = done.notes;
+    // The API picks the streams itself; keep the engineer's choice when it differs.
+    const chosen = {};
+    if (state.main && state.main !== done.camera.main_uri) chosen.main_uri = state.main;
+    if (state.sub && state.sub !== done.camera.sub_uri) chosen.sub_uri = state.sub;
+    if (Object.keys(chosen).length) state.camera = await api(`/cameras/${state.camera.id}`, { method: 'PATCH', body: chosen });
+    go(4);
+  }
+
   go(0);
   return null;
 }

@@ -1,15 +1,15 @@
 // Edit a camera's zones and lines on its snapshot (the same editor the onboarding wizard uses).
 
-import { api, hasEndpoint } from '../api.js';
+import { api } from '../api.js';
 import { h, toast } from '../dom.js';
 import { t } from '../i18n.js';
-import { snapshotUrl } from '../camera_view.js';
+import { hasPicture, snapshotUrl } from '../camera_view.js';
 import { zoneEditor } from '../zone_editor.js';
 
 export async function render(root, ctx, cameraId) {
   const camera = await api(`/cameras/${cameraId}`);
   const zones = await api(`/cameras/${cameraId}/zones`);
-  const picture = (await hasEndpoint('get', '/api/cameras/{camera_id}/snapshot')) ? snapshotUrl(cameraId) : null;
+  const picture = hasPicture(camera) ? snapshotUrl(cameraId) : null;
   const editor = zoneEditor({ zones, imageUrl: picture });
   const saveButton = h('button', { class: 'primary', id: 'zones-save', onclick: async () => {
     saveButton.disabled = true;

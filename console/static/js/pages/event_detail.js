@@ -18,15 +18,25 @@ async function assignees(ctx) {
 function evidence(event, zone) {
   if (!event.evidence_url) return h('div', { class: 'evidence none' }, t('event.no_evidence'));
   return h('div', { class: 'evidence' }, h('div', { class: 'camera-view' },
-    h('img', { src: event.evidence_url, alt: t('event.evidence'), id: 'evidence-image' }),
+    h('img', { src: event.evidence_url, alt: t('event.evidence'), id: 'evidence-image', onload: (e) => {
+      // the zone is drawn in the picture's own proportions
+      e.target.parentElement.style.aspectRatio = `${e.target.naturalWidth} / ${e.target.naturalHeight}`;
+    } }),
     zone ? zoneOverlay([zone]) : null));
+}
+
+function attributeValue(key, value) {
+  if (typeof value === 'number') return fmtNumber(value, 1);
+  if (key === 'class_name' || key === 'classes') return [].concat(value).map((v) => label('class', v)).join(', ');
+  if (key === 'reason') return label('reason', value);
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 function attributes(attrs) {
   const entries = Object.entries(attrs || {});
   if (!entries.length) return null;
   return h('dl', { class: 'attrs' }, entries.flatMap(([k, v]) => [h('dt', {}, label('attr', k)),
-    h('dd', {}, typeof v === 'number' ? fmtNumber(v, 1) : typeof v === 'object' ? JSON.stringify(v) : String(v))]));
+    h('dd', {}, attributeValue(k, v))]));
 }
 
 function history(event, tz) {

@@ -1,6 +1,6 @@
 // Operations wall: a grid of live camera tiles with zones drawn and the camera's state; click to enlarge.
 
-import { api, hasEndpoint } from '../api.js';
+import { api } from '../api.js';
 import { cameraView } from '../camera_view.js';
 import { fill, h, select } from '../dom.js';
 import { fmtDateTime, label, t } from '../i18n.js';
@@ -14,7 +14,6 @@ function stateBadge(camera) {
 export async function render(root, ctx) {
   const siteId = ctx.query.site ? Number(ctx.query.site) : null;
   const cameras = await api('/cameras', { query: { site_id: siteId } });
-  const preview = await hasEndpoint('get', '/api/cameras/{camera_id}/snapshot');
   const zonesOf = new Map();
   await Promise.all(cameras.map(async (camera) => {
     try { zonesOf.set(camera.id, await api(`/cameras/${camera.id}/zones`)); } catch { zonesOf.set(camera.id, []); }
@@ -24,11 +23,10 @@ export async function render(root, ctx) {
   const counts = h('div', { class: 'wall-counts' });
   const siteChoice = select([['', t('common.all_sites')], ...ctx.sites.map((s) => [s.id, s.name])], siteId ?? '', {
     id: 'wall-site', onchange: (e) => ctx.navigate(`wall${e.target.value ? `?site=${e.target.value}` : ''}`) });
-  root.append(h('div', { class: 'toolbar' }, h('h1', {}, t('nav.wall')), siteChoice, counts,
-    preview ? null : h('span', { class: 'muted', id: 'preview-missing' }, t('wall.preview_not_offered'))), grid);
+  root.append(h('div', { class: 'toolbar' }, h('h1', {}, t('nav.wall')), siteChoice, counts), grid);
 
   function enlarge(camera) {
-    const view = cameraView(camera, zonesOf.get(camera.id), { fps: 5, preview });
+    const view = cameraView(camera, zonesOf.get(camera.id), { fps: 5 });
     const close = () => { view.stop(); overlay.remove(); document.removeEventListener('keydown', onKey); };
     const onKey = (e) => { if (e.key === 'Escape') close(); };
     const overlay = h('div', { class: 'modal', id: 'tile-modal', onclick: (e) => { if (e.target === overlay) close(); } },
@@ -47,7 +45,7 @@ export async function render(root, ctx) {
     const tally = {};
     fill(grid, ...list.map((camera) => {
       tally[camera.state] = (tally[camera.state] || 0) + 1;
-      const view = cameraView(camera, zonesOf.get(camera.id), { fps: 2, preview });
+      const view = cameraView(camera, zonesOf.get(camera.id), { fps: 2 });
       views.push(view);
       return h('figure', { class: `tile state-${camera.state}`, dataset: { camera: camera.id }, tabindex: 0,
         onclick: () => enlarge(camera), onkeydown: (e) => { if (e.key === 'Enter') enlarge(camera); } },
