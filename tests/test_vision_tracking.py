@@ -142,3 +142,28 @@ def test_an_event_gets_an_evidence_jpeg_with_boxes_and_zone(coco_detector, vtest
 def test_vtest_is_present():
     assert VTEST.is_file() or pytest.skip("opencv-doc footage missing")
     assert len(read_frames(VTEST, 2)) == 2
+
+
+def test_a_failed_inference_does_not_leave_the_gate_believing_the_frame_was_seen(coco_detector, vtest_frames):
+    class FlakyOnce:  # the real detector behind a first call that fails (a driver hiccup)
+        name, device, imgsz = coco_detector.name, coco_detector.device, coco_detector.imgsz
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def detect(self, images):
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("CUDA error: an illegal memory access was encountered")
+            return coco_detector.detect(images)
+
+        def close(self) -> None:
+            pass
+
+    still = vtest_frames[0].image
+    engine = VisionEngine(FlakyOnce(), VisionSettings(forced_refresh_s=30))
+    with pytest.raises(RuntimeError):
+        engine.process([Frame(1, still, 100.0, 0)])
+    result = engine.process([Frame(1, still.copy(), 100.1, 1)])[0]
+    assert result.detected and result.gate == "first", "the still scene is detected after the failure, not skipped"
+    assert len(result.detections) >= 3

@@ -100,7 +100,12 @@ class VisionEngine:
         to_detect = [i for i, d in enumerate(decisions) if d.run]
         found: dict[int, Detections] = {}
         if to_detect:
-            batch = self.detector.detect([frames[i].image for i in to_detect])
+            try:
+                batch = self.detector.detect([frames[i].image for i in to_detect])
+            except Exception:
+                for i in to_detect:  # the gate must not believe these frames were seen
+                    self._camera(frames[i].camera_id).gate.forget()
+                raise
             found = dict(zip(to_detect, batch, strict=True))
             self.inferences += 1
             self.detected_frames += len(to_detect)

@@ -46,6 +46,10 @@ class MotionGate:
             return self._decide(small, now, GateDecision(True, "refresh", changed))
         return GateDecision(False, "still", changed)
 
+    def forget(self) -> None:
+        """The detector did not run after all (it failed): the next frame is treated as a first one."""
+        self._reference, self._last_run = None, None
+
     def _decide(self, small: np.ndarray, now: float, decision: GateDecision) -> GateDecision:
         self._reference, self._last_run = small, now
         return decision
