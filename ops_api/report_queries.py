@@ -1,20 +1,19 @@
-"""SQL behind the reports: live counter state, a counter's day (timeline and audit), the hall's queue and
-waits, and a street's line counts and incidents. The audit itself is vision.rules.audit's pure function.
+"""SQL behind the reports: live counter state, the counter audit with device figures joined (the audit itself
+is store.queries.counter_daily_audit), the hall's queue and waits, and a street's line counts and incidents.
 
 These belong in store/queries.py once it offers them; kept together here so the move is a rename.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
 
-from vigil.calendar import CalendarError, WorkingCalendar
-from vigil.types import CounterSession, Event, EventType, Observation, Severity
-from vision.rules.audit import CounterAudit, Rating, TicketEvent, daily_counter_audit
+from store.queries import counter_daily_audit
 
 LIVE_COUNTERS_SQL = """
 SELECT c.id AS counter_id, c.site_id, c.number, c.department, c.officer, c.camera_id,
@@ -46,61 +45,39 @@ def live_counters(conn: psycopg.Connection, scope: list[int] | None, site_id: in
     return conn.execute(LIVE_COUNTERS_SQL, {"scope": scope, "site": site_id}).fetchall()
 
 
-def site_calendar(site: dict[str, Any]) -> WorkingCalendar:
-    try:
-        return WorkingCalendar.from_dict(site["working_hours"], default_timezone=site["timezone"])
-    except (CalendarError, TypeError):
-        return WorkingCalendar.always_open(site["timezone"])
-
-
 def local_day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     tz = ZoneInfo(timezone)
     start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
     return start, datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
 
 
-def counter_day_rows(conn: psycopg.Connection, counter: dict[str, Any], start: datetime,
-                     end: datetime) -> dict[str, Any]:
-    """Everything recorded for one counter in [start, end): presence, sessions, absences, queue, devices."""
-    camera, staff = counter["camera_id"], counter["staff_zone_id"]
-    presence = [Observation(r["time"], camera, "officer_present", r["value"], staff) for r in conn.execute(
-        "SELECT time, value FROM observations WHERE camera_id = %s AND metric = 'officer_present' AND zone_id = %s"
-        " AND time >= %s AND time < %s ORDER BY time", (camera, staff, start, end))] if camera and staff else []
-    queue = [Observation(r["time"], camera, "queue_length", r["value"], counter["customer_zone_id"])
-             for r in conn.execute("SELECT time, value FROM observations WHERE camera_id = %s AND metric ="
-                                   " 'queue_length' AND zone_id = %s AND time >= %s AND time < %s",
-                                   (camera, counter["customer_zone_id"], start, end))] \
-        if camera and counter["customer_zone_id"] else []
-    sessions = [CounterSession(counter["id"], r["time"], r["service_end"], r["track_id"], r["queue_enter"], r["id"])
-                for r in conn.execute("SELECT id, time, service_end, track_id, queue_enter FROM counter_sessions"
-                                      " WHERE counter_id = %s AND time >= %s AND time < %s ORDER BY time",
-                                      (counter["id"], start, end))]
-    events = conn.execute("SELECT id, time, end_time, type, severity, status, attributes, evidence_path FROM events"
-                          " WHERE counter_id = %s AND time >= %s AND time < %s ORDER BY time",
-                          (counter["id"], start, end)).fetchall()
-    tickets = [TicketEvent(r["time"], r["kind"], r["ticket_number"]) for r in conn.execute(
-        "SELECT time, kind, ticket_number FROM ticket_events WHERE counter_id = %s AND time >= %s AND time < %s",
-        (counter["id"], start, end))]
-    ratings = [Rating(r["time"], r["score"]) for r in conn.execute(
-        "SELECT time, score FROM ratings WHERE counter_id = %s AND time >= %s AND time < %s",
-        (counter["id"], start, end))]
-    return {"presence": presence, "queue": queue, "sessions": sessions, "events": events, "tickets": tickets,
-            "ratings": ratings}
+_DEVICES = """
+SELECT (SELECT count(*) FILTER (WHERE kind = 'issued') FROM ticket_events t WHERE t.counter_id = %(c)s
+          AND t.time >= %(start)s AND t.time < %(end)s) AS tickets_issued,
+       (SELECT count(*) FILTER (WHERE kind = 'called') FROM ticket_events t WHERE t.counter_id = %(c)s
+          AND t.time >= %(start)s AND t.time < %(end)s) AS tickets_called,
+       (SELECT count(*) FILTER (WHERE kind = 'served') FROM ticket_events t WHERE t.counter_id = %(c)s
+          AND t.time >= %(start)s AND t.time < %(end)s) AS tickets_served,
+       r.ratings, r.rating_mean
+FROM (SELECT count(*) AS ratings, avg(score)::float8 AS rating_mean FROM ratings
+      WHERE counter_id = %(c)s AND time >= %(start)s AND time < %(end)s) r
+"""
 
 
-def _absence_events(counter_id: int, rows: list[dict[str, Any]]) -> list[Event]:
-    return [Event(EventType.OFFICER_ABSENT, None, r["time"], Severity(r["severity"]), r["end_time"],
-                  counter_id=counter_id, attributes=r["attributes"] or {}, evidence_path=r["evidence_path"], id=r["id"])
-            for r in rows if r["type"] == EventType.OFFICER_ABSENT.value]
-
-
-def counter_audit(conn: psycopg.Connection, counter: dict[str, Any], site: dict[str, Any], day: date) -> CounterAudit:
-    """The daily audit of one counter (vision.rules.audit) from its rows of that local day."""
+def counter_audit(conn: psycopg.Connection, counter: dict[str, Any], site: dict[str, Any], day: date) -> dict[str, Any]:
+    """The daily audit of one counter (store.queries.counter_daily_audit) with the day's ticket-machine and
+    satisfaction-terminal figures joined; raises StoreInputError for a site calendar that cannot be read."""
+    audit = counter_daily_audit(conn, counter["id"], day)
     start, end = local_day_bounds(day, site["timezone"])
-    rows = counter_day_rows(conn, counter, start, end)
-    return daily_counter_audit(counter["id"], day, site_calendar(site), rows["presence"], rows["sessions"],
-                               _absence_events(counter["id"], rows["events"]), rows["queue"],
-                               rows["tickets"] or None, rows["ratings"] or None)
+    devices = conn.execute(_DEVICES, {"c": counter["id"], "start": start, "end": end}).fetchone()
+    out = asdict(audit)
+    out["absences"] = [{"start": a.start, "end": a.end, "minutes": round(a.minutes, 1)} for a in audit.absences]
+    for key in ("minutes_open", "minutes_staffed", "minutes_unobserved"):
+        out[key] = round(out[key], 1)
+    reported = devices["tickets_issued"] or devices["tickets_called"] or devices["tickets_served"]
+    out.update({k: (devices[k] if reported else None) for k in ("tickets_issued", "tickets_called", "tickets_served")})
+    out.update(ratings=devices["ratings"] or None, rating_mean=devices["rating_mean"])
+    return out
 
 
 def hall_stats(conn: psycopg.Connection, site_id: int, start: datetime, end: datetime) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ops_api.roles import Principal
 from ops_api.routers.events import event_filter
 from ops_api.routers.sites import get_site
 from ops_api.tables import AUDIT_COLUMNS, EVENT_COLUMNS, to_csv, to_xlsx
+from store.errors import StoreInputError
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
 Exporter = Annotated[Principal, Depends(require("exports"))]
@@ -66,7 +67,10 @@ def export_counter_audit(*, site_id: int, date_from: date, date_to: date | None 
     day = date_from
     while day <= date_to:
         for counter in counters:
-            audit = counter_audit(conn, counter, site, day).to_dict()
+            try:
+                audit = counter_audit(conn, counter, site, day)
+            except StoreInputError as exc:
+                raise ApiError(422, exc.field, str(exc).split(": ", 1)[-1]) from None
             rows.append({**audit, "site": site["name"], "number": counter["number"],
                          "department": counter["department"], "officer": counter["officer"],
                          "absences": len(audit["absences"]),

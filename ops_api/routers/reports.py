@@ -8,22 +8,16 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
 from ops_api.registry_queries import get_counter
-from ops_api.report_queries import (
-    counter_audit,
-    counter_day_rows,
-    hall_stats,
-    live_counters,
-    local_day_bounds,
-    street_stats,
-)
+from ops_api.report_queries import counter_audit, hall_stats, live_counters, local_day_bounds, street_stats
 from ops_api.roles import Principal
 from ops_api.routers.sites import get_site
-from vision.rules.audit import presence_intervals
+from store.errors import StoreInputError
+from store.queries import counter_timeline as store_timeline
 
 router = APIRouter(tags=["reports"])
 Stats = Annotated[Principal, Depends(require("counters.stats"))]
@@ -51,8 +45,6 @@ class AbsenceOut(BaseModel):
     start: datetime
     end: datetime | None
     minutes: float
-    event_id: str
-    evidence: dict[str, Any] = {}
 
 
 class CounterAuditOut(BaseModel):
@@ -63,6 +55,7 @@ class CounterAuditOut(BaseModel):
     day: date
     minutes_open: float
     minutes_staffed: float
+    minutes_unobserved: float = Field(description="Working minutes without presence data (camera down).")
     absences: list[AbsenceOut]
     sessions: int
     service_mean_s: float | None
@@ -70,12 +63,12 @@ class CounterAuditOut(BaseModel):
     wait_mean_s: float | None
     wait_p90_s: float | None
     peak_queue: float | None
+    peak_queue_at: datetime | None = None
     tickets_issued: int | None = None
     tickets_called: int | None = None
     tickets_served: int | None = None
     ratings: int | None = None
     rating_mean: float | None = None
-    ratings_while_absent: int | None = None
 
 
 class PresenceSpan(BaseModel):
@@ -88,7 +81,6 @@ class SessionOut(BaseModel):
     start: datetime
     end: datetime
     wait_s: float | None
-    service_s: float
 
 
 class TimelineEvent(BaseModel):
@@ -100,10 +92,18 @@ class TimelineEvent(BaseModel):
     status: str
 
 
+class QueuePoint(BaseModel):
+    time: datetime
+    mean: float
+    high: float
+
+
 class CounterTimeline(BaseModel):
     counter_id: int
     day: date
+    timezone: str
     presence: list[PresenceSpan]
+    queue: list[QueuePoint] = Field(description="Queue length at the counter, per 5 minutes.")
     sessions: list[SessionOut]
     events: list[TimelineEvent]
 
@@ -113,8 +113,11 @@ def _today(site: dict[str, Any], day: date | None) -> date:
 
 
 def _audit_out(counter: dict[str, Any], site: dict[str, Any], day: date, conn: Any) -> CounterAuditOut:
-    audit = counter_audit(conn, counter, site, day)
-    return CounterAuditOut(**audit.to_dict(), number=counter["number"], department=counter["department"],
+    try:
+        audit = counter_audit(conn, counter, site, day)
+    except StoreInputError as exc:
+        raise ApiError(422, exc.field, str(exc).split(": ", 1)[-1]) from None
+    return CounterAuditOut(**audit, number=counter["number"], department=counter["department"],
                            officer=counter["officer"])
 
 
@@ -132,22 +135,13 @@ def counter_timeline(*, counter_id: int, day: Day = None, user: Stats, conn: Con
     """One local day of a counter: officer presence spans, citizens served, and its events."""
     counter = get_counter(conn, counter_id, user)
     site = get_site(conn, counter["site_id"], user)
-    day = _today(site, day)
-    start, end = local_day_bounds(day, site["timezone"])
-    rows = counter_day_rows(conn, counter, start, end)
-    until = min(end, datetime.now(UTC))
-    spans = [PresenceSpan(start=a, end=b, present=p) for a, b, p in presence_intervals(rows["presence"], until)]
-    merged: list[PresenceSpan] = []
-    for span in spans:  # neighbouring samples with the same state are one span on the timeline
-        if merged and merged[-1].present == span.present and merged[-1].end == span.start:
-            merged[-1].end = span.end
-        else:
-            merged.append(span)
+    found = store_timeline(conn, counter_id, _today(site, day))
     return CounterTimeline(
-        counter_id=counter_id, day=day, presence=merged,
-        sessions=[SessionOut(start=s.service_start, end=s.service_end, wait_s=s.wait_s, service_s=s.service_s)
-                  for s in rows["sessions"]],
-        events=[TimelineEvent(**{**e, "id": str(e["id"])}) for e in rows["events"]])
+        counter_id=counter_id, day=found.day, timezone=found.timezone,
+        presence=[PresenceSpan(start=p.start, end=p.end, present=p.present) for p in found.presence],
+        queue=[QueuePoint(time=q.time, mean=q.mean, high=q.high) for q in found.queue],
+        sessions=[SessionOut(start=c.service_start, end=c.service_end, wait_s=c.wait_s) for c in found.served],
+        events=[TimelineEvent(**{**e, "id": str(e["id"])}) for e in found.events])
 
 
 @router.get("/api/counters/{counter_id}/audit", response_model=CounterAuditOut, tags=["counters"])

@@ -1,0 +1,269 @@
+"""``vigil bench api``: Operations API latency and throughput under 50 concurrent clients, and live-event
+latency from the store's insert to a WebSocket client, over 30 days x 200 cameras of synthetic history
+(store.bench's generator) on a private PostgreSQL cluster. The API runs as ``vigil serve`` in its own
+process(es); the load generator is another process on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vigil.cli.common import ExitCode, fail
+
+GOAL_P95_MS = 100.0
+GOAL_LIVE_P95_MS = 500.0
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    bench_app.command("api")(bench_api)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = q * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# -- the load generator (a separate process) ---------------------------------------------------------------
+def _load_process(base_url: str, token: str, paths: list[str], clients: int, seconds: float, think_s: float,
+                  out: Any) -> None:
+    out.put(asyncio.run(_load(base_url, token, paths, clients, seconds, think_s)))
+
+
+async def _load(base_url: str, token: str, paths: list[str], clients: int, seconds: float,
+                think_s: float) -> dict[str, Any]:
+    import httpx
+
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, limits=limits,
+                                 timeout=30) as client:
+        for path in paths[:3]:  # warm-up: connections, caches, plans
+            await client.get(path)
+        end = time.perf_counter() + seconds
+        rng = random.Random(11)
+
+        async def one_client() -> None:
+            if think_s:
+                await asyncio.sleep(rng.random() * think_s)  # spread the first requests
+            while time.perf_counter() < end:
+                started = time.perf_counter()
+                try:
+                    response = await client.get(rng.choice(paths))
+                    if response.status_code != 200:
+                        errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                latencies.append((time.perf_counter() - started) * 1000)
+                if think_s:
+                    await asyncio.sleep(max(0.0, think_s - (time.perf_counter() - started)))
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    return {"latencies": latencies, "errors": errors, "elapsed_s": elapsed}
+
+
+def run_load(base_url: str, token: str, paths: list[str], clients: int, seconds: float,
+             think_s: float) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    process = context.Process(target=_load_process, args=(base_url, token, paths, clients, seconds, think_s, out))
+    process.start()
+    result = out.get(timeout=seconds + 120)
+    process.join(timeout=30)
+    lat = result["latencies"]
+    return {"requests": len(lat), "rps": len(lat) / result["elapsed_s"], "p50_ms": pct(lat, 0.5),
+            "p95_ms": pct(lat, 0.95), "max_ms": max(lat) if lat else float("nan"), "errors": result["errors"]}
+
+
+# -- live events -----------------------------------------------------------------------------------------
+def live_latency(base_url: str, token: str, url: str, site_id: int, camera_id: int, count: int,
+                 rate_per_s: float) -> dict[str, Any]:
+    """Insert ``count`` events at ``rate_per_s``; the time from each INSERT's start to its WebSocket arrival."""
+    from websockets.sync.client import connect as ws_connect
+
+    from store.db import connect
+
+    sent: dict[str, float] = {}
+    got: list[float] = []
+    with connect(url) as conn, ws_connect(f"{base_url.replace('http', 'ws')}/api/events/live?token={token}") as ws:
+        time.sleep(0.5)  # the socket is subscribed
+
+        def producer() -> None:
+            for _ in range(count):
+                event_id = str(uuid.uuid4())
+                sent[event_id] = time.time()
+                conn.execute("INSERT INTO events (id, time, site_id, camera_id, type, severity) VALUES"
+                             " (%s, now(), %s, %s, 'intrusion', 'high')", (event_id, site_id, camera_id))
+                time.sleep(1 / rate_per_s)
+
+        thread = threading.Thread(target=producer, daemon=True)
+        thread.start()
+        deadline = time.time() + count / rate_per_s + 15
+        while len(got) < count and time.time() < deadline:
+            try:
+                message = json.loads(ws.recv(timeout=max(0.1, deadline - time.time())))
+            except TimeoutError:
+                break
+            if message.get("op") == "insert" and message["event"]["id"] in sent:
+                got.append((time.time() - sent[message["event"]["id"]]) * 1000)
+        thread.join(timeout=5)
+    return {"events": count, "received": len(got), "p50_ms": pct(got, 0.5), "p95_ms": pct(got, 0.95),
+            "max_ms": max(got) if got else float("nan")}
+
+
+# -- arranging -------------------------------------------------------------------------------------------
+def _token_for_admin(url: str) -> str:
+    from ops_api.accounts import create_user
+    from ops_api.security import TOKEN_PREFIX, new_token, token_hash
+    from store.db import connect
+
+    with connect(url) as conn:
+        user = create_user(conn, "bench-admin", "bench-admin-password", "admin", actor_name="bench")
+        token = new_token(TOKEN_PREFIX)
+        conn.execute("INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (%s, 'bench', %s, %s)",
+                     (user["id"], token_hash(token), token[:10]))
+    return token
+
+
+def _paths(url: str, today: date, days: int) -> dict[str, list[str]]:
+    from store.db import connect
+
+    rng = random.Random(5)
+    with connect(url) as conn:
+        centers = [r["id"] for r in conn.execute("SELECT id FROM sites WHERE kind = 'service_center'")]
+        sites = [r["id"] for r in conn.execute("SELECT id FROM sites")]
+        counters = [r["id"] for r in conn.execute("SELECT id FROM counters")]
+        types = [r["type"] for r in conn.execute("SELECT DISTINCT type FROM events")]
+    day = lambda: (today - timedelta(days=rng.randint(1, days))).isoformat()  # noqa: E731
+    events = ["/api/events?limit=50"] + [f"/api/events?limit=50&site_id={rng.choice(sites)}" for _ in range(40)]
+    events += [f"/api/events?limit=50&type={rng.choice(types)}&site_id={rng.choice(sites)}" for _ in range(20)]
+    return {
+        "event list": events,
+        "counter audit (one counter, one day)": [f"/api/counters/{rng.choice(counters)}/audit?day={day()}"
+                                                  for _ in range(60)],
+        "counter audit (a site's counters, one day)": [f"/api/sites/{rng.choice(centers)}/counter-audit?day={day()}"
+                                                        for _ in range(60)],
+        "live counter state (a site)": [f"/api/counters/live?site_id={rng.choice(centers)}" for _ in range(60)],
+    }
+
+
+def _start_api(url: str, folder: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": url, "VIGIL_DATA_DIR": str(folder / "data"),
+           "VIGIL_API__PORT": str(port), "VIGIL_LOG_LEVEL": "WARNING",
+           "VIGIL_DATABASE__POOL_SIZE": "16"}
+    vigil = Path(sys.executable).parent / "vigil"
+    return subprocess.Popen([str(vigil), "serve", "--workers", str(workers)], env=env, cwd=folder,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_ready(base_url: str, timeout_s: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"the API at {base_url} was not ready in {timeout_s:.0f} s")
+
+
+def bench_api(
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    cameras: Annotated[int, typer.Option("--cameras", min=20, help="Cameras in the synthetic city.")] = 200,
+    days: Annotated[int, typer.Option("--days", min=3, help="Days of synthetic history.")] = 30,
+    clients: Annotated[int, typer.Option("--clients", min=1, help="Concurrent clients.")] = 50,
+    seconds: Annotated[float, typer.Option("--seconds", min=2, help="Duration of each load run.")] = 20,
+    think_ms: Annotated[float, typer.Option("--think-ms", min=0,
+                                            help="Paced runs: each client sends one request per this period.")] = 1000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="API worker processes.")] = 2,
+    live_events: Annotated[int, typer.Option("--live-events", min=10, help="Events for the live figure.")] = 200,
+) -> None:
+    """Goals on this machine: reads p95 < 100 ms; live event p95 < 500 ms from the store's insert."""
+    from store.bench import free_port, generate_history, scratch_dir
+    from store.db import connect
+    from store.embedded import EmbeddedPostgres, EmbeddedPostgresError
+    from store.migrate import migrate
+    from vigil.benchreport import report
+
+    say = lambda line: typer.echo(line, err=True)  # noqa: E731
+    folder = scratch_dir()
+    cluster = EmbeddedPostgres(folder / "db", port=free_port())
+    api = None
+    rows: list[dict[str, Any]] = []
+    try:
+        try:
+            cluster.start()
+        except EmbeddedPostgresError as exc:
+            raise fail(str(exc), ExitCode.DATABASE) from None
+        url = cluster.url
+        with connect(url) as conn:
+            migrate(conn)
+            say(f"generating {days} days x {cameras} cameras of history ...")
+            history = generate_history(conn, cameras, days, lambda _line: None)
+            site_id, camera_id = conn.execute("SELECT site_id, id FROM cameras ORDER BY id LIMIT 1").fetchone().values()
+        say(f"history: {history['rows']} in {history['generate_s']:.0f} s")
+        token = _token_for_admin(url)
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        api = _start_api(url, folder, port, workers)
+        _wait_ready(base_url)
+        for name, paths in _paths(url, history["today"].date(), days).items():
+            for mode, think in (("paced", think_ms / 1000), ("saturated", 0.0)):
+                say(f"{name}: {clients} clients, {mode} ...")
+                result = run_load(base_url, token, paths, clients, seconds, think)
+                rows.append({"endpoint": name, "load": mode, "requests": result["requests"], "rps": result["rps"],
+                             "p50_ms": result["p50_ms"], "p95_ms": result["p95_ms"], "max_ms": result["max_ms"],
+                             "errors": sum(result["errors"].values())})
+        say(f"live events: {live_events} inserts at 20/s ...")
+        live = live_latency(base_url, token, url, site_id, camera_id, live_events, 20.0)
+        rows.append({"endpoint": "live event: insert -> WebSocket", "load": "idle", "requests": live["received"],
+                     "rps": None, "p50_ms": live["p50_ms"], "p95_ms": live["p95_ms"], "max_ms": live["max_ms"],
+                     "errors": live["events"] - live["received"]})
+    finally:
+        if api is not None:
+            api.terminate()
+            try:
+                api.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                api.kill()
+        cluster.stop(mode="immediate")
+        shutil.rmtree(folder, ignore_errors=True)
+    paced = [r for r in rows if r["load"] == "paced"]
+    summary = {
+        "history": {k: v for k, v in history.items() if k != "today"},
+        "clients": clients, "api_workers": workers, "think_ms": think_ms, "seconds_per_run": seconds,
+        "paced_worst_p95_ms": max(r["p95_ms"] for r in paced),
+        "paced_reads_goal_met": all(r["p95_ms"] < GOAL_P95_MS for r in paced),
+        "saturated_worst_p95_ms": max(r["p95_ms"] for r in rows if r["load"] == "saturated"),
+        "live_p95_ms": live["p95_ms"], "live_goal_met": live["p95_ms"] < GOAL_LIVE_P95_MS,
+    }
+    notes = [f"paced: each of {clients} clients sends one request every {think_ms:.0f} ms (a busy console room); "
+             f"saturated: no pause between requests (the most requests/s the API gives on this machine)",
+             "the load generator runs in its own process on the same 2 cores, so saturated figures include it",
+             "live latency: from the start of the INSERT to the WebSocket message in the client, idle API"]
+    report("api", rows, summary, json_file,
+           columns=["endpoint", "load", "requests", "rps", "p50_ms", "p95_ms", "max_ms", "errors"], notes=notes)
