@@ -96,7 +96,8 @@ class VisionEngine:
 
     def process(self, frames: Sequence[Frame]) -> list[FrameResult]:
         """Gate each frame, detect the open ones in one batch, track, apply zones and rules."""
-        decisions = [self._camera(f.camera_id).gate.check(f.image, f.captured_at) for f in frames]
+        cameras = [self._camera(f.camera_id) for f in frames]  # once: a camera removed meanwhile is not re-added
+        decisions = [camera.gate.check(f.image, f.captured_at) for camera, f in zip(cameras, frames, strict=True)]
         to_detect = [i for i, d in enumerate(decisions) if d.run]
         found: dict[int, Detections] = {}
         if to_detect:
@@ -104,16 +105,15 @@ class VisionEngine:
                 batch = self.detector.detect([frames[i].image for i in to_detect])
             except Exception:
                 for i in to_detect:  # the gate must not believe these frames were seen
-                    self._camera(frames[i].camera_id).gate.forget()
+                    cameras[i].gate.forget()
                 raise
             found = dict(zip(to_detect, batch, strict=True))
             self.inferences += 1
             self.detected_frames += len(to_detect)
-        return [self._finish(frame, decision.reason, found.get(i)) for i, (frame, decision)
+        return [self._finish(cameras[i], frame, decision.reason, found.get(i)) for i, (frame, decision)
                 in enumerate(zip(frames, decisions, strict=True))]
 
-    def _finish(self, frame: Frame, reason: str, detections: Detections | None) -> FrameResult:
-        camera = self._camera(frame.camera_id)
+    def _finish(self, camera: _Camera, frame: Frame, reason: str, detections: Detections | None) -> FrameResult:
         now = frame.captured_at
         tracked = (camera.tracker.update(detections, now) if detections is not None
                    else camera.tracker.hold(now))
