@@ -54,6 +54,13 @@ def test_translation_files_have_the_same_keys_and_placeholders() -> None:
         assert sorted(re.findall(r"\{\w+\}", VI[key])) == sorted(re.findall(r"\{\w+\}", EN[key])), key
 
 
+def test_every_key_the_pages_ask_for_is_translated() -> None:
+    scripts = (I18N.parent / "js").rglob("*.js")
+    asked = {m for path in scripts for m in re.findall(r"\bt\('([a-z_]+\.[a-z_.]+)'", path.read_text(encoding="utf-8"))}
+    assert len(asked) > 150
+    assert sorted(asked - set(VI)) == []
+
+
 def test_sign_in_through_the_form_shows_the_user_role_and_menu(console: ConsoleSite) -> None:
     page = console.open(None, "")
     page.fill("input[name=username]", console.user("operator")["username"])

@@ -215,3 +215,24 @@ def seed_city(conn: psycopg.Connection, data_dir: Path, now: datetime | None = N
     _street(conn, city, now, data_dir, rng)
     _health(conn, city, now)
     return city
+
+
+def main() -> None:
+    """``python -m tests.support.console_seed``: the city in the configured (migrated) database, with a user
+    per role (``<role>.demo``, password ``vigil-demo-pass``), to look at the console by hand with `vigil serve`."""
+    from ops_api.security import hash_password
+    from store.db import connect, resolve_url
+    from vigil.settings import Settings
+
+    settings = Settings()
+    with connect(resolve_url(settings)) as conn:
+        seed_city(conn, settings.data_dir)
+        password = hash_password("vigil-demo-pass")
+        for role in ("operator", "manager", "engineer", "admin"):
+            conn.execute("INSERT INTO users (username, password_hash, role) VALUES (%s, %s, %s)"
+                         " ON CONFLICT (username) DO NOTHING", (f"{role}.demo", password, role))
+    print("seeded; sign in as operator.demo, manager.demo, engineer.demo or admin.demo (password vigil-demo-pass)")
+
+
+if __name__ == "__main__":
+    main()
