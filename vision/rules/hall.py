@@ -14,8 +14,9 @@
   ``long_wait`` (a citizen queueing over ``long_wait_s`` = 900 s), ``hall_overcrowded`` (more citizens
   than ``capacity`` for ``overcrowded_hold_s`` = 30 s; only when a capacity is given).
 
-Identities survive track breaks (``identity.py``: ``reassoc_gap_s`` = 6, ``reassoc_distance`` = 0.06), so
-a wait does not restart when the tracker loses someone. A citizen lost for less than ``queue_hold_s``
+Identities survive track breaks (``identity.py``: ``reassoc_gap_s`` = 30, ``reassoc_distance`` = 0.06), so
+a wait does not restart when the tracker loses someone: people sitting in a hall stay put, and a detector
+can miss someone half hidden by their neighbours for tens of seconds. A citizen lost for less than ``queue_hold_s``
 (3) still counts in the queue where they were last seen. Thresholds come from the counters' zones and the
 queue zones (``thresholds`` mapping), then the ``thresholds`` argument, then these defaults.
 """
@@ -44,7 +45,7 @@ HALL_DEFAULTS: dict[str, float] = {
     "overcrowded_hold_s": 30.0,
     "update_every_s": 30.0,
     "cooldown_s": 60.0,
-    "reassoc_gap_s": 6.0,
+    "reassoc_gap_s": 30.0,
     "reassoc_distance": 0.06,
 }
 
@@ -84,7 +85,7 @@ class HallRule:
         self.capacity = capacity if capacity is not None else hall.get("capacity")
         self.counters = [_Counter(c, {**hall, **c.staff_zone.thresholds, **c.customer_zone.thresholds,
                                       **(thresholds or {})}) for c in counters]
-        self.identities = Identities(setting(hall, "reassoc_gap_s", 6), setting(hall, "reassoc_distance", 0.06))
+        self.identities = Identities(setting(hall, "reassoc_gap_s", 30), setting(hall, "reassoc_distance", 0.06))
         self.observe_every_s = setting(hall, "observe_every_s", 10)
         self.queue_hold_s = setting(hall, "queue_hold_s", 3)
         self.long_wait_s = setting(hall, "long_wait_s", 900)
@@ -147,7 +148,10 @@ class HallRule:
 
     def _serve(self, counter: _Counter, citizens: list[Identity], now: datetime, out: RuleOutput) -> None:
         zone = counter.spec.customer_zone
-        inside = [i.id for i in citizens if zone.contains(anchor_point(i.track, "foot"))]
+        inside = [i for i in citizens if zone.contains(anchor_point(i.track, "foot"))]
+        for citizen in inside:
+            self._hand_over(citizen, now.timestamp())
+        inside = [i.id for i in inside]
         session = counter.desk.update(inside, now, bool(counter.presence.present), counter.presence.since,
                                       self.queue_enter)
         for identity_id, arrival in counter.desk.arrivals().items():
@@ -156,6 +160,23 @@ class HallRule:
                 self.queue_last.pop(identity_id, None)
         if session is not None:
             out.sessions.append(session)
+
+    def _hand_over(self, citizen: Identity, ts: float) -> None:
+        """A newcomer at a counter who was never seen queueing is taken to be the waiting citizen the tracker
+        lost most recently (people leave the queue for a counter): the wait goes with them."""
+        if citizen.id in self.queue_enter or citizen.id in self.arrived:
+            return
+        if ts - citizen.first_seen > self.identities.max_gap_s:
+            return  # seen a while and never in a queue: walked in straight to the counter
+        waiting = [i for i in self.identities.lost(ts) if i.id in self.queue_enter and i.id not in self.arrived]
+        if not waiting:
+            return
+        lost = max(waiting, key=lambda i: i.last_seen)
+        self.queue_enter[citizen.id] = self.queue_enter.pop(lost.id)
+        self.queue_last.pop(lost.id, None)
+        if lost.id in self.long_waits:
+            self.long_waits[citizen.id] = self.long_waits.pop(lost.id)
+        self.identities.forget(lost.id)
 
     def _absence(self, counter: _Counter, now: datetime, is_open: bool, out: RuleOutput) -> None:
         presence = counter.presence

@@ -4,8 +4,9 @@ Trackers lose people behind a pillar, under a detector miss or at an id switch, 
 new ``track_id``. Wait times and loitering must not restart then, so the rules see *identities*: when a
 track id appears that was never seen, it inherits the identity of a recently lost track of the same
 kind (person / vehicle) whose last foot point is within ``max_distance`` (normalized units, plus what
-the object could have walked in the gap at ``max_speed``) and whose loss is at most ``max_gap_s`` old.
-The nearest candidate wins. An identity unseen for longer than ``max_gap_s`` is forgotten.
+the object could have walked at ``max_speed`` in the gap, counting at most ``walk_s`` of it: someone
+missed for a long time is found again where they were, not anywhere) and whose loss is at most
+``max_gap_s`` old. The nearest candidate wins. An identity unseen for longer than ``max_gap_s`` is forgotten.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class Identities:
     """Follows identities of one camera's tracks; call ``update`` once per frame."""
 
     def __init__(self, max_gap_s: float = 6.0, max_distance: float = 0.06, max_speed: float = 0.03,
-                 history_s: float = 15.0) -> None:
+                 history_s: float = 15.0, walk_s: float = 5.0) -> None:
         self.max_gap_s = max_gap_s
+        self.walk_s = walk_s
         self.max_distance = max_distance
         self.max_speed = max_speed
         self.history_s = history_s
@@ -109,6 +111,14 @@ class Identities:
             if identity.id not in seen and now_ts - identity.last_seen <= self.max_gap_s:
                 yield identity
 
+    def forget(self, identity_id: int) -> None:
+        """Drop an identity another one turned out to be (its tracks will not be re-associated)."""
+        identity = self._all.pop(identity_id, None)
+        if identity is not None:
+            for track_id in identity.track_ids:
+                if self._by_track.get(track_id) is identity:
+                    del self._by_track[track_id]
+
     def get(self, identity_id: int) -> Identity | None:
         return self._all.get(identity_id)
 
@@ -131,14 +141,11 @@ class Identities:
             if gap <= 0 or gap > self.max_gap_s:
                 continue  # seen this very frame under another track: not lost
             distance = math.hypot(track.foot[0] - identity.foot[0], track.foot[1] - identity.foot[1])
-            if distance <= self.max_distance + self.max_speed * gap and distance < best_distance:
+            reach = self.max_distance + self.max_speed * min(gap, self.walk_s)
+            if distance <= reach and distance < best_distance:
                 best, best_distance = identity, distance
         return best
 
     def _forget(self, now_ts: float) -> None:
-        gone = [i for i, identity in self._all.items() if now_ts - identity.last_seen > self.max_gap_s]
-        for identity_id in gone:
-            identity = self._all.pop(identity_id)
-            for track_id in identity.track_ids:
-                if self._by_track.get(track_id) is identity:
-                    del self._by_track[track_id]
+        for identity_id in [i for i, identity in self._all.items() if now_ts - identity.last_seen > self.max_gap_s]:
+            self.forget(identity_id)

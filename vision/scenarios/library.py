@@ -1,0 +1,168 @@
+"""The scripted scenarios: a service counter with an officer's absence and a queue, and a street.
+
+Both are staged on the empty junction of the shipped footage (``vtest.avi``), with real people cut from
+it. The "hall" is that junction: the counter's desk is a flat slab drawn on the ground, the officer stands
+behind it, citizens wait in a row of places on the road and walk to the desk when called. Distances are
+normalized image units; people walk 0.05/s (about 40 px/s near the desk).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cameras.geometry import make_zone
+
+from .compose import Scenario, render
+from .sprites import SpriteBank
+from .timeline import Actor, Waypoint
+from .truth import ground_truth
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+WORKING_HOURS = {"weekly": {d: [["07:30", "11:30"], ["13:30", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+                 | {"sat": [["07:30", "11:30"]]}, "holidays": ["2026-09-02"], "timezone": "Asia/Ho_Chi_Minh"}
+WALK = 0.05
+
+# The camera sees the desk from the side: the citizen at the desk does not stand in front of the officer.
+OFFICER_SPOT = (0.84, 0.42)
+DESK_SPOT = (0.80, 0.58)
+ENTRANCE = (-0.03, 0.33)
+AISLE_Y = 0.33  # citizens walk in behind the row of seats, so they do not hide the people sitting there
+FRONT_Y = 0.54  # and walk to the desk in front of it
+EXIT = (1.04, 0.86)
+SEATS = [(0.445 - 0.075 * k, 0.45) for k in range(6)]  # seat 0 is the nearest to the desk
+
+
+def _go(path: list[Waypoint], to: tuple[float, float], speed: float = WALK) -> float:
+    """Append a walk from the path's last point to ``to``; return the arrival time."""
+    t, x, y = path[-1]
+    arrive = t + math.hypot(to[0] - x, to[1] - y) / speed
+    path.append((arrive, *to))
+    return arrive
+
+
+def _wait(path: list[Waypoint], until: float) -> None:
+    t, x, y = path[-1]
+    if until > t:
+        path.append((until, x, y))
+
+
+def counter_scenario(absence: tuple[float, float] = (240.0, 600.0), arrivals: tuple[float, ...] = (
+        20, 70, 150, 260, 330, 400, 470, 560), services: tuple[float, ...] = (
+        90, 100, 70, 80, 60, 90, 60, 70), duration: float = 1320.0, factor: float = 4.0,
+        seconds_per_frame: float = 0.25, name: str = "counter_absence") -> Scenario:
+    """An officer at counter 1 leaves for ``absence``; citizens arrive, queue, are served in turn, leave.
+
+    Times are given as they would be in the hall and compressed by ``factor``: the scenario (and every
+    duration threshold of its rules) runs ``factor`` times faster, while people still walk at walking
+    speed. With the defaults: a 6-minute absence lasts 90 scenario seconds and the 5-minute absence
+    threshold is 75 s.
+    """
+    leave, back = (t / factor for t in absence)
+    duration /= factor
+    officer_path: list[Waypoint] = [(0.0, *OFFICER_SPOT)]
+    _wait(officer_path, leave)
+    _go(officer_path, (1.04, 0.40))
+    officer_path.append((back - (officer_path[-1][0] - leave), 1.04, 0.40))
+    _go(officer_path, OFFICER_SPOT)
+    _wait(officer_path, duration)
+    actors = [Actor("officer", officer_path, track_id=1, role="officer 1")]
+    free_at, seat_free = 0.0, [0.0] * len(SEATS)
+    for i, (arrive_at, service_s) in enumerate(zip(arrivals, services, strict=True)):
+        arrive, service = arrive_at / factor, service_s / factor
+        path: list[Waypoint] = [(arrive, *ENTRANCE)]
+        seat = min(range(len(SEATS)), key=lambda k: (seat_free[k] > arrive, k))
+        _go(path, (SEATS[seat][0], AISLE_Y))
+        seated = _go(path, SEATS[seat])
+        # Called when the desk is free and the officer is there; walks over; is served; leaves.
+        called = max(seated + 2, free_at)
+        if leave - 5 <= called < back:
+            called = back + 2
+        _wait(path, called)
+        seat_free[seat] = called + 3
+        _go(path, (SEATS[seat][0], FRONT_Y), 0.06)
+        at_desk = _go(path, DESK_SPOT, 0.06)
+        _wait(path, at_desk + service)
+        free_at = _go(path, EXIT, 0.06) - 8
+        actors.append(Actor(f"citizen {i + 1}", path, track_id=100 + i, role="citizen"))
+    scaled = {"absence_min_s": 300, "present_after_s": 3, "absent_after_s": 20, "enter_confirm_s": 2,
+              "leave_after_s": 8, "service_min_s": 20, "long_wait_s": 300, "unattended_hold_s": 60,
+              "overcrowded_hold_s": 30, "observe_every_s": 20, "cooldown_s": 60, "update_every_s": 30}
+    thresholds = {key: value / factor for key, value in scaled.items()}
+    zones = [
+        make_zone("counter 1 staff", "counter_staff", [[0.76, 0.34], [0.94, 0.34], [0.94, 0.48], [0.76, 0.48]],
+                  id=1),
+        make_zone("counter 1 customer", "counter_customer", [[0.72, 0.51], [0.90, 0.51], [0.90, 0.66],
+                                                             [0.72, 0.66]], id=2),
+        make_zone("waiting row", "queue", [[0.03, 0.39], [0.50, 0.39], [0.50, 0.50], [0.03, 0.50]],
+                  thresholds=thresholds, id=3),
+    ]
+    return Scenario(name, f"Counter 1: the officer leaves at {absence[0]:.0f} s for {absence[1] - absence[0]:.0f} s "
+                    f"(hall time); {len(arrivals)} citizens queue and are served. Hall time is compressed "
+                    f"{factor:g} times, thresholds with it.",
+                    datetime(2026, 11, 23, 8, 0, tzinfo=HCM), duration, actors, zones,
+                    counters=[{"id": 1, "staff_zone_id": 1, "customer_zone_id": 2}], working_hours=WORKING_HOURS,
+                    capacity=6, desks=[(0.85, 0.47, 0.95, 0.49)], seconds_per_frame=seconds_per_frame,
+                    time_factor=factor)
+
+
+def street_scenario(name: str = "street_incidents", duration: float = 160.0, seconds_per_frame: float = 0.25
+                    ) -> Scenario:
+    """A van stops in a no-stopping zone; a walker goes against the footpath; one loiters on the lawn; a group
+    gathers on the plaza; walkers cross a counting line. Analysed at 4 frames per scenario second: the
+    walkers move about their own width per second, too far for the tracker's box overlap at 1 fps."""
+    # The van is the footage's own, cut out: kept near its native size (the top of the image), where the
+    # detector knows it; larger, it is a blurred upscale that the detector misses.
+    van = [(0.0, 0.47, 0.42), (12.0, 0.70, 0.235), (72.0, 0.70, 0.235), (80.0, 0.47, 0.42), (92.0, -0.12, 0.40)]
+    actors = [Actor("van", van, class_name="truck", track_id=1, role="vehicle")]
+    for i, start in enumerate((5.0, 40.0, 125.0)):  # with the lane, eastwards
+        y = 0.40 + 0.02 * i
+        actors.append(Actor(f"walker {i + 1}", [(start, -0.03, y), (start + 0.6 / WALK, 0.57, y)], track_id=10 + i,
+                            role="pedestrian"))
+    actors.append(Actor("wrong-way walker", [(80.0, 0.56, 0.42), (80.0 + 0.6 / WALK, -0.04, 0.42)], track_id=20,
+                        role="pedestrian"))
+    loiter = [(18.0, -0.03, 0.72), (18.0 + 0.15 / WALK, 0.12, 0.74)]
+    for k, (x, y) in enumerate([(0.22, 0.80), (0.30, 0.70), (0.18, 0.86), (0.28, 0.78), (0.12, 0.74)]):
+        loiter.append((loiter[-1][0] + 10 + 2 * k, x, y))
+    loiter.append((loiter[-1][0] + 0.4 / WALK, -0.04, 0.9))
+    actors.append(Actor("loiterer", loiter, track_id=30, role="pedestrian"))
+    for i, x in enumerate((0.46, 0.53, 0.60, 0.67, 0.74)):
+        arrive, y = 100.0 + 3 * i, 0.56 + 0.01 * (i % 2)
+        actors.append(Actor(f"group {i + 1}", [(arrive - 0.45 / WALK, x, 1.04), (arrive, x, y), (140.0, x, y),
+                                               (140.0 + 0.5 / WALK, x + 0.1, 1.06)], track_id=40 + i,
+                            role="pedestrian"))
+    zones = [
+        make_zone("no stopping", "no_stopping", [[0.60, 0.15], [0.80, 0.15], [0.80, 0.30], [0.60, 0.30]],
+                  thresholds={"still_s": 30}, id=11),
+        make_zone("footpath eastbound", "lane", [[0.02, 0.34], [0.55, 0.34], [0.55, 0.47], [0.02, 0.47]],
+                  direction=[1, 0], classes=["person"], thresholds={"rules": ["wrong_way"]}, id=12),
+        make_zone("lawn", "restricted", [[0.05, 0.62], [0.40, 0.62], [0.40, 0.97], [0.05, 0.97]],
+                  thresholds={"loiter_s": 45}, id=13),
+        make_zone("plaza", "crowd", [[0.42, 0.48], [0.82, 0.48], [0.82, 0.74], [0.42, 0.74]],
+                  thresholds={"max_people": 4, "hold_s": 10, "observe_every_s": 10}, id=14),
+        make_zone("footpath count", "line", [[0.30, 0.33], [0.30, 0.48]], direction=[1, 0], classes=["person"],
+                  thresholds={"every_s": 60}, id=15),
+    ]
+    return Scenario(name, "A van stops 60 s in a no-stopping zone; a walker goes against the footpath; a person "
+                    "loiters on the lawn; five people gather on the plaza; walkers cross the counting line.",
+                    datetime(2026, 11, 23, 14, 0, tzinfo=HCM), duration, actors, zones,
+                    seconds_per_frame=seconds_per_frame)
+
+
+SCENARIOS = {"counter_absence": counter_scenario, "street_incidents": street_scenario}
+
+
+def build(folder: Path, bank: SpriteBank, names: Sequence[str] | None = None, seed: int = 0,
+          force: bool = False) -> list[Path]:
+    """Render the named scenarios (default: all) into ``folder`` unless already there; return the truth files."""
+    out = []
+    for name in names or list(SCENARIOS):
+        truth_file = folder / f"{name}.json"
+        if force or not truth_file.is_file() or not (folder / f"{name}.mp4").is_file():
+            scenario = SCENARIOS[name]()
+            render(scenario, bank, folder, ground_truth(scenario), seed)
+        out.append(truth_file)
+    return out
