@@ -155,19 +155,58 @@ def _find(root: ET.Element, *path: str) -> ET.Element | None:
     return node
 
 
-GET_TIME = (b'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
-            b'<s:Body><GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>')
+GET_TIME = ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
+            '{header}<s:Body><GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body>'
+            '</s:Envelope>')
+WSSE = ('<s:Header><Security xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">'
+        '<UsernameToken><Username>{user}</Username><Password Type="http://docs.oasis-open.org/wss/2004/01/'
+        'oasis-200401-wss-username-token-profile-1.0#{kind}">{password}</Password>{extra}</UsernameToken>'
+        '</Security></s:Header>')
 
 
-async def read_device_clock(host: str, port: int, timeout_s: float) -> datetime:
-    """The camera's UTC clock from the unauthenticated GetSystemDateAndTime; classifies what answers."""
+def _wsse_header(username: str, password: str, digest: bool) -> str:
+    from xml.sax.saxutils import escape
+
+    if not digest:
+        return WSSE.format(user=escape(username), kind="PasswordText", password=escape(password), extra="")
+    import base64
+    import hashlib
+    import os
+
+    nonce = os.urandom(16)
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    token = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
+    extra = (f'<Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-'
+             f'1.0#Base64Binary">{base64.b64encode(nonce).decode()}</Nonce><Created xmlns="http://docs.oasis-open.org/'
+             f'wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">{created}</Created>')
+    return WSSE.format(user=escape(username), kind="PasswordDigest", password=token, extra=extra)
+
+
+async def read_device_clock(host: str, port: int, timeout_s: float, username: str | None = None,
+                            password: str | None = None) -> datetime | None:
+    """The camera's UTC clock from GetSystemDateAndTime; classifies what answers.
+
+    Asked without credentials first (the ONVIF standard allows it); a camera that wants them gets a
+    digest, then plain-text token. None when the camera refuses all (credentials wrong or clock far off).
+    """
+    headers = [""]
+    if username:
+        headers += [_wsse_header(username, password or "", True), _wsse_header(username, password or "", False)]
+    for header in headers:
+        found = await _ask_clock(host, port, timeout_s, GET_TIME.format(header=header).encode())
+        if found is not None:
+            return found
+    return None
+
+
+async def _ask_clock(host: str, port: int, timeout_s: float, request: bytes) -> datetime | None:
     import aiohttp
 
     url = f"http://{host}:{port}{DEVICE_PATH}"
     headers = {"Content-Type": "application/soap+xml; charset=utf-8"}
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session, \
-                session.post(url, data=GET_TIME, headers=headers) as response:
+                session.post(url, data=request, headers=headers) as response:
             body = await response.read()
             status, content_type = response.status, response.headers.get("Content-Type", "")
     except (aiohttp.ClientConnectionError, TimeoutError) as exc:
@@ -187,7 +226,7 @@ async def read_device_clock(host: str, port: int, timeout_s: float) -> datetime:
     utc = _find(root, "UTCDateTime")
     if utc is None:
         if _find(root, "Fault") is not None:
-            return datetime.now(UTC)  # the time needs authentication here: no skew can be read
+            return None  # this camera wants credentials even for its clock
         raise MalformedReply(f"{host}:{port}: GetSystemDateAndTime reply has no UTCDateTime")
     try:
         values = {name: int((_find(utc, name).text or "").strip())  # type: ignore[union-attr]
@@ -296,7 +335,11 @@ async def probe(host: str, port: int = 80, username: str | None = None, password
 
     where = f"{host}:{port}"
     await asyncio.to_thread(check_reachable, host, port, min(timeout_s, 5.0))
-    camera_now = await read_device_clock(host, port, timeout_s)
+    camera_now = await read_device_clock(host, port, timeout_s, username, password)
+    if camera_now is None and not username:
+        raise AuthFailed(f"{where} wants credentials: give --user and a password")
+    if camera_now is None:
+        raise AuthFailed(f"{where} refused the credentials for user {username!r} (digest and plain text tried)")
     skew = (camera_now - datetime.now(UTC)).total_seconds()
     if abs(skew) > max_skew_s:
         raise ClockSkewTooLarge(f"{where}: the camera's clock says {camera_now:%Y-%m-%d %H:%M:%S} UTC, "

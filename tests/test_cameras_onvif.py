@@ -84,6 +84,19 @@ def test_add_stores_the_camera_and_a_reader_pulls_frames_from_its_uri(socket_db,
 
 
 @pytest.mark.usefixtures("netns")
+def test_a_camera_clock_two_hours_off_is_corrected_automatically() -> None:
+    # ipycam refuses WS-Security timestamps more than 5 minutes from its own clock: only a corrected
+    # client gets in, and a limit below the skew gives the clock-skew error instead.
+    command = ["sh", "-c", f"{' '.join(PROBE)} --user admin --password pa55 --json; "
+                           f"{' '.join(PROBE)} --user admin --password pa55 --max-skew 600"]
+    result = run_with_camera(command, user="admin", password="pa55", clock_offset_s=7200)
+    report = json.loads(result.stdout[:result.stdout.rindex("}") + 1])
+    assert report["clock_corrected"] is True and abs(report["clock_skew_s"] - 7200) < 5
+    assert report["profiles"]
+    assert result.returncode == 23 and "2.0 h ahead" in result.stderr
+
+
+@pytest.mark.usefixtures("netns")
 def test_wrong_password_has_its_own_error() -> None:
     result = run_with_camera([*PROBE, "--user", "admin", "--password", "wrong"], user="admin", password="pa55")
     assert result.returncode == 22, result.stderr

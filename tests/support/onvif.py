@@ -53,9 +53,13 @@ def namespaces_possible() -> str | None:
 
 
 def run_with_camera(command: list[str], *, user: str = "", password: str = "", timeout_s: float = 90.0,
-                    env: dict[str, str] | None = None) -> CommandResult:
-    """Run ``command`` in a fresh network namespace beside an ipycam ONVIF camera (auth when user is set)."""
-    inner = [sys.executable, "-m", "tests.support.onvif", "--user", user, "--password", password, "--", *command]
+                    env: dict[str, str] | None = None, clock_offset_s: float = 0.0) -> CommandResult:
+    """Run ``command`` in a fresh network namespace beside an ipycam ONVIF camera (auth when user is set).
+
+    ``clock_offset_s`` sets the camera's clock that far from the real one (its WS-Security check follows it).
+    """
+    inner = [sys.executable, "-m", "tests.support.onvif", "--user", user, "--password", password,
+             "--clock-offset", str(clock_offset_s), "--", *command]
     script = f"{NAMESPACE_SETUP} && exec " + " ".join(_quote(a) for a in inner)
     result = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True,
                             timeout=timeout_s, cwd=ROOT, env={**os.environ, **(env or {})})
@@ -85,6 +89,25 @@ def netns() -> None:
 
 
 # -- inside the namespace ------------------------------------------------------------------------------
+def _shift_camera_clock(offset_s: float) -> None:
+    """Make ipycam's ONVIF service (its clock and its WS-Security freshness check) run ``offset_s`` off."""
+    import time as real_time
+    import types
+    from datetime import datetime
+
+    import ipycam.onvif as service
+
+    class ShiftedDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+            return datetime.fromtimestamp(real_time.time() + offset_s, tz)
+
+    clock = types.SimpleNamespace(**{n: getattr(real_time, n) for n in dir(real_time) if not n.startswith("__")})
+    clock.gmtime = lambda secs=None: real_time.gmtime((real_time.time() if secs is None else secs) + offset_s)
+    service.datetime = ShiftedDatetime  # type: ignore[misc]
+    service.time = clock  # type: ignore[assignment]
+
+
 def _start_camera(user: str, password: str) -> object:
     import logging
 
@@ -122,9 +145,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--user", default="")
     parser.add_argument("--password", default="")
+    parser.add_argument("--clock-offset", type=float, default=0.0)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.clock_offset:
+        _shift_camera_clock(args.clock_offset)
     camera = _start_camera(args.user, args.password)
     deadline = time.monotonic() + 15
     import socket
