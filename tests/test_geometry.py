@@ -51,3 +51,11 @@ def test_line_crossing_counts_direction() -> None:
 def test_unknown_class_is_named() -> None:
     with pytest.raises(GeometryError, match="unknown class 'tank'"):
         make_zone("no stop", "no_stopping", [[0, 0], [1, 0], [1, 1]], classes=["car", "tank"])
+
+
+def test_vietnamese_zone_names_are_drawn_legibly_on_evidence() -> None:
+    from vision.evidence import plain_label
+
+    # OpenCV's fonts draw ASCII only: without this the operator sees "b?i xe ??ng c?a" on the picture.
+    assert plain_label("bãi xe đóng cửa") == "bai xe dong cua"
+    assert plain_label("Quầy 3 - Tư pháp") == "Quay 3 - Tu phap"

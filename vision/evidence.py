@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,13 @@ from vigil.types import Detections, Event
 _PERSON, _VEHICLE, _ZONE, _LINE = (60, 200, 60), (255, 160, 30), (0, 215, 255), (255, 0, 255)
 
 
+def plain_label(text: str) -> str:
+    """The text in the letters OpenCV's fonts can draw: Vietnamese without diacritics ("bãi đỗ" -> "bai do")."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).encode("ascii", "replace").decode()
+
+
 def draw(image: np.ndarray, detections: Detections, zones: Sequence[ZoneSpec] = (),
          highlight_zone: str | None = None) -> np.ndarray:
     """A copy of the frame with zone outlines (the event's zone thicker), boxes and ``class #id`` labels."""
@@ -26,8 +34,8 @@ def draw(image: np.ndarray, detections: Detections, zones: Sequence[ZoneSpec] = 
         thick = 3 if zone.name == highlight_zone else 1
         color = _LINE if zone.is_line else _ZONE
         cv2.polylines(canvas, [pts], not zone.is_line, color, thick, cv2.LINE_AA)
-        cv2.putText(canvas, zone.name, tuple(int(v) for v in pts[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1,
-                    cv2.LINE_AA)
+        cv2.putText(canvas, plain_label(zone.name), tuple(int(v) for v in pts[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    color, 1, cv2.LINE_AA)
     ids = detections.tracker_id if len(detections.tracker_id) == len(detections) else [None] * len(detections)
     for box, name, track_id in zip(detections.xyxy, detections.class_names, ids, strict=True):
         x1, y1, x2, y2 = np.round(box).astype(int).tolist()
