@@ -163,13 +163,13 @@ def _import_site(conn: psycopg.Connection, data: dict[str, Any], where: str, box
             onvif_host=onvif.get("host"), onvif_port=onvif.get("port"), username=cam.get("username"),
             main_uri=cam.get("main_uri"), sub_uri=cam.get("sub_uri"), snapshot_uri=cam.get("snapshot_uri"),
             analytics_fps=cam.get("analytics_fps"), enabled=cam.get("enabled", True), position=cam.get("position"))
-        password: Any = registry._UNSET
+        password: Any = registry.KEEP_PASSWORD
         if cam.get("password_env"):
             password = env[cam["password_env"]]
         elif cam.get("password") is not None:
             password = str(cam["password"])
             report.warnings.append(f"{where}.cameras[{j}]: clear password in the file; prefer password_env")
-        if password is not registry._UNSET:
+        if password is not registry.KEEP_PASSWORD:
             if box is None:
                 raise ConfigError([f"{where}.cameras[{j}]: a password is given but no key is available"])
             report.passwords_set += 1

@@ -27,7 +27,7 @@ CAMERA_COLUMNS = ("id, site_id, name, source_kind, onvif_host, onvif_port, usern
                   " enabled, position, info, snapshot_path, state")
 COUNTER_COLUMNS = "id, site_id, number, department, officer, camera_id, staff_zone_id, customer_zone_id"
 ZONE_COLUMNS = "id, camera_id, name, kind, geometry, direction, classes, thresholds, schedule"
-_UNSET: Any = object()
+KEEP_PASSWORD: Any = object()  # save_camera: leave the stored password as it is
 
 
 class RegistryError(ValueError):
@@ -115,7 +115,7 @@ def _camera_values(camera: CameraRecord) -> dict[str, Any]:
             "info": Jsonb(camera.info or {}), "snapshot_path": camera.snapshot_path}
 
 
-def save_camera(conn: psycopg.Connection, camera: CameraRecord, password: str | None = _UNSET,
+def save_camera(conn: psycopg.Connection, camera: CameraRecord, password: str | None = KEEP_PASSWORD,
                 box: SecretBox | None = None) -> CameraRecord:
     """Create the camera or update the one with the same site and name.
 
@@ -123,7 +123,7 @@ def save_camera(conn: psycopg.Connection, camera: CameraRecord, password: str | 
     keep the stored one.
     """
     values = _camera_values(camera)
-    if password is not _UNSET:
+    if password is not KEEP_PASSWORD:
         if password is not None and box is None:
             raise RegistryError("storing a camera password needs the key (SecretBox)")
         values["password_enc"] = box.encrypt(password) if password is not None and box is not None else None

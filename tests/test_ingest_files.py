@@ -120,3 +120,17 @@ def test_a_loss_shorter_than_the_grace_period_raises_no_offline_event(short_clip
         assert _wait_for(lambda: reader.reconnects >= 1 and len(events) >= 3, 20.0)
     assert {e.type.value for e in events} >= {"camera_offline", "camera_online"}
     assert all(e.site_id == 3 and e.camera_id == 8 for e in events)
+
+
+def test_damaged_video_counts_decode_errors_and_reading_goes_on(short_clip: Path, tmp_path: Path) -> None:
+    data = bytearray(short_clip.read_bytes())
+    for offset in range(len(data) // 4, len(data) - 64, len(data) // 40):  # scratch the picture data
+        data[offset:offset + 16] = bytes(16)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    camera = CameraSource.from_file(10, damaged, loop=False, realtime=False)
+    with CameraReader(camera, SETTINGS) as reader:
+        assert _wait_for(lambda: reader.ended, 10.0)
+    assert reader.decode_errors > 0
+    assert reader.decoded_frames >= 5  # damaged pictures are counted, not fatal
+    assert reader.health().decode_errors == reader.decode_errors
