@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # only the type: the decoder runs without the cameras layer l
 
 log = logging.getLogger(__name__)
 Decoder = Literal["cpu", "cuda"]
+# Failures of the stream itself, which a CPU decoder would meet just the same.
+_STREAM_ERRORS = (ConnectionError, TimeoutError, FileNotFoundError, IsADirectoryError, av.error.ExitError)
 _CREDENTIALS = re.compile(r"(\w+://)[^/@\s'\"]*@")
 
 # Small probe: the first key frame carries what the decoder needs; FFmpeg's default probing waits seconds.
@@ -79,8 +81,18 @@ def open_stream(source: CameraSource, open_timeout_s: float, read_timeout_s: flo
         from av.codec.hwaccel import HWAccel
 
         hwaccel = HWAccel(device_type="cuda", allow_software_fallback=True)
-    container = av.open(source.open_uri, mode="r", options=options, timeout=(open_timeout_s, read_timeout_s),
-                        hwaccel=hwaccel)
+    try:
+        container = av.open(source.open_uri, mode="r", options=options,
+                            timeout=(open_timeout_s, read_timeout_s), hwaccel=hwaccel)
+    except _STREAM_ERRORS:
+        raise
+    except Exception as exc:
+        if decoder != "cuda":
+            raise
+        # No usable CUDA device (driver missing, GPU busy or lost): decode on the CPU rather than never.
+        log.warning("%s: CUDA decoding unavailable (%s); decoding on the CPU", source.display_uri,
+                    describe_error(exc))
+        return open_stream(source, open_timeout_s, read_timeout_s, "cpu")
     try:
         if not container.streams.video:
             raise ValueError(f"{source.display_uri}: no video stream")

@@ -75,3 +75,18 @@ def test_errors_never_show_stream_credentials() -> None:
     error = OSError("Connection refused: 'rtsp://admin:s3cret@10.1.2.3:554/Streaming/101'")
     assert "s3cret" not in describe_error(error)
     assert "rtsp://10.1.2.3:554/Streaming/101" in describe_error(error)
+
+
+def test_cuda_decoding_falls_back_to_the_cpu_where_no_gpu_can_be_opened() -> None:
+    if Path("/dev/nvidiactl").exists():
+        return  # a GPU host: CUDA opens for real (checked there by hand, see docs/benchmarks.md)
+    from cameras.models import CameraSource
+    from ingest.decode import open_stream
+    from tests.support.rtsp import footage
+
+    stream = open_stream(CameraSource.from_file(1, footage()), 5.0, 5.0, "cuda")
+    try:
+        frame = next(stream.container.decode(stream.stream))
+    finally:
+        stream.close()
+    assert stream.decoder == "cpu" and frame.width == 768
