@@ -58,7 +58,7 @@ export function zoneEditor({ zones, imageUrl }) {
     const box = svg.getBoundingClientRect();
     return [round((event.clientX - box.left) / box.width), round((event.clientY - box.top) / box.height)];
   }
-  const touch = (draft) => { draft.dirty = true; };
+  const touch = (draft) => { draft.dirty = true; draft.badPoint = null; };
 
   function draw() {
     const [w, hgt] = size();
@@ -83,7 +83,8 @@ export function zoneEditor({ zones, imageUrl }) {
       if (NEEDS_DIRECTION.has(draft.kind) && draft.direction && px.length >= 2) svg.append(arrow(draft, px, color));
       if (!isSel) return;
       px.forEach(([x, y], pointIndex) => {
-        const handle = s('circle', { cx: x, cy: y, r: 7, class: 'handle', 'data-point': pointIndex });
+        const handle = s('circle', { cx: x, cy: y, r: 7, 'data-point': pointIndex,
+          class: pointIndex === draft.badPoint ? 'handle bad' : 'handle' });
         handle.addEventListener('pointerdown', (e) => {
           e.stopPropagation();
           if (e.button === 2 || e.altKey) return removePoint(pointIndex);
@@ -234,9 +235,16 @@ export function zoneEditor({ zones, imageUrl }) {
         }
         const saved = draft.id ? await api(`/zones/${draft.id}`, { method: 'PUT', body })
           : await api(`/cameras/${cameraId}/zones`, { method: 'POST', body });
-        Object.assign(draft, draftOf(saved));
+        Object.assign(draft, draftOf(saved), { badPoint: null });
       } catch (error) {
-        const messages = error.fields.length ? error.fields.map((f) => `${f.field} — ${f.message}`)
+        // "body.points.3": the point at fault is marked on the picture
+        const point = error.fields.map((f) => /^body\.points\.(\d+)/.exec(f.field)).find(Boolean);
+        draft.badPoint = point ? Number(point[1]) : null;
+        if (!found.length) selected = drafts.indexOf(draft);
+        const messages = error.fields.length ? error.fields.map((f) => {
+          const at = /^body\.points\.(\d+)/.exec(f.field);
+          return `${at ? t('zones.bad_point', { n: Number(at[1]) + 1 }) : t('zones.rejected')} (${f.message})`;
+        })
           : [error.status === 403 ? t('common.not_allowed') : t('common.load_failed')];
         messages.forEach((message) => found.push({ zone: draft.name, message }));
       }

@@ -4,18 +4,32 @@
 import { api, settle } from '../api.js';
 import { chart, destroyAll, PALETTE } from '../charts.js';
 import { fill, h } from '../dom.js';
-import { fmtDuration, fmtNumber, fmtTime, localHour, t } from '../i18n.js';
+import { fmtDuration, fmtNumber, fmtTime, localDay, localHour, t } from '../i18n.js';
 import { sitePicker } from '../site_picker.js';
+import { openSessions } from '../timeline.js';
 
 const REFRESH_MS = 15000;
 
-function presence(counter) {
-  if (counter.officer_present === null) return ['unknown', t('centers.officer_unknown')];
+const STALE_MS = 5 * 60 * 1000;
+
+/** Whether the site is within its working hours now (local time of the site). */
+function openNow(site) {
+  const now = new Date();
+  const minute = localHour(now, site.timezone) * 60 + Number(new Intl.DateTimeFormat('en-GB', {
+    timeZone: site.timezone, minute: '2-digit' }).format(now));
+  return openSessions(site, localDay(now, site.timezone)).some(([a, b]) => a <= minute && minute < b);
+}
+
+function presence(counter, site) {
+  if (!openNow(site)) return ['closed', t('centers.closed')];
+  const stale = !counter.presence_time || Date.now() - new Date(counter.presence_time).getTime() > STALE_MS;
+  if (counter.officer_present === null || stale) return ['unknown', t('centers.officer_unknown')];
   return counter.officer_present ? ['present', t('centers.officer_present')] : ['absent', t('centers.officer_absent')];
 }
 
-function counterCard(counter, tz) {
-  const [state, text] = presence(counter);
+function counterCard(counter, site) {
+  const tz = site.timezone;
+  const [state, text] = presence(counter, site);
   return h('div', { class: `counter-card officer-${state}`, dataset: { counter: counter.counter_id } },
     h('div', { class: 'counter-number' }, t('centers.counter_n', { n: counter.number })),
     h('div', { class: 'counter-dept' }, counter.department),
@@ -99,7 +113,7 @@ export async function render(root, ctx) {
 
   async function refresh() {
     const counters = await api('/counters/live', { query: { site_id: site.id } });
-    fill(strip, ...counters.map((c) => counterCard(c, site.timezone)));
+    fill(strip, ...counters.map((c) => counterCard(c, site)));
     if (!counters.length) strip.append(h('p', { class: 'muted' }, t('centers.no_counters')));
     const { made, summary } = await hallChart(site, counters);
     destroyAll(charts);
