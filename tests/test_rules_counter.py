@@ -222,3 +222,19 @@ def test_more_people_than_capacity_raises_hall_overcrowded_once() -> None:
 def test_a_non_numeric_threshold_is_refused_naming_it(bad: dict) -> None:
     with pytest.raises(ValueError, match="absence_min_s"):
         hall(**bad)
+
+
+def test_a_citizen_lost_between_seat_and_desk_keeps_their_wait() -> None:
+    # The tracker loses the citizen as they walk to the counter and finds them there under a new id, too
+    # far from the seat to be the same track: the wait goes with them all the same.
+    person = citizen(5, 60, (0.15, 0.7), called=300, leave=420, hidden=[(300, 303)], id_changes=[(303, 77)])
+    [session] = sessions(play(hall(), [officer(), person], MONDAY_9AM, 500))
+    assert abs(session.wait_s - 243) <= 3
+
+
+def test_someone_walking_straight_to_the_desk_does_not_take_a_lost_citizens_wait() -> None:
+    waiting = citizen(5, 10, (0.15, 0.7), called=400, leave=450, hidden=[(100, 125)])
+    walk_in = Actor("walk-in", [(40, 0.95, 0.99), (101, 0.5, 0.45), (200, 0.5, 0.45), (203, 0.9, 0.99)], track_id=8)
+    found = sessions(play(hall(), [officer(), waiting, walk_in], MONDAY_9AM, 500))
+    assert found[0].queue_enter is None
+    assert abs(found[1].wait_s - 390) <= 4

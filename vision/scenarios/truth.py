@@ -47,7 +47,17 @@ def _intervals(times: list[float], flags: list[bool], merge_gap: float = 0.0) ->
 
 def _inside(zone: ZoneSpec, actor: Actor, t: float) -> bool:
     foot = actor.position(t)
-    return foot is not None and 0 <= foot[0] <= 1 and 0 <= foot[1] <= 1 and zone.contains(foot)
+    return foot is not None and 0 <= foot[0] <= 1 and 0 <= foot[1] <= 1 and _contains(zone.points, foot)
+
+
+def _contains(polygon: tuple[tuple[float, float], ...], point: tuple[float, float]) -> bool:
+    """Even-odd rule, as ``cameras.geometry.points_in_polygon`` (plain Python: called a million times here)."""
+    x, y = point
+    inside = False
+    for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
 
 
 def _officer_of(actor: Actor, counters: list[dict[str, Any]]) -> int | None:

@@ -1,0 +1,125 @@
+"""``vigil eval``: the analytics rules measured against ground truth, through the real detector and engine.
+
+The scripted scenarios (``vision/scenarios/library.py``) are rendered once into ``DATA_DIR/scenarios``
+(deterministic from the seed: real people cut from vtest.avi, composited along the scripts) and the
+untouched vtest.avi is scored against its hand annotations (``vision/scenarios/real.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vigil.cli.common import ExitCode, fail, state
+
+GOALS = {"presence_accuracy": 0.98, "queue_mae": 0.5, "wait_error_pct": 10.0, "service_error_pct": 10.0,
+         "max_delay_s": 3.0, "false_alarms": 0}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(evaluate_command)
+
+
+def _row(scores: dict[str, Any]) -> dict[str, Any]:
+    citizens = scores.get("citizens") or {}
+    incidents = scores["incidents"]
+    return {
+        "scenario": scores["scenario"],
+        "fps": scores.get("analytics_fps"),
+        "frames": scores["frames"],
+        "presence_%": None if scores.get("presence_accuracy") is None else 100 * scores["presence_accuracy"],
+        "queue_mae": scores.get("queue_mae"),
+        "wait_err_%": citizens.get("wait_error_pct"),
+        "service_err_%": citizens.get("service_error_pct"),
+        "sessions": f"{citizens['matched']}/{citizens['citizens_served']}" if citizens else None,
+        "incidents": f"{incidents['detected']}/{incidents['incidents']}",
+        "max_delay_s": incidents["max_delay_s"],
+        "false_alarms": incidents["false_alarms"],
+        "wall_s": scores["wall_s"],
+    }
+
+
+def _goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def worst(key: str, high: bool) -> float | None:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return (max(values) if high else min(values)) if values else None
+
+    presence = worst("presence_%", high=False)
+    checks = {
+        "presence >= 98 %": presence is None or presence >= 100 * GOALS["presence_accuracy"],
+        "queue MAE <= 0.5": (worst("queue_mae", True) or 0) <= GOALS["queue_mae"],
+        "wait error <= 10 %": (worst("wait_err_%", True) or 0) <= GOALS["wait_error_pct"],
+        "service error <= 10 %": (worst("service_err_%", True) or 0) <= GOALS["service_error_pct"],
+        "incidents within 3 s": (worst("max_delay_s", True) or 0) <= GOALS["max_delay_s"]
+        and all(r["incidents"].split("/")[0] == r["incidents"].split("/")[1] for r in rows),
+        "no false alarm": sum(r["false_alarms"] for r in rows) == 0,
+    }
+    return {"goals_met": all(checks.values()), **{k: "met" if v else "MISSED" for k, v in checks.items()}}
+
+
+def evaluate_command(
+    ctx: typer.Context,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write every figure to this JSON file.")] = None,
+    scenario: Annotated[list[str] | None, typer.Option("--scenario", "-s", help="Only these scenarios "
+                                                       "(repeatable; default: all).")] = None,
+    real: Annotated[bool, typer.Option("--real/--no-real", help="Also score the untouched vtest.avi.")] = True,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Render the scenarios again.")] = False,
+    model: Annotated[str | None, typer.Option("--model", help="Detector (default: settings vision.model).")] = None,
+    real_every: Annotated[int, typer.Option("--real-every", min=1, help="Analyse every Nth frame of vtest.avi "
+                                            "(10 fps; default 2 = 5 fps).")] = 2,
+    evidence: Annotated[Path | None, typer.Option("--evidence", help="Write the events' evidence JPEGs "
+                                                  "under this folder.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the scenario rendering.")] = 0,
+) -> None:
+    """Score the analytics rules on ground-truthed scenarios and on real footage: officer-presence accuracy,
+    queue-length MAE, wait- and service-time error, incident delay past the rule's threshold, false alarms."""
+    settings = state(ctx).settings()
+    from vigil.benchreport import report
+    from vision.detectors import ModelError, load_detector
+    from vision.scenarios.evaluate import evaluate
+    from vision.scenarios.library import SCENARIOS, build
+    from vision.scenarios.real import real_truth
+    from vision.scenarios.sprites import VTEST, load_bank
+
+    unknown = sorted(set(scenario or []) - set(SCENARIOS))
+    if unknown:
+        raise fail(f"unknown scenario {unknown[0]!r} (one of: {', '.join(SCENARIOS)})", ExitCode.USAGE)
+    if not VTEST.is_file():
+        raise fail(f"{VTEST} not found: the scenarios are cut from it (run `bash scripts/setup.sh`)",
+                   ExitCode.NOT_FOUND)
+    try:
+        detector = load_detector(settings.vision, settings.models_dir, model)
+    except ModelError as exc:
+        raise fail(str(exc), ExitCode.NOT_BUILT) from None
+    folder = settings.data_dir / "scenarios"
+    bank = load_bank(folder / "cache", lambda: detector)
+    results = []
+    try:
+        for truth_file in build(folder, bank, scenario or None, seed=seed, force=rebuild):
+            truth = json.loads(truth_file.read_text(encoding="utf-8"))
+            typer.echo(f"{truth['scenario']}: {truth['frames']} frames ...", err=True)
+            scores, _ = evaluate(truth, truth_file.with_suffix(".mp4"), detector, settings.vision,
+                                 evidence_dir=evidence)
+            results.append(scores)
+        if real and not scenario:
+            truth = real_truth()
+            typer.echo(f"{truth['scenario']}: {truth['frames']} frames, every {real_every} ...", err=True)
+            scores, _ = evaluate(truth, VTEST, detector, settings.vision, every=real_every, evidence_dir=evidence)
+            results.append(scores)
+    finally:
+        detector.close()
+    rows = [_row(s) for s in results]
+    notes = [f"{s['scenario']}: missed {r['type']} at {r['true_start']} s" for s in results
+             for r in s["incidents"]["per_incident"] if not r["detected"]]
+    notes += [f"{s['scenario']}: false alarm {f['type']} {f['start']}-{f['end']} s" for s in results
+              for f in s["incidents"]["false_alarm_list"]]
+    document = report("eval (analytics)", rows, _goals(rows), None, notes=notes)
+    if json_file is not None:
+        document["scenarios"] = results
+        document["model"] = model or settings.vision.model
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+        typer.echo(f"wrote {json_file}")
