@@ -166,3 +166,22 @@ def test_a_wall_tile_enlarges_on_click(console: ConsoleSite) -> None:
     page.wait_for_selector("#tile-modal", state="detached")
     assert page.problems == []
     page.context.close()
+
+
+def test_an_admin_adds_a_user_who_appears_in_the_list(console: ConsoleSite) -> None:
+    page = console.open("admin", "users", ready="#user-table tbody tr")
+    page.click("#add-user")
+    page.fill("#new-username", "thu.nguyen")
+    page.fill("#new-display-name", "Nguyễn Thị Thu")
+    page.select_option("#new-role", "manager")
+    page.select_option("#new-sites", [str(console.city.center)])
+    page.fill("#new-password", "mot-mat-khau-dai-du")
+    page.click("#user-form button[type=submit]")
+    row = page.locator("#user-table tr[data-user='thu.nguyen']")
+    row.wait_for()
+    assert "Quản lý" in row.inner_text() and "Trung tâm Hành chính công Quận 1" in row.inner_text()
+    page.goto("/console/audit-log")
+    page.wait_for_selector("#audit-rows tr[data-action='user.create']")
+    assert "Thêm người dùng" in page.inner_text("#audit-rows")
+    assert page.problems == []
+    page.context.close()

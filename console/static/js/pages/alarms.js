@@ -11,7 +11,7 @@ const TYPES = ['officer_absent', 'counter_unattended_with_queue', 'long_wait', '
   'wrong_way', 'congestion', 'crowd', 'intrusion', 'loitering', 'camera_offline', 'camera_online', 'camera_tamper'];
 const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
 const STATUSES = ['new', 'acknowledged', 'assigned', 'resolved'];
-const MAX_ROWS = 300;
+const MAX_ROWS = 2000;
 
 function matches(filter, event) {
   return (!filter.site_id || event.site_id === Number(filter.site_id))
@@ -29,6 +29,14 @@ export async function render(root, ctx) {
   }
   const page = await api('/events', { query: { limit: 100, site_id: filter.site_id, type: filter.type } });
   const events = page.items;
+  let cursor = page.next_cursor;
+  const older = h('button', { id: 'events-older', class: 'small', hidden: !cursor, onclick: async () => {
+    const more = await api('/events', { query: { ...currentQuery(), cursor } });
+    cursor = more.next_cursor;
+    older.hidden = !cursor;
+    for (const event of more.items) if (!events.some((e) => e.id === event.id)) events.push(event);
+    drawRows();
+  } }, t('alarms.older'));
   let selected = ctx.args[0] || null;
   let sound = localStorage.getItem('vigil.sound') === 'on';
 
@@ -74,18 +82,23 @@ export async function render(root, ctx) {
     else {
       events.unshift(event);
       events.sort((a, b) => (b.time === a.time ? b.seq - a.seq : (b.time > a.time ? 1 : -1)));
-      events.length = Math.min(events.length, MAX_ROWS);
+      if (events.length > MAX_ROWS) events.length = MAX_ROWS;  // a wall screen runs for days
       if (fresh && sound && matches(filter, event)) chime();
     }
     drawRows();
     if (fresh && at < 0) tbody.querySelector(`tr[data-event="${event.id}"]`)?.classList.add('fresh');
   }
 
+  function currentQuery() {
+    return { limit: 100, site_id: filter.site_id, type: filter.type, severity: filter.severity, status: filter.status,
+      open: filter.open || undefined };
+  }
+
   async function reload() {
-    const query = { limit: 100, site_id: filter.site_id, type: filter.type, severity: filter.severity,
-      status: filter.status, open: filter.open || undefined };
-    const fresh = await api('/events', { query });
+    const fresh = await api('/events', { query: currentQuery() });
     events.splice(0, events.length, ...fresh.items);
+    cursor = fresh.next_cursor;
+    older.hidden = !cursor;
     drawRows();
   }
 
@@ -108,7 +121,7 @@ export async function render(root, ctx) {
     h('div', { class: 'split' },
       h('div', { class: 'panel feed' }, h('table', { class: 'grid events' },
         h('thead', {}, h('tr', {}, [t('alarms.time'), t('alarms.severity'), t('alarms.type'), t('common.site'),
-          t('common.camera'), t('alarms.status')].map((x) => h('th', {}, x)))), tbody)),
+          t('common.camera'), t('alarms.status')].map((x) => h('th', {}, x)))), tbody), older),
       detail));
   drawRows();
   if (selected) choose(selected);

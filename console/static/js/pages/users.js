@@ -46,7 +46,7 @@ function editor(ctx, user, done) {
 }
 
 function creator(ctx, done) {
-  const username = h('input', { id: 'new-username', pattern: '[A-Za-z0-9._@-]{1,64}', required: true });
+  const username = h('input', { id: 'new-username', pattern: '[A-Za-z0-9._@\\-]{1,64}', required: true });
   const name = h('input', { id: 'new-display-name' });
   const role = select(ROLES.map((r) => [r, label('role', r)]), 'operator', { id: 'new-role' });
   const sites = siteChooser(ctx, [], 'new-sites');
