@@ -246,6 +246,13 @@ def list_counters(conn: psycopg.Connection, site: str | int | None = None) -> li
     return [CounterRecord(**r) for r in rows]
 
 
+def counters_watched(conn: psycopg.Connection, camera_id: int) -> list[CounterRecord]:
+    """The counters this camera watches (its zones are their staff and customer zones)."""
+    rows = conn.execute(f"SELECT {COUNTER_COLUMNS} FROM counters WHERE camera_id = %s ORDER BY number",
+                        (camera_id,)).fetchall()
+    return [CounterRecord(**r) for r in rows]
+
+
 def delete_counter(conn: psycopg.Connection, site: str | int, number: int) -> None:
     result = conn.execute("DELETE FROM counters WHERE site_id = %s AND number = %s", (get_site(conn, site).id, number))
     if result.rowcount == 0:

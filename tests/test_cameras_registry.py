@@ -67,6 +67,7 @@ def test_passwords_are_stored_encrypted_and_only_the_reader_gets_them(db: psycop
 def test_crud_by_human_keys(db: psycopg.Connection, box: SecretBox) -> None:
     site, camera = _city(db, box)
     assert registry.get_camera(db, "q1-center/hall-1").id == camera.id
+    assert [(c.number, c.department) for c in registry.counters_watched(db, camera.id)] == [(1, "Tư pháp")]
     assert [c.name for c in registry.list_cameras(db, "q1-center")] == ["hall-1"]
     updated = registry.save_camera(db, CameraRecord(site_id=site.id, name="hall-1", source_kind=SourceKind.RTSP,
                                                     main_uri="rtsp://10.0.0.21/other"))
