@@ -28,6 +28,8 @@ def bench_store(
 ) -> None:
     """Goals on a 2-core machine: ingest >= 100,000 rows/s, every console query p95 < 100 ms."""
     settings = state(ctx).settings()
+    import os
+
     from psycopg.rows import dict_row
 
     from store.bench import (
@@ -45,6 +47,7 @@ def bench_store(
     from vigil.benchreport import report
 
     say = lambda line: typer.echo(line, err=True)  # noqa: E731
+    load_at_start = os.getloadavg()[0]
     folder = scratch_dir()
     cluster = EmbeddedPostgres(folder / "db", port=free_port())
     try:
@@ -68,20 +71,23 @@ def bench_store(
         for threads in (1, 2):
             say(f"ingest: {ingest_rows} observations, {threads} writer thread(s) ...")
             ingest[threads] = time_ingest(cluster.url, store, camera_ids, ingest_rows, threads,
-                                          folder / f"spool-ingest-{threads}")
+                                          folder / f"spool-ingest-{threads}", cluster.pgdata)
         say(f"spool: {spool_rows} observations with the database unreachable, then replayed ...")
         dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
         spool = time_spool(cluster.url, store, camera_ids, spool_rows, folder / "spool", dead)
     finally:
         cluster.stop(mode="immediate")
         shutil.rmtree(folder, ignore_errors=True)
-    rows = [{"figure": f"ingest_rows_per_s ({t} thread{'s' if t > 1 else ''})", "value": v}
+    rows = [{"figure": f"ingest_rows_per_s ({t} thread{'s' if t > 1 else ''})", "value": v["rows_per_s"]}
             for t, v in ingest.items()]
+    rows += [{"figure": f"ingest_rows_per_cpu_s ({t} thread{'s' if t > 1 else ''})", "value": v["rows_per_cpu_s"]}
+             for t, v in ingest.items()]
     rows += [{"figure": "spool_write_rows_per_s", "value": spool[0]},
              {"figure": "spool_flush_rows_per_s", "value": spool[1]}]
     rows += [{"figure": f"{q['query']} p50/p95 ms", "value": f"{q['p50_ms']:.1f} / {q['p95_ms']:.1f}"}
              for q in queries]
     summary = summarize(ingest, spool, history, queries)
+    summary["load_average_1min_at_start"] = load_at_start
     summary.update({f"{q['query']}_p50_ms": q["p50_ms"] for q in queries})
     summary.update({f"{q['query']}_p95_ms": q["p95_ms"] for q in queries})
     notes = [f"history: {history['cameras']} cameras at {history['sites']} sites, {days} days: {history['rows']}",
