@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from store.db import connect
 from tests.support.api import PASSWORD
 from tests.support.browser import WALL_SCREEN, ConsoleSite, shoot
 
@@ -183,5 +184,23 @@ def test_an_admin_adds_a_user_who_appears_in_the_list(console: ConsoleSite) -> N
     page.goto("/console/audit-log")
     page.wait_for_selector("#audit-rows tr[data-action='user.create']")
     assert "Thêm người dùng" in page.inner_text("#audit-rows")
+    assert page.problems == []
+    page.context.close()
+
+
+def test_an_admin_places_a_camera_on_the_site_plan(console: ConsoleSite) -> None:
+    camera = console.city.street_cameras[2]  # seeded without a position
+    page = console.open("admin", "streets", ready="#site-plan")
+    mark = page.locator(f"#site-plan g[data-camera='{camera}'] circle")
+    plan = page.locator("#site-plan").bounding_box()
+    start = mark.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(plan["x"] + 0.8 * plan["width"], plan["y"] + 0.7 * plan["height"], steps=5)
+    page.mouse.up()
+    page.wait_for_selector(".toast.ok")
+    with connect(console.db_url) as conn:
+        position = conn.execute("SELECT position FROM cameras WHERE id = %s", (camera,)).fetchone()["position"]
+    assert abs(position["x"] - 0.8) < 0.02 and abs(position["y"] - 0.7) < 0.02
     assert page.problems == []
     page.context.close()

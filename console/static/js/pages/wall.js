@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { cameraView } from '../camera_view.js';
 import { fill, h, select } from '../dom.js';
 import { fmtDateTime, label, t } from '../i18n.js';
+import { liveEvents } from '../live.js';
 
 const REFRESH_MS = 10000;
 
@@ -58,12 +59,17 @@ export async function render(root, ctx) {
   }
 
   draw(cameras);
-  const timer = setInterval(async () => {
+  async function refresh() {
     try {
       const fresh = await api('/cameras', { query: { site_id: siteId } });
       const changed = fresh.some((c, i) => !cameras[i] || cameras[i].id !== c.id || cameras[i].state !== c.state);
       if (changed) { cameras.splice(0, cameras.length, ...fresh); draw(cameras); }
     } catch { /* the next refresh tries again */ }
-  }, REFRESH_MS);
-  return () => { clearInterval(timer); views.forEach((v) => v.stop()); document.getElementById('tile-modal')?.remove(); };
+  }
+  const timer = setInterval(refresh, REFRESH_MS);
+  // Camera events (offline, back online, tampered) refresh the wall at once instead of at the next poll.
+  const stopLive = ctx.can('events.read') ? liveEvents({ after: null, onState: () => {}, onEvent: (op, event) => {
+    if (op === 'insert' && event.type.startsWith('camera_')) refresh();
+  } }) : () => {};
+  return () => { stopLive(); clearInterval(timer); views.forEach((v) => v.stop()); document.getElementById('tile-modal')?.remove(); };
 }
