@@ -99,10 +99,14 @@ def measure(server: BenchServer, count: int, settings: IngestSettings, seconds: 
         delivered = sum(r.slot.delivered for r in pool.readers.values()) - delivered0
         rss = _rss_bytes() - rss_before
         say(f"{count} cameras: {decoded / wall:.0f} decoded frames/s; restarting the server")
-        last = {cid: r.slot.latest().index for cid, r in pool.readers.items()}  # type: ignore[union-attr]
         server.kill()
         killed = time.monotonic()
-        time.sleep(0.5)
+        # Frames still in flight at the kill are not a reconnect: wait until every reader saw the loss.
+        deadline = killed + settings.watchdog_s + settings.read_timeout_s + 5
+        while time.monotonic() < deadline and any(r.state.value in ("online", "tamper")
+                                                  for r in pool.readers.values()):
+            time.sleep(0.02)
+        last = {cid: r.slot.latest().index for cid, r in pool.readers.items()}  # type: ignore[union-attr]
         server.start()
         ready = time.monotonic()
         back = _wait_all(pool, last, 60.0)
