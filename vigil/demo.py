@@ -2,11 +2,11 @@
 
 - A provincial public-service center (``hcc-demo``) whose hall camera shows the composited counter scenario
   (real people cut from ``vtest.avi``: an officer at counter 1 who leaves for a while, citizens who queue
-  and are served; see vision/scenarios). The video plays at the scenario's own clock, so the rules'
-  (compressed) thresholds hold in wall-clock time. The demo site is open around the clock so its counters
-  are live whenever the demo runs.
+  and are served; see vision/scenarios), with light sensor noise added. The video plays at the scenario's
+  own clock, so the rules' (compressed) thresholds hold in wall-clock time. The demo site is open around
+  the clock so its counters are live whenever the demo runs.
 - A street point (``street-demo``) with two cameras: the campus junction of ``vtest.avi`` (a restricted
-  lawn, a crowd zone and a counting line) and the street of ``bikes.mp4`` (a counting line).
+  car park, a crowd zone and a counting line) and the street of ``bikes.mp4`` (a counting line).
 
 ``prepare_demo`` makes the footage, registers the city through the same YAML import a city uses, creates
 the demo sign-in, and returns the RTSP server's process spec for the supervisor.
@@ -72,11 +72,14 @@ def _hall_clip(settings: Settings, folder: Path) -> Path:
     build(scenarios, bank, names=["counter_absence"])
     scenario = SCENARIOS["counter_absence"]()
     fps = 1.0 / scenario.seconds_per_frame  # play at the scenario's clock
+    # A composited picture is noiseless: where nobody moves, frames would be identical and the frozen-image
+    # tamper check would rightly fire. Light temporal noise makes it look like a camera's sensor.
     source = scenarios / "counter_absence.mp4"
     temporary = target.with_suffix(".part.mp4")
     result = subprocess.run(
         ["ffmpeg", "-loglevel", "error", "-y", "-r", f"{fps:g}", "-i", str(source), "-c:v", "libx264",
-         "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-g", str(int(2 * fps)), "-bf", "0",
+         "-vf", "noise=alls=4:allf=t", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", f"{fps:g}",
+         "-g", str(int(2 * fps)), "-bf", "0",
          str(temporary)], capture_output=True, text=True, check=False, timeout=600)
     if result.returncode != 0:
         raise DemoError(f"ffmpeg could not encode the hall scenario: {result.stderr.strip()[-400:]}")
@@ -96,7 +99,7 @@ def city_config(rtsp: str) -> dict[str, Any]:
                  "staff_zone": by_id[c["staff_zone_id"]], "customer_zone": by_id[c["customer_zone_id"]]}
                 for i, (c, department, officer) in enumerate(zip(hall.counters, ["Tư pháp - Hộ tịch"],
                                                                   ["Nguyễn Thị Lan"], strict=False))]
-    lawn = [[0.0, 0.62], [0.28, 0.55], [0.42, 0.98], [0.0, 0.98]]
+    parking = [[0.0, 0.22], [0.46, 0.22], [0.46, 0.39], [0.0, 0.39]]  # the closed car park, top left
     return {"version": 1, "sites": [
         {"code": "hcc-demo", "name": "Trung tâm Phục vụ hành chính công (demo)", "kind": "service_center",
          "level": "province", "timezone": "Asia/Ho_Chi_Minh", "working_hours": {}, "capacity": hall.capacity,
@@ -105,9 +108,9 @@ def city_config(rtsp: str) -> dict[str, Any]:
          "counters": counters},
         {"code": "street-demo", "name": "Nút giao thông (demo)", "kind": "street", "timezone": "Asia/Ho_Chi_Minh",
          "cameras": [
-             {"name": "junction", "source": "rtsp", "main_uri": f"{rtsp}/junction", "analytics_fps": 2,
+             {"name": "junction", "source": "rtsp", "main_uri": f"{rtsp}/junction", "analytics_fps": 4,
               "zones": [
-                  {"name": "thảm cỏ", "kind": "restricted", "points": lawn, "classes": ["person"]},
+                  {"name": "bãi xe đóng cửa", "kind": "restricted", "points": parking, "classes": ["person"]},
                   {"name": "ngã tư", "kind": "crowd", "points": [[0.2, 0.35], [1, 0.35], [1, 1], [0.2, 1]],
                    "thresholds": {"max_people": 4, "hold_s": 5}},
                   {"name": "vạch đếm", "kind": "line", "points": [[0.3, 0.6], [0.95, 0.6]], "direction": [0, 1]},

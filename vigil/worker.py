@@ -4,7 +4,8 @@ Every heartbeat (a third of the lease TTL) the worker renews its leases and take
 capacity; for each camera it gains it loads the camera's stream, zones, counters and site calendar from the
 registry and starts reading and analysing it; a camera it loses (lease lapsed, camera disabled) is stopped.
 Results go to the store writer (events, observations, counter sessions, camera health); the newest
-annotated frame of each camera is written to ``DATA_DIR/live/<camera id>.jpg`` for the console's tiles.
+annotated frame of each camera is written to ``DATA_DIR/live/<camera id>.jpg`` (the camera's
+``snapshot_path``, which the API's snapshot and MJPEG preview serve while it is fresh) for the console's tiles.
 On SIGTERM the worker stops its readers, flushes the writer and releases its leases.
 """
 
@@ -105,6 +106,7 @@ class Worker:
         log.info("worker %s: capacity %d cameras, lease TTL %.0f s, model %s", options.worker_id,
                  options.capacity, options.lease_ttl_s, settings.vision.model)
         with StoreWriter(self.url, settings.store, spool) as writer, connect(self.url) as conn:
+            log.info("worker %s: store writer ready", options.worker_id)
 
             def on_result(result: FrameResult) -> None:
                 writer.write_events(result.events)
@@ -164,6 +166,8 @@ class Worker:
             return False
         live.add_camera(source, zones, rules)
         self._zones[camera_id] = list(zones)
+        # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
+        conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s", (f"live/{camera_id}.jpg", camera_id))
         log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, camera.name, len(zones), len(rules),
                  source.display_uri)
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sys
@@ -63,20 +64,25 @@ def run(
 ) -> None:
     """Run the configured system: database (embedded unless DATABASE_URL), migrations, workers, API and console."""
 
-    supervisor, _ = _prepare(ctx, workers, capacity, api, extra=[])
-    _supervise(supervisor, ctx)
+    supervisor, cleanup = _prepare(ctx, workers, capacity, api, extra=[])
+    _supervise(supervisor, cleanup)
 
 
 def _prepare(ctx: typer.Context, workers: int, capacity: int, api: bool, extra: list) -> tuple:  # type: ignore[type-arg]
-    """Start the database, migrate, and build the supervisor's children (``extra`` first)."""
+    """Start the database, migrate, and build the supervisor's children (``extra`` first).
+
+    Returns the supervisor and a cleanup function that stops the embedded cluster if this call started it.
+    """
     import psycopg
 
-    from store.db import connect, resolve_url
+    from store.db import connect, embedded_cluster, resolve_url
     from store.embedded import EmbeddedPostgresError
     from store.migrate import MigrationError, migrate
     from vigil.supervisor import ChildSpec, Supervisor
 
     settings = state(ctx).settings()
+    cluster = None if settings.database_url else embedded_cluster(settings)
+    started_here = cluster is not None and not cluster.running()
     try:
         url = resolve_url(settings)
         with connect(url) as conn:
@@ -90,7 +96,11 @@ def _prepare(ctx: typer.Context, workers: int, capacity: int, api: bool, extra: 
                                   ready_timeout_s=60))
     children += [ChildSpec(f"worker-{i + 1}", _vigil_argv(ctx, "worker", "--capacity", str(capacity)), env=env,
                            stop_grace_s=30) for i in range(workers)]
-    return Supervisor(children), url
+    def cleanup() -> None:
+        if started_here and cluster is not None:
+            cluster.stop()
+
+    return Supervisor(children), cleanup
 
 
 def _http_ready(settings):
@@ -125,6 +135,7 @@ def demo(
     settings = state(ctx).settings()
     if port:
         settings.api.port = port
+        os.environ["VIGIL_API__PORT"] = str(port)  # the API child reads its settings afresh
     if not Path("/usr/bin/python3").exists() or shutil.which("ffmpeg") is None:
         raise fail("the demo needs the system python3 with GStreamer and ffmpeg: run `make setup`",
                    ExitCode.NOT_BUILT)
@@ -132,10 +143,10 @@ def demo(
         rtsp_child, sign_in = prepare_demo(settings, reset=reset)
     except DemoError as exc:
         raise fail(str(exc), ExitCode.FAILURE) from None
-    supervisor, _ = _prepare(ctx, workers=1, capacity=16, api=True, extra=[rtsp_child])
+    supervisor, cleanup = _prepare(ctx, workers=1, capacity=16, api=True, extra=[rtsp_child])
     console = f"http://{settings.api.host}:{settings.api.port}/"
     typer.secho(f"\nVigil demo: console at {console}\n{sign_in}\nStop with Ctrl-C.\n", fg=typer.colors.GREEN)
-    _supervise(supervisor, ctx)
+    _supervise(supervisor, cleanup)
 
 
 def register(app: typer.Typer) -> None:
