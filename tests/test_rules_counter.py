@@ -238,3 +238,15 @@ def test_someone_walking_straight_to_the_desk_does_not_take_a_lost_citizens_wait
     found = sessions(play(hall(), [officer(), waiting, walk_in], MONDAY_9AM, 500))
     assert found[0].queue_enter is None
     assert abs(found[1].wait_s - 390) <= 4
+
+
+def test_stored_presence_reads_right_every_second_through_an_absence() -> None:
+    outputs = play(hall(observe_every_s=5), [officer((600, 960))], MONDAY_9AM, 1200)
+    steps = sorted(((o.time - MONDAY_9AM).total_seconds(), o.value) for out in outputs for o in out.observations
+                   if o.metric == "officer_present")
+
+    def stored(t: float) -> float:
+        return [v for s, v in steps if s <= t][-1]
+
+    wrong = [t for t in range(1200) if stored(t) != (0.0 if 601 <= t < 960 else 1.0)]
+    assert wrong == []

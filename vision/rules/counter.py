@@ -52,6 +52,11 @@ class OfficerPresence:
     since: datetime | None = None  # when the current state began (backdated)
     _change_since: datetime | None = None
 
+    @property
+    def pending(self) -> bool:
+        """A change is being confirmed: the state as of now may yet be backdated."""
+        return self._change_since is not None
+
     def update(self, someone_there: bool, now: datetime) -> bool | None:
         """Feed the raw signal; return the new state when it flipped this frame, else None."""
         if self.present is None:

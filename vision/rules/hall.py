@@ -61,6 +61,7 @@ class _Counter:
                                 setting(t, "service_min_s", 20.0))
         self.absence = IncidentLatch(setting(t, "absence_min_s", 300.0),
                                      update_every_s=setting(t, "update_every_s", 30))
+        self.last_sample: datetime | None = None  # time of the last periodic presence observation
         self.unattended = IncidentLatch(setting(t, "unattended_hold_s", 60.0), clear_s=5.0,
                                         cooldown_s=setting(t, "cooldown_s", 60.0),
                                         update_every_s=setting(t, "update_every_s", 30))
@@ -243,7 +244,7 @@ class HallRule:
     def _presence_obs(self, counter: _Counter, now: datetime) -> Observation:
         """The officer's state; a change is stamped when it really began (the hysteresis backdates it)."""
         changed = counter.presence.since
-        when = changed if changed is not None and changed != self._last_observed else now
+        when = changed if changed is not None and changed != counter.last_sample else now
         return Observation(when, self.camera_id or 0, "officer_present", float(bool(counter.presence.present)),
                            counter.spec.staff_zone.id)
 
@@ -261,10 +262,15 @@ class HallRule:
         out.observations.append(Observation(now, camera, "hall_count", float(statistics.median(self._hall_samples))))
         self._hall_samples = []
         for counter in self.counters:
+            # While a change is being confirmed the current state may be backdated: a sample now would
+            # contradict the change observation stamped at its true start.
+            if counter.presence.pending:
+                continue
             if not any(o.metric == "officer_present" and o.zone_id == counter.spec.staff_zone.id
                        for o in out.observations):
                 out.observations.append(Observation(now, camera, "officer_present",
                                                     float(bool(counter.presence.present)), counter.spec.staff_zone.id))
+                counter.last_sample = now
 
     def close(self, now: datetime) -> RuleOutput:
         """Stop: end sessions in progress and close open events at ``now``."""
