@@ -142,3 +142,9 @@ def test_build_rules_gives_each_zone_kind_its_rules_and_zones_can_choose() -> No
                                        "loitering", "line_count", "loitering"]
     out = rules[0].update([], NOON + timedelta(seconds=1))
     assert not out
+
+
+def test_someone_who_left_the_zone_early_is_not_counted_as_loitering_later() -> None:
+    # In for 8 s, then lost for good: the time after they were last seen does not count.
+    brief = Actor("brief", [(0, 0.7, 0.2), (8, 0.72, 0.22)], track_id=1)
+    assert not events_of(play(LoiteringRule(1, YARD, thresholds={"loiter_s": 10}), [brief], NOON, 40))

@@ -105,9 +105,12 @@ class LoiteringRule(ZoneRule):
                 emit(out, latch.close(self.last_in[identity_id]), now, (identity_id,))
             del self.last_in[identity_id]
             del self.entered[identity_id]
-        # Someone hidden for a moment is still loitering where they were last seen.
-        loitering = {i: {"dwell_s": round((now - self.entered[i]).total_seconds())} for i in self.last_in}
-        self.step_keys(loitering, now, self.value("loiter_s"), out, since=self.entered)
+        # Time counts only as far as someone was really seen in the zone; once over the threshold, someone
+        # hidden for a moment (up to away_s) is still loitering where they were last seen.
+        loiter_s = self.value("loiter_s")
+        loitering = {i: {"dwell_s": round((self.last_in[i] - self.entered[i]).total_seconds())}
+                     for i in self.last_in if (self.last_in[i] - self.entered[i]).total_seconds() >= loiter_s}
+        self.step_keys(loitering, now, 0.0, out, since=self.entered)
         return out
 
 
