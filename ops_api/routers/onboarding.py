@@ -97,6 +97,8 @@ async def probe(*, body: ProbeIn, _: Writer) -> dict[str, Any]:
         report = await onvif_probe(body.host, body.port, body.username, body.password, timeout_s=body.timeout_s)
     except OnvifError as exc:
         raise _onvif_error(exc) from None
+    except (OSError, ValueError) as exc:  # a host name the resolver refuses (NUL, over-long label)
+        raise ApiError(422, "body.host", f"not a usable address: {exc}") from None
     return report.to_info()
 
 
@@ -121,6 +123,8 @@ async def _onboard(body: OnboardIn) -> Any:
                                        analytics_fps=body.analytics_fps)
     except OnvifError as exc:
         raise _onvif_error(exc) from None
+    except (OSError, ValueError) as exc:
+        raise ApiError(422, "body.host" if body.kind == "onvif" else "body.url", f"not usable: {exc}") from None
     except StreamUnreadable as exc:
         raise ApiError(422, "body.url" if body.kind == "rtsp" else "body.path", str(exc)) from None
 

@@ -6,11 +6,13 @@ process(es); the load generator is another process on loopback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -83,8 +85,25 @@ async def _load(base_url: str, token: str, paths: list[str], clients: int, secon
     return {"latencies": latencies, "errors": errors, "elapsed_s": elapsed}
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by the API server and its worker processes."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+    except psutil.Error:
+        return float("nan")
+
+
 def run_load(base_url: str, token: str, paths: list[str], clients: int, seconds: float,
-             think_s: float) -> dict[str, Any]:
+             think_s: float, server_pid: int) -> dict[str, Any]:
+    cpu_before = server_cpu_s(server_pid)
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     process = context.Process(target=_load_process, args=(base_url, token, paths, clients, seconds, think_s, out))
@@ -92,7 +111,8 @@ def run_load(base_url: str, token: str, paths: list[str], clients: int, seconds:
     result = out.get(timeout=seconds + 120)
     process.join(timeout=30)
     lat = result["latencies"]
-    return {"requests": len(lat), "rps": len(lat) / result["elapsed_s"], "p50_ms": pct(lat, 0.5),
+    cpu_ms = (server_cpu_s(server_pid) - cpu_before) * 1000 / max(1, len(lat) + 3)
+    return {"requests": len(lat), "rps": len(lat) / result["elapsed_s"], "p50_ms": pct(lat, 0.5), "cpu_ms": cpu_ms,
             "p95_ms": pct(lat, 0.95), "max_ms": max(lat) if lat else float("nan"), "errors": result["errors"]}
 
 
@@ -210,6 +230,7 @@ def bench_api(
     from vigil.benchreport import report
 
     say = lambda line: typer.echo(line, err=True)  # noqa: E731
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still removes its cluster
     folder = scratch_dir()
     cluster = EmbeddedPostgres(folder / "db", port=free_port())
     api = None
@@ -234,15 +255,16 @@ def bench_api(
         for name, paths in _paths(url, history["today"].date(), days).items():
             for mode, think in (("paced", think_ms / 1000), ("saturated", 0.0)):
                 say(f"{name}: {clients} clients, {mode} ...")
-                result = run_load(base_url, token, paths, clients, seconds, think)
+                result = run_load(base_url, token, paths, clients, seconds, think, api.pid)
                 rows.append({"endpoint": name, "load": mode, "requests": result["requests"], "rps": result["rps"],
                              "p50_ms": result["p50_ms"], "p95_ms": result["p95_ms"], "max_ms": result["max_ms"],
-                             "errors": sum(result["errors"].values())})
+                             "errors": sum(result["errors"].values()), "api_cpu_ms": result["cpu_ms"],
+                             "loadavg_1m": os.getloadavg()[0]})
         say(f"live events: {live_events} inserts at 20/s ...")
         live = live_latency(base_url, token, url, site_id, camera_id, live_events, 20.0)
         rows.append({"endpoint": "live event: insert -> WebSocket", "load": "idle", "requests": live["received"],
                      "rps": None, "p50_ms": live["p50_ms"], "p95_ms": live["p95_ms"], "max_ms": live["max_ms"],
-                     "errors": live["events"] - live["received"]})
+                     "errors": live["events"] - live["received"], "loadavg_1m": os.getloadavg()[0]})
     finally:
         if api is not None:
             api.terminate()
@@ -264,6 +286,11 @@ def bench_api(
     notes = [f"paced: each of {clients} clients sends one request every {think_ms:.0f} ms (a busy console room); "
              f"saturated: no pause between requests (the most requests/s the API gives on this machine)",
              "the load generator runs in its own process on the same 2 cores, so saturated figures include it",
-             "live latency: from the start of the INSERT to the WebSocket message in the client, idle API"]
+             "live latency: from the start of the INSERT to the WebSocket message in the client, idle API",
+             "api_cpu_ms: CPU time the API processes spent per request (contention on the machine barely moves it)",
+             "loadavg_1m: the machine's 1-minute load average after each run (2 cores: above 2 means other work "
+             "competed for the CPU)"]
     report("api", rows, summary, json_file,
-           columns=["endpoint", "load", "requests", "rps", "p50_ms", "p95_ms", "max_ms", "errors"], notes=notes)
+           columns=["endpoint", "load", "requests", "rps", "p50_ms", "p95_ms", "max_ms", "errors", "api_cpu_ms",
+                    "loadavg_1m"],
+           notes=notes)
