@@ -40,8 +40,8 @@ function signInForm(root, ctx) {
 
 function passwordForm(root, ctx) {
   const message = h('p', { class: 'form-error', role: 'alert' });
-  const current = h('input', { type: 'password', autocomplete: 'current-password', required: true });
-  const next = h('input', { type: 'password', autocomplete: 'new-password', required: true });
+  const current = h('input', { type: 'password', id: 'current-password', autocomplete: 'current-password', required: true });
+  const next = h('input', { type: 'password', id: 'new-password', autocomplete: 'new-password', required: true });
   return h('form', { class: 'panel signin', onsubmit: async (event) => {
     event.preventDefault();
     try {
