@@ -24,7 +24,14 @@ STATIC = HERE / "static"
 NODE_MODULES = HERE / "node_modules"
 # Vendor files the page loads, by the name it asks for (the UMD build: a plain <script>, no bundler).
 VENDOR = {"chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js"}
-NO_CACHE = {"cache-control": "no-cache"}
+# The page loads only its own files; no inline script, no framing (clickjacking), no foreign connections.
+SHELL_HEADERS = {
+    "cache-control": "no-cache",
+    "content-security-policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline';"
+                               " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
 
 
 def vendor_missing() -> list[str]:
@@ -50,4 +57,4 @@ def mount(app: FastAPI) -> None:
     @app.get("/console", include_in_schema=False)
     @app.get("/console/{page:path}", include_in_schema=False)
     def shell(page: str = "") -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html", headers=NO_CACHE)
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers=SHELL_HEADERS)
