@@ -108,7 +108,7 @@ def optional_user(request: Request, conn: Annotated[psycopg.Connection, Depends(
     return user
 
 
-def current_user(request: Request, user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+async def current_user(request: Request, user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
     """The signed-in user; 401 without valid credentials; 403 until a required password change is done."""
     if user is None:
         raise unauthorized("sign in first (session cookie or Authorization: Bearer <token>)")
@@ -120,7 +120,7 @@ def current_user(request: Request, user: Annotated[Principal | None, Depends(opt
 def require(permission: str) -> Callable[..., Principal]:
     """A dependency that gives the signed-in user when the role grants ``permission``, else 403."""
 
-    def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+    async def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:  # no I/O: no thread hop
         user.require(permission)
         return user
 
