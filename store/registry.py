@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from cameras.crypto import SecretBox
+from cameras.crypto import CredentialError, SecretBox
 from cameras.geometry import ZoneSpec, make_zone
 from cameras.models import CameraRecord, CameraSource, CounterRecord, SiteKind, SiteRecord, SourceKind
 from vigil.calendar import WorkingCalendar
@@ -206,7 +206,10 @@ def _source(camera: CameraRecord, token: bytes | None, box: SecretBox | None) ->
     if token is not None:
         if box is None:
             raise RegistryError(f"camera '{camera.name}' has a stored password: the key is needed to use it")
-        password = box.decrypt(token)
+        try:
+            password = box.decrypt(token)
+        except CredentialError as exc:
+            raise RegistryError(f"camera '{camera.name}': {exc}") from None
     source = CameraSource.from_rtsp(camera.id or 0, uri, analytics_fps=camera.analytics_fps, name=camera.name,
                                     kind=camera.source_kind)
     return dataclasses.replace(source, site_id=camera.site_id, username=camera.username or source.username,

@@ -53,7 +53,8 @@ def test_key_file_is_created_private_on_first_use(tmp_path: Path) -> None:
         other.decrypt(box.encrypt("x"))
 
 
-def test_passwords_are_stored_encrypted_and_only_the_reader_gets_them(db: psycopg.Connection, box: SecretBox) -> None:
+def test_passwords_are_stored_encrypted_and_only_the_reader_gets_them(db: psycopg.Connection, box: SecretBox,
+                                                                      tmp_path: Path) -> None:
     _site, camera = _city(db, box)
     stored = db.execute("SELECT password_enc FROM cameras WHERE id = %s", (camera.id,)).fetchone()["password_enc"]
     assert b"s3cret" not in bytes(stored)
@@ -62,6 +63,8 @@ def test_passwords_are_stored_encrypted_and_only_the_reader_gets_them(db: psycop
     assert source.uri == "rtsp://10.0.0.21/sub"  # analytics reads the sub-stream
     assert source.password == "s3cret!" and "s3cret" not in repr(source)
     assert source.open_uri == "rtsp://admin:s3cret%21@10.0.0.21/sub"
+    with pytest.raises(registry.RegistryError, match=r"camera 'hall-1': .*another key"):
+        registry.camera_source(db, camera.id, SecretBox.from_key_file(tmp_path / "other.key"))
 
 
 def test_crud_by_human_keys(db: psycopg.Connection, box: SecretBox) -> None:
