@@ -122,6 +122,11 @@ def test_line_counts_by_class_and_direction_without_counting_jitter_on_the_line(
     counts = {o.metric: o.value for out in outputs for o in out.observations}
     assert counts["line_count:car:in"] == 2 and counts["line_count:person:out"] == 1
     assert counts["line_count:person:in"] == 0 and counts["line_count:car:out"] == 0
+    late = car(5, [(0, 0.2, 0.3), (9, 0.2, 0.7)])
+    tail = play(rule, [late], NOON + timedelta(seconds=31), 10)
+    assert not any(o.value for out in tail for o in out.observations)  # the interval is not over yet
+    flushed = rule.close(NOON + timedelta(seconds=42))
+    assert {o.metric: o.value for o in flushed.observations}["line_count:car:in"] == 1  # but stopping writes it
 
 
 def test_a_flickering_condition_is_one_event_not_a_flood() -> None:

@@ -163,12 +163,19 @@ class LineCountRule:
         for identity_id in [i for i in self.side if self.identities.get(i) is None]:
             del self.side[identity_id]
         if (now - self._since).total_seconds() >= self.every_s:
-            for (class_name, direction), n in self.counts.items():
-                out.observations.append(Observation(now, self.camera_id or 0,
-                                                    f"line_count:{class_name}:{direction}", float(n), self.line.id))
-            self.counts = dict.fromkeys(self.counts, 0)
-            self._since = now
+            self._flush(now, out)
         return out
 
+    def _flush(self, now: datetime, out: RuleOutput) -> None:
+        for (class_name, direction), n in self.counts.items():
+            out.observations.append(Observation(now, self.camera_id or 0, f"line_count:{class_name}:{direction}",
+                                                float(n), self.line.id))
+        self.counts = dict.fromkeys(self.counts, 0)
+        self._since = now
+
     def close(self, now: datetime) -> RuleOutput:
-        return RuleOutput()
+        """Stop: the counts of the interval in progress are written (a shorter interval)."""
+        out = RuleOutput()
+        if self._since is not None and now > self._since:
+            self._flush(now, out)
+        return out
