@@ -221,7 +221,8 @@ def time_ingest(url: str, settings: StoreSettings, camera_ids: list[int], rows: 
                 spool_dir: Path, pgdata: Path) -> dict[str, float]:
     """Observations through the writer (write_observations to committed) with ``threads`` threads: rows per
     wall second, and rows per CPU second of writer process + database (a figure the machine's load moves less)."""
-    chunks = _bench_rows(camera_ids, rows, f"bench_ingest_{threads}", datetime.now(UTC) + timedelta(days=1))
+    run = int(time.time())  # a kept history is measured again: new series each run, no duplicates
+    chunks = _bench_rows(camera_ids, rows, f"bench_ingest_{threads}_{run}", datetime.now(UTC) + timedelta(days=1))
     with StoreWriter(url, settings, spool_dir, registry=CollectorRegistry(), threads=threads,
                      maintenance=False) as writer:
         started, client, server = time.perf_counter(), time.process_time(), cluster_cpu_s(pgdata)
@@ -242,7 +243,7 @@ def time_ingest(url: str, settings: StoreSettings, camera_ids: list[int], rows: 
 def time_spool(url: str, settings: StoreSettings, camera_ids: list[int], rows: int, spool_dir: Path,
                dead_url: str) -> tuple[float, float]:
     """(rows/s written to the spool while the database is down, rows/s replayed when it is back)."""
-    chunks = _bench_rows(camera_ids, rows, "bench_spool", datetime.now(UTC) + timedelta(days=2))
+    chunks = _bench_rows(camera_ids, rows, f"bench_spool_{int(time.time())}", datetime.now(UTC) + timedelta(days=2))
     with StoreWriter(dead_url, settings, spool_dir, registry=CollectorRegistry(), maintenance=False,
                      connect_timeout_s=1) as offline:
         started = time.perf_counter()
@@ -268,10 +269,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def scratch_dir() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="vigil-bench-store-"))
-    folder.chmod(0o755)  # the cluster runs as the 'postgres' user
+def scratch_dir(keep: Path | None = None) -> Path:
+    """``keep`` (created) or a new temporary folder; the cluster runs as 'postgres', so it must reach it."""
+    folder = Path(tempfile.mkdtemp(prefix="vigil-bench-store-")) if keep is None else keep.absolute()
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
     return folder
+
+
+def load_or_generate_history(conn: psycopg.Connection, folder: Path, cameras: int, days: int,
+                             say: Callable[[str], None]) -> dict[str, Any]:
+    """The history already in a kept folder (same size asked), else a new one, described in history.json."""
+    import json
+
+    described = folder / "history.json"
+    if described.exists():
+        history = json.loads(described.read_text())
+        if (history["cameras"], history["days"]) == (cameras, days):
+            say(f"reusing the history in {folder}")
+            history["today"] = datetime.fromisoformat(history["today"])
+            return history
+        raise RuntimeError(f"{folder} holds {history['days']} days x {history['cameras']} cameras; "
+                           "give another --keep folder")
+    say(f"generating {days} days x {cameras} cameras of history ...")
+    history = generate_history(conn, cameras, days, say)
+    described.write_text(json.dumps(history, default=str))
+    return history
 
 
 def summarize(ingest: dict[int, dict[str, float]], spool: tuple[float, float], history: dict[str, Any],

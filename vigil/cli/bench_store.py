@@ -25,6 +25,9 @@ def bench_store(
                                              help="Observations per ingest figure.")] = 1_000_000,
     spool_rows: Annotated[int, typer.Option("--spool-rows", min=10_000, help="Observations spooled.")] = 300_000,
     runs: Annotated[int, typer.Option("--runs", min=5, help="Timed calls per console query.")] = 40,
+    keep: Annotated[Path | None, typer.Option("--keep", help="Keep the cluster and its history in this folder; "
+                                              "a later run with the same folder measures again without "
+                                              "regenerating.")] = None,
 ) -> None:
     """Goals on a 2-core machine: ingest >= 100,000 rows/s, every console query p95 < 100 ms."""
     settings = state(ctx).settings()
@@ -34,7 +37,7 @@ def bench_store(
 
     from store.bench import (
         free_port,
-        generate_history,
+        load_or_generate_history,
         scratch_dir,
         summarize,
         time_ingest,
@@ -48,18 +51,18 @@ def bench_store(
 
     say = lambda line: typer.echo(line, err=True)  # noqa: E731
     load_at_start = os.getloadavg()[0]
-    folder = scratch_dir()
+    folder = scratch_dir(keep)
     cluster = EmbeddedPostgres(folder / "db", port=free_port())
     try:
         cluster.start()
     except EmbeddedPostgresError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
         raise fail(str(exc), ExitCode.DATABASE) from None
     try:
         with connect(cluster.url) as conn:
             migrate(conn)
-            say(f"generating {days} days x {cameras} cameras of history ...")
-            history = generate_history(conn, cameras, days, say)
+            history = load_or_generate_history(conn, folder, cameras, days, say)
             say(f"history: {history['rows']} in {history['generate_s']:.0f} s; "
                 f"rollups {history['rollup_refresh_s']:.1f} s")
         with connect(cluster.url) as conn:  # a new session, as the API's would be (database-level settings)
@@ -76,8 +79,9 @@ def bench_store(
         dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
         spool = time_spool(cluster.url, store, camera_ids, spool_rows, folder / "spool", dead)
     finally:
-        cluster.stop(mode="immediate")
-        shutil.rmtree(folder, ignore_errors=True)
+        cluster.stop(mode="fast" if keep else "immediate")
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
     rows = [{"figure": f"ingest_rows_per_s ({t} thread{'s' if t > 1 else ''})", "value": v["rows_per_s"]}
             for t, v in ingest.items()]
     rows += [{"figure": f"ingest_rows_per_cpu_s ({t} thread{'s' if t > 1 else ''})", "value": v["rows_per_cpu_s"]}
