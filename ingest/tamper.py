@@ -7,8 +7,10 @@ The reader turns them into ``camera_tamper`` events with a snapshot. Cheap: ever
 
 - blackout: the frame is nearly uniform (grey-level spread below ``blackout_std``): covered, painted,
   lights off, a dead sensor.
-- frozen: no pixel changes for ``frozen_s`` on a scene that had motion in the ``motion_memory_s`` before
-  (a stuck encoder or a replayed still image; a quiet scene alone never alarms).
+- frozen: the picture repeats itself for ``frozen_s`` on a scene that had motion in the ``motion_memory_s``
+  before (a stuck encoder or a replayed still image). "Repeats" is judged at full resolution with a
+  2-level threshold: a live sensor's noise changes pixels even when nothing moves, so a still scene (a
+  queue standing, traffic waiting at a light) is not a freeze; only an identical picture is.
 - defocus: sharpness (variance of the Laplacian) below ``defocus_ratio`` of the learned reference.
 - moved: the slow background no longer matches the reference learned at start (normalized correlation
   of gradient images below ``moved_correlation``).
@@ -32,7 +34,7 @@ class TamperConfig:
     blackout_std: float = 6.0
     blackout_s: float = 2.0
     frozen_s: float = 8.0
-    frozen_change: float = 0.0005  # share of pixels that changed by more than 12 levels
+    frozen_change: float = 0.0005  # share of full-resolution pixels that changed by more than 2 levels
     motion_change: float = 0.003  # the share that counts as motion in the scene
     motion_memory_s: float = 300.0
     defocus_ratio: float = 0.3
@@ -58,6 +60,7 @@ class TamperDetector:
         self.active: set[str] = set()
         self._since: dict[str, float] = {}  # when each condition started holding
         self._prev: np.ndarray | None = None
+        self._prev_fine: np.ndarray | None = None
         self._first_t: float | None = None
         self._last_motion_t: float | None = None
         self._sharp_samples: list[float] = []
@@ -69,6 +72,7 @@ class TamperDetector:
     def reset_stream(self) -> None:
         """Forget the previous frame (after a reconnect a gap is not a change, and not a freeze)."""
         self._prev = None
+        self._prev_fine = None
         self._since.pop("frozen", None)
 
     def update(self, image: np.ndarray, t: float) -> list[TamperChange]:
@@ -82,24 +86,27 @@ class TamperDetector:
         spread = float(gray.std())
         sharpness = float(cv2.Laplacian(gray, cv2.CV_32F).var())
         change = self._change(gray)
+        fine = cv2.cvtColor(image[::2, ::2], cv2.COLOR_BGR2GRAY)
+        repeat = self._repeat(fine)
+        self._prev_fine = fine
         if change is not None and change >= cfg.motion_change:
             self._last_motion_t = t
         blackout = spread < cfg.blackout_std
         self._learn(gray, sharpness, learned, blackout)
         conditions = {
             "blackout": blackout,
-            "frozen": (change is not None and change < cfg.frozen_change and not blackout
+            "frozen": (repeat is not None and repeat < cfg.frozen_change and not blackout
                        and self._last_motion_t is not None and t - self._last_motion_t <= cfg.motion_memory_s),
             "defocus": (not blackout and self._sharp_ref is not None
                         and sharpness < cfg.defocus_ratio * self._sharp_ref),
             "moved": not blackout and self._moved_score() < cfg.moved_correlation,
         }
-        self.last_scores = {"spread": spread, "sharpness": sharpness, "change": change if change is not None else -1,
+        self.last_scores = {"spread": spread, "sharpness": sharpness, "change": repeat if repeat is not None else -1,
                             "reference_sharpness": self._sharp_ref or 0.0, "correlation": self._moved_score()}
         holds = {"blackout": cfg.blackout_s, "frozen": cfg.frozen_s, "defocus": cfg.defocus_s, "moved": cfg.moved_s}
         changes: list[TamperChange] = []
         for kind, now_true in conditions.items():
-            if kind == "frozen" and change is None:
+            if kind == "frozen" and repeat is None:
                 continue  # no previous frame: keep the frozen state as it is
             if now_true:
                 start = self._since.setdefault(kind, t)
@@ -113,6 +120,13 @@ class TamperDetector:
                     changes.append(TamperChange(kind, False, t, self._details(kind)))
         self._prev = gray
         return changes
+
+    def _repeat(self, fine: np.ndarray) -> float | None:
+        """Share of (half-resolution) pixels that changed by more than 2 levels since the previous frame."""
+        previous = self._prev_fine
+        if previous is None or previous.shape != fine.shape:
+            return None
+        return float(np.count_nonzero(cv2.absdiff(fine, previous) > 2)) / fine.size
 
     def _change(self, gray: np.ndarray) -> float | None:
         if self._prev is None:
