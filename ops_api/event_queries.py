@@ -54,7 +54,10 @@ class EventFilter:
     def where(self, scope: list[int] | None) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        if scope is not None:
+        if scope is not None and len(scope) == 1:
+            clauses.append("site_id = %s")
+            params.append(scope[0])
+        elif scope is not None:
             clauses.append("site_id = ANY(%s)")
             params.append(scope)
         for column, value in (("time >=", self.since), ("time <", self.until), ("camera_id =", self.camera_id),
@@ -64,7 +67,10 @@ class EventFilter:
                 params.append(value)
         for column, values in (("site_id", self.site_ids), ("type", self.types), ("severity", self.severities),
                                ("status", self.statuses)):
-            if values:
+            if values and len(values) == 1:  # plain equality lets the planner read (site_id, time) in order
+                clauses.append(f"{column} = %s")
+                params.append(next(iter(values)))
+            elif values:
                 clauses.append(f"{column} = ANY(%s)")
                 params.append(list(values))
         if self.open_only:
