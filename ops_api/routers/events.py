@@ -58,7 +58,7 @@ class NoteBody(StrictModel):
     text: str = Field(min_length=1, max_length=4000, examples=["Camera bị che một phần, đã báo kỹ thuật"])
 
 
-def event_filter(*, since: datetime | None = None, until: datetime | None = None,
+async def event_filter(*, since: datetime | None = None, until: datetime | None = None,
                  site_id: Annotated[list[int] | None, Query()] = None, camera_id: int | None = None,
                  counter_id: int | None = None,
                  type: Types = None,
