@@ -29,6 +29,7 @@ from ops_api.metrics import ApiMetrics
 log = logging.getLogger("vigil.api.live")
 CHANNEL = "vigil_events"
 QUEUE_MAX = 2000
+APPLICATION_NAME = "vigil-api-live"  # how the LISTEN connection shows in pg_stat_activity
 
 
 @dataclass(eq=False)
@@ -113,11 +114,11 @@ class LiveHub:
         caught_up = False
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row,
-                                     connect_timeout=5) as conn:
+                with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row, connect_timeout=5,
+                                     application_name=APPLICATION_NAME) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     if caught_up:
-                        self._catch_up()
+                        self._catch_up(conn)
                     else:
                         self.last_seq = last_seq(conn)
                         caught_up = True
@@ -143,8 +144,8 @@ class LiveHub:
             # More may have queued behind the first one: take them in the same row query.
             for note in conn.notifies(timeout=0.005, stop_after=500):
                 self._collect(batch, note.payload)
-            with self.pool.connection() as reader:
-                rows = events_by_ids(reader, [UUID(i) for i in batch])
+            # The listening connection reads the rows itself: a busy request pool never delays live events.
+            rows = events_by_ids(conn, [UUID(i) for i in batch])
             self._dispatch([(batch[str(row["id"])], row) for row in rows])
 
     @staticmethod
@@ -157,9 +158,8 @@ class LiveHub:
             return
         batch[event_id] = "insert" if batch.get(event_id) == "insert" else op
 
-    def _catch_up(self) -> None:
-        with self.pool.connection() as reader:
-            rows = events_after(reader, self.last_seq, None, limit=10_000)
+    def _catch_up(self, conn: psycopg.Connection) -> None:
+        rows = events_after(conn, self.last_seq, None, limit=10_000)
         if rows:
             log.info("live events: caught up on %d events missed while reconnecting", len(rows))
         self._dispatch([("insert", row) for row in rows])

@@ -108,3 +108,16 @@ def test_two_replicas_serve_the_same_stream(db_url: str, tmp_path: Path) -> None
             event = insert_event(api.conn, seeded.sites[0], seeded.cameras[0])
             for ws in (first, second):
                 assert receive_until(ws, str(event))[-1]["event"]["id"] == str(event)
+
+
+def test_events_inserted_while_the_listener_reconnects_still_arrive(api: ApiHarness) -> None:
+    seeded = seed_sites(api.conn, 1)
+    operator = api.user("operator")
+    with api.client.websocket_connect(f"/api/events/live?after={current_seq(api)}", headers=operator.headers) as ws:
+        first = insert_event(api.conn, seeded.sites[0], seeded.cameras[0])
+        assert ws.receive_json()["event"]["id"] == str(first)
+        killed = api.conn.execute("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE"
+                                  " application_name = 'vigil-api-live' AND datname = current_database()").fetchall()
+        assert killed and all(r["ok"] for r in killed)
+        during = insert_event(api.conn, seeded.sites[0], seeded.cameras[0])  # nobody is listening now
+        assert ws.receive_json()["event"]["id"] == str(during)  # caught up by seq after the reconnect
