@@ -16,7 +16,9 @@
 
 Identities survive track breaks (``identity.py``: ``reassoc_gap_s`` = 30, ``reassoc_distance`` = 0.06), so
 a wait does not restart when the tracker loses someone: people sitting in a hall stay put, and a detector
-can miss someone half hidden by their neighbours for tens of seconds. A citizen lost for less than ``queue_hold_s``
+can miss someone half hidden by their neighbours for tens of seconds. A newcomer at a counter who was never
+seen queueing takes over the wait of the queueing citizen the tracker lost most recently (the walk from a
+seat to the desk is where trackers lose people). A citizen lost for less than ``queue_hold_s``
 (3) still counts in the queue where they were last seen. Thresholds come from the counters' zones and the
 queue zones (``thresholds`` mapping), then the ``thresholds`` argument, then these defaults.
 """
