@@ -91,10 +91,6 @@ class ZoneStays:
             del self.last_in[identity]
             del self.since[identity]
 
-    def stayed(self, identity: int, now: datetime) -> float:
-        start = self.since.get(identity)
-        return 0.0 if start is None else (now - start).total_seconds()
-
 
 @dataclass
 class ServiceDesk:

@@ -18,7 +18,7 @@ from typing import Any
 
 from cameras.geometry import ZoneSpec, line_crossing
 from vigil.calendar import WorkingCalendar
-from vigil.types import VEHICLE_CLASSES, ZoneKind
+from vigil.types import ZoneKind
 from vision.rules import DEFAULT_RULES, ZONE_RULES
 from vision.rules.hall import HALL_DEFAULTS
 from vision.rules.street import LIFECYCLE_DEFAULTS
@@ -179,8 +179,6 @@ def _wrong_way(zone: ZoneSpec, actors: list[Actor], times: list[float], t_: dict
             against.append(_inside(zone, actor, t) and speed > 1e-4 and -(v[0] * dx_lane + v[1] * dy_lane) / speed
                            >= cos_limit)
         for a, b in _intervals(times, against):
-            start_pos = actor.position(a)
-            assert start_pos is not None
             due = next((t for t in times if a <= t <= b and _moved(actor, max(a, t - t_["window_s"]), t)
                         >= t_["min_distance"]), None)
             if due is not None:
@@ -240,7 +238,3 @@ def _speed(actor: Actor, t: float) -> float:
 def _moved(actor: Actor, t0: float, t1: float) -> float:
     a, b = actor.position(t0), actor.position(t1)
     return 0.0 if a is None or b is None else math.hypot(b[0] - a[0], b[1] - a[1])
-
-
-def is_vehicle(actor: Actor) -> bool:
-    return actor.class_name in VEHICLE_CLASSES
