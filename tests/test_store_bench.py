@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,14 @@ from vigil.cli import app
 @pytest.mark.slow
 def test_bench_store_reports_ingest_spool_and_query_figures(tmp_path: Path) -> None:
     out = tmp_path / "store.json"
-    result = CliRunner().invoke(app, ["bench", "store", "--json", str(out), "--days", "3", "--cameras", "20",
-                                      "--ingest-rows", "20000", "--spool-rows", "10000", "--runs", "5"])
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        result = CliRunner().invoke(app, ["bench", "store", "--json", str(out), "--days", "3", "--cameras", "20",
+                                          "--ingest-rows", "20000", "--spool-rows", "10000", "--runs", "5"])
+    finally:  # the command logs to the runner's stream, which is closed afterwards
+        root.handlers[:] = handlers
+        root.setLevel(level)
     assert result.exit_code == 0, result.output
     summary = json.loads(out.read_text())["summary"]
     for key in ("ingest_rows_per_s_1_thread", "ingest_rows_per_s_2_threads", "spool_flush_rows_per_s",

@@ -41,7 +41,7 @@ from tests.support.timescale import (
 )
 from vigil.settings import StoreSettings
 
-pytestmark = pytest.mark.timescaledb
+pytestmark = [pytest.mark.timescaledb, pytest.mark.slow]  # ~20 s idle: the engine starts in ~8 s
 HYPERTABLES = {"observations", "events", "counter_sessions", "camera_health", "ticket_events", "ratings"}
 CAGGS = {"observation_hourly", "observation_daily", "counter_session_hourly", "counter_session_daily",
          "camera_health_hourly"}

@@ -66,8 +66,9 @@ def connect_timescale(url: str) -> psycopg.Connection:
 
 # -- the deterministic city-day ---------------------------------------------------------------------
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-# Two days ago: inside the rollup policies' refresh windows, old enough for a 1-day compression policy.
-DAY = datetime.now(TZ).date() - timedelta(days=2)
+# Three local days ago: its 1-day chunk (UTC days) is always past a 1-day compression policy, whatever
+# the hour (Vietnam's date runs 7 h ahead of UTC); the daily rollup policy's 7-day window covers it.
+DAY = datetime.now(TZ).date() - timedelta(days=3)
 WORKING_HOURS = {"weekly": {d: [["07:30", "11:30"], ["13:30", "17:00"]] for d in WEEKDAYS},
                  "holidays": ["2020-09-02"], "timezone": "Asia/Ho_Chi_Minh"}
 
