@@ -56,8 +56,15 @@ class MotionGate:
 
 
 def shrink(image: np.ndarray) -> np.ndarray:
-    """Small blurred grey copy of a BGR frame (GATE_WIDTH wide, aspect kept)."""
+    """Small blurred grey copy of a BGR frame (about GATE_WIDTH wide, aspect kept).
+
+    The frame is shrunk by a whole factor (its last few rows/columns cropped): OpenCV's area resize has a
+    fast path for whole factors, ~0.6 ms at 768x576 against ~3-6 ms for 768 -> 160 (factor 4.8), and this
+    runs on the vision thread for every frame of every camera.
+    """
     height, width = image.shape[:2]
-    size = (GATE_WIDTH, max(1, round(height * GATE_WIDTH / max(width, 1))))
-    grey = cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    factor = max(1, round(width / GATE_WIDTH))
+    size = (max(1, width // factor), max(1, height // factor))
+    cropped = image[:size[1] * factor, :size[0] * factor]
+    grey = cv2.cvtColor(cv2.resize(cropped, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
     return cv2.GaussianBlur(grey, (5, 5), 0)
