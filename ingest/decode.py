@@ -1,7 +1,8 @@
 """Opening a camera's stream with PyAV (FFmpeg): RTSP over TCP, open/read timeouts, CPU or NVDEC decode.
 
-``choose_decoder(setting)`` picks ``"cuda"`` (NVDEC through FFmpeg's hwaccel) when the setting is
-``auto`` and an NVIDIA GPU with FFmpeg CUDA support is present, else ``"cpu"``; ``cpu``/``cuda`` force it.
+``choose_decoder(setting)`` picks ``"cpu"`` for ``auto`` (cheaper per frame than NVDEC plus the copy back
+to host memory, see docs/decisions.md) and ``"cuda"`` (NVDEC through FFmpeg's hwaccel) only when asked;
+``gpu_decode_available()`` says whether NVDEC could be used.
 A CUDA open that fails falls back to the CPU (``open_stream`` reports which one it used).
 """
 
@@ -51,12 +52,16 @@ def gpu_decode_available() -> bool:
 
 
 def choose_decoder(setting: str) -> Decoder:
-    """The decoder for a setting of ``auto``, ``cpu`` or ``cuda``."""
-    if setting == "cpu":
-        return "cpu"
+    """The decoder for a setting of ``auto``, ``cpu`` or ``cuda``: ``auto`` is the CPU, even on GPU hosts.
+
+    Frames go to vision as BGR arrays in host memory, and NVDEC with that copy back costs more CPU per frame
+    than software decoding (4.5 vs 2.5 ms at 768x576), part of it with the GIL held, which capped a whole
+    H100 pipeline at ~230 frames/s with no inference at all. ``cuda`` still forces NVDEC (it pays once the
+    frames stay on the GPU).
+    """
     if setting == "cuda":
         return "cuda"
-    return "cuda" if gpu_decode_available() else "cpu"
+    return "cpu"
 
 
 @dataclass

@@ -64,9 +64,8 @@ def test_cpu_decoding_is_chosen_on_a_machine_without_gpu() -> None:
     # Without an NVIDIA device auto must pick the CPU; cpu/cuda settings are obeyed as given.
     if not Path("/dev/nvidiactl").exists():
         assert not gpu_decode_available()
-        assert choose_decoder("auto") == "cpu"
-    else:
-        assert choose_decoder("auto") == ("cuda" if gpu_decode_available() else "cpu")
+    # auto is the CPU on GPU hosts too: NVDEC plus the copy back to host memory costs more CPU per frame.
+    assert choose_decoder("auto") == "cpu"
     assert choose_decoder("cpu") == "cpu"
     assert choose_decoder("cuda") == "cuda"
 
