@@ -34,6 +34,7 @@ from vision.engine import FrameResult
 from vision.evidence import draw
 from vision.live import LiveVision
 from vision.rules import build_rules
+from vision.tracking import CameraTracker
 
 log = logging.getLogger("vigil.worker")
 
@@ -99,6 +100,9 @@ class Worker:
     def run(self) -> None:
         settings, options = self.settings, self.options
         detector = load_detector(settings.vision, settings.models_dir)
+        # The tracker's first use imports ultralytics and torch: tens of seconds on a busy machine. Do it now,
+        # not inside the first heartbeat, where it would let the leases just taken lapse (TTL) and churn.
+        CameraTracker()
         box = SecretBox.from_key_file(settings.key_file)
         spool = settings.data_dir / "spool" / options.worker_id.replace("/", "_")
         previews = PreviewWriter(settings.data_dir / "live", options.preview_interval_s, options.preview_width,
