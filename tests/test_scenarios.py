@@ -130,3 +130,22 @@ def test_street_incidents_end_to_end_through_the_detector(bank: SpriteBank, dete
         assert found[kind]["detected"], kind
         assert found[kind]["delay_s"] <= 3, kind
     assert scores["incidents"]["false_alarms"] == 0
+
+
+@needs_footage
+@pytest.mark.slow
+def test_an_absence_over_the_lunch_break_raises_nothing_end_to_end(bank: SpriteBank, detector,
+                                                                   tmp_path: Path) -> None:
+    # The scenario clock is compressed with the hall time: the officer leaves at 11:29:15 and is away 90 s
+    # (6 minutes of hall time); only 45 s of it are in working hours (closing at 11:30), under the 75 s.
+    from datetime import datetime
+
+    from vision.scenarios.library import HCM
+
+    lunch = datetime(2026, 11, 23, 11, 29, tzinfo=HCM)
+    scenario = counter_scenario(absence=(60.0, 420.0), arrivals=(), services=(), duration=600.0,
+                                seconds_per_frame=0.5, name="counter_lunch", start=lunch)
+    assert not ground_truth(scenario)["incidents"]
+    scores = _run(scenario, bank, detector, tmp_path)
+    assert scores["presence_accuracy"] >= 0.95
+    assert scores["incidents"]["false_alarms"] == 0

@@ -53,13 +53,14 @@ def _wait(path: list[Waypoint], until: float) -> None:
 def counter_scenario(absence: tuple[float, float] = (240.0, 600.0), arrivals: tuple[float, ...] = (
         20, 70, 150, 260, 330, 400, 470, 560), services: tuple[float, ...] = (
         90, 100, 70, 80, 60, 90, 60, 70), duration: float = 1320.0, factor: float = 4.0,
-        seconds_per_frame: float = 0.25, name: str = "counter_absence") -> Scenario:
+        seconds_per_frame: float = 0.25, name: str = "counter_absence", start: datetime | None = None) -> Scenario:
     """An officer at counter 1 leaves for ``absence``; citizens arrive, queue, are served in turn, leave.
 
     Times are given as they would be in the hall and compressed by ``factor``: the scenario (and every
     duration threshold of its rules) runs ``factor`` times faster, while people still walk at walking
     speed. With the defaults: a 6-minute absence lasts 90 scenario seconds and the 5-minute absence
-    threshold is 75 s.
+    threshold is 75 s. The wall clock the rules see (``start`` + scenario seconds) is not stretched back:
+    working hours apply to it as they are.
     """
     leave, back = (t / factor for t in absence)
     duration /= factor
@@ -103,7 +104,7 @@ def counter_scenario(absence: tuple[float, float] = (240.0, 600.0), arrivals: tu
     return Scenario(name, f"Counter 1: the officer leaves at {absence[0]:.0f} s for {absence[1] - absence[0]:.0f} s "
                     f"(hall time); {len(arrivals)} citizens queue and are served. Hall time is compressed "
                     f"{factor:g} times, thresholds with it.",
-                    datetime(2026, 11, 23, 8, 0, tzinfo=HCM), duration, actors, zones,
+                    start or datetime(2026, 11, 23, 8, 0, tzinfo=HCM), duration, actors, zones,
                     counters=[{"id": 1, "staff_zone_id": 1, "customer_zone_id": 2}], working_hours=WORKING_HOURS,
                     capacity=6, desks=[(0.85, 0.47, 0.95, 0.49)], seconds_per_frame=seconds_per_frame,
                     time_factor=factor)
