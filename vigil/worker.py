@@ -6,11 +6,13 @@ registry and starts reading and analysing it; a camera it loses (lease lapsed, c
 Results go to the store writer (events, observations, counter sessions, camera health); the newest
 annotated frame of each camera is written to ``DATA_DIR/live/<camera id>.jpg`` (the camera's
 ``snapshot_path``, which the API's snapshot and MJPEG preview serve while it is fresh) for the console's tiles.
-On SIGTERM the worker stops its readers, flushes the writer and releases its leases.
+On SIGTERM the worker stops its readers, flushes the writer and releases its leases. A database outage stops
+nothing: the cameras keep running, the writer spools their results, and the heartbeat reconnects.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import psycopg
 
 from cameras.crypto import SecretBox
 from store import leases, registry
@@ -93,6 +96,8 @@ class Worker:
         self.held: frozenset[int] = frozenset()
         self._zones: dict[int, list[Any]] = {}
         self._camera_state: dict[int, str] = {}
+        self._conn: Any = None
+        self._database_down = False
 
     def stop(self, *_: object) -> None:
         self._stop.set()
@@ -109,7 +114,8 @@ class Worker:
                                  lambda camera_id: self._zones.get(camera_id, ()))
         log.info("worker %s: capacity %d cameras, lease TTL %.0f s, model %s", options.worker_id,
                  options.capacity, options.lease_ttl_s, settings.vision.model)
-        with StoreWriter(self.url, settings.store, spool) as writer, connect(self.url) as conn:
+        self._conn = connect(self.url)  # unreachable at start: the worker fails (its supervisor retries)
+        with StoreWriter(self.url, settings.store, spool) as writer, self._conn:
             log.info("worker %s: store writer ready", options.worker_id)
 
             def on_result(result: FrameResult) -> None:
@@ -127,32 +133,70 @@ class Worker:
             live = LiveVision(settings, detector, on_result, on_event=on_event, on_health=on_health)
             with live:
                 try:
-                    self._loop(conn, live, box, previews)
+                    self._loop(live, box, previews)
                 finally:
                     for camera_id in sorted(self.held):
                         live.remove_camera(camera_id)
-                    leases.release(conn, options.worker_id)
-                    log.info("worker %s: released %d cameras", options.worker_id, len(self.held))
+                    self._release()
         log.info("worker %s stopped; writer flushed", options.worker_id)
 
-    def _loop(self, conn: Any, live: LiveVision, box: SecretBox, previews: PreviewWriter) -> None:
-        options = self.options
-        beat_s = max(0.5, options.lease_ttl_s / 3)
+    def _loop(self, live: LiveVision, box: SecretBox, previews: PreviewWriter) -> None:
+        beat_s = max(0.5, self.options.lease_ttl_s / 3)
         while not self._stop.is_set():
-            change = leases.heartbeat(conn, options.worker_id, options.capacity, options.lease_ttl_s, self.held)
-            for camera_id in sorted(change.lost):
-                log.warning("camera %d: lease lost; stopping it here", camera_id)
-                live.remove_camera(camera_id)
-                previews.forget(camera_id)
-            started = set()
-            for camera_id in sorted(change.gained):
-                if self._start_camera(conn, live, box, camera_id):
-                    started.add(camera_id)
-                else:
-                    leases.release(conn, options.worker_id, [camera_id])
-            self.held = frozenset((change.held - change.gained) | started)
-            self._record_states(conn, live)
+            try:
+                self._beat(self._connection(), live, box, previews)
+            except psycopg.OperationalError as exc:
+                self._database_lost(exc)
             self._stop.wait(beat_s)
+
+    def _connection(self) -> Any:
+        """The worker's own connection, opened again after the database came back."""
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.url)
+        return self._conn
+
+    def _database_lost(self, exc: Exception) -> None:
+        """An outage must not stop the cameras: they keep running and the writer spools their results."""
+        if not self._database_down:
+            log.warning("worker %s: database unreachable (%s); cameras keep running, results are spooled; "
+                        "reconnecting every heartbeat", self.options.worker_id, str(exc).strip())
+        self._database_down = True
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+        self._conn = None
+
+    def _release(self) -> None:
+        """Give every lease back and close the connection (on an outage the leases lapse after the TTL)."""
+        try:
+            leases.release(self._connection(), self.options.worker_id)
+            log.info("worker %s: released %d cameras", self.options.worker_id, len(self.held))
+        except psycopg.OperationalError as exc:
+            log.warning("worker %s: leases not released (%s); they lapse after the TTL", self.options.worker_id,
+                        str(exc).strip())
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+    def _beat(self, conn: Any, live: LiveVision, box: SecretBox, previews: PreviewWriter) -> None:
+        """Renew and take leases, stop the cameras lost and start those gained, mirror camera states."""
+        options = self.options
+        change = leases.heartbeat(conn, options.worker_id, options.capacity, options.lease_ttl_s, self.held)
+        if self._database_down:
+            log.info("worker %s: database reachable again", options.worker_id)
+            self._database_down = False
+        for camera_id in sorted(change.lost):
+            log.warning("camera %d: lease lost; stopping it here", camera_id)
+            live.remove_camera(camera_id)
+            previews.forget(camera_id)
+        started = set()
+        for camera_id in sorted(change.gained):
+            if self._start_camera(conn, live, box, camera_id):
+                started.add(camera_id)
+            else:
+                leases.release(conn, options.worker_id, [camera_id])
+        self.held = frozenset((change.held - change.gained) | started)
+        self._record_states(conn, live)
 
     def _start_camera(self, conn: Any, live: LiveVision, box: SecretBox, camera_id: int) -> bool:
         """Load one camera's setup from the registry and start it; False (and a log line) when it can't run."""

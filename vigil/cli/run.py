@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -94,7 +95,11 @@ def _prepare(ctx: typer.Context, workers: int, capacity: int, api: bool, extra: 
     if api:
         children.append(ChildSpec("api", _vigil_argv(ctx, "serve"), env=env, ready=_http_ready(settings),
                                   ready_timeout_s=60))
-    children += [ChildSpec(f"worker-{i + 1}", _vigil_argv(ctx, "worker", "--capacity", str(capacity)), env=env,
+    # A stable id per worker slot: a restarted worker finds its own disk spool (and leases) again; with the
+    # default HOST-PID id the rows a crashed worker had spooled would never be replayed.
+    host = socket.gethostname()
+    children += [ChildSpec(f"worker-{i + 1}", _vigil_argv(ctx, "worker", "--id", f"{host}-worker-{i + 1}",
+                                                          "--capacity", str(capacity)), env=env,
                            stop_grace_s=30) for i in range(workers)]
     def cleanup() -> None:
         if started_here and cluster is not None:
@@ -115,13 +120,14 @@ def _http_ready(settings):
     return ready
 
 
-def _supervise(supervisor, ctx: typer.Context) -> None:
+def _supervise(supervisor, cleanup) -> None:
     supervisor.install_signal_handlers()
     supervisor.start_all()
     try:
         supervisor.run()
     finally:
         supervisor.stop_all()
+        cleanup()  # the embedded cluster this command started
 
 
 def demo(
