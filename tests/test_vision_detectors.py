@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -141,3 +142,21 @@ def test_an_onnx_export_runs_through_the_same_interface_and_agrees_with_the_pt(p
         # Square 640 input for the export vs. the .pt's rectangular one: near-threshold boxes may differ.
         agreeing = [box for box in from_pt.xyxy if max(iou(box, other) for other in from_onnx.xyxy) > 0.8]
         assert len(agreeing) >= min(2, len(from_pt)), (from_pt.xyxy, from_onnx.xyxy)
+
+
+def test_the_direct_pt_path_gives_the_boxes_ultralytics_predictor_gives(person_detector, vtest_frames):
+    # .pt models skip Ultralytics' predictor for speed (one letterbox of the batch, one copy back); the
+    # people found must be the same ones, including in a batch that mixes frame sizes (two cameras).
+    images = [vtest_frames[0].image, cv2.resize(vtest_frames[5].image, (640, 360)), vtest_frames[9].image]
+    assert person_detector._direct
+    direct = person_detector.detect(images)
+    person_detector._direct = False
+    try:
+        through_predictor = person_detector.detect(images)
+    finally:
+        person_detector._direct = True
+    assert sum(len(d) for d in direct) >= 4
+    for fast, reference in zip(direct, through_predictor, strict=True):
+        assert len(fast) == len(reference)
+        assert len(fast) == 0 or np.abs(fast.xyxy - reference.xyxy).max() < 1.0
+        assert np.array_equal(fast.class_id, reference.class_id)
