@@ -100,10 +100,16 @@ def worker_thread(settings: Settings, db_url: str, worker_id: str = "w-proof", c
     assert not thread.is_alive(), "the worker did not stop within a minute"
 
 
-def worker_process(db_url: str, data_dir: Path, log_file: Path, *args: str) -> subprocess.Popen[bytes]:
+def vigil_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment of a ``vigil`` child process on this database and data folder."""
+    return {**os.environ, "DATABASE_URL": db_url, "VIGIL_DATA_DIR": str(data_dir), "VIGIL_MODELS_DIR": str(MODELS),
+            "YOLO_OFFLINE": "1", **extra}
+
+
+def worker_process(db_url: str, data_dir: Path, log_file: Path, *args: str,
+                   env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """``vigil worker ARGS`` as a real process; its log (stderr and stdout) goes to ``log_file``."""
-    env = {**os.environ, "DATABASE_URL": db_url, "VIGIL_DATA_DIR": str(data_dir), "VIGIL_MODELS_DIR": str(MODELS),
-           "YOLO_OFFLINE": "1"}
+    env = vigil_env(db_url, data_dir, **(env or {}))
     with log_file.open("ab") as log:
         return subprocess.Popen([sys.executable, "-m", "vigil", "--log-level", "INFO", "worker", *args],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
