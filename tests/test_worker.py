@@ -48,6 +48,8 @@ def test_worker_analyses_a_leased_camera_into_the_store(db: psycopg.Connection, 
             return events > 0 and health > 0
         assert _poll(landed, 90), "no intrusion event or health row reached the database"
         assert leases.owners(db)[camera.id] == "w-test"
+        stats = db.execute("SELECT * FROM writer_stats WHERE worker = 'w-test'").fetchone()
+        assert stats is not None and stats["rows_written"] > 0  # back-pressure is visible to /metrics
         event = db.execute("SELECT * FROM events WHERE type = 'intrusion' LIMIT 1").fetchone()
         assert event["camera_id"] == camera.id and event["site_id"] == site.id
         assert _poll(lambda: (tmp_path / "live" / f"{camera.id}.jpg").is_file(), 10), "no live preview written"

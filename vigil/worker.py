@@ -133,18 +133,19 @@ class Worker:
             live = LiveVision(settings, detector, on_result, on_event=on_event, on_health=on_health)
             with live:
                 try:
-                    self._loop(live, box, previews)
+                    self._loop(live, box, previews, writer)
                 finally:
                     for camera_id in sorted(self.held):
                         live.remove_camera(camera_id)
                     self._release()
         log.info("worker %s stopped; writer flushed", options.worker_id)
 
-    def _loop(self, live: LiveVision, box: SecretBox, previews: PreviewWriter) -> None:
+    def _loop(self, live: LiveVision, box: SecretBox, previews: PreviewWriter, writer: StoreWriter) -> None:
         beat_s = max(0.5, self.options.lease_ttl_s / 3)
         while not self._stop.is_set():
             try:
                 self._beat(self._connection(), live, box, previews)
+                self._publish_writer_stats(self._connection(), writer)
             except psycopg.OperationalError as exc:
                 self._database_lost(exc)
             self._stop.wait(beat_s)
@@ -197,6 +198,23 @@ class Worker:
                 leases.release(conn, options.worker_id, [camera_id])
         self.held = frozenset((change.held - change.gained) | started)
         self._record_states(conn, live)
+
+    def _publish_writer_stats(self, conn: Any, writer: StoreWriter) -> None:
+        """Upsert this worker's writer figures into ``writer_stats`` (read by the API's /metrics)."""
+        stats = writer.stats()
+        conn.execute(
+            """
+            INSERT INTO writer_stats (worker, updated_at, queue_rows, queue_capacity, spool_pending_rows,
+                                      rows_written, rows_spooled, rows_rejected, last_error)
+            VALUES (%s, now(), %s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (worker) DO UPDATE SET updated_at = now(), queue_rows = EXCLUDED.queue_rows,
+                queue_capacity = EXCLUDED.queue_capacity, spool_pending_rows = EXCLUDED.spool_pending_rows,
+                rows_written = EXCLUDED.rows_written, rows_spooled = EXCLUDED.rows_spooled,
+                rows_rejected = EXCLUDED.rows_rejected, last_error = EXCLUDED.last_error
+            """,
+            (self.options.worker_id, stats.queue_rows, stats.queue_capacity, stats.spool_pending_rows,
+             sum(stats.rows_written.values()), stats.rows_spooled, stats.rows_rejected, stats.last_error),
+        )
 
     def _start_camera(self, conn: Any, live: LiveVision, box: SecretBox, camera_id: int) -> bool:
         """Load one camera's setup from the registry and start it; False (and a log line) when it can't run."""
