@@ -183,7 +183,10 @@ def load_bank(cache: Path, detector_factory: object, footage: Path = VTEST) -> S
     cache.mkdir(parents=True, exist_ok=True)
     file = cache / "sprites.npz"
     if file.is_file():
-        return _read(file)
+        try:
+            return _read(file)
+        except (KeyError, ValueError, OSError) as exc:  # a cache written by an older version of this module
+            log.warning("sprite cache %s is unreadable (%s): building it again", file, exc)
     detector = detector_factory()  # type: ignore[operator]
     background = median_background(footage)
     walkers, height_at = extract_walkers(footage, background, detector)
