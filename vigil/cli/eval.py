@@ -65,7 +65,8 @@ def evaluate_command(
     json_file: Annotated[Path | None, typer.Option("--json", help="Write every figure to this JSON file.")] = None,
     scenario: Annotated[list[str] | None, typer.Option("--scenario", "-s", help="Only these scenarios "
                                                        "(repeatable; default: all).")] = None,
-    real: Annotated[bool, typer.Option("--real/--no-real", help="Also score the untouched vtest.avi.")] = True,
+    real: Annotated[bool, typer.Option("--real/--no-real", help="Also score the untouched vtest.avi (not with "
+                                                  "--scenario).")] = True,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Render the scenarios again.")] = False,
     model: Annotated[str | None, typer.Option("--model", help="Detector (default: settings vision.model).")] = None,
     real_every: Annotated[int, typer.Option("--real-every", min=1, help="Analyse every Nth frame of vtest.avi "
