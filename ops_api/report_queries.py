@@ -19,16 +19,20 @@ LIVE_COUNTERS_SQL = """
 SELECT c.id AS counter_id, c.site_id, c.number, c.department, c.officer, c.camera_id,
        p.value AS officer_present, p.time AS presence_time,
        coalesce(s.served, 0) AS served_today, s.wait_mean_s, s.service_mean_s,
-       q.value AS queue_length, coalesce(e.open_events, 0) AS open_events
+       q.value AS queue_length, cz.value = 1 AS citizen_served, coalesce(e.open_events, 0) AS open_events
 FROM counters c
 JOIN sites st ON st.id = c.site_id
 CROSS JOIN LATERAL (SELECT date_trunc('day', now() AT TIME ZONE st.timezone) AT TIME ZONE st.timezone AS midnight) d
 LEFT JOIN LATERAL (SELECT value, time FROM observations o WHERE o.camera_id = c.camera_id
                    AND o.metric = 'officer_present' AND o.zone_id = c.staff_zone_id
                    AND o.time > now() - interval '1 day' ORDER BY o.time DESC LIMIT 1) p ON true
+LEFT JOIN LATERAL (SELECT sum(latest.value) AS value FROM (
+                       SELECT DISTINCT ON (o.zone_id) o.value FROM observations o WHERE o.camera_id = c.camera_id
+                       AND o.metric = 'queue_length' AND o.time > now() - interval '10 minutes'
+                       ORDER BY o.zone_id, o.time DESC) latest) q ON true
 LEFT JOIN LATERAL (SELECT value FROM observations o WHERE o.camera_id = c.camera_id
-                   AND o.metric = 'queue_length' AND o.zone_id = c.customer_zone_id
-                   AND o.time > now() - interval '10 minutes' ORDER BY o.time DESC LIMIT 1) q ON true
+                   AND o.metric = 'citizen_served' AND o.zone_id = c.customer_zone_id
+                   AND o.time > now() - interval '10 minutes' ORDER BY o.time DESC LIMIT 1) cz ON true
 LEFT JOIN LATERAL (SELECT count(*) AS served, avg(extract(epoch FROM cs.time - cs.queue_enter)) AS wait_mean_s,
                           avg(extract(epoch FROM cs.service_end - cs.time)) AS service_mean_s
                    FROM counter_sessions cs WHERE cs.counter_id = c.id AND cs.time >= d.midnight) s ON true
@@ -41,7 +45,8 @@ ORDER BY c.site_id, c.number
 
 
 def live_counters(conn: psycopg.Connection, scope: list[int] | None, site_id: int | None) -> list[dict[str, Any]]:
-    """Each counter now: officer present (and since when it was last seen), served today, waits, open events."""
+    """Each counter now: officer present (and since when it was last seen), a citizen being served, the queue
+    its camera sees (the latest length of each of its queue zones, summed), served today, waits, open events."""
     return conn.execute(LIVE_COUNTERS_SQL, {"scope": scope, "site": site_id}).fetchall()
 
 

@@ -38,6 +38,7 @@ class CounterLive(BaseModel):
     wait_mean_s: float | None
     service_mean_s: float | None
     queue_length: float | None
+    citizen_served: bool | None = None  # a citizen at the desk being served now (None: no recent observation)
     open_events: int
 
 

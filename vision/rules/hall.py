@@ -264,6 +264,10 @@ class HallRule:
         out.observations.append(Observation(now, camera, "hall_count", float(statistics.median(self._hall_samples))))
         self._hall_samples = []
         for counter in self.counters:
+            # Whether a citizen is being served at the desk now (the console's floor strip shows it).
+            out.observations.append(Observation(now, camera, "citizen_served", float(counter.desk.citizen is not None),
+                                                counter.spec.customer_zone.id))
+        for counter in self.counters:
             # While a change is being confirmed the current state may be backdated: a sample now would
             # contradict the change observation stamped at its true start.
             if counter.presence.pending:

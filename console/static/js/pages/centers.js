@@ -35,6 +35,9 @@ function counterCard(counter, site) {
     h('div', { class: 'counter-dept' }, counter.department),
     h('div', { class: 'desk' }, h('span', { class: `officer ${state}` }, text),
       counter.officer ? h('small', {}, counter.officer) : null),
+    state === 'closed' || counter.citizen_served === null || counter.citizen_served === undefined ? null
+      : h('div', { class: `citizen ${counter.citizen_served ? 'serving' : 'free'}` },
+        t(counter.citizen_served ? 'centers.citizen_serving' : 'centers.citizen_none')),
     h('dl', {},
       h('dt', {}, t('centers.queue')), h('dd', { class: 'queue' }, fmtNumber(counter.queue_length, 0)),
       h('dt', {}, t('centers.served_today')), h('dd', {}, fmtNumber(counter.served_today)),
