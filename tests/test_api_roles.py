@@ -49,6 +49,7 @@ Body = Callable[[dict[str, Any]], Any] | None
 # (method, path, body, roles allowed, success status)
 ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
     ("GET", "/api/auth/me", None, EVERYONE, 200),
+    ("PATCH", "/api/auth/me", lambda i: {"language": "en"}, EVERYONE, 200),
     ("GET", "/api/auth/tokens", None, EVERYONE, 200),
     ("GET", "/api/users", None, frozenset({"admin"}), 200),
     ("POST", "/api/users", lambda i: {"username": unique(), "password": "long-enough-pass", "role": "operator"},
@@ -83,6 +84,7 @@ ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
     ("GET", "/api/counters/{counter_a}", None, frozenset({"manager", "engineer", "admin"}), 200),
     ("PATCH", "/api/counters/{counter_a}", lambda i: {"officer": "Lê Văn C"}, frozenset({"engineer", "admin"}), 200),
     ("GET", "/api/events", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("GET", "/api/events/assignees", None, frozenset({"operator", "admin"}), 200),
     ("GET", "/api/events/{event_a}", None, frozenset({"operator", "manager", "admin"}), 200),
     ("POST", "/api/events/{event_a}/notes", lambda i: {"text": "đã kiểm tra"}, frozenset({"operator", "admin"}), 200),
     ("GET", "/api/exports/events?format=xlsx", None, frozenset({"manager", "admin"}), 200),

@@ -127,6 +127,14 @@ def test_the_language_switch_changes_the_page(console: ConsoleSite) -> None:
     assert page.evaluate("document.documentElement.lang") == "en"
     page.wait_for_selector(".counter-card")
     assert "Counter 1" in page.inner_text("#floor-strip")
+    # The choice is the user's, not only this browser's: the server keeps it for the next sign-in.
+    saved = ""
+    for _ in range(20):  # the PATCH is sent as the page switches; give it up to 2 s
+        saved = page.evaluate("fetch('/api/auth/me').then(r => r.json()).then(u => u.language)")
+        if saved == "en":
+            break
+        page.wait_for_timeout(100)
+    assert saved == "en"
     shoot(page, "centers-english")
     page.click("#lang-switch")
     page.wait_for_selector("#top nav a[data-page=centers]:has-text('Trung tâm phục vụ')")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import Field
@@ -82,6 +83,21 @@ def logout(*, request: Request, user: CurrentUser,
 
 @router.get("/me", response_model=UserOut)
 def me(*, user: CurrentUser, conn: Conn) -> UserOut:
+    return UserOut.of(get_user(conn, user_id=user.user_id))
+
+
+class Preferences(StrictModel):
+    language: Literal["vi", "en"] = Field(description="The console's language for this user.", examples=["en"])
+
+
+@router.patch("/me", response_model=UserOut)
+def update_me(*, body: Preferences, request: Request, user: CurrentUser, conn: Conn) -> UserOut:
+    """Change one's own preferences (the console's language); an audit row records it."""
+    with conn.transaction():
+        before = conn.execute("SELECT language FROM users WHERE id = %s", (user.user_id,)).fetchone()
+        conn.execute("UPDATE users SET language = %s, updated_at = now() WHERE id = %s", (body.language, user.user_id))
+        audit.record(conn, user, "user.preferences", "user", user.user_id, before=before,
+                     after={"language": body.language}, remote_addr=client_addr(request))
     return UserOut.of(get_user(conn, user_id=user.user_id))
 
 

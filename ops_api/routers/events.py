@@ -97,6 +97,25 @@ def _visible_event(conn: psycopg.Connection, event_id: UUID, user: Principal, *,
     return row
 
 
+class Assignee(StrictModel):
+    id: int
+    username: str
+    display_name: str | None = None
+    role: str
+
+
+@router.get("/assignees", response_model=list[Assignee])
+def assignees(*, user: Worker, conn: Conn) -> list[Assignee]:
+    """People an event can be assigned to: active operators and admins whose sites include the caller's."""
+    rows = conn.execute(
+        "SELECT id, username, display_name, role FROM users WHERE active AND role IN ('operator', 'admin')"
+        " AND (site_ids IS NULL OR %(scope)s::bigint[] IS NULL OR site_ids && %(scope)s::bigint[])"
+        " ORDER BY coalesce(display_name, username)",
+        {"scope": sorted(user.site_ids) if user.site_ids is not None else None},
+    ).fetchall()
+    return [Assignee(**row) for row in rows]
+
+
 @router.get("/{event_id}", response_model=EventDetail)
 def one_event(*, event_id: UUID, user: Reader, conn: Conn) -> EventDetail:
     row = _visible_event(conn, event_id, user)

@@ -36,7 +36,13 @@ function header() {
     href: `/console/${page.path}`, class: page.path === here ? 'active' : '', dataset: { page: page.path },
   }, t(page.label)));
   const langButton = h('button', { class: 'lang', id: 'lang-switch', title: t('header.language'), lang: currentLang() === 'vi' ? 'en' : 'vi',
-    onclick: async () => { await loadLang(currentLang() === 'vi' ? 'en' : 'vi'); route(); } },
+    onclick: async () => {
+      const next = currentLang() === 'vi' ? 'en' : 'vi';
+      await loadLang(next);
+      // Remember it for the user too (any browser); the page works on even if that fails.
+      api('/auth/me', { method: 'PATCH', body: { language: next } }).catch(() => {});
+      route();
+    } },
   currentLang() === 'vi' ? 'EN' : 'VI');
   const signOut = h('button', { id: 'sign-out', onclick: signOutNow }, t('header.sign_out'));
   top.append(

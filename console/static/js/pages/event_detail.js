@@ -9,10 +9,9 @@ import { fmtDateTime, fmtNumber, label, t } from '../i18n.js';
 const OPEN = ['new', 'acknowledged', 'assigned'];
 
 async function assignees(ctx) {
-  if (!ctx.can('users.admin')) return [[ctx.user.id, t('event.assign_me')]];
-  const users = await api('/users');
-  return users.filter((u) => u.active && ['operator', 'admin'].includes(u.role))
-    .map((u) => [u.id, u.display_name || u.username]);
+  const people = await api('/events/assignees');
+  const others = people.filter((u) => u.id !== ctx.user.id).map((u) => [u.id, u.display_name || u.username]);
+  return [[ctx.user.id, t('event.assign_me')], ...others];
 }
 
 function evidence(event, zone) {
