@@ -67,7 +67,10 @@ class IngestSettings(_Section):
     offline_grace_s: float = Field(default=10.0, ge=0, le=3600, description="Lost this long = camera_offline.")
     backoff_initial_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
     backoff_max_s: float = Field(default=30.0, gt=0, description="Longest reconnect delay.")
-    decode: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto = cpu; cuda = NVDEC.")
+    decode: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="auto and cpu decode on the CPU (cheaper than NVDEC plus copy-back, measured); "
+        "cuda forces NVDEC."
+    )
     health_interval_s: float = Field(default=10.0, gt=0, description="Write camera health this often.")
 
 
