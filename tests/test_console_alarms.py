@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from store.db import connect
 from store.writer import StoreWriter
-from tests.support.browser import ConsoleSite, shoot
+from tests.support.browser import ConsoleSite, shoot, wait_until
 from vigil.settings import StoreSettings
 from vigil.types import Event, EventType, Severity
 
@@ -64,7 +64,7 @@ def test_a_new_event_appears_live_and_is_acknowledged_and_resolved(console: Cons
 def test_event_detail_shows_the_evidence_with_its_zone(console: ConsoleSite) -> None:
     event_id = console.city.events["wrong_way"]
     page = console.open("operator", f"alarms/{event_id}", ready="#evidence-image")
-    page.wait_for_function("document.getElementById('evidence-image').naturalWidth > 0")
+    wait_until(page, "document.getElementById('evidence-image').naturalWidth > 0")
     assert page.locator("#event-detail svg.zones polyline[data-zone='vach-dem-le-loi']").count() == 1
     assert "Đi ngược chiều" in page.inner_text("#event-detail")
     shoot(page, "alarms-evidence")

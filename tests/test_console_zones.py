@@ -5,7 +5,7 @@ wizard registers a camera from its source and saves the zones drawn on its snaps
 from __future__ import annotations
 
 from store.db import connect
-from tests.support.browser import ConsoleSite, shoot
+from tests.support.browser import ConsoleSite, shoot, wait_until
 from tests.support.console_seed import HALL_FOOTAGE
 
 
@@ -96,7 +96,7 @@ def test_the_wizard_registers_a_camera_with_a_zone(console: ConsoleSite) -> None
     page.select_option("#wiz-site", str(console.city.center))
     page.click("#wizard-register")
     page.wait_for_selector("#zone-add")
-    page.wait_for_function("document.querySelector('.editor-stage img')?.naturalWidth > 0")
+    wait_until(page, "document.querySelector('.editor-stage img')?.naturalWidth > 0")
     page.click("#zone-add")
     page.select_option("#zone-kind", "crowd")
     for x, y in [(0.3, 0.3), (0.7, 0.3), (0.5, 0.8)]:

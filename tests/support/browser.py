@@ -89,6 +89,17 @@ def watch(page: Any) -> Any:
     return page
 
 
+def wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll a JavaScript expression until it is truthy. Not ``page.wait_for_function``: its polling builds
+    a function from the string, which the console's Content-Security-Policy (no 'unsafe-eval') forbids."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"still false after {timeout_s} s: {expression}")
+
+
 def shoot(page: Any, name: str) -> Path:
     """Save a screenshot of the whole page as tests/artifacts/console/<name>.png."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
