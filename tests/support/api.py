@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
 from ops_api.app import create_app
+from ops_api.readiness import wait_until_ready
 from ops_api.security import TOKEN_PREFIX, hash_password, new_token, token_hash
 from store.db import connect
 from store.embedded import EmbeddedPostgres
@@ -134,30 +135,13 @@ def serve_uvicorn(db_url: str, data_dir: Path, **api_settings: Any) -> Iterator[
     thread.start()
     try:
         wait_for_port(port)
-        _wait_ready(f"http://127.0.0.1:{port}")
+        wait_until_ready(f"http://127.0.0.1:{port}", timeout_s=10.0, poll_s=0.05)
         app = create_app(settings, db_url, live=False)  # a client-side harness for arranging rows
         with TestClient(app) as client, connect(db_url) as conn:
             yield ServedApi(f"http://127.0.0.1:{port}", ApiHarness(client, conn, db_url, settings))
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def _wait_ready(base_url: str, timeout_s: float = 10.0) -> None:
-    """Until /readyz says the database answers and the LISTEN connection is up."""
-    import time
-
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{base_url} not ready after {timeout_s} s")
 
 
 @pytest.fixture

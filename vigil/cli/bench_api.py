@@ -197,20 +197,6 @@ def _start_api(url: str, folder: Path, port: int, workers: int) -> subprocess.Po
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _wait_ready(base_url: str, timeout_s: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the API at {base_url} was not ready in {timeout_s:.0f} s")
-
-
 def bench_api(
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     cameras: Annotated[int, typer.Option("--cameras", min=20, help="Cameras in the synthetic city.")] = 200,
@@ -251,7 +237,9 @@ def bench_api(
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         api = _start_api(url, folder, port, workers)
-        _wait_ready(base_url)
+        from ops_api.readiness import wait_until_ready
+
+        wait_until_ready(base_url)
         for name, paths in _paths(url, history["today"].date(), days).items():
             for mode, think in (("paced", think_ms / 1000), ("saturated", 0.0)):
                 say(f"{name}: {clients} clients, {mode} ...")
