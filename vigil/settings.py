@@ -86,6 +86,11 @@ class VisionSettings(_Section):
     motion_threshold: float = Field(default=0.002, ge=0, le=1, description="Share of changed pixels.")
     forced_refresh_s: float = Field(default=3.0, gt=0, le=600, description="Detect at least this often anyway.")
     evidence_jpeg_quality: int = Field(default=85, ge=10, le=100, description="JPEG quality of evidence.")
+    camera_processes: int = Field(
+        default=-1, ge=-1, le=256,
+        description="Processes that decode, gate and track the cameras while the detector runs in the worker's "
+                    "own: -1 auto (none on a CPU, where the cores are the detector's; on a GPU host one per core "
+                    "but one, at most one per camera); 0 everything in one process; N that many.")
 
 
 class ApiSettings(_Section):

@@ -17,12 +17,9 @@ import logging
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import cv2
 import psycopg
 
 from cameras.crypto import SecretBox
@@ -34,8 +31,8 @@ from vigil.settings import Settings
 from vigil.types import CameraHealth, Event
 from vision.detectors import load_detector
 from vision.engine import FrameResult
-from vision.evidence import draw
 from vision.live import LiveVision
+from vision.preview import PreviewSpec
 from vision.rules import build_rules
 from vision.tracking import CameraTracker
 
@@ -51,40 +48,6 @@ class WorkerOptions:
     preview_width: int = 640
 
 
-class PreviewWriter:
-    """Writes each camera's newest annotated frame as a JPEG, atomically, at most every ``interval_s``."""
-
-    def __init__(self, folder: Path, interval_s: float, width: int, zones_of: Any) -> None:
-        self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.interval_s = interval_s
-        self.width = width
-        self.zones_of = zones_of
-        self._last: dict[int, float] = {}
-
-    def offer(self, result: FrameResult) -> None:
-        camera_id = result.frame.camera_id
-        now = time.monotonic()
-        if now - self._last.get(camera_id, 0.0) < self.interval_s:
-            return
-        self._last[camera_id] = now
-        image = draw(result.frame.image, result.detections, self.zones_of(camera_id))
-        height, width = image.shape[:2]
-        if width > self.width:
-            image = cv2.resize(image, (self.width, round(height * self.width / width)), interpolation=cv2.INTER_AREA)
-        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
-        if not ok:
-            return
-        target = self.folder / f"{camera_id}.jpg"
-        temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(jpeg.tobytes())
-        os.replace(temporary, target)  # readers never see half a file
-
-    def forget(self, camera_id: int) -> None:
-        self._last.pop(camera_id, None)
-        (self.folder / f"{camera_id}.jpg").unlink(missing_ok=True)
-
-
 class Worker:
     """Leases cameras and runs them through ingest -> vision -> rules -> store until ``stop()``."""
 
@@ -94,7 +57,6 @@ class Worker:
         self.options = options or WorkerOptions()
         self._stop = threading.Event()
         self.held: frozenset[int] = frozenset()
-        self._zones: dict[int, list[Any]] = {}
         self._camera_state: dict[int, str] = {}
         self._conn: Any = None
         self._database_down = False
@@ -110,8 +72,7 @@ class Worker:
         CameraTracker()
         box = SecretBox.from_key_file(settings.key_file)
         spool = settings.data_dir / "spool" / options.worker_id.replace("/", "_")
-        previews = PreviewWriter(settings.data_dir / "live", options.preview_interval_s, options.preview_width,
-                                 lambda camera_id: self._zones.get(camera_id, ()))
+        preview = PreviewSpec(settings.data_dir / "live", options.preview_interval_s, options.preview_width)
         log.info("worker %s: capacity %d cameras, lease TTL %.0f s, model %s", options.worker_id,
                  options.capacity, options.lease_ttl_s, settings.vision.model)
         self._conn = connect(self.url)  # unreachable at start: the worker fails (its supervisor retries)
@@ -122,7 +83,6 @@ class Worker:
                 writer.write_events(result.events)
                 writer.write_observations(result.observations)
                 writer.write_counter_sessions(result.sessions)
-                previews.offer(result)
 
             def on_event(event: Event) -> None:
                 writer.write_event(event)
@@ -130,21 +90,22 @@ class Worker:
             def on_health(health: CameraHealth) -> None:
                 writer.write_health(health)
 
-            live = LiveVision(settings, detector, on_result, on_event=on_event, on_health=on_health)
+            live = LiveVision(settings, detector, on_result, on_event=on_event, on_health=on_health,
+                              preview=preview, max_cameras=options.capacity)
             with live:
                 try:
-                    self._loop(live, box, previews, writer)
+                    self._loop(live, box, writer)
                 finally:
                     for camera_id in sorted(self.held):
                         live.remove_camera(camera_id)
                     self._release()
         log.info("worker %s stopped; writer flushed", options.worker_id)
 
-    def _loop(self, live: LiveVision, box: SecretBox, previews: PreviewWriter, writer: StoreWriter) -> None:
+    def _loop(self, live: LiveVision, box: SecretBox, writer: StoreWriter) -> None:
         beat_s = max(0.5, self.options.lease_ttl_s / 3)
         while not self._stop.is_set():
             try:
-                self._beat(self._connection(), live, box, previews)
+                self._beat(self._connection(), live, box)
                 self._publish_writer_stats(self._connection(), writer)
             except psycopg.OperationalError as exc:
                 self._database_lost(exc)
@@ -179,7 +140,7 @@ class Worker:
             if self._conn is not None:
                 self._conn.close()
 
-    def _beat(self, conn: Any, live: LiveVision, box: SecretBox, previews: PreviewWriter) -> None:
+    def _beat(self, conn: Any, live: LiveVision, box: SecretBox) -> None:
         """Renew and take leases, stop the cameras lost and start those gained, mirror camera states."""
         options = self.options
         change = leases.heartbeat(conn, options.worker_id, options.capacity, options.lease_ttl_s, self.held)
@@ -189,7 +150,7 @@ class Worker:
         for camera_id in sorted(change.lost):
             log.warning("camera %d: lease lost; stopping it here", camera_id)
             live.remove_camera(camera_id)
-            previews.forget(camera_id)
+            live.forget_preview(camera_id)
         started = set()
         for camera_id in sorted(change.gained):
             if self._start_camera(conn, live, box, camera_id):
@@ -231,7 +192,6 @@ class Worker:
             log.error("camera %d cannot be started: %s", camera_id, exc)
             return False
         live.add_camera(source, zones, rules)
-        self._zones[camera_id] = list(zones)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
         conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s", (f"live/{camera_id}.jpg", camera_id))
         log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, camera.name, len(zones), len(rules),
@@ -240,7 +200,7 @@ class Worker:
 
     def _record_states(self, conn: Any, live: LiveVision) -> None:
         """Mirror each held camera's state into ``cameras.state`` when it changed (the console's tiles)."""
-        for health in live.pool.health():
+        for health in live.health():
             state = str(health.state)
             if self._camera_state.get(health.camera_id) == state:
                 continue

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from cameras.models import CameraSource
-from ingest.decode import choose_decoder, open_stream
+from ingest.decode import choose_decoder, open_stream, to_bgr
 from ingest.slot import FrameSlot
 from vigil.settings import Settings
 from vigil.types import Frame
@@ -89,7 +89,7 @@ class BenchCamera:
                     if self._stop.is_set():
                         return
                     self.slot.wanted.clear()
-                    image = av_frame.to_ndarray(format="bgr24")
+                    image = to_bgr(av_frame)
                     self.decoded += 1
                     self.slot.put(Frame(self.camera_id, image, time.time(), index))
                     index += 1
@@ -117,9 +117,14 @@ def _live_cameras(settings: Settings, clip: Path, cameras: int) -> list[Any]:
 
 
 def run_pipeline(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
-                 decoder: str, motion_gate: bool = True, warmup_s: float = 1.0, live: bool = False) -> PipelineRun:
-    """N bench cameras (``live``: ingest's real-time readers) -> scheduler -> engine for ``seconds``."""
+                 decoder: str, motion_gate: bool = True, warmup_s: float = 1.0, live: bool = False,
+                 processes: int = 0) -> PipelineRun:
+    """N bench cameras (``live``: ingest's real-time readers) -> scheduler -> engine for ``seconds``;
+    ``processes`` > 0: the same in that many camera processes (``vision.procs``)."""
     vision = settings.vision.model_copy(update={"motion_gate": motion_gate})
+    if processes > 0:
+        return _run_processes(detector, settings.model_copy(update={"vision": vision}), clip, cameras, seconds,
+                              warmup_s, live, processes)
     engine = VisionEngine(detector, vision, [CameraSetup(i) for i in range(1, cameras + 1)])
     scheduler = BatchScheduler(vision.max_batch, vision.max_wait_ms)
     feeds: list[Any] = (_live_cameras(settings, clip, cameras) if live
@@ -146,7 +151,40 @@ def run_pipeline(detector: Detector, settings: Settings, clip: Path, cameras: in
     finally:
         for feed in feeds:
             feed.stop()
-    results = list(counted)
+    return _summarise(list(counted), cameras, elapsed)
+
+
+def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
+                   warmup_s: float, live: bool, processes: int) -> PipelineRun:
+    """The pipeline with decode, gate and tracking in camera processes (the GPU-host layout)."""
+    from vision.procs import CameraProcessPool, CameraSpec
+
+    native = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS) or 10.0
+    counted: list[FrameResult] = []
+    counting = threading.Event()
+
+    def on_result(result: FrameResult) -> None:
+        if counting.is_set():
+            counted.append(result)
+
+    with CameraProcessPool(settings, detector, min(processes, cameras), on_result) as pool:
+        for i in range(1, cameras + 1):
+            pool.add_camera(CameraSpec(i, source=CameraSource.from_file(i, clip, analytics_fps=native, loop=True,
+                                                                        realtime=True)) if live
+                            else CameraSpec(i, bench_clip=clip))
+        deadline = time.monotonic() + 120  # spawned processes import torch and ultralytics: wait for frames
+        while sum(pool.served.values()) < cameras and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(warmup_s)
+        counting.set()
+        began = time.perf_counter()
+        time.sleep(seconds)
+        counting.clear()
+        elapsed = time.perf_counter() - began
+    return _summarise(list(counted), cameras, elapsed)
+
+
+def _summarise(results: list[FrameResult], cameras: int, elapsed: float) -> PipelineRun:
     latencies = sorted(r.latency_s * 1000 for r in results) or [0.0]
     per_camera = [sum(1 for r in results if r.frame.camera_id == i) for i in range(1, cameras + 1)]
     fair = min(per_camera) / (len(results) / cameras) if results else 0.0
@@ -239,9 +277,14 @@ def predecode(path: Path, count: int) -> list[np.ndarray]:
 
 
 def run_bench(settings: Settings, detector: Detector, model_path: Path, footage: Path, cameras: list[int],
-              seconds: float, batches: list[int], say: Callable[[str], None] = print) -> tuple[list[dict[str, Any]],
-                                                                                               dict[str, Any]]:
-    """All four figures per camera count, side by side; returns the table rows and a summary."""
+              seconds: float, batches: list[int], say: Callable[[str], None] = print,
+              processes: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """All four figures per camera count, side by side; returns the table rows and a summary.
+
+    ``processes``: camera processes of the pipeline (None: ``vision.camera_processes``, -1 = auto). With
+    camera processes the in-process pipeline is measured too (``pipeline_1proc_fps``), for comparison."""
+    from vision.procs import default_processes
+
     decoder = choose_decoder(settings.ingest.decode)
     load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     images = predecode(footage, 48)
@@ -253,15 +296,21 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         static = make_static_clip(footage, Path(tmp))
         for n in cameras:
-            say(f"{n} camera(s): pipeline")
-            pipe = run_pipeline(detector, settings, footage, n, seconds, decoder)
+            wanted = settings.vision.camera_processes if processes is None else processes
+            procs = default_processes(detector.device, n) if wanted < 0 else min(wanted, n)
+            single = None
+            if procs:
+                say(f"{n} camera(s): pipeline in one process (for comparison)")
+                single = run_pipeline(detector, settings, footage, n, seconds, decoder)
+            say(f"{n} camera(s): pipeline" + (f" ({procs} camera processes)" if procs else ""))
+            pipe = run_pipeline(detector, settings, footage, n, seconds, decoder, processes=procs)
             say(f"{n} camera(s): naive (one thread and one model per camera, model.track)")
             naive = run_naive(model_path, footage, n, seconds, detector.imgsz, detector.device,
                               settings.vision.confidence)
             say(f"{n} camera(s): pipeline on a static scene")
-            still = run_pipeline(detector, settings, static, n, seconds, decoder)
+            still = run_pipeline(detector, settings, static, n, seconds, decoder, processes=procs)
             say(f"{n} camera(s): live latency (ingest readers at the clip's own rate)")
-            paced = run_pipeline(detector, settings, footage, n, seconds, decoder, live=True)
+            paced = run_pipeline(detector, settings, footage, n, seconds, decoder, live=True, processes=procs)
             rows.append({
                 "cameras": n, "raw_fps": raw_fps, "pipeline_fps": pipe.fps, "naive_fps": naive,
                 "static_fps": still.fps, "pipeline/raw": pipe.fps / raw_fps,
@@ -270,6 +319,7 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
                 "p50_ms": pipe.p50_ms, "p95_ms": pipe.p95_ms, "static_p95_ms": still.p95_ms,
                 "live_fps": paced.fps, "live_p50_ms": paced.p50_ms, "live_p95_ms": paced.p95_ms,
                 "fairness": pipe.min_share, "detected_share_static": still.detected_share,
+                "camera_processes": procs, "pipeline_1proc_fps": single.fps if single else None,
             })
     summary = {"model": model_path.name, "imgsz": detector.imgsz, "device": detector.device, "decoder": decoder,
                "best_batch": best_batch, "max_batch": settings.vision.max_batch,

@@ -23,7 +23,7 @@ from vigil.settings import VisionSettings
 from vigil.types import Detections, Event, Frame, Observation, Track
 from vision.detectors.base import Detector
 from vision.evidence import write_evidence
-from vision.gate import MotionGate
+from vision.gate import GateDecision, MotionGate
 from vision.tracking import CameraTracker
 from vision.zones import LineWatch, zone_membership
 
@@ -74,7 +74,7 @@ class VisionEngine:
     """Per-camera state (gate, tracker, zones, rules) around one shared detector. Not thread-safe: one
     worker thread calls ``process``."""
 
-    def __init__(self, detector: Detector, vision: VisionSettings, cameras: Iterable[CameraSetup] = (),
+    def __init__(self, detector: Detector | None, vision: VisionSettings, cameras: Iterable[CameraSetup] = (),
                  data_dir: Path | None = None) -> None:
         self.detector, self.vision, self.data_dir = detector, vision, data_dir
         self._cameras: dict[int, _Camera] = {}
@@ -89,6 +89,10 @@ class VisionEngine:
     def remove_camera(self, camera_id: int) -> None:
         self._cameras.pop(camera_id, None)
 
+    def zones_of(self, camera_id: int) -> Sequence[ZoneSpec]:
+        camera = self._cameras.get(camera_id)
+        return camera.setup.zones if camera is not None else ()
+
     def _camera(self, camera_id: int) -> _Camera:
         if camera_id not in self._cameras:  # a camera without zones or rules still gets tracks
             self.add_camera(CameraSetup(camera_id))
@@ -101,6 +105,8 @@ class VisionEngine:
         to_detect = [i for i, d in enumerate(decisions) if d.run]
         found: dict[int, Detections] = {}
         if to_detect:
+            if self.detector is None:
+                raise RuntimeError("this engine has no detector: use decide() and finish()")
             try:
                 batch = self.detector.detect([frames[i].image for i in to_detect])
             except Exception:
@@ -112,6 +118,23 @@ class VisionEngine:
             self.detected_frames += len(to_detect)
         return [self._finish(cameras[i], frame, decision.reason, found.get(i)) for i, (frame, decision)
                 in enumerate(zip(frames, decisions, strict=True))]
+
+    # -- the two halves of ``process``, for a camera process whose detector runs elsewhere (vision.procs) --
+    def decide(self, frame: Frame) -> GateDecision:
+        """The motion gate's decision for one frame of its camera (the reference moves when it runs)."""
+        return self._camera(frame.camera_id).gate.check(frame.image, frame.captured_at)
+
+    def forget(self, camera_id: int) -> None:
+        """A detection asked for by ``decide`` will not come (it failed): the gate must not count on it."""
+        if camera_id in self._cameras:
+            self._cameras[camera_id].gate.forget()
+
+    def finish(self, frame: Frame, reason: str, detections: Detections | None) -> FrameResult:
+        """Track, zones and rules of one frame, given its detections (None: the gate held its tracks)."""
+        if detections is not None:
+            self.inferences += 1
+            self.detected_frames += 1
+        return self._finish(self._camera(frame.camera_id), frame, reason, detections)
 
     def _finish(self, camera: _Camera, frame: Frame, reason: str, detections: Detections | None) -> FrameResult:
         now = frame.captured_at

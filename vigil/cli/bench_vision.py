@@ -27,6 +27,10 @@ def bench_vision(
     seconds: Annotated[float, typer.Option("--seconds", min=1.0, help="Measuring time of each figure.")] = 6.0,
     footage: Annotated[Path, typer.Option("--footage", help="H.264 clip every bench camera plays.")]
     = DEFAULT_FOOTAGE,
+    processes: Annotated[int | None, typer.Option(
+        "--processes", min=-1, help="Camera processes of the pipeline (default: vision.camera_processes; -1 auto: "
+                                    "none on a CPU, one per core but one on a GPU host; 0 one process). With "
+                                    "camera processes the one-process pipeline is measured too.")] = None,
 ) -> None:
     """Same model, same machine, one run: raw_fps, pipeline_fps, naive_fps and static_fps for N cameras,
     their ratios (goals: pipeline/raw >= 0.9, pipeline/naive >= 3, static/pipeline >= 5) and p95 latency."""
@@ -56,9 +60,10 @@ def bench_vision(
         raise fail(str(exc), ExitCode.NOT_FOUND) from None
     batches = sorted({b for b in (1, 2, 4, 8, 16, 32) if b <= max(settings.vision.max_batch, 1)})
     rows, summary = run_bench(settings.model_copy(update={"vision": vision}), detector, path, footage, counts,
-                              seconds, batches, say=lambda line: typer.echo(line, err=True))
+                              seconds, batches, say=lambda line: typer.echo(line, err=True), processes=processes)
     columns = ["cameras", "pipeline/raw", "pipeline/naive", "static/pipeline", "raw_fps", "pipeline_fps",
-               "naive_fps", "static_fps", "live_p95_ms", "live_fps", "p95_ms", "fairness"]
+               "naive_fps", "static_fps", "live_p95_ms", "live_fps", "p95_ms", "fairness", "camera_processes",
+               "pipeline_1proc_fps"]
     notes = [f"model {summary['model']} at imgsz {size} on {device}; pipeline batch up to {summary['max_batch']}, "
              f"raw_fps at its best batch {summary['best_batch']}; decode {summary['decoder']}",
              "ratios first: each row's four figures were measured one after another in this run"]
