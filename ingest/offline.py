@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cameras.models import CameraSource
-from ingest.decode import Decoder, open_stream
+from ingest.decode import Decoder, open_stream, to_bgr
 from ingest.timing import Sampler
 from vigil.types import Frame
 
@@ -27,6 +27,6 @@ def iter_frames(source: CameraSource | str | Path, analytics_fps: float | None =
         for index, frame in enumerate(stream.container.decode(stream.stream)):
             t = frame.time if frame.time is not None else index / float(stream.stream.average_rate or 25)
             if sampler is None or sampler.due(t):
-                yield Frame(source.id, frame.to_ndarray(format="bgr24"), start_time + t, index, frame.time)
+                yield Frame(source.id, to_bgr(frame), start_time + t, index, frame.time)
     finally:
         stream.close()

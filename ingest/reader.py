@@ -32,7 +32,7 @@ from pathlib import Path
 import av
 
 from cameras.models import CameraSource
-from ingest.decode import Decoder, OpenedStream, choose_decoder, describe_error, open_stream
+from ingest.decode import Decoder, OpenedStream, choose_decoder, describe_error, open_stream, to_bgr
 from ingest.health import RateWindow
 from ingest.slot import FrameSlot
 from ingest.tamper import TamperConfig, TamperDetector
@@ -227,7 +227,7 @@ class CameraReader:
             self._mark_online()
         if not self._sampler.due(stream_t):
             return
-        image = frame.to_ndarray(format="bgr24")
+        image = to_bgr(frame)
         delivered = Frame(self.camera.id, image, time.time(), index, frame.time)
         self._check_tamper(delivered, stream_t)
         self.slot.put(delivered)

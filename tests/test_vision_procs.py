@@ -13,6 +13,7 @@ import time
 import pytest
 
 from cameras.models import CameraSource
+from ingest.decode import to_bgr
 from tests.support.vision import ROOT
 from vigil.settings import Settings
 from vigil.types import CameraState, Frame
@@ -68,16 +69,14 @@ def test_camera_processes_track_exactly_as_one_process_does(coco_detector, tmp_p
         split = _collect(results, {1: 25}, timeout_s=120)[1][:25]
     assert [r.frame.index for r in split] == list(range(25)), "no frame dropped or reordered"
 
-    import cv2
+    import av
 
-    engine = VisionEngine(coco_detector, settings.vision)
-    capture = cv2.VideoCapture(str(FOOTAGE))
+    engine = VisionEngine(coco_detector, settings.vision)  # the same frames, decoded as ingest decodes them
     together = []
-    for index, result in enumerate(split):
-        ok, image = capture.read()
-        assert ok
-        together.append(engine.process([Frame(1, image, result.frame.captured_at, index)])[0])
-    capture.release()
+    with av.open(str(FOOTAGE)) as container:
+        for result, picture in zip(split, container.decode(video=0), strict=False):
+            together.append(engine.process([Frame(1, to_bgr(picture), result.frame.captured_at,
+                                                  result.frame.index)])[0])
 
     def tracks(results: list[FrameResult]) -> list[list[tuple[int, str, tuple[float, ...]]]]:
         return [[(t.track_id, t.class_name, tuple(round(v, 3) for v in t.box)) for t in r.tracks] for r in results]

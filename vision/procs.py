@@ -18,9 +18,13 @@ own and the vision process does nothing but fill batches and run them.
       ("det", ...) boxes per frame  ------------->
       on_result / on_event / on_health  <---------   results (frames stripped), camera events, health
 
-Each camera has at most ``DEPTH`` frames waiting for detection (two: while one batch runs, the camera's next
-frame is already decoded, gated and queued), so memory is bounded, the FIFO is fair (no camera can have
-more than two frames ahead of any other) and stale frames are dropped in the camera's slot, never queued.
+Each camera has at most ``depth`` frames waiting for detection: two (while one batch runs, the camera's next
+frame is already decoded, gated and queued), more when there are fewer cameras than ``max_batch`` so their
+batches can still fill (``depth = max(2, ceil(max_batch / cameras))``). Memory is bounded, the FIFO is fair
+(no camera has more than ``depth`` frames ahead of any other) and stale frames are dropped in the camera's
+slot, never queued. A batch runs when ``max_batch`` frames wait, when every camera has ``depth`` waiting,
+or ``max_wait_ms`` after its first frame came.
+
 A camera process that dies is started again with its cameras (their trackers restart) and the log says why.
 Results handed to ``on_result`` carry everything but the picture (``frame.image`` is an empty array): the
 evidence JPEGs and live previews are written in the camera process, where the picture is.
@@ -51,7 +55,7 @@ from vigil.types import CameraHealth, Detections, Event, Frame
 
 log = logging.getLogger("vigil.vision")
 
-DEPTH = 2  # frames per camera waiting for detection at most
+MIN_DEPTH = 2  # frames per camera waiting for detection at most, when there are cameras enough to fill batches
 NO_IMAGE = np.empty((0, 0, 3), dtype=np.uint8)  # results crossing back to the vision process carry no picture
 HEALTH_EVERY_S = 1.0
 
@@ -107,9 +111,9 @@ class _HostedCamera:
         """A free shared buffer big enough for this picture (new ones when the stream's size changed)."""
         if self.buffers and self.buffers[0].size < image.nbytes and len(self.free) == len(self.buffers):
             self.release_buffers()
-        if not self.buffers:
-            self.buffers = [shared_memory.SharedMemory(create=True, size=image.nbytes) for _ in range(DEPTH)]
-            self.free = list(range(DEPTH))
+        if not self.free:  # at most ``depth`` buffers: the caller checked in_flight() < depth
+            self.buffers.append(shared_memory.SharedMemory(create=True, size=image.nbytes))
+            self.free.append(len(self.buffers) - 1)
         return self.free.pop()
 
     def release_buffers(self) -> None:
@@ -133,6 +137,7 @@ class _CameraProcess:
         self.cameras: dict[int, _HostedCamera] = {}
         self.send_lock = threading.Lock()  # reader threads send events and health too
         self.running = True
+        self.depth = MIN_DEPTH
         self._next_health = time.monotonic() + HEALTH_EVERY_S
 
     def send(self, message: tuple[Any, ...]) -> None:
@@ -175,6 +180,8 @@ class _CameraProcess:
                 self._add(message[1])
             elif kind == "remove":
                 self._remove(message[1])
+            elif kind == "depth":
+                self.depth = int(message[1])
             elif kind == "stop":
                 self.running = False
         return got
@@ -232,7 +239,7 @@ class _CameraProcess:
                 self.previews.offer(result)
             results.append(_strip(result))
             busy = True
-        if camera.in_flight() >= DEPTH or len(camera.pending) >= 4 * DEPTH:
+        if camera.in_flight() >= self.depth or len(camera.pending) >= 2 * self.depth + 4:
             return busy
         newest = camera.feed.slot.latest()
         if newest is None or newest is camera.last:
@@ -352,6 +359,7 @@ class CameraProcessPool:
         self._where: dict[int, int] = {}  # camera id -> child index
         self._healths: dict[int, CameraHealth] = {}
         self._pending: deque[_Request] = deque()
+        self.depth = MIN_DEPTH  # frames per camera waiting for detection at most (see the module's notes)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = self.detected_frames = self.errors = 0
@@ -397,6 +405,14 @@ class CameraProcessPool:
         self._where[spec.camera_id] = child.index
         self.served.setdefault(spec.camera_id, 0)
         child.send(("add", spec))
+        self._set_depth()
+
+    def _set_depth(self) -> None:
+        depth = max(MIN_DEPTH, -(-self.max_batch // max(1, len(self._where))))
+        if depth != self.depth:
+            self.depth = depth
+            for child in self._children:
+                child.send(("depth", depth))
 
     def remove_camera(self, camera_id: int) -> None:
         index = self._where.pop(camera_id, None)
@@ -407,6 +423,7 @@ class CameraProcessPool:
         child.cameras.pop(camera_id, None)
         child.send(("remove", camera_id))
         child.detach(camera_id)  # its requests still queued are dropped by the dispatcher
+        self._set_depth()
 
     def health(self) -> list[CameraHealth]:
         """The newest health of each camera (camera processes send it every second)."""
@@ -427,10 +444,9 @@ class CameraProcessPool:
                 continue
             if first_at is None:
                 first_at = time.monotonic()
-            waiting_cameras = {r.camera_id for r in self._pending}
-            if (len(self._pending) < self.max_batch and len(waiting_cameras) < len(self._where)
+            if (len(self._pending) < self.max_batch and len(self._pending) < self.depth * len(self._where)
                     and time.monotonic() - first_at < self.max_wait_s):
-                continue
+                continue  # more frames can still come for this batch
             batch = [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
             first_at = time.monotonic() if self._pending else None
             batch = [r for r in batch if self._where.get(r.camera_id) == r.child]  # not removed meanwhile
@@ -515,3 +531,4 @@ class CameraProcessPool:
         child.detach()
         child.restarts += 1
         child.start()
+        child.send(("depth", self.depth))
