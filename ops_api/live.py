@@ -23,8 +23,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from ops_api.event_queries import events_after, events_by_ids, last_seq
 from ops_api.metrics import ApiMetrics
+from store.queries.events import events_after, events_by_ids, last_seq
 
 log = logging.getLogger("vigil.api.live")
 CHANNEL = "vigil_events"

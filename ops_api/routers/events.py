@@ -16,9 +16,10 @@ from pydantic import BaseModel, Field
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError
-from ops_api.event_queries import BadCursor, EventFilter, event_notes, get_event, list_events
 from ops_api.roles import Principal
 from ops_api.schemas import EventOut, Page, StrictModel
+from store.errors import StoreInputError
+from store.queries.events import EventFilter, event_notes, get_event, list_events
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 Reader = Annotated[Principal, Depends(require("events.read"))]
@@ -83,8 +84,8 @@ def events(*, flt: Annotated[EventFilter, Depends(event_filter)], limit: int = Q
     user.check_site_filter(flt.site_ids)
     try:
         rows, following = list_events(conn, flt, user.scope, limit, cursor)
-    except BadCursor as exc:
-        raise ApiError(422, "query.cursor", str(exc)) from None
+    except StoreInputError as exc:  # the only input list_events checks itself is the cursor
+        raise ApiError(422, "query.cursor", str(exc).split(": ", 1)[-1]) from None
     return EventPage(items=[EventOut.of(r) for r in rows], next_cursor=following)
 
 

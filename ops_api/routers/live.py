@@ -22,9 +22,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ops_api.deps import SESSION_COOKIE, ApiContext, authenticate, require
-from ops_api.event_queries import events_after
 from ops_api.roles import Principal
 from ops_api.schemas import event_json
+from store.queries.events import events_after
 
 router = APIRouter(prefix="/api/events", tags=["live"])
 PING_S = 15.0

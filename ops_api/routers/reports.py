@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
@@ -13,10 +14,18 @@ from pydantic import BaseModel, Field
 from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
 from ops_api.registry_queries import get_counter
-from ops_api.report_queries import counter_audit, hall_stats, live_counters, local_day_bounds, street_stats
 from ops_api.roles import Principal
 from ops_api.routers.sites import get_site
 from store.errors import StoreInputError
+from store.queries import (
+    CounterAudit,
+    counter_daily_audit,
+    hall_stats,
+    live_counters,
+    local_day_bounds,
+    site_daily_audit,
+    street_stats,
+)
 from store.queries import counter_timeline as store_timeline
 
 router = APIRouter(tags=["reports"])
@@ -46,6 +55,8 @@ class AbsenceOut(BaseModel):
     start: datetime
     end: datetime | None
     minutes: float
+    event_id: UUID | None = Field(None, description="The officer_absent event raised for it (its evidence).")
+    evidence: dict[str, str] = Field(default_factory=dict, description="That event's pictures: label -> path.")
 
 
 class CounterAuditOut(BaseModel):
@@ -70,6 +81,7 @@ class CounterAuditOut(BaseModel):
     tickets_served: int | None = None
     ratings: int | None = None
     rating_mean: float | None = None
+    ratings_while_absent: int | None = Field(None, description="Ratings given while the officer was not seen.")
 
 
 class PresenceSpan(BaseModel):
@@ -113,13 +125,31 @@ def _today(site: dict[str, Any], day: date | None) -> date:
     return day or datetime.now(UTC).astimezone(ZoneInfo(site["timezone"])).date()
 
 
-def _audit_out(counter: dict[str, Any], site: dict[str, Any], day: date, conn: Any) -> CounterAuditOut:
+def audit_out(audit: CounterAudit, counter: dict[str, Any]) -> CounterAuditOut:
+    """The API's form of a counter's daily audit: minutes to 0.1, the counter's number, department, officer."""
+    return CounterAuditOut(
+        counter_id=audit.counter_id, number=counter["number"], department=counter["department"],
+        officer=counter["officer"], day=audit.day, minutes_open=round(audit.minutes_open, 1),
+        minutes_staffed=round(audit.minutes_staffed, 1), minutes_unobserved=round(audit.minutes_unobserved, 1),
+        absences=[AbsenceOut(start=a.start, end=a.end, minutes=round(a.minutes, 1), event_id=a.event_id,
+                             evidence=a.evidence) for a in audit.absences],
+        sessions=audit.sessions, service_mean_s=audit.service_mean_s, service_p90_s=audit.service_p90_s,
+        wait_mean_s=audit.wait_mean_s, wait_p90_s=audit.wait_p90_s, peak_queue=audit.peak_queue,
+        peak_queue_at=audit.peak_queue_at, tickets_issued=audit.tickets_issued, tickets_called=audit.tickets_called,
+        tickets_served=audit.tickets_served, ratings=audit.ratings, rating_mean=audit.rating_mean,
+        ratings_while_absent=audit.ratings_while_absent)
+
+
+def site_audits(conn: Any, site_id: int, day: date) -> list[CounterAuditOut]:
+    """Every counter of the site for one local day, by number (one query for the audit, one for the names);
+    a site calendar that cannot be read is a 422 naming its field."""
+    counters = {c["id"]: c for c in conn.execute("SELECT id, number, department, officer FROM counters"
+                                                  " WHERE site_id = %s", (site_id,))}
     try:
-        audit = counter_audit(conn, counter, site, day)
+        audits = site_daily_audit(conn, site_id, day)
     except StoreInputError as exc:
         raise ApiError(422, exc.field, str(exc).split(": ", 1)[-1]) from None
-    return CounterAuditOut(**audit, number=counter["number"], department=counter["department"],
-                           officer=counter["officer"])
+    return [audit_out(a, counters[a.counter_id]) for a in audits]
 
 
 @router.get("/api/counters/live", response_model=list[CounterLive], tags=["counters"])
@@ -149,24 +179,28 @@ def counter_timeline(*, counter_id: int, day: Day = None, user: Stats, conn: Con
 def one_counter_audit(*, counter_id: int, day: Day = None, user: Stats, conn: Conn) -> CounterAuditOut:
     counter = get_counter(conn, counter_id, user)
     site = get_site(conn, counter["site_id"], user)
-    return _audit_out(counter, site, _today(site, day), conn)
+    try:
+        audit = counter_daily_audit(conn, counter_id, _today(site, day))
+    except StoreInputError as exc:
+        raise ApiError(422, exc.field, str(exc).split(": ", 1)[-1]) from None
+    return audit_out(audit, counter)
 
 
 @router.get("/api/sites/{site_id}/counter-audit", response_model=list[CounterAuditOut], tags=["counters"])
 def site_counter_audit(*, site_id: int, day: Day = None, user: Stats, conn: Conn) -> list[CounterAuditOut]:
     """The daily audit of every counter of a site: staffed minutes, absences, served, waits, queue, ratings."""
     site = get_site(conn, site_id, user)
-    day = _today(site, day)
-    counters = conn.execute("SELECT * FROM counters WHERE site_id = %s ORDER BY number", (site_id,)).fetchall()
-    return [_audit_out(c, site, day, conn) for c in counters]
+    return site_audits(conn, site_id, _today(site, day))
 
 
 @router.get("/api/sites/{site_id}/hall", tags=["reports"])
 def hall(*, site_id: int, day: Day = None, user: Stats, conn: Conn) -> dict[str, Any]:
-    """The hall: queue length now per queue zone, people in the hall, the day's waits and hourly queue."""
+    """The hall: queue length now per queue zone, people in the hall, the day's waits, and per hour the queue
+    and the waits (mean and p90) of the citizens served."""
     site = get_site(conn, site_id, user)
     start, end = local_day_bounds(_today(site, day), site["timezone"])
-    return {"site_id": site_id, "day": _today(site, day).isoformat(), **hall_stats(conn, site_id, start, end)}
+    return {"site_id": site_id, "day": _today(site, day).isoformat(),
+            **hall_stats(conn, site_id, start, end, site["timezone"])}
 
 
 @router.get("/api/sites/{site_id}/street", tags=["reports"])

@@ -1,10 +1,25 @@
-"""Read side of the store: what the console and the reports ask for. Every function takes a connection
-(any row factory) and returns typed values; the same answers on TimescaleDB and plain PostgreSQL.
+"""Read side of the store: what the console, the API and the reports ask for. Every function takes a connection
+(any row factory) and returns typed values or dict rows; the same answers on TimescaleDB and plain PostgreSQL.
 """
 
+from store.queries._common import local_day_bounds
 from store.queries.audit import Absence, CounterAudit, counter_daily_audit, site_daily_audit
-from store.queries.events import EventFilters, EventPage, EventRow, search_events
+from store.queries.events import (
+    EventFilter,
+    EventFilters,
+    EventPage,
+    EventRow,
+    event_notes,
+    events_after,
+    events_by_ids,
+    get_event,
+    iter_events,
+    last_seq,
+    list_events,
+    search_events,
+)
 from store.queries.live import CameraHealthNow, CounterState, camera_health_latest, live_counter_state
+from store.queries.reports import hall_stats, live_counters, street_stats
 from store.queries.rollups import (
     CameraUptimeRow,
     CounterRollupRow,
@@ -17,7 +32,9 @@ from store.queries.timeline import CounterTimeline, PresenceSegment, counter_tim
 
 __all__ = [
     "Absence", "CameraHealthNow", "CameraUptimeRow", "CounterAudit", "CounterRollupRow", "CounterState",
-    "CounterTimeline", "EventFilters", "EventPage", "EventRow", "PresenceSegment", "RollupRow",
+    "CounterTimeline", "EventFilter", "EventFilters", "EventPage", "EventRow", "PresenceSegment", "RollupRow",
     "camera_health_latest", "camera_uptime", "counter_daily_audit", "counter_rollup", "counter_timeline",
-    "live_counter_state", "observation_rollup", "search_events", "site_daily_audit",
+    "event_notes", "events_after", "events_by_ids", "get_event", "hall_stats", "iter_events", "last_seq",
+    "list_events", "live_counter_state", "live_counters", "local_day_bounds", "observation_rollup",
+    "search_events", "site_daily_audit", "street_stats",
 ]
