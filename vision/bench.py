@@ -193,13 +193,14 @@ def _summarise(results: list[FrameResult], cameras: int, elapsed: float) -> Pipe
                        fair)
 
 
-def run_raw(detector: Detector, images: list[np.ndarray], batches: list[int], frames: int) -> dict[int, float]:
-    """Detector alone on pre-decoded frames: frames/s per batch size."""
+def run_raw(detector: Detector, images: list[np.ndarray], batches: list[int], seconds: float) -> dict[int, float]:
+    """Detector alone on pre-decoded frames: frames/s per batch size, each measured for ``seconds``."""
     out = {}
     for size in batches:
-        detector.detect(images[:size])  # warm this shape
+        for _ in range(3):  # warm this shape (allocator, kernels, clocks)
+            detector.detect(images[:size])
         done, began = 0, time.perf_counter()
-        while done < frames:
+        while time.perf_counter() - began < seconds:
             start = done % max(1, len(images) - size)
             detector.detect(images[start:start + size])
             done += size
@@ -288,10 +289,9 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
     decoder = choose_decoder(settings.ingest.decode)
     load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     images = predecode(footage, 48)
-    say(f"raw: detector alone, batch sizes {batches}")
-    raw = run_raw(detector, images, batches, frames=max(16, max(batches) * 3))
-    best_batch = max(raw, key=lambda b: raw[b])
-    raw_fps = raw[best_batch]
+    raw_seconds = max(1.0, seconds / 3)
+    say(f"raw: detector alone, batch sizes {batches}, {raw_seconds:g} s each (again at the end)")
+    raw = run_raw(detector, images, batches, raw_seconds)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         static = make_static_clip(footage, Path(tmp))
@@ -312,8 +312,8 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
             say(f"{n} camera(s): live latency (ingest readers at the clip's own rate)")
             paced = run_pipeline(detector, settings, footage, n, seconds, decoder, live=True, processes=procs)
             rows.append({
-                "cameras": n, "raw_fps": raw_fps, "pipeline_fps": pipe.fps, "naive_fps": naive,
-                "static_fps": still.fps, "pipeline/raw": pipe.fps / raw_fps,
+                "cameras": n, "raw_fps": None, "pipeline_fps": pipe.fps, "naive_fps": naive,
+                "static_fps": still.fps, "pipeline/raw": None,
                 "pipeline/naive": pipe.fps / naive if naive else None,
                 "static/pipeline": still.fps / pipe.fps if pipe.fps else None,
                 "p50_ms": pipe.p50_ms, "p95_ms": pipe.p95_ms, "static_p95_ms": still.p95_ms,
@@ -321,8 +321,17 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
                 "fairness": pipe.min_share, "detected_share_static": still.detected_share,
                 "camera_processes": procs, "pipeline_1proc_fps": single.fps if single else None,
             })
+    say("raw: detector alone again (the machine may have changed pace meanwhile)")
+    raw_end = run_raw(detector, images, batches, raw_seconds)
+    # The limit is the better of the two measurements per batch size: the ratio is never flattered.
+    best = {b: max(raw[b], raw_end[b]) for b in batches}
+    best_batch = max(best, key=lambda b: best[b])
+    raw_fps = best[best_batch]
+    for row in rows:
+        row["raw_fps"], row["pipeline/raw"] = raw_fps, row["pipeline_fps"] / raw_fps
     summary = {"model": model_path.name, "imgsz": detector.imgsz, "device": detector.device, "decoder": decoder,
                "best_batch": best_batch, "max_batch": settings.vision.max_batch,
-               **{f"raw_fps_batch{b}": v for b, v in raw.items()}, "seconds_per_figure": seconds,
+               **{f"raw_fps_batch{b}": v for b, v in raw.items()},
+               **{f"raw_fps_batch{b}_end": v for b, v in raw_end.items()}, "seconds_per_figure": seconds,
                "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}
     return rows, summary
