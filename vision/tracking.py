@@ -74,15 +74,29 @@ class CameraTracker:
             tracked = detections[index]
             tracked.tracker_id = rows[:, 4].astype(np.int64)
             self.current = tracked
-        live = {int(t) for t in self.current.tracker_id}
-        for track_id in live:
-            self._first_seen.setdefault(track_id, now)
-            self._last_seen[track_id] = now
-        for gone in getattr(self._tracker, "removed_stracks_frame", []):  # ByteTrack itself caps its history
-            if int(gone.track_id) not in live:
-                self._first_seen.pop(int(gone.track_id), None)
-                self._last_seen.pop(int(gone.track_id), None)
+        for track_id in self.current.tracker_id:
+            self._first_seen.setdefault(int(track_id), now)
+            self._last_seen[int(track_id)] = now
+        self._forget_gone()
         return self.current
+
+    def _forget_gone(self) -> None:
+        """Forget the times of tracks ByteTrack no longer holds (tracked or lost).
+
+        Its per-frame removal list does not cover them all: ``remove_duplicate_stracks`` drops a lost track
+        overlapping a tracked one without marking it removed, so a camera whose detector boxes one object
+        twice (a van as both car and truck) would keep the times of every such track for the whole run.
+        """
+        held = {int(t.track_id) for t in self._tracker.tracked_stracks}
+        held.update(int(t.track_id) for t in self._tracker.lost_stracks)
+        for track_id in [t for t in self._last_seen if t not in held]:
+            del self._last_seen[track_id]
+            self._first_seen.pop(track_id, None)
+
+    @property
+    def remembered(self) -> int:
+        """Tracks whose first/last-seen times are kept: those ByteTrack holds, however long the camera runs."""
+        return len(self._last_seen)
 
     def hold(self, now: float) -> Detections:
         """The tracks as they were, for a frame that skipped inference (an unchanged scene still shows them)."""
