@@ -4,12 +4,19 @@ and go (track ids keep increasing for the whole run: looping footage, a busy str
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from vigil.types import CLASS_ID, Detections
+from cameras.geometry import make_zone
+from vigil.types import CLASS_ID, Detections, EventType, Track
+from vision.rules.identity import MAX_TRACK_IDS
+from vision.rules.street import StoppedVehicleRule
 from vision.tracking import CameraTracker
 
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=HCM)
 PERSON, CAR, TRUCK = CLASS_ID["person"], CLASS_ID["car"], CLASS_ID["truck"]
 
 
@@ -45,3 +52,18 @@ def test_a_tracker_fed_ten_thousand_frames_of_passers_by_remembers_only_the_trac
         most = max(most, tracker.remembered)
     assert any(t.class_name in ("car", "truck") for t in tracks), "the van is still tracked"
     assert most < 100, f"{most} tracks remembered at once"
+
+
+def test_a_parked_car_the_tracker_keeps_losing_stays_one_event_and_its_old_track_ids_are_forgotten() -> None:
+    zone = make_zone("bus stop", "no_stopping", [[0.5, 0.5], [0.9, 0.5], [0.9, 0.8], [0.5, 0.8]], id=21)
+    rule = StoppedVehicleRule(1, zone, thresholds={"still_s": 30})
+    start = MONDAY_9AM
+    opened: set = set()
+    for k in range(10_000):  # 2 frames/s for 83 minutes; a new track id every 2 s
+        now = start + timedelta(seconds=k * 0.5)
+        ts = now.timestamp()
+        out = rule.update([Track(1 + k // 4, "car", 0.9, (0.65, 0.55, 0.77, 0.65), ts, ts)], now)
+        opened |= {e.id for e in out.events if e.type == EventType.STOPPED_VEHICLE}
+    assert len(opened) == 1, "one stop, however often the tracker renamed the car"
+    assert rule.latches and next(iter(rule.latches.values())).is_open
+    assert rule.identities.remembered_tracks <= MAX_TRACK_IDS

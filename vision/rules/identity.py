@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from vigil.types import VEHICLE_CLASSES, Track
 
 Point = tuple[float, float]
+# Track ids remembered per identity. A parked car or a seated officer keeps one identity for hours while the
+# tracker loses and re-finds them under new ids; their older ids are long gone and need not be kept.
+MAX_TRACK_IDS = 16
 
 
 def kind_of(class_name: str) -> str:
@@ -97,8 +100,7 @@ class Identities:
                 identity = Identity(next(self._ids), track.class_name, now_ts, now_ts, track.foot, track)
                 self._all[identity.id] = identity
             taken.add(identity.id)
-            identity.track_ids.append(track.track_id)
-            self._by_track[track.track_id] = identity
+            self._take_track(identity, track.track_id)
             self._see(identity, track, now_ts)
             visible.append(identity)
         self.visible = visible
@@ -118,6 +120,19 @@ class Identities:
             for track_id in identity.track_ids:
                 if self._by_track.get(track_id) is identity:
                     del self._by_track[track_id]
+
+    def _take_track(self, identity: Identity, track_id: int) -> None:
+        identity.track_ids.append(track_id)
+        self._by_track[track_id] = identity
+        while len(identity.track_ids) > MAX_TRACK_IDS:  # the oldest: not visible now (the identity was lost)
+            old = identity.track_ids.pop(0)
+            if self._by_track.get(old) is identity:
+                del self._by_track[old]
+
+    @property
+    def remembered_tracks(self) -> int:
+        """Track ids mapped to identities (at most ``MAX_TRACK_IDS`` per identity still remembered)."""
+        return len(self._by_track)
 
     def get(self, identity_id: int) -> Identity | None:
         return self._all.get(identity_id)
