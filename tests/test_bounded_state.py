@@ -11,8 +11,10 @@ import numpy as np
 
 from cameras.geometry import make_zone
 from vigil.types import CLASS_ID, Detections, EventType, Track
+from vision.rules import CounterSpec, HallRule
 from vision.rules.identity import MAX_TRACK_IDS
 from vision.rules.street import StoppedVehicleRule
+from vision.scenarios.timeline import Actor, play
 from vision.tracking import CameraTracker
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -67,3 +69,21 @@ def test_a_parked_car_the_tracker_keeps_losing_stays_one_event_and_its_old_track
     assert len(opened) == 1, "one stop, however often the tracker renamed the car"
     assert rule.latches and next(iter(rule.latches.values())).is_open
     assert rule.identities.remembered_tracks <= MAX_TRACK_IDS
+
+
+def test_citizens_walking_straight_to_a_counter_all_day_leave_nothing_behind() -> None:
+    staff = make_zone("staff 1", "counter_staff", [[0.4, 0.05], [0.6, 0.05], [0.6, 0.3], [0.4, 0.3]], id=11)
+    customer = make_zone("customer 1", "counter_customer", [[0.4, 0.35], [0.6, 0.35], [0.6, 0.55], [0.4, 0.55]],
+                         id=12)
+    seats = make_zone("seats", "queue", [[0.0, 0.5], [0.3, 0.5], [0.3, 1.0], [0.0, 1.0]], id=13)
+    rule = HallRule(7, [CounterSpec(1, staff, customer)], [seats])
+    served = 300
+    day = served * 80 + 100
+    actors = [Actor("officer", [(0.0, 0.5, 0.2), (day, 0.5, 0.2)], track_id=1, role="officer")]
+    for k in range(served):  # one every 80 s, never seen queueing: straight from the door to the desk
+        at = 10 + 80 * k
+        actors.append(Actor(f"citizen {k}", [(at, 0.9, 0.99), (at + 5, 0.5, 0.45), (at + 35, 0.5, 0.45),
+                                             (at + 40, 0.9, 0.99)], track_id=100 + k, role="citizen"))
+    outputs = play(rule, actors, MONDAY_9AM, day)
+    assert sum(len(out.sessions) for out in outputs) == served
+    assert len(rule.arrived) <= 2 and len(rule.queue_enter) <= 2

@@ -226,7 +226,9 @@ class HallRule:
             emit(out, event, now, (identity_id,))
             if not active and not latch.is_open:
                 del self.long_waits[identity_id]
-        for identity_id in [i for i in self.queue_enter if self.identities.get(i) is None]:
+        # Forgotten identities never come back: drop their waits and arrivals (a citizen who walked straight
+        # to a counter has an arrival and no wait, and would otherwise stay in ``arrived`` for good).
+        for identity_id in [i for i in (*self.queue_enter, *self.arrived) if self.identities.get(i) is None]:
             self.queue_enter.pop(identity_id, None)
             self.arrived.pop(identity_id, None)
 
