@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 from prometheus_client import CollectorRegistry
@@ -17,6 +18,7 @@ from psycopg.types.json import Jsonb
 from store.bench import generate_history
 from store.db import connect
 from store.queries import counter_daily_audit, hall_stats, local_day_bounds, site_daily_audit
+from store.queries.steps import EPOCH_2000_US, PAIR, staffing, unpack
 from store.writer import StoreWriter
 from tests.support.api import ApiHarness
 from vigil.settings import StoreSettings
@@ -157,6 +159,25 @@ def test_an_audited_morning_from_the_rule_itself(recorded: Recorded) -> None:
     # One hour observed, ten minutes away; the last observation holds one more (stale) minute.
     assert abs(audit.minutes_staffed - 51) <= 0.5
     assert audit.peak_queue is not None and audit.peak_queue >= 1  # citizens waited in the hall's seats
+
+
+def pack(samples: list[tuple[float, float]]) -> bytes:
+    """Samples as the audit query sends them: (microseconds since 2000, value) pairs, big-endian."""
+    return np.array([(round(t * 1e6) - EPOCH_2000_US, v) for t, v in samples], dtype=PAIR).tobytes()
+
+
+def test_an_absence_ends_at_a_gap_in_the_data_and_lunch_splits_one_in_two() -> None:
+    day = 1_795_000_000.0
+    hours = [(day, day + 1000), (day + 2000, day + 3000)]  # a break from +1000 to +2000
+    first = [(day + s, 0.0 if 300 <= s < 930 else 1.0) for s in range(0, 1000, 30)]
+    second = [(day + s, 0.0) for s in (950, 980)] + [(day + s, 0.0 if s < 2500 else 1.0) for s in range(2100, 3000, 30)]
+    found = staffing(unpack([pack(first), pack(second)]), hours, 60.0, 300.0)
+    assert found[0].absences == [(day + 300, day + 930)]
+    # 950-980 then nothing until 2100: that run stops holding at 1040 and lasts too little working time.
+    assert found[1].absences == [(day + 2100, day + 2520)]  # till the first sample seeing the officer back
+    assert found[1].observed_s == pytest.approx(50 + 900) and found[0].observed_s == pytest.approx(1000)
+    shuffled = staffing(unpack([pack(first[::-1]), pack(second[5:] + second[:5])]), hours, 60.0, 300.0)
+    assert shuffled == found  # whatever order the database sends them in
 
 
 def test_a_sites_counters_at_once_equal_each_counter_alone(api: ApiHarness) -> None:
