@@ -101,6 +101,31 @@ def server_cpu_s(pid: int) -> float:
         return float("nan")
 
 
+def settle(server_pid: int, say: Any, max_wait_s: float, load_target: float, idle_share: float = 0.05,
+           sample_s: float = 2.0) -> dict[str, Any]:
+    """Wait, at most ``max_wait_s``, until the API processes use at most ``idle_share`` of a core (their backlog
+    from the previous run is worked off) and the 1-minute load average is at most ``load_target``; say what it
+    waits for. Returns the load average it starts the next run at, how long it waited, and whether it settled."""
+    started = time.monotonic()
+    said = -1e9
+    while True:
+        cpu_before = server_cpu_s(server_pid)
+        time.sleep(sample_s)
+        api_share = (server_cpu_s(server_pid) - cpu_before) / sample_s
+        load = os.getloadavg()[0]
+        waited = time.monotonic() - started
+        if api_share <= idle_share and load <= load_target:
+            return {"loadavg_1m_before": load, "settle_s": waited, "settled": True}
+        if waited >= max_wait_s:
+            say(f"  not settled after {waited:.0f} s (API processes {api_share:.0%} of a core, 1-min load "
+                f"{load:.2f}); measuring anyway")
+            return {"loadavg_1m_before": load, "settle_s": waited, "settled": False}
+        if waited - said >= 15:
+            say(f"  settling: API processes at {api_share:.0%} of a core (want <= {idle_share:.0%}), 1-min load "
+                f"{load:.2f} (want <= {load_target:.2f}), waited {waited:.0f} s of at most {max_wait_s:.0f} s")
+            said = waited
+
+
 def run_load(base_url: str, token: str, paths: list[str], clients: int, seconds: float,
              think_s: float, server_pid: int) -> dict[str, Any]:
     cpu_before = server_cpu_s(server_pid)
@@ -207,6 +232,11 @@ def bench_api(
                                             help="Paced runs: each client sends one request per this period.")] = 1000,
     workers: Annotated[int, typer.Option("--workers", min=1, help="API worker processes.")] = 2,
     live_events: Annotated[int, typer.Option("--live-events", min=10, help="Events for the live figure.")] = 200,
+    settle_load: Annotated[float, typer.Option(
+        "--settle-load", min=0.1, help="Before each run, wait until the 1-minute load average is at most this "
+        "(and the API processes are idle), so one run's backlog does not land in the next.")] = 1.0,
+    settle_max_s: Annotated[float, typer.Option(
+        "--settle-max-s", min=0, help="Wait at most this long for the machine to settle before each run.")] = 240,
 ) -> None:
     """Goals on this machine: reads p95 < 100 ms; live event p95 < 500 ms from the store's insert."""
     from store.bench import free_port, generate_history, scratch_dir
@@ -242,17 +272,19 @@ def bench_api(
         wait_until_ready(base_url)
         for name, paths in _paths(url, history["today"].date(), days).items():
             for mode, think in (("paced", think_ms / 1000), ("saturated", 0.0)):
-                say(f"{name}: {clients} clients, {mode} ...")
+                calm = settle(api.pid, say, settle_max_s, settle_load)
+                say(f"{name}: {clients} clients, {mode}, 1-min load {calm['loadavg_1m_before']:.2f} ...")
                 result = run_load(base_url, token, paths, clients, seconds, think, api.pid)
                 rows.append({"endpoint": name, "load": mode, "requests": result["requests"], "rps": result["rps"],
                              "p50_ms": result["p50_ms"], "p95_ms": result["p95_ms"], "max_ms": result["max_ms"],
-                             "errors": sum(result["errors"].values()), "api_cpu_ms": result["cpu_ms"],
+                             "errors": sum(result["errors"].values()), "api_cpu_ms": result["cpu_ms"], **calm,
                              "loadavg_1m": os.getloadavg()[0]})
-        say(f"live events: {live_events} inserts at 20/s ...")
+        calm = settle(api.pid, say, settle_max_s, settle_load)
+        say(f"live events: {live_events} inserts at 20/s, 1-min load {calm['loadavg_1m_before']:.2f} ...")
         live = live_latency(base_url, token, url, site_id, camera_id, live_events, 20.0)
         rows.append({"endpoint": "live event: insert -> WebSocket", "load": "idle", "requests": live["received"],
                      "rps": None, "p50_ms": live["p50_ms"], "p95_ms": live["p95_ms"], "max_ms": live["max_ms"],
-                     "errors": live["events"] - live["received"], "loadavg_1m": os.getloadavg()[0]})
+                     "errors": live["events"] - live["received"], **calm, "loadavg_1m": os.getloadavg()[0]})
     finally:
         if api is not None:
             api.terminate()
@@ -266,6 +298,7 @@ def bench_api(
     summary = {
         "history": {k: v for k, v in history.items() if k != "today"},
         "clients": clients, "api_workers": workers, "think_ms": think_ms, "seconds_per_run": seconds,
+        "settle_load": settle_load, "settle_max_s": settle_max_s, "all_runs_settled": all(r["settled"] for r in rows),
         "paced_worst_p95_ms": max(r["p95_ms"] for r in paced),
         "paced_reads_goal_met": all(r["p95_ms"] < GOAL_P95_MS for r in paced),
         "saturated_worst_p95_ms": max(r["p95_ms"] for r in rows if r["load"] == "saturated"),
@@ -276,9 +309,10 @@ def bench_api(
              "the load generator runs in its own process on the same 2 cores, so saturated figures include it",
              "live latency: from the start of the INSERT to the WebSocket message in the client, idle API",
              "api_cpu_ms: CPU time the API processes spent per request (contention on the machine barely moves it)",
-             "loadavg_1m: the machine's 1-minute load average after each run (2 cores: above 2 means other work "
-             "competed for the CPU)"]
+             "loadavg_1m_before / loadavg_1m: the machine's 1-minute load average when each run started (after "
+             f"waiting up to {settle_max_s:.0f} s for the API to go idle and the load to fall to {settle_load:.2f}; "
+             "settle_s: how long that took) and after it (2 cores: above 2 means other work competed for the CPU)"]
     report("api", rows, summary, json_file,
            columns=["endpoint", "load", "requests", "rps", "p50_ms", "p95_ms", "max_ms", "errors", "api_cpu_ms",
-                    "loadavg_1m"],
+                    "loadavg_1m_before", "settle_s", "loadavg_1m"],
            notes=notes)
