@@ -11,7 +11,7 @@ own and the vision process does nothing but fill batches and run them.
     vision process                                   camera process k (spawned, one of vision.camera_processes)
     --------------                                   ---------------------------------------------------------
     CameraProcessPool.add_camera(spec)  ---------->  feed: ingest's CameraReader (or a bench file camera)
-    receiver + dispatcher threads                    loop over its cameras, newest frame of each:
+    dispatcher thread                                loop over its cameras, newest frame of each:
       ("req", ...) frame in shared memory  <-------    gate open: copy into the camera's shared buffer, ask
       FIFO batch of up to max_batch                    gate shut: hold the tracks (no detection)
       detector.detect(views of the buffers)            in frame order: tracker, zones, rules, evidence, preview
@@ -319,7 +319,7 @@ class _Child:
             try:
                 self.conn.send(message)
                 return True
-            except (OSError, ValueError):  # the process died: the receiver restarts it
+            except (OSError, ValueError):  # the process died: the dispatcher restarts it
                 return False
 
     def view(self, camera_id: int, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -342,7 +342,7 @@ class CameraProcessPool:
     """Camera processes around one detector; the same face as ``vision.live.LiveVision``'s in-process path.
 
     ``on_result(FrameResult)`` (frame without picture), ``on_event(Event)`` and ``on_health(CameraHealth)``
-    are called from the receiver thread and must be quick.
+    are called from the dispatcher thread and must be quick.
     """
 
     def __init__(self, settings: Settings, detector: Any, processes: int,
@@ -361,26 +361,23 @@ class CameraProcessPool:
         self._pending: deque[_Request] = deque()
         self.depth = MIN_DEPTH  # frames per camera waiting for detection at most (see the module's notes)
         self._stop = threading.Event()
-        self._ready = threading.Condition()  # guards _pending; notified when a request comes
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
         self.batches = self.detected_frames = self.errors = 0
         self.served: dict[int, int] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> CameraProcessPool:
         self._children = [_Child(i, self._context, self.settings, self.preview) for i in range(self.processes)]
-        self._threads = [threading.Thread(target=self._receive_loop, name="vision-receive", daemon=True),
-                         threading.Thread(target=self._dispatch, name="vision-dispatch", daemon=True)]
-        for thread in self._threads:
-            thread.start()
+        self._thread = threading.Thread(target=self._dispatch, name="vision-dispatch", daemon=True)
+        self._thread.start()
         log.info("vision: %d camera processes around detector %s", self.processes,
                  getattr(self.detector, "name", "?"))
         return self
 
     def stop(self, timeout_s: float = 15.0) -> None:
         self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout_s)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
         for child in self._children:
             child.send(("stop",))
         deadline = time.monotonic() + timeout_s
@@ -438,30 +435,23 @@ class CameraProcessPool:
 
     # -- the dispatcher thread -----------------------------------------------------------------------
     def _dispatch(self) -> None:
-        """Batches out of the waiting requests, one detector call at a time (the receiver fills the queue
-        meanwhile: most of a batch's time is the GPU's, with the GIL released)."""
         first_at: float | None = None
         while not self._stop.is_set():
-            with self._ready:
-                if not self._pending:
-                    first_at = None
-                    self._ready.wait(0.1)
-                    continue
-                now = time.monotonic()
-                first_at = first_at or now
-                if (len(self._pending) < self.max_batch and len(self._pending) < self.depth * len(self._where)
-                        and now - first_at < self.max_wait_s):
-                    self._ready.wait(first_at + self.max_wait_s - now)  # more frames can still come
-                    continue
-                batch = [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
-                first_at = time.monotonic() if self._pending else None
+            timeout = 0.1 if not self._pending else max(0.0, (first_at or 0.0) + self.max_wait_s - time.monotonic())
+            self._receive(timeout)
+            if not self._pending:
+                first_at = None
+                continue
+            if first_at is None:
+                first_at = time.monotonic()
+            if (len(self._pending) < self.max_batch and len(self._pending) < self.depth * len(self._where)
+                    and time.monotonic() - first_at < self.max_wait_s):
+                continue  # more frames can still come for this batch
+            batch = [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
+            first_at = time.monotonic() if self._pending else None
             batch = [r for r in batch if self._where.get(r.camera_id) == r.child]  # not removed meanwhile
             if batch:
                 self._detect(batch)
-
-    def _receive_loop(self) -> None:
-        while not self._stop.is_set():
-            self._receive(0.1)
 
     def _receive(self, timeout: float) -> None:
         conns = {child.conn: child for child in self._children}
@@ -487,9 +477,7 @@ class CameraProcessPool:
                 image = child.view(camera_id, name, shape)
             except FileNotFoundError:  # the camera was removed and its buffer unlinked meanwhile
                 return
-            with self._ready:
-                self._pending.append(_Request(child.index, camera_id, seq, image))
-                self._ready.notify()
+            self._pending.append(_Request(child.index, camera_id, seq, image))
         elif kind == "res":
             if self.on_result is not None:
                 for result in message[1]:
@@ -537,8 +525,7 @@ class CameraProcessPool:
         code = child.process.exitcode
         log.error("camera process %d (cameras %s) died (exit code %s); starting it again",
                   child.index, sorted(child.cameras), code)
-        with self._ready:
-            self._pending = deque(r for r in self._pending if r.child != child.index)
+        self._pending = deque(r for r in self._pending if r.child != child.index)
         with contextlib.suppress(OSError):
             child.conn.close()
         child.detach()
