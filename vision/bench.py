@@ -131,27 +131,37 @@ def run_pipeline(detector: Detector, settings: Settings, clip: Path, cameras: in
                         else [BenchCamera(i, clip, decoder) for i in range(1, cameras + 1)])
     for feed in feeds:
         scheduler.add(feed.camera.id if live else feed.camera_id, feed.slot)
-    counted: list[FrameResult] = []
-    counting = threading.Event()
-
-    def on_result(result: FrameResult) -> None:
-        if counting.is_set():
-            counted.append(result)
-
+    counter = _Counter()
     for feed in feeds:
         feed.start()
     try:
-        with VisionWorker(engine, scheduler, on_result):
-            time.sleep(warmup_s)
-            counting.set()
-            began = time.perf_counter()
-            time.sleep(seconds)
-            counting.clear()
-            elapsed = time.perf_counter() - began
+        with VisionWorker(engine, scheduler, counter.on_result):
+            elapsed = counter.measure(warmup_s, seconds)
     finally:
         for feed in feeds:
             feed.stop()
-    return _summarise(list(counted), cameras, elapsed)
+    return _summarise(counter.results, cameras, elapsed)
+
+
+class _Counter:
+    """Keeps the results that arrive while a measurement runs."""
+
+    def __init__(self) -> None:
+        self.results: list[FrameResult] = []
+        self._counting = threading.Event()
+
+    def on_result(self, result: FrameResult) -> None:
+        if self._counting.is_set():
+            self.results.append(result)
+
+    def measure(self, warmup_s: float, seconds: float) -> float:
+        """Warm up, count for ``seconds``; the measured time."""
+        time.sleep(warmup_s)
+        self._counting.set()
+        began = time.perf_counter()
+        time.sleep(seconds)
+        self._counting.clear()
+        return time.perf_counter() - began
 
 
 def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
@@ -160,14 +170,8 @@ def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: 
     from vision.procs import CameraProcessPool, CameraSpec
 
     native = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS) or 10.0
-    counted: list[FrameResult] = []
-    counting = threading.Event()
-
-    def on_result(result: FrameResult) -> None:
-        if counting.is_set():
-            counted.append(result)
-
-    with CameraProcessPool(settings, detector, min(processes, cameras), on_result) as pool:
+    counter = _Counter()
+    with CameraProcessPool(settings, detector, min(processes, cameras), counter.on_result) as pool:
         for i in range(1, cameras + 1):
             pool.add_camera(CameraSpec(i, source=CameraSource.from_file(i, clip, analytics_fps=native, loop=True,
                                                                         realtime=True)) if live
@@ -175,13 +179,8 @@ def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: 
         deadline = time.monotonic() + 120  # spawned processes import torch and ultralytics: wait for frames
         while sum(pool.served.values()) < cameras and time.monotonic() < deadline:
             time.sleep(0.1)
-        time.sleep(warmup_s)
-        counting.set()
-        began = time.perf_counter()
-        time.sleep(seconds)
-        counting.clear()
-        elapsed = time.perf_counter() - began
-    return _summarise(list(counted), cameras, elapsed)
+        elapsed = counter.measure(warmup_s, seconds)
+    return _summarise(counter.results, cameras, elapsed)
 
 
 def _summarise(results: list[FrameResult], cameras: int, elapsed: float) -> PipelineRun:
