@@ -28,7 +28,10 @@ def _poll(predicate, timeout_s: float) -> bool:
 
 
 @pytest.mark.slow
-def test_worker_analyses_a_leased_camera_into_the_store(db: psycopg.Connection, db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("camera_processes", [0, 1], ids=["one-process", "camera-process"])
+def test_worker_analyses_a_leased_camera_into_the_store(db: psycopg.Connection, db_url: str, tmp_path: Path,
+                                                        camera_processes: int) -> None:
+    """Both layouts (the GPU hosts' default splits the camera into a camera process) reach the same store."""
     if not FOOTAGE.is_file():
         pytest.skip("var/footage/vtest.mp4 missing (run scripts/setup.sh)")
     site = registry.save_site(db, SiteRecord(code="junction", name="Ngã tư", kind=SiteKind.STREET))
@@ -36,7 +39,7 @@ def test_worker_analyses_a_leased_camera_into_the_store(db: psycopg.Connection, 
                                                    main_uri=str(FOOTAGE), analytics_fps=4))
     # The whole lower road: people walk through it in every second of the footage.
     registry.save_zone(db, camera.id, make_zone("road", "restricted", [[0, 0.45], [1, 0.45], [1, 1], [0, 1]]))
-    settings = Settings(data_dir=tmp_path, models_dir=ROOT / "models")
+    settings = Settings(data_dir=tmp_path, models_dir=ROOT / "models", vision={"camera_processes": camera_processes})
     settings.ingest.health_interval_s = 1.0
     worker = Worker(settings, db_url, WorkerOptions(worker_id="w-test", capacity=4, lease_ttl_s=3))
     thread = threading.Thread(target=worker.run, daemon=True)
