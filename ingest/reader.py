@@ -63,7 +63,7 @@ class CameraReader:
         self._on_event = on_event
         self._on_health = on_health
         self._evidence_dir = evidence_dir
-        self._tamper = TamperDetector(tamper)
+        self._tamper = TamperDetector(tamper or TamperConfig(**settings.tamper.model_dump()))
         self._tamper_events: dict[str, Event] = {}
         self._fps = camera.analytics_fps or settings.analytics_fps
         self._sampler = Sampler(self._fps)

@@ -74,3 +74,17 @@ def test_every_setting_is_documented_and_the_reference_is_current() -> None:
     assert undocumented == [], f"settings without a description: {undocumented}"
     on_disk = (Path(__file__).parent.parent / "docs" / "settings.md").read_text(encoding="utf-8")
     assert on_disk == reference, "docs/settings.md is stale: run `vigil settings doc > docs/settings.md`"
+
+
+def test_tamper_thresholds_are_settings_the_readers_use(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from cameras.models import CameraSource
+    from ingest.reader import CameraReader
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VIGIL_INGEST__TAMPER__FROZEN_S", "30")
+    settings = load_settings()
+    reader = CameraReader(CameraSource.from_file(1, tmp_path / "clip.mp4"), settings.ingest)
+    assert reader._tamper.config.frozen_s == 30.0  # a still lobby may stay frozen-looking for longer
+    monkeypatch.setenv("VIGIL_INGEST__TAMPER__FROZEN_S", "-1")
+    with pytest.raises(SettingsError, match=r"ingest\.tamper\.frozen_s"):
+        load_settings()

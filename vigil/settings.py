@@ -59,6 +59,28 @@ class StoreSettings(_Section):
     )
 
 
+class TamperSettings(_Section):
+    """Camera tamper checks on the analytics frames (ingest/tamper.py tells how each is judged)."""
+
+    enabled: bool = Field(default=True, description="Check for blackout, frozen image, defocus and moved camera.")
+    learn_s: float = Field(default=5.0, gt=0, le=3600, description="Normal frames seen before references count.")
+    blackout_std: float = Field(default=6.0, ge=0, le=128, description="Grey-level spread below this is black.")
+    blackout_s: float = Field(default=2.0, gt=0, le=3600, description="Black this long = a tamper_blackout.")
+    frozen_s: float = Field(default=8.0, gt=0, le=3600, description="The same picture this long = frozen.")
+    frozen_change: float = Field(default=0.0005, ge=0, le=1,
+                                 description="Share of full-resolution pixels changed by > 2 levels below which "
+                                             "a picture repeats the last.")
+    motion_change: float = Field(default=0.003, ge=0, le=1, description="Share that counts as motion in the scene.")
+    motion_memory_s: float = Field(default=300.0, gt=0, le=86400,
+                                   description="A scene that moved within this long may not freeze unnoticed.")
+    defocus_ratio: float = Field(default=0.3, gt=0, lt=1, description="Sharpness below this share of normal = defocus.")
+    defocus_s: float = Field(default=3.0, gt=0, le=3600, description="Defocused this long = a tamper_defocus.")
+    moved_correlation: float = Field(default=0.45, gt=-1, lt=1,
+                                     description="Edge-image correlation with the reference below this = moved.")
+    moved_s: float = Field(default=10.0, gt=0, le=3600, description="Moved this long = a tamper_moved.")
+    background_rate: float = Field(default=0.15, gt=0, le=1, description="Weight of each frame in the slow background.")
+
+
 class IngestSettings(_Section):
     analytics_fps: float = Field(default=2.0, gt=0, le=60, description="Default frames/s handed to vision.")
     open_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Give up opening a stream after this long.")
@@ -72,6 +94,7 @@ class IngestSettings(_Section):
         "cuda forces NVDEC."
     )
     health_interval_s: float = Field(default=10.0, gt=0, description="Write camera health this often.")
+    tamper: TamperSettings = Field(default_factory=TamperSettings)
 
 
 class VisionSettings(_Section):
