@@ -33,7 +33,7 @@ def test_a_tracker_fed_ten_thousand_frames_of_passers_by_remembers_only_the_trac
     tracker = CameraTracker()
     rng = random.Random(8)
     walkers: list[list[float]] = []  # x, y, frames left
-    most = 0
+    most = held = 0
     for frame in range(10_000):
         now = 1000.0 + frame * 0.5  # 2 analytics frames/s: 83 minutes
         if frame % 3 == 0:
@@ -51,9 +51,10 @@ def test_a_tracker_fed_ten_thousand_frames_of_passers_by_remembers_only_the_trac
         walkers = [w for w in walkers if w[2] > 0]
         tracker.update(detections(boxes), now)
         tracks = tracker.tracks(768, 576, now)
-        most = max(most, tracker.remembered)
+        most, held = max(most, tracker.remembered), max(held, tracker.held)
     assert any(t.class_name in ("car", "truck") for t in tracks), "the van is still tracked"
     assert most < 100, f"{most} tracks remembered at once"
+    assert held < 100, f"ByteTrack held {held} tracks at once"
 
 
 def test_a_parked_car_the_tracker_keeps_losing_stays_one_event_and_its_old_track_ids_are_forgotten() -> None:
