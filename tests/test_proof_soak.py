@@ -40,3 +40,28 @@ def test_a_short_soak_reports_every_figure(tmp_path: Path) -> None:
                 "writer_queue_rows_max", "rss_end_mb"):
         assert key in summary
     assert len(document["rows"]) >= 3 and "memory_growth_mb_per_hour" in run.stdout
+
+
+def _keep_rows(kept: list[str], n: int) -> None:
+    for i in range(n):
+        kept.append(f"observation {i} " * 4)  # the leak the trace must name
+
+
+def test_the_memory_trace_names_the_line_that_keeps_allocating_and_the_heap_it_grew() -> None:
+    from vigil.memtrace import MemoryTrace, malloc_sample
+
+    trace = MemoryTrace(frames=4).start()
+    kept: list[str] = []
+    _keep_rows(kept, 1000)  # warm-up allocations are not growth
+    trace.mark_baseline(60.0)
+    before = trace.sample()["python_heap_mb"]
+    _keep_rows(kept, 50_000)
+    assert trace.sample()["python_heap_mb"] > before + 3
+    growth = trace.growth()
+    top = growth["top_growing_sites"][0]
+    assert top["site"] == f"tests/test_proof_soak.py:{_keep_rows.__code__.co_firstlineno + 2}"
+    assert top["count_diff"] >= 50_000 and top["size_diff_kb"] > 3000 and "observation" in top["code"]
+    assert growth["python_heap_diff_mb"] > 3 and growth["baseline_minute"] == 1.0
+    stack = growth["top_growing_stacks"][0]["stack"]  # oldest call first, down to the allocating line
+    assert stack[-1] == top["site"] and len(stack) > 1
+    assert set(malloc_sample()) >= {"malloc_in_use_mb", "malloc_free_mb"}  # glibc (Debian 12)

@@ -73,13 +73,13 @@ def probed_live_vision(probe: SoakProbe) -> type:
     from vision.live import LiveVision
 
     class ProbedLiveVision(LiveVision):
-        def __init__(self, settings: Any, detector: Any, on_result: Callable[[Any], None],
-                     on_event: Callable[..., Any] | None = None, on_health: Callable[..., Any] | None = None) -> None:
+        def __init__(self, settings: Any, detector: Any, on_result: Callable[[Any], None], *args: Any,
+                     **kwargs: Any) -> None:
             def timed(result: Any) -> None:
                 probe.note(result)
                 on_result(result)
 
-            super().__init__(settings, detector, timed, on_event=on_event, on_health=on_health)
+            super().__init__(settings, detector, timed, *args, **kwargs)
             probe.lives.append(self)
 
     return ProbedLiveVision
@@ -141,8 +141,12 @@ class SoakRun:
 
 
 def run_soak(settings: Any, minutes: float, footage: Sequence[Path], cameras: int = 16, fps: float = 2.0,
-             sample_s: float = 30.0, say: Say = print) -> SoakRun:
-    """Run the worker on ``cameras`` file cameras for ``minutes``; sample every ``sample_s`` seconds."""
+             sample_s: float = 30.0, say: Say = print, trace: Any = None) -> SoakRun:
+    """Run the worker on ``cameras`` file cameras for ``minutes``; sample every ``sample_s`` seconds.
+
+    With ``trace`` (a started :class:`vigil.memtrace.MemoryTrace`) every sample also records the traced
+    Python heap, and the summary the allocation sites that grew between the warm-up and the end.
+    """
     from store.db import connect
     from store.embedded import EmbeddedPostgres
     from store.migrate import migrate
@@ -157,7 +161,7 @@ def run_soak(settings: Any, minutes: float, footage: Sequence[Path], cameras: in
             seed_cameras(conn, footage, cameras, fps)
         run_settings = settings.model_copy(update={"data_dir": folder / "data", "secret_key_file": None})
         run_settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return _soak(run_settings, cluster.url, minutes, sample_s, cameras, fps, say)
+        return _soak(run_settings, cluster.url, minutes, sample_s, cameras, fps, say, trace)
     finally:
         cluster.stop(mode="immediate")
         shutil.rmtree(folder, ignore_errors=True)
@@ -171,7 +175,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int, fps: float, say: Say) -> SoakRun:
+def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int, fps: float, say: Say,
+          trace: Any = None) -> SoakRun:
     from prometheus_client import REGISTRY
 
     import vigil.worker as worker_module
@@ -209,31 +214,39 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
     rss_points: list[tuple[float, float]] = []
     queue_depths: list[float] = []
     end = started + minutes * 60
+    # Memory after the warm-up (model loaded, every reader and tracker running): the first fifth, at least 1 min.
+    warm = max(60.0, minutes * 60 / 5)
+    memory: dict[str, Any] = {}
     try:
         while (now := time.monotonic()) < end:
             stop.wait(min(sample_s, max(0.0, end - now)))
             elapsed = time.monotonic() - started
-            row = _sample(probe, elapsed, REGISTRY)
+            row = _sample(probe, elapsed, REGISTRY, trace)
             rows.append(row)
             queue_depths.append(row["writer_queue_rows"])
             rss_points.append((elapsed, row["rss_mb"]))
             say(f"{elapsed / 60:5.1f} min: RSS {row['rss_mb']:.0f} MB, {row['threads']} threads, "
                 f"{row['frames_analysed']} frames analysed, {row['frames_dropped']} dropped, "
-                f"p95 {row['p95_frame_to_result_ms']} ms, writer queue {row['writer_queue_rows']}")
+                f"p95 {row['p95_frame_to_result_ms']} ms, writer queue {row['writer_queue_rows']}"
+                + (f", Python heap {row['python_heap_mb']:.0f} MB" if "python_heap_mb" in row else ""))
+            if trace is not None and not trace.has_baseline and elapsed >= warm:
+                trace.mark_baseline(elapsed)
+        if trace is not None:  # while the worker still runs: its state is what is being measured
+            memory = memory_at_end(trace, rows, warm)
     finally:
         stop.set()
         if "worker" in current:
             current["worker"].stop()
         thread.join(120)
         worker_module.LiveVision = original  # type: ignore[misc]
+    if trace is not None:  # grouping the snapshots' traces is slow: only now that the worker has stopped
+        memory.update(trace.growth())
     with connect(url) as conn:
         stored = {table: conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
                   for table in ("events", "observations", "camera_health")}
     last = rows[-1] if rows else {"frames_offered": 0, "frames_analysed": 0, "frames_dropped": 0}
     # Counted while the worker still ran: a stopped worker has removed its readers (and their counters).
     delivered, taken, dropped = last["frames_offered"], last["frames_analysed"], last["frames_dropped"]
-    # Memory after the warm-up (model loaded, every reader and tracker running): the first fifth, at least 1 min.
-    warm = max(60.0, minutes * 60 / 5)
     steady = [p for p in rss_points if p[0] >= warm] if minutes * 60 > 2 * warm else rss_points
     summary = {
         "minutes": round((time.monotonic() - started) / 60, 2), "cameras": cameras, "analytics_fps_per_camera": fps,
@@ -258,14 +271,35 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
         "stored_health_rows": stored["camera_health"],
         "load_average_start": round(load_start[0], 2), "load_average_end": round(os.getloadavg()[0], 2),
     }
+    if memory:
+        summary["memory"] = memory
     return SoakRun(rows, summary)
 
 
-def _sample(probe: SoakProbe, elapsed: float, registry: Any) -> dict[str, Any]:
+def memory_at_end(trace: Any, rows: Sequence[dict[str, Any]], warm_s: float) -> dict[str, Any]:
+    """Growth per hour after the warm-up of RSS, the Python heap, tracemalloc's own bookkeeping and malloc's
+    in-use and free bytes; how much resident memory ``malloc_trim(0)`` gives back now; then the end snapshot."""
+    from vigil.memtrace import malloc_trim
+
+    # After the baseline snapshot: building it is a one-off bump of resident memory, not growth.
+    after = trace.baseline_at_s if trace.baseline_at_s is not None else warm_s
+    steady = [r for r in rows if r["minute"] * 60 > after] or list(rows)
+    findings: dict[str, Any] = {}
+    for key in ("rss_mb", "python_heap_mb", "tracemalloc_overhead_mb", "malloc_in_use_mb", "malloc_free_mb"):
+        points = [(r["minute"] * 60, r[key]) for r in steady if r.get(key) is not None]
+        findings[f"{key.removesuffix('_mb')}_growth_mb_per_hour"] = _round(growth_per_hour(points))
+    before = process_sample()["rss_mb"]
+    malloc_trim()
+    findings["rss_released_by_malloc_trim_mb"] = round(before - process_sample()["rss_mb"], 1)
+    trace.mark_end()
+    return findings
+
+
+def _sample(probe: SoakProbe, elapsed: float, registry: Any, trace: Any = None) -> dict[str, Any]:
     latencies, event_latencies = probe.take_interval()
     delivered, taken, dropped = probe.frames()
     process = process_sample()
-    return {
+    row = {
         "minute": round(elapsed / 60, 2), "rss_mb": round(process["rss_mb"], 1), "threads": process["threads"],
         "fds": process["fds"], "frames_offered": delivered, "frames_analysed": taken, "frames_dropped": dropped,
         "p95_frame_to_result_ms": _ms(percentile(latencies, 0.95)),
@@ -273,6 +307,12 @@ def _sample(probe: SoakProbe, elapsed: float, registry: Any) -> dict[str, Any]:
         "writer_queue_rows": int(registry.get_sample_value("vigil_store_queue_rows") or 0),
         "spool_rows": int(registry.get_sample_value("vigil_store_spool_pending_rows") or 0),
     }
+    if trace is not None:
+        from vigil.memtrace import malloc_sample
+
+        row.update(trace.sample())
+        row.update(malloc_sample())
+    return row
 
 
 def _ms(seconds: float | None) -> float | None:

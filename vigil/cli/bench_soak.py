@@ -26,6 +26,12 @@ def bench_soak(
     sample_s: Annotated[float, typer.Option("--sample-s", min=1.0, help="Seconds between samples.")] = 30.0,
     footage: Annotated[list[Path] | None, typer.Option("--footage", help="Clips the cameras play (repeatable).")
                        ] = None,
+    trace_memory: Annotated[bool, typer.Option(
+        "--tracemalloc", help="Also trace Python allocations (slower): every sample records the Python heap and "
+        "glibc's in-use/free bytes; the summary's 'memory' lists the allocation sites that grew from the end of "
+        "the warm-up to the end, and the RSS that malloc_trim gives back.")] = False,
+    trace_frames: Annotated[int, typer.Option("--tracemalloc-frames", min=1, max=64,
+                                              help="Call-stack depth kept per allocation.")] = 8,
 ) -> None:
     """The real vision worker (leases, readers, detector, rules, store writer) on N looping file cameras
     against a private embedded PostgreSQL for N minutes: memory growth per hour, frames dropped, p95
@@ -43,9 +49,14 @@ def bench_soak(
     logging.getLogger("vigil.worker").setLevel(logging.WARNING)  # one line per camera start is noise here
     say = lambda line: typer.echo(line, err=True)  # noqa: E731
     say(f"soak: {cameras} file cameras at {fps:g} fps for {minutes:g} min, a sample every {sample_s:g} s ...")
+    trace = None
+    if trace_memory:
+        from vigil.memtrace import MemoryTrace
+
+        trace = MemoryTrace(trace_frames).start()
     try:
         run = run_soak(settings, minutes, clips, cameras=cameras, fps=fps, sample_s=min(sample_s, minutes * 30),
-                       say=say)
+                       say=say, trace=trace)
     except EmbeddedPostgresError as exc:
         raise fail(str(exc), ExitCode.DATABASE) from None
     except ModelError as exc:
@@ -55,4 +66,11 @@ def bench_soak(
              "tracker, zones, rules); frame_to_event: the same for results that carried an event",
              "memory_growth_mb_per_hour: least-squares slope of resident memory after the warm-up "
              "(the first fifth of the run, at least a minute)"]
+    if trace_memory:
+        notes.append("--tracemalloc: python_heap is what tracemalloc traces (Python objects and numpy buffers); "
+                     "malloc_in_use/free are glibc mallinfo2 over all arenas; a growing Python heap is a Python "
+                     "leak, growing in-use with a flat heap native memory, growing free/RSS allocator retention")
     report("soak", run.rows, run.summary, json_file, notes=notes)
+    for site in run.summary.get("memory", {}).get("top_growing_sites", [])[:10]:
+        typer.echo(f"grew {site['size_diff_kb']:+10.1f} KiB {site['count_diff']:+7d} blocks  {site['site']}  "
+                   f"{site['code']}")
