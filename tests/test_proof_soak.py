@@ -48,7 +48,7 @@ def _keep_rows(kept: list[str], n: int) -> None:
 
 
 def test_the_memory_trace_names_the_line_that_keeps_allocating_and_the_heap_it_grew() -> None:
-    from vigil.memtrace import MemoryTrace, malloc_sample
+    from vigil.memtrace import MemoryTrace, malloc_sample, rss_split
 
     trace = MemoryTrace(frames=4).start()
     kept: list[str] = []
@@ -58,6 +58,7 @@ def test_the_memory_trace_names_the_line_that_keeps_allocating_and_the_heap_it_g
     _keep_rows(kept, 50_000)
     assert trace.sample()["python_heap_mb"] > before + 3
     growth = trace.growth()
+    trace.stop()  # this test's thread is the only one allocating
     top = growth["top_growing_sites"][0]
     assert top["site"] == f"tests/test_proof_soak.py:{_keep_rows.__code__.co_firstlineno + 2}"
     assert top["count_diff"] >= 50_000 and top["size_diff_kb"] > 3000 and "observation" in top["code"]
@@ -65,3 +66,4 @@ def test_the_memory_trace_names_the_line_that_keeps_allocating_and_the_heap_it_g
     stack = growth["top_growing_stacks"][0]["stack"]  # oldest call first, down to the allocating line
     assert stack[-1] == top["site"] and len(stack) > 1
     assert set(malloc_sample()) >= {"malloc_in_use_mb", "malloc_free_mb"}  # glibc (Debian 12)
+    assert rss_split()["rss_anon_mb"] > 0 and rss_split()["rss_file_mb"] > 0

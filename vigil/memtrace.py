@@ -7,7 +7,8 @@ comparing three figures over the same run can:
 - ``malloc_in_use_mb`` / ``malloc_free_mb``: glibc's ``mallinfo2`` over all arenas: bytes handed out by
   malloc (Python, numpy, OpenCV, FFmpeg, torch alike) and bytes free inside the arenas but not returned to
   the system (fragmentation, per-thread arenas);
-- ``rss_mb``: what the kernel counts.
+- ``rss_mb``: what the kernel counts, split into ``rss_anon_mb`` (heaps, stacks) and ``rss_file_mb`` (the
+  libraries' pages, which grow as code runs for the first time).
 
 Python heap growing -> a Python-level leak (the top growing allocation sites say where); malloc in-use
 growing with a flat Python heap -> native code holding memory; only the free figure or RSS growing ->
@@ -57,6 +58,18 @@ def malloc_sample() -> dict[str, float]:
             "malloc_free_mb": round(info.fordblks / MB, 1), "malloc_mmapped_mb": round(info.hblkhd / MB, 1)}
 
 
+def rss_split() -> dict[str, float]:
+    """Resident memory by kind, MB: anonymous (heaps, stacks) and file-backed (code and data of the libraries
+    mapped in, which grows as new code paths run for the first time, and is not a leak)."""
+    fields = {"RssAnon:": "rss_anon_mb", "RssFile:": "rss_file_mb"}
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] in fields:
+            out[fields[parts[0]]] = round(int(parts[1]) / 1024, 1)
+    return out
+
+
 def malloc_trim() -> bool:
     """Ask glibc to give free arena memory back to the system; True when it released some."""
     return bool(_LIBC is not None and _LIBC.malloc_trim(0))
@@ -69,6 +82,11 @@ class MemoryTrace:
     work still runs; ``growth()`` afterwards. Taking a snapshot is one quick C call; grouping millions of
     traces is slow Python that would fight the work's threads for the GIL, so it waits for ``growth()``.
     The baseline waits on disk meanwhile: held in memory it would show up as growth of resident memory.
+
+    Tracing is never stopped here: on CPython 3.11 ``tracemalloc.stop()`` races with threads that
+    track numpy buffers and can crash the process (python/cpython#128679, fixed in 3.12 and 3.13 only;
+    it crashed one soak here).
+    ``stop()`` is for a caller that knows no other thread allocates any more.
     """
 
     def __init__(self, frames: int = 8, folder: Path | None = None) -> None:
@@ -102,10 +120,13 @@ class MemoryTrace:
         self.baseline_at_s = elapsed_s
 
     def mark_end(self) -> None:
-        """The end snapshot; tracing stops here."""
-        if tracemalloc.is_tracing():
+        """The end snapshot (the first call takes it)."""
+        if self._end is None and tracemalloc.is_tracing():
             self._end = _snapshot()
-            tracemalloc.stop()
+
+    def stop(self) -> None:
+        """Stop tracing: only once no other thread allocates (see the class docstring)."""
+        tracemalloc.stop()
 
     def growth(self, top: int = 25, tracebacks: int = 5) -> dict[str, Any]:
         """The allocation sites that grew most from the baseline to the end (file:line, size and count
@@ -113,13 +134,13 @@ class MemoryTrace:
         self.mark_end()
         if self._baseline_file is None or self._end is None:
             return {}
+        end, self._end = self._end, None
         try:
             baseline = tracemalloc.Snapshot.load(str(self._baseline_file))
         finally:
             self._baseline_file.unlink(missing_ok=True)
-        by_line = [d for d in self._end.compare_to(baseline, "lineno") if _ours(d)]
-        by_stack = [d for d in self._end.compare_to(baseline, "traceback") if _ours(d)]
-        self._end = None
+        by_line = [d for d in end.compare_to(baseline, "lineno") if _ours(d)]
+        by_stack = [d for d in end.compare_to(baseline, "traceback") if _ours(d)]
         return {
             "baseline_minute": round((self.baseline_at_s or 0) / 60, 2),
             "python_heap_diff_mb": round(sum(d.size_diff for d in by_line) / MB, 2),

@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import threading
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,9 @@ class SoakProbe:
     lives: list[Any] = field(default_factory=list)  # vision.live.LiveVision of each worker run
     latencies_s: list[float] = field(default_factory=list)  # frame-to-result, since the last sample
     event_latencies_s: list[float] = field(default_factory=list)  # frame-to-result of results with events
-    all_latencies_s: list[float] = field(default_factory=list)
-    all_event_latencies_s: list[float] = field(default_factory=list)
+    # The whole run's latencies as packed doubles (8 bytes each, not 32): a long soak must not itself grow.
+    all_latencies_s: array[float] = field(default_factory=lambda: array("d"))
+    all_event_latencies_s: array[float] = field(default_factory=lambda: array("d"))
     results: int = 0
     events: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -53,8 +55,8 @@ class SoakProbe:
         with self.lock:
             latencies, events = self.latencies_s, self.event_latencies_s
             self.latencies_s, self.event_latencies_s = [], []
-        self.all_latencies_s += latencies
-        self.all_event_latencies_s += events
+        self.all_latencies_s.extend(latencies)
+        self.all_event_latencies_s.extend(events)
         return latencies, events
 
     def frames(self) -> tuple[int, int, int]:
@@ -285,7 +287,8 @@ def memory_at_end(trace: Any, rows: Sequence[dict[str, Any]], warm_s: float) -> 
     after = trace.baseline_at_s if trace.baseline_at_s is not None else warm_s
     steady = [r for r in rows if r["minute"] * 60 > after] or list(rows)
     findings: dict[str, Any] = {}
-    for key in ("rss_mb", "python_heap_mb", "tracemalloc_overhead_mb", "malloc_in_use_mb", "malloc_free_mb"):
+    for key in ("rss_mb", "rss_anon_mb", "rss_file_mb", "python_heap_mb", "tracemalloc_overhead_mb",
+                "malloc_in_use_mb", "malloc_free_mb"):
         points = [(r["minute"] * 60, r[key]) for r in steady if r.get(key) is not None]
         findings[f"{key.removesuffix('_mb')}_growth_mb_per_hour"] = _round(growth_per_hour(points))
     before = process_sample()["rss_mb"]
@@ -308,8 +311,9 @@ def _sample(probe: SoakProbe, elapsed: float, registry: Any, trace: Any = None) 
         "spool_rows": int(registry.get_sample_value("vigil_store_spool_pending_rows") or 0),
     }
     if trace is not None:
-        from vigil.memtrace import malloc_sample
+        from vigil.memtrace import malloc_sample, rss_split
 
+        row.update(rss_split())
         row.update(trace.sample())
         row.update(malloc_sample())
     return row
