@@ -6,7 +6,8 @@ comparing three figures over the same run can:
 - ``python_heap_mb``: what tracemalloc traces now (every Python object, and numpy's array buffers);
 - ``malloc_in_use_mb`` / ``malloc_free_mb``: glibc's ``mallinfo2`` over all arenas: bytes handed out by
   malloc (Python, numpy, OpenCV, FFmpeg, torch alike) and bytes free inside the arenas but not returned to
-  the system (fragmentation, per-thread arenas);
+  the system (fragmentation, per-thread arenas); ``malloc_heap_mb``: the arenas' size (in use + free,
+  without the separately mmapped big blocks);
 - ``rss_mb``: what the kernel counts, split into ``rss_anon_mb`` (heaps, stacks) and ``rss_file_mb`` (the
   libraries' pages, which grow as code runs for the first time).
 
@@ -55,7 +56,8 @@ def malloc_sample() -> dict[str, float]:
         return {}
     info = _LIBC.mallinfo2()
     return {"malloc_in_use_mb": round((info.uordblks + info.hblkhd) / MB, 1),
-            "malloc_free_mb": round(info.fordblks / MB, 1), "malloc_mmapped_mb": round(info.hblkhd / MB, 1)}
+            "malloc_free_mb": round(info.fordblks / MB, 1), "malloc_mmapped_mb": round(info.hblkhd / MB, 1),
+            "malloc_heap_mb": round(info.arena / MB, 1)}
 
 
 def rss_split() -> dict[str, float]:

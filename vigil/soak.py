@@ -288,7 +288,7 @@ def memory_at_end(trace: Any, rows: Sequence[dict[str, Any]], warm_s: float) -> 
     steady = [r for r in rows if r["minute"] * 60 > after] or list(rows)
     findings: dict[str, Any] = {}
     for key in ("rss_mb", "rss_anon_mb", "rss_file_mb", "python_heap_mb", "tracemalloc_overhead_mb",
-                "malloc_in_use_mb", "malloc_free_mb"):
+                "malloc_in_use_mb", "malloc_free_mb", "malloc_heap_mb"):
         points = [(r["minute"] * 60, r[key]) for r in steady if r.get(key) is not None]
         findings[f"{key.removesuffix('_mb')}_growth_mb_per_hour"] = _round(growth_per_hour(points))
     before = process_sample()["rss_mb"]
