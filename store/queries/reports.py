@@ -10,6 +10,8 @@ import psycopg
 
 from store.queries._common import one, rows
 
+# The queue a counter's camera sees: the latest queue_length of each of its zones (zone ids listed, so the
+# index's time bound applies per zone instead of reading the camera's whole queue history).
 LIVE_COUNTERS_SQL = """
 SELECT c.id AS counter_id, c.site_id, c.number, c.department, c.officer, c.camera_id,
        p.value AS officer_present, p.time AS presence_time,
@@ -24,6 +26,7 @@ LEFT JOIN LATERAL (SELECT value, time FROM observations o WHERE o.camera_id = c.
 LEFT JOIN LATERAL (SELECT sum(latest.value) AS value FROM (
                        SELECT DISTINCT ON (o.zone_id) o.value FROM observations o WHERE o.camera_id = c.camera_id
                        AND o.metric = 'queue_length' AND o.time > now() - interval '10 minutes'
+                       AND o.zone_id = ANY(ARRAY(SELECT z.id FROM zones z WHERE z.camera_id = c.camera_id))
                        ORDER BY o.zone_id, o.time DESC) latest) q ON true
 LEFT JOIN LATERAL (SELECT value FROM observations o WHERE o.camera_id = c.camera_id
                    AND o.metric = 'citizen_served' AND o.zone_id = c.customer_zone_id
