@@ -91,9 +91,9 @@ CROSS JOIN LATERAL ({_SAMPLES} AND o.metric = 'officer_present' AND o.zone_id = 
 CROSS JOIN LATERAL ({_SAMPLES} AND o.metric = 'queue_length'
                     AND o.zone_id = ANY(ARRAY(SELECT z.id FROM zones z WHERE z.camera_id = k.camera_id))) q
 CROSS JOIN LATERAL (
-    SELECT count(*) AS sessions, avg(extract(epoch FROM service_end - time)) AS service_mean,
+    SELECT count(*) AS sessions, avg(extract(epoch FROM service_end - time))::float8 AS service_mean,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM service_end - time)) AS service_p90,
-           avg(extract(epoch FROM time - queue_enter)) AS wait_mean,
+           avg(extract(epoch FROM time - queue_enter))::float8 AS wait_mean,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM time - queue_enter)) AS wait_p90
     FROM counter_sessions WHERE counter_id = k.id AND time >= %(start)s AND time < %(end)s) ses
 CROSS JOIN LATERAL (
