@@ -161,7 +161,11 @@ def run_soak(settings: Any, minutes: float, footage: Sequence[Path], cameras: in
         with connect(cluster.url) as conn:
             migrate(conn)
             seed_cameras(conn, footage, cameras, fps)
-        run_settings = settings.model_copy(update={"data_dir": folder / "data", "secret_key_file": None})
+        # One process: the soak reads the readers' slots and measures one process's memory; with camera
+        # processes (the GPU hosts' default) the cameras' state would live in children it does not see.
+        run_settings = settings.model_copy(update={
+            "data_dir": folder / "data", "secret_key_file": None,
+            "vision": settings.vision.model_copy(update={"camera_processes": 0})})
         run_settings.data_dir.mkdir(parents=True, exist_ok=True)
         return _soak(run_settings, cluster.url, minutes, sample_s, cameras, fps, say, trace)
     finally:
