@@ -111,7 +111,7 @@ def open_stream(source: CameraSource, open_timeout_s: float, read_timeout_s: flo
     return OpenedStream(container, stream, decoder)
 
 
-_CV2_YUV = {"yuv420p": 6, "nv12": 4}  # pixel format -> planes' height factor x4 (I420 and NV12 are 6/4 high)
+_CV2_YUV = {"yuv420p": cv2.COLOR_YUV2BGR_I420, "nv12": cv2.COLOR_YUV2BGR_NV12}  # pixel format -> conversion
 
 
 def to_bgr(frame: av.VideoFrame) -> np.ndarray:
@@ -123,11 +123,9 @@ def to_bgr(frame: av.VideoFrame) -> np.ndarray:
     use BT.601 limited range; they differ by about one grey level on average (chroma upsampling). Other
     formats (full-range yuvj420p, 4:2:2, RGB) and odd sizes go through swscale.
     """
-    name = frame.format.name
-    if name in _CV2_YUV and frame.width % 2 == 0 and frame.height % 2 == 0:
-        planes = frame.to_ndarray()  # (H * 3/2, W): the planes stacked, line padding removed
-        code = cv2.COLOR_YUV2BGR_I420 if name == "yuv420p" else cv2.COLOR_YUV2BGR_NV12
-        return cv2.cvtColor(planes, code)
+    code = _CV2_YUV.get(frame.format.name)
+    if code is not None and frame.width % 2 == 0 and frame.height % 2 == 0:
+        return cv2.cvtColor(frame.to_ndarray(), code)  # planes stacked (H * 3/2, W), line padding removed
     return frame.to_ndarray(format="bgr24")
 
 

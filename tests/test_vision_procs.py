@@ -105,3 +105,22 @@ def test_a_killed_camera_process_is_started_again_and_its_cameras_go_on(coco_det
         after = _collect(results, {1: 3, 2: 3}, timeout_s=120)  # camera 1 again, camera 2 never stopped
     assert all(len(v) >= 3 for v in after.values()), {k: len(v) for k, v in after.items()}
     assert any("camera process" in r.message and "died" in r.message and "[1]" in r.message for r in caplog.records)
+
+
+def test_a_camera_whose_picture_grows_gets_bigger_shared_buffers_while_one_is_in_flight():
+    """A stream that reconnects at a higher resolution: the next frame must fit, with a frame still queued."""
+    import numpy as np
+
+    from vision.procs import _HostedCamera
+
+    camera = _HostedCamera(CameraSpec(1), feed=None)
+    try:
+        small, large = np.ones((4, 6, 3), np.uint8), np.ones((8, 12, 3), np.uint8)
+        in_flight = camera.buffer_for(small)
+        camera.free.append(camera.buffer_for(small))  # the second frame was answered: its buffer is free again
+        index = camera.buffer_for(large)
+        assert index != in_flight and camera.buffers[index].size >= large.nbytes
+        np.ndarray(large.shape, np.uint8, buffer=camera.buffers[index].buf)[...] = large  # fits
+        assert camera.buffers[in_flight].size >= small.nbytes  # the queued frame's buffer is untouched
+    finally:
+        camera.release_buffers()

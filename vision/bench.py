@@ -107,13 +107,18 @@ class PipelineRun:
     min_share: float  # the least-served camera's share of an equal split (fairness: 1.0 = equal)
 
 
+def _live_sources(clip: Path, cameras: int) -> list[CameraSource]:
+    """The clip as N live file cameras: played in real time, every frame handed to vision."""
+    native = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS) or 10.0
+    return [CameraSource.from_file(i, clip, analytics_fps=native, loop=True, realtime=True)
+            for i in range(1, cameras + 1)]
+
+
 def _live_cameras(settings: Settings, clip: Path, cameras: int) -> list[Any]:
-    """ingest's CameraReaders playing the clip in real time, every frame handed to vision."""
+    """ingest's CameraReaders playing the clip in real time."""
     from ingest.reader import CameraReader
 
-    native = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS) or 10.0
-    return [CameraReader(CameraSource.from_file(i, clip, analytics_fps=native, loop=True, realtime=True),
-                         settings.ingest) for i in range(1, cameras + 1)]
+    return [CameraReader(source, settings.ingest) for source in _live_sources(clip, cameras)]
 
 
 def run_pipeline(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
@@ -169,13 +174,12 @@ def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: 
     """The pipeline with decode, gate and tracking in camera processes (the GPU-host layout)."""
     from vision.procs import CameraProcessPool, CameraSpec
 
-    native = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS) or 10.0
     counter = _Counter()
+    specs = ([CameraSpec(source.id, source=source) for source in _live_sources(clip, cameras)] if live
+             else [CameraSpec(i, bench_clip=clip) for i in range(1, cameras + 1)])
     with CameraProcessPool(settings, detector, min(processes, cameras), counter.on_result) as pool:
-        for i in range(1, cameras + 1):
-            pool.add_camera(CameraSpec(i, source=CameraSource.from_file(i, clip, analytics_fps=native, loop=True,
-                                                                        realtime=True)) if live
-                            else CameraSpec(i, bench_clip=clip))
+        for spec in specs:
+            pool.add_camera(spec)
         deadline = time.monotonic() + 120  # spawned processes import torch and ultralytics: wait for frames
         while sum(pool.served.values()) < cameras and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -131,8 +131,7 @@ class VisionEngine:
 
     def finish(self, frame: Frame, reason: str, detections: Detections | None) -> FrameResult:
         """Track, zones and rules of one frame, given its detections (None: the gate held its tracks)."""
-        if detections is not None:
-            self.inferences += 1
+        if detections is not None:  # ``inferences`` (detector calls) are counted where the detector runs
             self.detected_frames += 1
         return self._finish(self._camera(frame.camera_id), frame, reason, detections)
 

@@ -62,6 +62,8 @@ class PreviewWriter:
         temporary.write_bytes(jpeg.tobytes())
         os.replace(temporary, target)  # readers never see half a file
 
-    def forget(self, camera_id: int) -> None:
+    def forget(self, camera_id: int, delete: bool = True) -> None:
+        """Stop timing a camera; ``delete``: remove its picture too (it moved to another worker)."""
         self._last.pop(camera_id, None)
-        (self.folder / f"{camera_id}.jpg").unlink(missing_ok=True)
+        if delete:
+            (self.folder / f"{camera_id}.jpg").unlink(missing_ok=True)

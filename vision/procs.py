@@ -108,20 +108,27 @@ class _HostedCamera:
         return sum(1 for w in self.pending if w.buffer is not None and not w.ready)
 
     def buffer_for(self, image: np.ndarray) -> int:
-        """A free shared buffer big enough for this picture (new ones when the stream's size changed)."""
-        if self.buffers and self.buffers[0].size < image.nbytes and len(self.free) == len(self.buffers):
-            self.release_buffers()
-        if not self.free:  # at most ``depth`` buffers: the caller checked in_flight() < depth
+        """A free shared buffer big enough for this picture: a new one when none is free (at most ``depth``:
+        the caller checked in_flight() < depth) or the free one is too small (the stream's size changed)."""
+        if not self.free:
             self.buffers.append(shared_memory.SharedMemory(create=True, size=image.nbytes))
-            self.free.append(len(self.buffers) - 1)
-        return self.free.pop()
+            return len(self.buffers) - 1
+        index = self.free.pop()
+        if self.buffers[index].size < image.nbytes:
+            _unlink(self.buffers[index])
+            self.buffers[index] = shared_memory.SharedMemory(create=True, size=image.nbytes)
+        return index
 
     def release_buffers(self) -> None:
         for shm in self.buffers:
-            with contextlib.suppress(OSError):
-                shm.close()
-                shm.unlink()
+            _unlink(shm)
         self.buffers, self.free = [], []
+
+
+def _unlink(shm: shared_memory.SharedMemory) -> None:
+    with contextlib.suppress(OSError):
+        shm.close()
+        shm.unlink()
 
 
 class _CameraProcess:
@@ -225,7 +232,7 @@ class _CameraProcess:
         camera.release_buffers()
         self.engine.remove_camera(camera_id)
         if self.previews is not None:
-            self.previews._last.pop(camera_id, None)
+            self.previews.forget(camera_id, delete=False)  # the picture stays until the camera moves elsewhere
 
     # -- one camera: finish what is ready, take the next frame ----------------------------------------
     def _step(self, camera: _HostedCamera, results: list[Any]) -> bool:
