@@ -19,16 +19,18 @@ DAY = date(2026, 11, 16)  # a Monday
 
 
 def arrange_counter_day(api: ApiHarness) -> tuple[int, int]:
-    """Site 1's counter on DAY: open 07:30-11:30, officer present 07:30-10:00 then absent, 3 citizens served."""
+    """Site 1's counter on DAY: open 07:30-11:30, officer present 07:30-10:00 then absent, 3 citizens served,
+    a queue of 0, 1, 2, 3, 0, ... people seen every 5 minutes."""
     seeded = seed_sites(api.conn, 1)
     site, camera, counter = seeded.sites[0], seeded.cameras[0], seeded.counters[0]
-    staff, customer = seeded.zones[0], seeded.zones[1]
+    staff, queue = seeded.zones[0], seeded.zones[2]
     api.conn.execute("UPDATE sites SET working_hours = %s WHERE id = %s",
                      (Jsonb({"weekly": {"mon": [["07:30", "11:30"]]}}), site))
     start = datetime.combine(DAY, time(7, 30), tzinfo=TZ)
     rows = [(start + timedelta(seconds=30 * i), camera, staff, "officer_present", 1.0 if i < 300 else 0.0)
             for i in range(480)]
-    rows += [(start + timedelta(minutes=5 * i), camera, customer, "queue_length", float(i % 4)) for i in range(48)]
+    # The queue as the hall rule writes it: on the camera's queue zone, not on the counter's customer zone.
+    rows += [(start + timedelta(minutes=5 * i), camera, queue, "queue_length", float(i % 4)) for i in range(48)]
     with api.conn.cursor() as cur:
         cur.executemany("INSERT INTO observations (time, camera_id, zone_id, metric, value) VALUES (%s,%s,%s,%s,%s)",
                         rows)
@@ -54,6 +56,9 @@ def test_counter_audit_report_counts_staffed_minutes_and_citizens(api: ApiHarnes
                               headers=manager.headers).json()
     assert [span["present"] for span in timeline["presence"]] == [True, False]
     assert len(timeline["sessions"]) == 3 and timeline["events"][0]["type"] == "officer_absent"
+    queue = timeline["queue"]
+    assert len(queue) == 48 and datetime.fromisoformat(queue[0]["time"]) == datetime.combine(DAY, time(7, 30), TZ)
+    assert [(q["mean"], q["high"]) for q in queue[:5]] == [(0, 0), (1, 1), (2, 2), (3, 3), (0, 0)]
 
 
 def test_counter_audit_exports_open_back_in_excel_form(api: ApiHarness) -> None:

@@ -102,6 +102,28 @@ def test_counter_timeline_draws_presence_segments_queue_and_citizens(loaded: Loa
     assert [e["type"] for e in timeline.events] == ["officer_absent", "long_wait"]
 
 
+def test_counter_timeline_queue_is_what_the_cameras_queue_zones_saw(db: psycopg.Connection) -> None:
+    """The hall rule writes queue_length per queue zone, not on the counter's customer zone: per 5 minutes the
+    timeline shows the mean and the high of the camera's queue (its zones summed at each moment), as live does."""
+    city = seed_city(db)
+    zone = "INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, %s, 'queue', '[[0,0],[1,0],[1,1]]')" \
+           " RETURNING id"
+    left = db.execute(zone, (city.desk_camera, "queue-left")).fetchone()["id"]
+    right = db.execute(zone, (city.desk_camera, "queue-right")).fetchone()["id"]
+    rows = []
+    for step in range(60):  # 08:00-08:10, every 10 s, both zones at the same moment as the rule writes them
+        moment = local(8) + timedelta(seconds=10 * step)
+        rows.append((moment, city.desk_camera, left, "queue_length", 2.0))
+        rows.append((moment, city.desk_camera, right, "queue_length", 7.0 if moment == local(8, 7) else
+                     1.0 if step < 30 else 4.0))
+    with db.cursor() as cur:
+        cur.executemany("INSERT INTO observations (time, camera_id, zone_id, metric, value) VALUES (%s,%s,%s,%s,%s)",
+                        rows)
+    queue = counter_timeline(db, city.counter, DAY).queue
+    assert [(q.time, q.high) for q in queue] == [(local(8), 3.0), (local(8, 5), 9.0)]
+    assert queue[0].mean == pytest.approx(3.0) and queue[1].mean == pytest.approx((29 * 6 + 9) / 30)
+
+
 def test_hourly_and_daily_rollups_per_zone_camera_and_counter(loaded: Loaded) -> None:
     conn, city = loaded.conn, loaded.city
     hours = observation_rollup(conn, "hour", local(9), local(10), zone_ids=[city.staff_zone])

@@ -87,19 +87,29 @@ def _at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+# The queue the counter's camera sees, as the live view and the audit's peak read it: the rules write
+# queue_length per queue zone, so each moment's zones are summed before the 5-minute mean and high.
+_QUEUE = """
+SELECT date_bin('5 minutes', time, %(start)s) AS time, avg(total) AS mean, max(total) AS high
+FROM (SELECT o.time, sum(o.value) AS total FROM observations o
+      WHERE o.camera_id = %(camera)s::bigint AND o.metric = 'queue_length' AND o.time >= %(start)s AND o.time < %(end)s
+        AND o.zone_id = ANY(ARRAY(SELECT z.id FROM zones z WHERE z.camera_id = %(camera)s::bigint))
+      GROUP BY o.time) moments
+GROUP BY 1 ORDER BY 1
+"""
+
+
 def counter_timeline(conn: psycopg.Connection, counter_id: int, day: date, tz: str | None = None
                      ) -> CounterTimeline:
-    """The counter's local day (the site's time zone unless ``tz``): presence, queue per 5 min, served, events."""
+    """The counter's local day (the site's time zone unless ``tz``): presence, the queue its camera sees per
+    5 minutes (its zones summed at each moment), served, events."""
     counter = counter_of(conn, counter_id)
     timezone = tz or counter["timezone"]
     start, end = local_day_bounds(day, timezone)
     timeline = CounterTimeline(counter_id, day, timezone)
     timeline.presence = presence_segments(presence_samples(conn, counter, start, end))
-    timeline.queue = [QueuePoint(**r) for r in rows(
-        conn, "SELECT date_bin('5 minutes', time, %(start)s) AS time, avg(value) AS mean, max(value) AS high"
-              " FROM observations WHERE camera_id = %(camera)s::bigint AND metric = 'queue_length'"
-              " AND zone_id = %(zone)s::bigint AND time >= %(start)s AND time < %(end)s GROUP BY 1 ORDER BY 1",
-        {"start": start, "end": end, "camera": counter["camera_id"], "zone": counter["customer_zone_id"]})]
+    timeline.queue = [QueuePoint(**r) for r in rows(conn, _QUEUE, {"start": start, "end": end,
+                                                                     "camera": counter["camera_id"]})]
     timeline.served = [ServedCitizen(**r) for r in rows(
         conn, "SELECT time AS service_start, service_end, extract(epoch FROM time - queue_enter)::float8 AS wait_s"
               " FROM counter_sessions WHERE counter_id = %s::bigint AND time >= %s AND time < %s ORDER BY time",
