@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -22,7 +22,7 @@ from store.queries import (
     counter_daily_audit,
     counter_rollup,
     counter_timeline,
-    live_counter_state,
+    live_counters,
     observation_rollup,
     search_events,
     site_daily_audit,
@@ -30,6 +30,7 @@ from store.queries import (
 from store.writer import StoreWriter
 from tests.support.timescale import (
     DAY,
+    TZ,
     City,
     day_events,
     day_health,
@@ -80,14 +81,46 @@ def p90(values: list[float]) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def test_live_counter_state_shows_latest_presence_queue_and_todays_count(loaded: Loaded) -> None:
-    [state] = live_counter_state(loaded.conn, loaded.city.center, now=local(17, 45))
-    assert state.number == 1 and state.officer == "Nguyễn Văn A"
-    assert state.officer_present == 1.0 and state.presence_at == local(17, 29, 50)
-    assert state.queue_length == float(29 % 7)
-    assert state.served_today == len(day_sessions(loaded.city)) == 70
-    assert state.open_events == 1  # the long wait the rule still holds open
-    assert live_counter_state(loaded.conn, loaded.city.street, now=local(17, 45)) == []
+def queue_zones(conn: psycopg.Connection, camera_id: int, *names: str) -> list[int]:
+    """Queue zones on the camera (where the hall rule writes queue_length), by name; their ids."""
+    return [conn.execute("INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, %s, 'queue',"
+                         " '[[0,0],[1,0],[1,1]]') RETURNING id", (camera_id, name)).fetchone()["id"] for name in names]
+
+
+def test_live_counters_show_latest_presence_queue_todays_count_and_open_events(db: psycopg.Connection) -> None:
+    """Each counter now: its latest presence sample, the queue its camera sees (each queue zone's latest length of
+    the last 10 minutes, summed), citizens served since local midnight, and the events the rules still hold open."""
+    city = seed_city(db)
+    left, right, side = queue_zones(db, city.desk_camera, "left", "right", "side")
+    now = datetime.now(TZ)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    observations = [
+        (now - timedelta(minutes=3), city.staff_zone, "officer_present", 0.0),
+        (now - timedelta(seconds=40), city.staff_zone, "officer_present", 1.0),
+        (now - timedelta(minutes=5), left, "queue_length", 5.0),
+        (now - timedelta(seconds=30), left, "queue_length", 2.0),
+        (now - timedelta(seconds=30), right, "queue_length", 1.0),
+        (now - timedelta(minutes=15), side, "queue_length", 9.0),  # not seen for 10 minutes: not in the queue now
+    ]
+    with db.cursor() as cur:
+        cur.executemany("INSERT INTO observations (time, camera_id, zone_id, metric, value) VALUES (%s,%s,%s,%s,%s)",
+                        [(at, city.desk_camera, zone_id, metric, value) for at, zone_id, metric, value in observations])
+        today = now - midnight
+        for started in (midnight - timedelta(hours=1), midnight + today / 3, midnight + today / 2):
+            cur.execute("INSERT INTO counter_sessions (id, time, service_end, counter_id, camera_id) VALUES"
+                        " (gen_random_uuid(), %s, %s, %s, %s)", (started, started, city.counter, city.desk_camera))
+        for kind, started, ended in (("officer_absent", now - timedelta(hours=1), now - timedelta(minutes=40)),
+                                     ("long_wait", now - timedelta(minutes=10), None)):
+            cur.execute("INSERT INTO events (id, time, end_time, site_id, camera_id, counter_id, type, severity)"
+                        " VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, %s, 'low')",
+                        (started, ended, city.center, city.desk_camera, city.counter, kind))
+    [state] = live_counters(db, None, city.center)
+    assert state["number"] == 1 and state["officer"] == "Nguyễn Văn A"
+    assert state["officer_present"] == 1.0 and state["presence_time"] == now - timedelta(seconds=40)
+    assert state["queue_length"] == 3.0
+    assert state["served_today"] == 2  # the session before midnight was yesterday's
+    assert state["open_events"] == 1  # the long wait the rule still holds open
+    assert live_counters(db, None, city.street) == [] and live_counters(db, [city.street], None) == []
 
 
 def test_counter_timeline_draws_presence_segments_queue_and_citizens(loaded: Loaded) -> None:
@@ -106,10 +139,7 @@ def test_counter_timeline_queue_is_what_the_cameras_queue_zones_saw(db: psycopg.
     """The hall rule writes queue_length per queue zone, not on the counter's customer zone: per 5 minutes the
     timeline shows the mean and the high of the camera's queue (its zones summed at each moment), as live does."""
     city = seed_city(db)
-    zone = "INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, %s, 'queue', '[[0,0],[1,0],[1,1]]')" \
-           " RETURNING id"
-    left = db.execute(zone, (city.desk_camera, "queue-left")).fetchone()["id"]
-    right = db.execute(zone, (city.desk_camera, "queue-right")).fetchone()["id"]
+    left, right = queue_zones(db, city.desk_camera, "left", "right")
     rows = []
     for step in range(60):  # 08:00-08:10, every 10 s, both zones at the same moment as the rule writes them
         moment = local(8) + timedelta(seconds=10 * step)

@@ -23,7 +23,7 @@ from store.queries import (
     counter_daily_audit,
     counter_rollup,
     counter_timeline,
-    live_counter_state,
+    live_counters,
     observation_rollup,
     search_events,
 )
@@ -79,7 +79,7 @@ def answers(conn: psycopg.Connection, city: City) -> dict[str, Any]:
         "counter_daily": counter_rollup(conn, [city.counter], "day", day_start, day_end),
         "audit": counter_daily_audit(conn, city.counter, DAY),
         "timeline": counter_timeline(conn, city.counter, DAY),
-        "live": live_counter_state(conn, city.center, now=local(17, 45)),
+        "live": live_counters(conn, None, city.center),
         "events": pages,
         "street_events": [e.id for e in search_events(conn, EventFilters(site_ids=[city.street])).items],
         "health": camera_health_latest(conn),

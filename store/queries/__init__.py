@@ -18,7 +18,7 @@ from store.queries.events import (
     list_events,
     search_events,
 )
-from store.queries.live import CameraHealthNow, CounterState, camera_health_latest, live_counter_state
+from store.queries.live import CameraHealthNow, camera_health_latest
 from store.queries.reports import hall_stats, live_counters, street_stats
 from store.queries.rollups import (
     CameraUptimeRow,
@@ -31,10 +31,10 @@ from store.queries.rollups import (
 from store.queries.timeline import CounterTimeline, PresenceSegment, counter_timeline
 
 __all__ = [
-    "Absence", "CameraHealthNow", "CameraUptimeRow", "CounterAudit", "CounterRollupRow", "CounterState",
+    "Absence", "CameraHealthNow", "CameraUptimeRow", "CounterAudit", "CounterRollupRow",
     "CounterTimeline", "EventFilter", "EventFilters", "EventPage", "EventRow", "PresenceSegment", "RollupRow",
     "camera_health_latest", "camera_uptime", "counter_daily_audit", "counter_rollup", "counter_timeline",
     "event_notes", "events_after", "events_by_ids", "get_event", "hall_stats", "iter_events", "last_seq",
-    "list_events", "live_counter_state", "live_counters", "local_day_bounds", "observation_rollup",
+    "list_events", "live_counters", "local_day_bounds", "observation_rollup",
     "search_events", "site_daily_audit", "street_stats",
 ]

@@ -48,9 +48,3 @@ def aware(value: datetime, field: str) -> datetime:
         raise StoreInputError(field, "must carry a time zone (naive datetimes are ambiguous)")
     return value
 
-
-def site_timezone(conn: psycopg.Connection, site_id: int) -> str:
-    row = one(conn, "SELECT timezone FROM sites WHERE id = %s::bigint", (site_id,))
-    if row is None:
-        raise StoreInputError("site_id", f"unknown site {site_id}")
-    return str(row["timezone"])

@@ -1,60 +1,16 @@
-"""What the console shows live: each counter's state at a site, and every camera's latest health."""
+"""What the console shows live: every camera's latest health (each counter's state now is
+``store.queries.reports.live_counters``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import psycopg
 
 from store.errors import StoreInputError
-from store.queries._common import rows, site_timezone
-
-
-@dataclass(frozen=True)
-class CounterState:
-    counter_id: int
-    number: int
-    department: str
-    officer: str | None
-    camera_id: int | None
-    officer_present: float | None  # latest officer_present sample (1 present, 0 absent), None when never seen
-    presence_at: datetime | None
-    queue_length: float | None
-    queue_at: datetime | None
-    served_today: int  # sessions started since local midnight
-    open_events: int  # events on the counter the rules still hold open (started within a day)
-
-
-_COUNTERS = """
-SELECT k.id AS counter_id, k.number, k.department, k.officer, k.camera_id,
-       p.value AS officer_present, p.time AS presence_at, q.value AS queue_length, q.time AS queue_at,
-       (SELECT count(*) FROM counter_sessions s WHERE s.counter_id = k.id AND s.time >= %(day_start)s)
-           AS served_today,
-       (SELECT count(*) FROM events e WHERE e.counter_id = k.id AND e.end_time IS NULL AND e.time >= %(since)s)
-           AS open_events
-FROM counters k
-LEFT JOIN LATERAL (SELECT o.time, o.value FROM observations o
-                   WHERE o.camera_id = k.camera_id AND o.metric = 'officer_present' AND o.zone_id = k.staff_zone_id
-                   ORDER BY o.time DESC LIMIT 1) p ON true
-LEFT JOIN LATERAL (SELECT o.time, o.value FROM observations o
-                   WHERE o.camera_id = k.camera_id AND o.metric = 'queue_length' AND o.zone_id = k.customer_zone_id
-                   ORDER BY o.time DESC LIMIT 1) q ON true
-WHERE k.site_id = %(site_id)s::bigint
-ORDER BY k.number
-"""
-
-
-def live_counter_state(conn: psycopg.Connection, site_id: int, now: datetime | None = None) -> list[CounterState]:
-    """Every counter of the site with its latest presence and queue samples, today's count and open events."""
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(site_timezone(conn, site_id))
-    current = (now or datetime.now(tz)).astimezone(tz)
-    day_start = current.replace(hour=0, minute=0, second=0, microsecond=0)
-    found = rows(conn, _COUNTERS, {"site_id": site_id, "day_start": day_start, "since": current - timedelta(days=1)})
-    return [CounterState(**row) for row in found]
+from store.queries._common import rows
 
 
 @dataclass(frozen=True)
