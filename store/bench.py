@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry
 
 from store.policies import refresh_rollups
 from store.queries import (
-    EventFilters,
+    EventFilter,
     camera_health_latest,
     counter_daily_audit,
     counter_rollup,
@@ -152,7 +152,7 @@ def time_queries(conn: psycopg.Connection, today: datetime, days: int, runs: int
                 for s in centers}
     yesterday = (today - timedelta(days=1)).date()
     month = today - timedelta(days=days)
-    first_page = search_events(conn, EventFilters(site_ids=[streets[0]]), limit=50)
+    first_page = search_events(conn, EventFilter(site_ids=[streets[0]]), limit=50)
 
     def any_counter() -> int:
         return rng.choice(counters[rng.choice(centers)])
@@ -168,11 +168,11 @@ def time_queries(conn: psycopg.Connection, today: datetime, days: int, runs: int
             conn, counters[rng.choice(centers)], "hour", today - timedelta(days=1), today)),
         ("counter_rollup_daily_site_30d", lambda: counter_rollup(conn, counters[rng.choice(centers)], "day",
                                                                  month, today)),
-        ("event_search_site_7d", lambda: search_events(conn, EventFilters(
-            start=today - timedelta(days=7), site_ids=[rng.choice(centers + streets)]), limit=50)),
-        ("event_search_type_status", lambda: search_events(conn, EventFilters(
+        ("event_search_site_7d", lambda: search_events(conn, EventFilter(
+            since=today - timedelta(days=7), site_ids=[rng.choice(centers + streets)]), limit=50)),
+        ("event_search_type_status", lambda: search_events(conn, EventFilter(
             types=[rng.choice(["crowd", "officer_absent", "long_wait"])], statuses=["new"]), limit=50)),
-        ("event_search_next_page", lambda: search_events(conn, EventFilters(site_ids=[streets[0]]),
+        ("event_search_next_page", lambda: search_events(conn, EventFilter(site_ids=[streets[0]]),
                                                          cursor=first_page.next_cursor, limit=50)),
         ("camera_health_all", lambda: camera_health_latest(conn)),
         ("camera_health_site", lambda: camera_health_latest(conn, [rng.choice(centers + streets)])),

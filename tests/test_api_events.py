@@ -45,6 +45,12 @@ def test_event_filters_by_severity_status_camera_and_time(api: ApiHarness) -> No
     assert count(camera_id=seeded.cameras[1]) == 3
     assert count(site_id=seeded.sites[0], type="long_wait") == 1
     assert count(since=(datetime.now(UTC) - timedelta(hours=2)).isoformat()) == 4
+    # A time without an offset is read in the database's time zone, as PostgreSQL reads it.
+    naive = (datetime.now(api.conn.info.timezone) - timedelta(hours=2)).replace(tzinfo=None).isoformat()
+    assert count(since=naive) == 4
+    mixed = api.client.get("/api/events", params={"since": naive, "until": datetime.now(UTC) - timedelta(hours=3)},
+                           headers=manager.headers)
+    assert mixed.status_code == 422 and mixed.json()["detail"][0]["field"] == "query.until"
     assert count(status="resolved") == 0
     wrong = api.client.get("/api/events", params={"severity": "urgent"}, headers=manager.headers)
     assert wrong.status_code == 422 and wrong.json()["detail"][0]["field"].startswith("query.severity")

@@ -16,7 +16,7 @@ from store.db import connect
 from store.errors import StoreInputError
 from store.policies import refresh_rollups
 from store.queries import (
-    EventFilters,
+    EventFilter,
     camera_health_latest,
     camera_uptime,
     counter_daily_audit,
@@ -27,6 +27,7 @@ from store.queries import (
     search_events,
     site_daily_audit,
 )
+from store.queries.events import MAX_PAGE
 from store.writer import StoreWriter
 from tests.support.timescale import (
     DAY,
@@ -206,20 +207,24 @@ def test_event_search_filters_and_pages_without_gaps_or_repeats(loaded: Loaded) 
     conn, city = loaded.conn, loaded.city
     seen, cursor = [], None
     while True:
-        page = search_events(conn, EventFilters(start=local(0)), cursor=cursor, limit=5)
+        page = search_events(conn, EventFilter(since=local(0)), cursor=cursor, limit=5)
         seen += page.items
         cursor = page.next_cursor
         if cursor is None:
             break
     assert len(seen) == 14 == len({e.id for e in seen})
     assert [e.time for e in seen] == sorted((e.time for e in seen), reverse=True)
-    street = search_events(conn, EventFilters(site_ids=[city.street]), limit=100).items
+    street = search_events(conn, EventFilter(site_ids=[city.street]), limit=100).items
     assert len(street) == 12 and all(e.type == "crowd" for e in street)  # site taken from the camera
-    assert [e.type for e in search_events(conn, EventFilters(types=["officer_absent"])).items] == ["officer_absent"]
-    assert len(search_events(conn, EventFilters(open_only=True)).items) == 1
-    window = EventFilters(start=local(8), end=local(8, 0, 5), camera_ids=[city.street_camera], statuses=["new"])
+    assert [e.type for e in search_events(conn, EventFilter(types=["officer_absent"])).items] == ["officer_absent"]
+    assert len(search_events(conn, EventFilter(open_only=True)).items) == 1
+    window = EventFilter(since=local(8), until=local(8, 0, 5), camera_ids=[city.street_camera], statuses=["new"])
     assert len(search_events(conn, window).items) == 5
-    assert search_events(conn, EventFilters(site_ids=[])).items == []
+    assert search_events(conn, EventFilter(site_ids=[])).items == []
+    assert [e.severity for e in search_events(conn, EventFilter(severities=["high", "low"])).items] == ["low", "high"]
+    # A user's scope is kept apart from the sites asked for: both narrow.
+    assert search_events(conn, EventFilter(types=["crowd"]), scope=[city.center]).items == []
+    assert len(search_events(conn, EventFilter(site_ids=[city.street]), scope=[city.street, city.center]).items) == 12
 
 
 def test_camera_health_latest_per_camera_within_scope(loaded: Loaded) -> None:
@@ -243,7 +248,11 @@ def test_bad_query_input_is_named(loaded: Loaded) -> None:
     with pytest.raises(StoreInputError, match="cursor"):
         search_events(loaded.conn, cursor="not-a-cursor")
     with pytest.raises(StoreInputError, match=r"filters\.statuses"):
-        search_events(loaded.conn, EventFilters(statuses=["closed"]))
+        search_events(loaded.conn, EventFilter(statuses=["closed"]))
+    with pytest.raises(StoreInputError, match=r"filters\.since: must carry a time zone"):
+        search_events(loaded.conn, EventFilter(since=datetime(2026, 1, 1, 8)))
+    with pytest.raises(StoreInputError, match="limit"):
+        search_events(loaded.conn, limit=MAX_PAGE + 1)
     with pytest.raises(StoreInputError, match="level"):
         observation_rollup(loaded.conn, "week", local(0), local(1))  # type: ignore[arg-type]
     with pytest.raises(StoreInputError, match="tz: unknown time zone"):

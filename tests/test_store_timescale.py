@@ -17,7 +17,7 @@ from store.db import connect
 from store.migrate import migrate
 from store.policies import RAW_TABLES, apply_policies, policy_jobs, refresh_rollups, run_policies
 from store.queries import (
-    EventFilters,
+    EventFilter,
     camera_health_latest,
     camera_uptime,
     counter_daily_audit,
@@ -66,7 +66,7 @@ def answers(conn: psycopg.Connection, city: City) -> dict[str, Any]:
     day_start, day_end = local(0), local(0) + timedelta(days=1)
     pages, cursor = [], None
     while True:
-        page = search_events(conn, EventFilters(start=day_start, end=day_end), cursor=cursor, limit=4)
+        page = search_events(conn, EventFilter(since=day_start, until=day_end), cursor=cursor, limit=4)
         pages.append([(e.id, e.time, e.site_id, e.type, e.end_time) for e in page.items])
         if (cursor := page.next_cursor) is None:
             break
@@ -81,7 +81,7 @@ def answers(conn: psycopg.Connection, city: City) -> dict[str, Any]:
         "timeline": counter_timeline(conn, city.counter, DAY),
         "live": live_counters(conn, None, city.center),
         "events": pages,
-        "street_events": [e.id for e in search_events(conn, EventFilters(site_ids=[city.street])).items],
+        "street_events": [e.id for e in search_events(conn, EventFilter(site_ids=[city.street])).items],
         "health": camera_health_latest(conn),
         "uptime_hourly": camera_uptime(conn, "hour", day_start, day_end),
         "uptime_daily": camera_uptime(conn, "day", day_start, day_end),

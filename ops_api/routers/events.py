@@ -60,20 +60,24 @@ class NoteBody(StrictModel):
 
 
 async def event_filter(*, since: datetime | None = None, until: datetime | None = None,
-                 site_id: Annotated[list[int] | None, Query()] = None, camera_id: int | None = None,
-                 counter_id: int | None = None,
-                 type: Types = None,
-                 severity: Annotated[list[Severity] | None, Query()] = None,
-                 status: Annotated[list[Status] | None, Query()] = None,
-                 open: Annotated[bool, Query(description="Only events the rule still holds open.")] = False,
-                 ) -> EventFilter:
+                       site_id: Annotated[list[int] | None, Query()] = None, camera_id: int | None = None,
+                       counter_id: int | None = None,
+                       type: Types = None,
+                       severity: Annotated[list[Severity] | None, Query()] = None,
+                       status: Annotated[list[Status] | None, Query()] = None,
+                       open: Annotated[bool, Query(description="Only events the rule still holds open.")] = False,
+                       conn: Conn) -> EventFilter:
+    # A time without an offset is the database's time zone, as PostgreSQL itself would read it.
+    since, until = (t.replace(tzinfo=conn.info.timezone) if t and t.tzinfo is None else t for t in (since, until))
     if since and until and since >= until:
         raise ApiError(422, "query.until", "must be after since")
     for name in type or ():
         if not name or len(name) > 64:
             raise ApiError(422, "query.type", "must be an event type name (1-64 characters)")
-    return EventFilter(since=since, until=until, site_ids=site_id, camera_id=camera_id, counter_id=counter_id,
-                       types=type, severities=list(severity or []), statuses=list(status or []), open_only=open)
+    return EventFilter(since=since, until=until, site_ids=site_id,
+                       camera_ids=None if camera_id is None else [camera_id],
+                       counter_ids=None if counter_id is None else [counter_id],
+                       types=type or None, severities=severity or None, statuses=status or None, open_only=open)
 
 
 @router.get("", response_model=EventPage)
@@ -84,7 +88,7 @@ def events(*, flt: Annotated[EventFilter, Depends(event_filter)], limit: int = Q
     user.check_site_filter(flt.site_ids)
     try:
         rows, following = list_events(conn, flt, user.scope, limit, cursor)
-    except StoreInputError as exc:  # the only input list_events checks itself is the cursor
+    except StoreInputError as exc:  # the only input left for list_events to check is the cursor
         raise ApiError(422, "query.cursor", str(exc).split(": ", 1)[-1]) from None
     return EventPage(items=[EventOut.of(r) for r in rows], next_cursor=following)
 

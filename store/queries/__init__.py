@@ -6,7 +6,6 @@ from store.queries._common import local_day_bounds
 from store.queries.audit import Absence, CounterAudit, counter_daily_audit, site_daily_audit
 from store.queries.events import (
     EventFilter,
-    EventFilters,
     EventPage,
     EventRow,
     event_notes,
@@ -32,7 +31,7 @@ from store.queries.timeline import CounterTimeline, PresenceSegment, counter_tim
 
 __all__ = [
     "Absence", "CameraHealthNow", "CameraUptimeRow", "CounterAudit", "CounterRollupRow",
-    "CounterTimeline", "EventFilter", "EventFilters", "EventPage", "EventRow", "PresenceSegment", "RollupRow",
+    "CounterTimeline", "EventFilter", "EventPage", "EventRow", "PresenceSegment", "RollupRow",
     "camera_health_latest", "camera_uptime", "counter_daily_audit", "counter_rollup", "counter_timeline",
     "event_notes", "events_after", "events_by_ids", "get_event", "hall_stats", "iter_events", "last_seq",
     "list_events", "live_counters", "local_day_bounds", "observation_rollup",

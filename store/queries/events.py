@@ -2,8 +2,9 @@
 newest first, opaque cursor pages), one event and its notes, exports in server-side batches, and the live
 stream's backlog by ``seq``.
 
-Two filters: ``EventFilters`` (store callers, tests and bench) and ``EventFilter`` (the API's query
-parameters: severities too, and the user's site scope kept apart from the requested sites).
+One filter, ``EventFilter``, for every caller; a user's site scope is passed beside it (``scope``), kept apart
+from the sites the user asked for. ``list_events`` pages dict rows (the API), ``search_events`` the same pages
+as typed rows, ``iter_events`` streams an export.
 """
 
 from __future__ import annotations
@@ -26,20 +27,56 @@ from store.queries._common import aware, one, rows
 
 MAX_PAGE = 500
 STATUSES = ("new", "acknowledged", "assigned", "resolved")
+EVENT_COLUMNS = ("id, seq, time, end_time, site_id, camera_id, zone_id, counter_id, type, severity, status,"
+                 " assignee_id, track_id, attributes, evidence_path, updated_at")
 
 
 @dataclass(frozen=True)
-class EventFilters:
-    """Every field narrows the search; None means any. ``site_ids`` is also how a user's scope is applied."""
+class EventFilter:
+    """Every field narrows the search: None means any, an empty list matches nothing."""
 
-    start: datetime | None = None  # events that started at or after
-    end: datetime | None = None  # ... and before
+    since: datetime | None = None  # events that started at or after (time zone required)
+    until: datetime | None = None  # ... and before
     site_ids: Sequence[int] | None = None
     camera_ids: Sequence[int] | None = None
     counter_ids: Sequence[int] | None = None
     types: Sequence[str] | None = None
+    severities: Sequence[str] | None = None
     statuses: Sequence[str] | None = None
     open_only: bool = False  # the rule has not closed it yet (end_time is NULL)
+
+    def where(self, scope: Sequence[int] | None = None) -> tuple[sql.Composable, dict[str, Any]]:
+        """The WHERE condition and its parameters; ``scope`` is the user's sites (None: every site). A naive
+        time or an unknown status is a StoreInputError naming the field."""
+        bad = [s for s in self.statuses or () if str(s) not in STATUSES]
+        if bad:
+            raise StoreInputError("filters.statuses", f"unknown status {bad[0]!r} (one of {', '.join(STATUSES)})")
+        clauses: list[sql.Composable] = []
+        params: dict[str, Any] = {}
+        for name, column, values, cast in (
+                ("scope", "site_id", scope, "bigint"), ("site_ids", "site_id", self.site_ids, "bigint"),
+                ("camera_ids", "camera_id", self.camera_ids, "bigint"),
+                ("counter_ids", "counter_id", self.counter_ids, "bigint"), ("types", "type", self.types, "text"),
+                ("severities", "severity", self.severities, "text"), ("statuses", "status", self.statuses, "text")):
+            if values is None:
+                continue
+            values = [str(v) for v in values] if cast == "text" else list(values)  # str: EventType members too
+            if len(values) == 1:  # plain equality lets the planner read (site_id, time) in order
+                clauses.append(sql.SQL("{} = %({})s::{}").format(sql.Identifier(column), sql.SQL(name), sql.SQL(cast)))
+                params[name] = values[0]
+            else:
+                clauses.append(sql.SQL("{} = ANY(%({})s::{}[])").format(sql.Identifier(column), sql.SQL(name),
+                                                                       sql.SQL(cast)))
+                params[name] = values
+        if self.since is not None:
+            clauses.append(sql.SQL("time >= %(since)s"))
+            params["since"] = aware(self.since, "filters.since")
+        if self.until is not None:
+            clauses.append(sql.SQL("time < %(until)s"))
+            params["until"] = aware(self.until, "filters.until")
+        if self.open_only:
+            clauses.append(sql.SQL("end_time IS NULL"))
+        return sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("true"), params
 
 
 @dataclass(frozen=True)
@@ -85,123 +122,38 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return when, number
 
 
-def _conditions(filters: EventFilters) -> tuple[list[sql.Composable], dict[str, Any]]:
-    where: list[sql.Composable] = []
-    params: dict[str, Any] = {}
-    if filters.start is not None:
-        where.append(sql.SQL("time >= %(start)s"))
-        params["start"] = aware(filters.start, "filters.start")
-    if filters.end is not None:
-        where.append(sql.SQL("time < %(end)s"))
-        params["end"] = aware(filters.end, "filters.end")
-    for name, column in (("site_ids", "site_id"), ("camera_ids", "camera_id"), ("counter_ids", "counter_id")):
-        values = getattr(filters, name)
-        if values is not None:
-            where.append(sql.SQL("{} = ANY(%({})s::bigint[])").format(sql.Identifier(column), sql.SQL(name)))
-            params[name] = list(values)
-    if filters.types is not None:
-        where.append(sql.SQL("type = ANY(%(types)s::text[])"))
-        params["types"] = [str(t) for t in filters.types]
-    if filters.statuses is not None:
-        bad = [s for s in filters.statuses if str(s) not in STATUSES]
-        if bad:
-            raise StoreInputError("filters.statuses", f"unknown status {bad[0]!r} (one of {', '.join(STATUSES)})")
-        where.append(sql.SQL("status = ANY(%(statuses)s::text[])"))
-        params["statuses"] = [str(s) for s in filters.statuses]
-    if filters.open_only:
-        where.append(sql.SQL("end_time IS NULL"))
-    return where, params
+_NEWEST_FIRST = sql.SQL("SELECT " + EVENT_COLUMNS + " FROM events WHERE {} ORDER BY time DESC, seq DESC"
+                        " LIMIT %(limit)s")
 
 
-def search_events(conn: psycopg.Connection, filters: EventFilters | None = None, cursor: str | None = None,
-                  limit: int = 50) -> EventPage:
-    """Events matching ``filters``, newest first (by start time, then seq), ``limit`` per page."""
+def list_events(conn: psycopg.Connection, flt: EventFilter, scope: Sequence[int] | None, limit: int,
+                cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first (by start time, then seq), ``limit`` (1..MAX_PAGE) a page; returns the page and the cursor of
+    the next page (None at the end). A cursor this server did not give out is a StoreInputError on ``cursor``."""
     if not 1 <= limit <= MAX_PAGE:
         raise StoreInputError("limit", f"must be 1..{MAX_PAGE}")
-    where, params = _conditions(filters or EventFilters())
+    where, params = flt.where(scope)
     if cursor is not None:
         params["c_time"], params["c_seq"] = decode_cursor(cursor)
-        where.append(sql.SQL("(time, seq) < (%(c_time)s, %(c_seq)s)"))
-    params["limit"] = limit + 1
-    query = sql.SQL(
-        "SELECT id, seq, time, end_time, site_id, camera_id, zone_id, counter_id, type, severity, status,"
-        " assignee_id, track_id, attributes, evidence_path, updated_at FROM events {where}"
-        " ORDER BY time DESC, seq DESC LIMIT %(limit)s"
-    ).format(where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""))
-    found = [EventRow(**row) for row in rows(conn, query, params)]
-    more = len(found) > limit
-    items = found[:limit]
-    return EventPage(items, encode_cursor(items[-1].time, items[-1].seq) if more else None)
-
-
-# -- the API's event list, one event, exports and the live backlog -----------------------------------------
-EVENT_COLUMNS = ("id, seq, time, end_time, site_id, camera_id, zone_id, counter_id, type, severity, status,"
-                 " assignee_id, track_id, attributes, evidence_path, updated_at")
-
-
-@dataclass
-class EventFilter:
-    """The API's filters; ``where(scope)`` adds the user's site scope (None: every site)."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    site_ids: list[int] | None = None
-    camera_id: int | None = None
-    counter_id: int | None = None
-    types: list[str] | None = None
-    severities: list[str] | None = None
-    statuses: list[str] | None = None
-    open_only: bool = False
-
-    def where(self, scope: list[int] | None) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if scope is not None and len(scope) == 1:
-            clauses.append("site_id = %s")
-            params.append(scope[0])
-        elif scope is not None:
-            clauses.append("site_id = ANY(%s)")
-            params.append(scope)
-        for column, value in (("time >=", self.since), ("time <", self.until), ("camera_id =", self.camera_id),
-                              ("counter_id =", self.counter_id)):
-            if value is not None:
-                clauses.append(f"{column} %s")
-                params.append(value)
-        for column, values in (("site_id", self.site_ids), ("type", self.types), ("severity", self.severities),
-                               ("status", self.statuses)):
-            if values and len(values) == 1:  # plain equality lets the planner read (site_id, time) in order
-                clauses.append(f"{column} = %s")
-                params.append(next(iter(values)))
-            elif values:
-                clauses.append(f"{column} = ANY(%s)")
-                params.append(list(values))
-        if self.open_only:
-            clauses.append("end_time IS NULL")
-        return (" AND ".join(clauses) or "true"), params
-
-
-def list_events(conn: psycopg.Connection, flt: EventFilter, scope: list[int] | None, limit: int,
-                cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """Newest first; returns the page and the cursor of the next page (None at the end). A cursor this
-    server did not give out is a StoreInputError on ``cursor``."""
-    where, params = flt.where(scope)
-    if cursor:
-        at, seq = decode_cursor(cursor)
-        where += " AND (time, seq) < (%s, %s)"
-        params += [at, seq]
-    found = rows(conn, f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY time DESC, seq DESC LIMIT %s",
-                 [*params, limit + 1])
+        where = sql.SQL("{} AND (time, seq) < (%(c_time)s, %(c_seq)s)").format(where)
+    found = rows(conn, _NEWEST_FIRST.format(where), {**params, "limit": limit + 1})
     following = encode_cursor(found[limit - 1]["time"], found[limit - 1]["seq"]) if len(found) > limit else None
     return found[:limit], following
 
 
-def iter_events(conn: psycopg.Connection, flt: EventFilter, scope: list[int] | None,
+def search_events(conn: psycopg.Connection, flt: EventFilter | None = None, cursor: str | None = None,
+                  limit: int = 50, scope: Sequence[int] | None = None) -> EventPage:
+    """``list_events`` as typed rows: events matching ``flt`` (any when None), newest first, ``limit`` a page."""
+    found, following = list_events(conn, flt or EventFilter(), scope, limit, cursor)
+    return EventPage([EventRow(**row) for row in found], following)
+
+
+def iter_events(conn: psycopg.Connection, flt: EventFilter, scope: Sequence[int] | None,
                 limit: int) -> Iterator[dict[str, Any]]:
     """Every matching event, newest first, up to ``limit`` (exports), read in server-side batches."""
     where, params = flt.where(scope)
     with conn.transaction(), conn.cursor(name="events_export", row_factory=dict_row) as cur:
-        cur.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY time DESC, seq DESC LIMIT %s",
-                    [*params, limit])
+        cur.execute(_NEWEST_FIRST.format(where), {**params, "limit": limit})
         yield from cur
 
 
