@@ -3,6 +3,8 @@ preview with zones drawn, and probe errors that say what to fix; camera password
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.support.api import ApiHarness, seed_sites
 from tests.support.net import free_port
 from tests.support.rtsp import RtspServer, footage
@@ -20,8 +22,10 @@ def test_onboard_an_rtsp_camera_keeps_its_password_secret(api: ApiHarness, rtsp_
     assert "s3cret" not in response.text and "@" not in camera["main_uri"]
     snapshot = api.client.get(response.json()["snapshot_url"], headers=engineer.headers)
     assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
-    stored = api.conn.execute("SELECT password_enc FROM cameras WHERE id = %s", (camera["id"],)).fetchone()
+    stored = api.conn.execute("SELECT password_enc, snapshot_path FROM cameras WHERE id = %s",
+                              (camera["id"],)).fetchone()
     assert b"s3cret" not in bytes(stored["password_enc"])
+    assert Path(stored["snapshot_path"]).read_bytes()[:2] == b"\xff\xd8"  # the picture taken at onboarding
     logged = api.conn.execute("SELECT after::text AS a FROM audit_log WHERE action = 'camera.onboard'").fetchone()
     assert "s3cret" not in logged["a"]
 
@@ -32,11 +36,17 @@ def test_file_camera_snapshot_and_preview_draw_the_zones(api: ApiHarness) -> Non
     created = api.client.post("/api/cameras/onboard", headers=engineer.headers, json={
         "site_id": seeded.sites[0], "name": "file-cam", "kind": "file", "path": str(footage())})
     camera_id = created.json()["camera"]["id"]
+    row = api.conn.execute("SELECT snapshot_path FROM cameras WHERE id = %s", (camera_id,)).fetchone()
+    still = Path(row["snapshot_path"])
+    assert still.is_absolute() and still.read_bytes()[:2] == b"\xff\xd8"  # kept, as `vigil cameras add` keeps it
     api.client.post(f"/api/cameras/{camera_id}/zones", headers=engineer.headers, json={
         "name": "hàng chờ", "kind": "queue", "points": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]]})
+    # The onboarding picture is a still, never the live one, however recently it was written.
+    still.write_bytes(b"\xff\xd8 the onboarding still \xff\xd9")
     plain = api.client.get(f"/api/cameras/{camera_id}/snapshot", params={"zones": False}, headers=engineer.headers)
     drawn = api.client.get(f"/api/cameras/{camera_id}/snapshot", headers=engineer.headers)
     assert plain.status_code == drawn.status_code == 200 and plain.content != drawn.content
+    assert b"onboarding still" not in plain.content + drawn.content
     with api.client.stream("GET", f"/api/cameras/{camera_id}/preview", params={"fps": 5, "seconds": 1},
                            headers=api.user("operator").headers) as preview:
         assert preview.headers["content-type"].startswith("multipart/x-mixed-replace")

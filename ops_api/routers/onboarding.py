@@ -3,6 +3,8 @@ an engineer looks at while drawing zones: a snapshot and a live preview (MJPEG) 
 
 When the vision worker keeps an annotated picture fresh (``cameras.snapshot_path``, boxes and zones
 drawn), the snapshot and preview serve it; otherwise they decode the stream here and draw the zones.
+Onboarding records the picture it took in ``snapshot_path`` (as ``vigil cameras add`` does) until the worker
+points it at its live picture; that still is never served as the live one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from cameras.geometry import GeometryError, make_zone
+from cameras.onboarding import snapshot_file
 from cameras.onvif import AuthFailed, OnvifError
 from ops_api import audit
 from ops_api.deps import ApiContext, Conn, client_addr, context, require
@@ -151,10 +154,12 @@ async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboard
                       "password_enc": encrypt_password(ctx.settings, result.password) if result.password else None}
             row = conn.execute(f"INSERT INTO cameras ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})"
                                f" RETURNING {CAMERA_COLUMNS}", list(values.values())).fetchone()
-            if result.snapshot_jpeg:
-                path = ctx.settings.data_dir / "snapshots" / f"camera-{row['id']}.jpg"
+            if result.snapshot_jpeg:  # kept and recorded as `vigil cameras add` does
+                path = snapshot_file(ctx.settings.data_dir, row["id"])
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(result.snapshot_jpeg)
+                row = conn.execute(f"UPDATE cameras SET snapshot_path = %s WHERE id = %s RETURNING {CAMERA_COLUMNS}",
+                                   (str(path), row["id"])).fetchone()
             audit.record(conn, user, "camera.onboard", "camera", row["id"], after=row,
                          remote_addr=client_addr(request))
             return row
@@ -165,11 +170,14 @@ async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboard
 
 
 def _annotated(ctx: ApiContext, camera: dict[str, Any]) -> bytes | None:
-    """The worker's fresh annotated picture (boxes and zones drawn), when there is one."""
+    """The worker's fresh annotated picture (boxes and zones drawn), when there is one; the still kept at
+    onboarding is never it (fresh for a few seconds after, it would stand in for the stream)."""
     if not camera["snapshot_path"]:
         return None
     path = Path(camera["snapshot_path"])
     path = path if path.is_absolute() else ctx.settings.data_dir / path
+    if path.resolve() == snapshot_file(ctx.settings.data_dir, camera["id"]).resolve():
+        return None
     try:
         if time.time() - path.stat().st_mtime <= FRESH_S:
             return path.read_bytes()

@@ -142,7 +142,7 @@ def add(ctx: typer.Context,
     """Add (or update) a camera: ONVIF (probe, pick main and analytics streams, snapshot), RTSP URL or file."""
     import asyncio
 
-    from cameras.onboarding import StreamUnreadable, onboard_file, onboard_onvif, onboard_stream
+    from cameras.onboarding import StreamUnreadable, onboard_file, onboard_onvif, onboard_stream, snapshot_file
     from cameras.onvif import OnvifError
     from store import registry
 
@@ -174,7 +174,7 @@ def add(ctx: typer.Context,
             box = _box(ctx) if result.password is not None else None
             camera = registry.save_camera(conn, result.record, result.password, box)
             if result.snapshot_jpeg:
-                path = (settings.data_dir / "snapshots" / f"camera-{camera.id}.jpg").absolute()
+                path = snapshot_file(settings.data_dir, camera.id or 0)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(result.snapshot_jpeg)
                 camera.snapshot_path = str(path)
