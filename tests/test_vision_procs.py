@@ -12,15 +12,17 @@ import time
 
 import pytest
 
+from cameras.geometry import make_zone
 from cameras.models import CameraSource
 from ingest.decode import to_bgr
 from tests.support.vision import ROOT
 from vigil.settings import Settings
-from vigil.types import CameraState, Frame
+from vigil.types import CameraState, EventType, Frame
 from vision.engine import FrameResult, VisionEngine
 from vision.live import LiveVision
 from vision.preview import PreviewSpec
 from vision.procs import CameraProcessPool, CameraSpec
+from vision.rules.zones import IntrusionRule
 
 FOOTAGE = ROOT / "var" / "footage" / "vtest.mp4"
 pytestmark = pytest.mark.skipif(not FOOTAGE.is_file(), reason="var/footage/vtest.mp4 missing (run scripts/setup.sh)")
@@ -84,6 +86,22 @@ def test_camera_processes_track_exactly_as_one_process_does(coco_detector, tmp_p
     assert [r.gate for r in split] == [r.gate for r in together]
     assert tracks(split) == tracks(together)
     assert sum(len(r.tracks) for r in split) > 25  # people were tracked, not two empty lists compared
+
+
+def test_store_results_carry_the_events_and_frames_but_no_boxes(coco_detector, tmp_path):
+    """The worker's mode: what the store needs crosses back (events, frame identity, gate), boxes stay behind."""
+    road = make_zone("road", "restricted", [[0, 0.45], [1, 0.45], [1, 1], [0, 1]])  # people cross it throughout
+    settings = Settings(data_dir=tmp_path)
+    results: queue.Queue[FrameResult] = queue.Queue()
+    with CameraProcessPool(settings, coco_detector, 1, results.put, results="store") as pool:
+        pool.add_camera(CameraSpec(7, bench_clip=FOOTAGE, zones=[road], rules=[IntrusionRule(7, road)]))
+        got = _collect(results, {7: 40}, timeout_s=120)[7][:40]
+    assert [r.frame.index for r in got] == list(range(40)), "every frame, in order"
+    assert all(len(r.detections) == 0 and r.tracks == [] and r.frame.image.size == 0 for r in got)
+    assert got[0].gate == "first" and got[0].detected
+    assert all(r.latency_s >= 0 for r in got)
+    intrusions = [e for r in got for e in r.events if e.type == EventType.INTRUSION]
+    assert intrusions and intrusions[0].camera_id == 7 and intrusions[0].attributes["zone"] == "road"
 
 
 def test_a_killed_camera_process_is_started_again_and_its_cameras_go_on(coco_detector, tmp_path, caplog):

@@ -91,7 +91,7 @@ class Worker:
                 writer.write_health(health)
 
             live = LiveVision(settings, detector, on_result, on_event=on_event, on_health=on_health,
-                              preview=preview, max_cameras=options.capacity)
+                              preview=preview, max_cameras=options.capacity, results="store")
             with live:
                 try:
                     self._loop(live, box, writer)

@@ -177,7 +177,8 @@ def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: 
     counter = _Counter()
     specs = ([CameraSpec(source.id, source=source) for source in _live_sources(clip, cameras)] if live
              else [CameraSpec(i, bench_clip=clip) for i in range(1, cameras + 1)])
-    with CameraProcessPool(settings, detector, min(processes, cameras), counter.on_result) as pool:
+    with CameraProcessPool(settings, detector, min(processes, cameras), counter.on_result,
+                           results="store") as pool:
         for spec in specs:
             pool.add_camera(spec)
         deadline = time.monotonic() + 120  # spawned processes import torch and ultralytics: wait for frames

@@ -11,7 +11,8 @@ Two layouts, chosen by ``vision.camera_processes`` (``vision.procs.default_proce
 - in one process (0, the default on a CPU): readers, scheduler, engine and one vision thread here;
 - camera processes (N > 0, the default on a GPU host): decode, gate, tracker, zones, rules, evidence and
   previews in N spawned processes, only batching and detection here (``vision.procs``). Results reach
-  ``on_result`` without their picture.
+  ``on_result`` without their picture; with ``results="store"`` also without boxes and tracks (events,
+  observations, sessions, the frame's identity and times, the gate's verdict: what the store needs).
 
 The owner (``vigil run``'s worker) passes ``on_result`` (to the store writer: events, observations,
 sessions) and ingest's ``on_event``/``on_health`` sinks; nothing here is global.
@@ -30,7 +31,7 @@ from vigil.types import CameraHealth
 from vision.detectors.base import Detector
 from vision.engine import CameraSetup, FrameResult, VisionEngine
 from vision.preview import PreviewSpec, PreviewWriter
-from vision.procs import CameraProcessPool, CameraSpec, default_processes
+from vision.procs import CameraProcessPool, CameraSpec, ResultsMode, default_processes
 from vision.scheduler import BatchScheduler
 from vision.worker import VisionWorker
 
@@ -41,7 +42,8 @@ class LiveVision:
 
     def __init__(self, settings: Settings, detector: Detector, on_result: Callable[[FrameResult], None],
                  on_event: Callable[..., Any] | None = None, on_health: Callable[..., Any] | None = None,
-                 preview: PreviewSpec | None = None, max_cameras: int | None = None) -> None:
+                 preview: PreviewSpec | None = None, max_cameras: int | None = None,
+                 results: ResultsMode = "full") -> None:
         self.settings = settings
         self.preview = preview
         wanted = settings.vision.camera_processes
@@ -50,7 +52,7 @@ class LiveVision:
         self._previews: PreviewWriter | None = None
         if self.processes > 0:
             self.procs = CameraProcessPool(settings, detector, self.processes, on_result, on_event, on_health,
-                                           preview)
+                                           preview, results)
             return
         self.pool = ReaderPool(settings.ingest, on_event, on_health, evidence_dir=settings.data_dir / "evidence")
         self.scheduler = BatchScheduler(settings.vision.max_batch, settings.vision.max_wait_ms)
