@@ -22,6 +22,7 @@ from store.queries import (
     counter_daily_audit,
     counter_rollup,
     counter_timeline,
+    hall_stats,
     live_counters,
     observation_rollup,
     search_events,
@@ -175,6 +176,48 @@ def test_hourly_and_daily_rollups_per_zone_camera_and_counter(loaded: Loaded) ->
     assert counter_day.waits == len(waits) and counter_day.wait_mean_s == pytest.approx(sum(waits) / len(waits))
     nine = [r for r in counter_rollup(conn, [city.counter], "hour", local(0), local(23)) if r.bucket == local(9)]
     assert nine[0].present_share == pytest.approx(240 / 360) and nine[0].queue_max == 6.0
+
+
+def test_counter_and_hall_rollups_sum_the_queue_zones(db: psycopg.Connection) -> None:
+    """The rules write queue_length per queue zone: a counter's rollup shows its camera's zones summed, the hall's
+    every queue zone of the site; the mean is the sum of the zones' means (the mean of their sum: a camera samples
+    its zones together), the max the sum of the zones' highs (exact when they peak together, else an upper bound)."""
+    city = seed_city(db)
+    left, right = queue_zones(db, city.desk_camera, "left", "right")
+    lobby_camera = db.execute("INSERT INTO cameras (site_id, name, source_kind) VALUES (%s, 'Sảnh', 'rtsp')"
+                              " RETURNING id", (city.center,)).fetchone()["id"]
+    [lobby] = queue_zones(db, lobby_camera, "lobby")
+    rows = []
+    for step in range(720):  # 08:00-10:00, every 10 s, a camera's zones at the same moment as the rule writes them
+        moment = local(8) + timedelta(seconds=10 * step)
+        if step < 360:  # 08:00: left 2, right 1 then 4 (both highs at once: 6 people at most)
+            rows += [(moment, city.desk_camera, left, 2.0), (moment, lobby_camera, lobby, 10.0),
+                     (moment, city.desk_camera, right, 1.0 if step < 180 else 4.0)]
+        else:  # 09:00: 1 and 1, left 3 at 09:10, right 5 at 09:40 (6 people at most, the highs sum to 8)
+            rows += [(moment, city.desk_camera, left, 3.0 if moment == local(9, 10) else 1.0),
+                     (moment, city.desk_camera, right, 5.0 if moment == local(9, 40) else 1.0)]
+    with db.cursor() as cur:
+        cur.executemany("INSERT INTO observations (time, camera_id, zone_id, metric, value)"
+                        " VALUES (%s, %s, %s, 'queue_length', %s)", rows)
+    nine = (359 + 3) / 360 + (359 + 5) / 360
+
+    def counter_queue() -> tuple[list, list]:
+        hourly = counter_rollup(db, [city.counter], "hour", local(0), local(23))
+        daily = [counter_rollup(db, [city.counter], "day", local(0), local(0) + timedelta(days=1), tz=tz)
+                 for tz in ("Asia/Ho_Chi_Minh", "Asia/Bangkok")]
+        return ([(r.bucket, r.queue_mean, r.queue_max) for r in hourly],
+                [(r.bucket, r.queue_mean, r.queue_max) for [r] in daily])
+
+    hourly, daily = counter_queue()
+    assert hourly == [(local(8), pytest.approx(4.5), 6.0), (local(9), pytest.approx(nine), 8.0)]
+    day_mean = (2 * 360 + 362) / 720 + (180 + 4 * 180 + 364) / 720
+    assert daily == [(local(0), pytest.approx(day_mean), 8.0)] * 2
+    refresh_rollups(db)
+    assert counter_queue() == (hourly, daily)
+    start, end = local(0), local(0) + timedelta(days=1)
+    hall = hall_stats(db, city.center, start, end, "Asia/Ho_Chi_Minh")["hourly_queue"]
+    assert [(r["hour"], r["queue_mean"], r["queue_max"]) for r in hall] == [
+        (local(8), pytest.approx(14.5), 16.0), (local(9), pytest.approx(nine), 8.0)]
 
 
 def test_rollups_answer_the_same_before_and_after_a_refresh(db_url: str, tmp_path: Path) -> None:

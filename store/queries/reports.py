@@ -51,7 +51,12 @@ def live_counters(conn: psycopg.Connection, scope: list[int] | None, site_id: in
 def hall_stats(conn: psycopg.Connection, site_id: int, start: datetime, end: datetime,
                timezone: str) -> dict[str, Any]:
     """Queue now (per queue zone), people in the hall, the day's waits, and per local hour (in ``timezone``)
-    the queue length and the waits of the citizens whose service started in it (mean and p90)."""
+    the hall's queue and the waits of the citizens whose service started in it (mean and p90).
+
+    The hall's queue of an hour is its queue zones summed (the rules write ``queue_length`` per queue zone):
+    ``queue_mean`` is the sum of the zones' means (the mean of their sum, a camera sampling its zones together);
+    ``queue_max`` is the sum of the zones' highs, the longest queue with one zone and an upper bound of it with
+    several (zones may peak at different moments; the hourly rollups keep no per-moment sums)."""
     zones = rows(
         conn, "SELECT z.id, z.name, z.camera_id, o.value, o.time FROM zones z JOIN cameras c ON c.id = z.camera_id"
         " LEFT JOIN LATERAL (SELECT value, time FROM observations WHERE camera_id = z.camera_id AND zone_id = z.id"
@@ -70,11 +75,12 @@ def hall_stats(conn: psycopg.Connection, site_id: int, start: datetime, end: dat
         " avg(extract(epoch FROM cs.service_end - cs.time)) AS service_mean_s"
         " FROM counter_sessions cs JOIN counters c ON c.id = cs.counter_id"
         " WHERE c.site_id = %s AND cs.time >= %s AND cs.time < %s", (site_id, start, end))
-    hourly = rows(
-        conn, "SELECT bucket AS hour, sum(total) / nullif(sum(samples), 0) AS queue_mean, max(high) AS queue_max"
+    hourly = rows(  # the hall's queue: each zone's hourly mean and high, summed over the site's zones
+        conn, "SELECT hour, sum(mean) AS queue_mean, sum(high) AS queue_max FROM (SELECT bucket AS hour, zone_id,"
+        " sum(total) / nullif(sum(samples), 0) AS mean, max(high) AS high"
         " FROM observation_hourly WHERE metric = 'queue_length' AND bucket >= %s AND bucket < %s"
         " AND zone_id IN (SELECT z.id FROM zones z JOIN cameras c ON c.id = z.camera_id WHERE c.site_id = %s)"
-        " GROUP BY bucket ORDER BY bucket", (start, end, site_id))
+        " GROUP BY 1, 2) per_zone GROUP BY hour ORDER BY hour", (start, end, site_id))
     hourly_waits = rows(
         conn, "SELECT date_trunc('hour', cs.time AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s AS hour,"
         " count(*) AS citizens, avg(extract(epoch FROM cs.time - cs.queue_enter))::float8 AS wait_mean_s,"

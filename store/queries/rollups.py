@@ -98,7 +98,12 @@ class CounterRollupRow:
     counter_id: int
     presence_samples: int  # officer_present samples in the bucket
     present_share: float | None  # share of them with the officer present (0..1)
+    # The queue the counter's camera sees (the rules write queue_length on each of its queue zones): the mean is
+    # the sum of the zones' means, which is the mean of their sum since a camera samples its zones together.
     queue_mean: float | None
+    # Each zone's highest length in the bucket, summed over the camera's zones: the longest queue when the camera
+    # has one queue zone (or its zones peak at the same moment), otherwise an upper bound of it. The rollups keep
+    # no per-moment sums; the daily audit's peak_queue and the timeline's highs are the exact longest queue.
     queue_max: float | None
     sessions: int  # citizens whose service started in the bucket
     service_mean_s: float | None
@@ -108,16 +113,20 @@ class CounterRollupRow:
 
 
 _COUNTER = """
-WITH k AS (SELECT id, camera_id, staff_zone_id, customer_zone_id FROM counters WHERE id = ANY(%(ids)s::bigint[])),
+WITH k AS (SELECT id, camera_id, staff_zone_id FROM counters WHERE id = ANY(%(ids)s::bigint[])),
 presence AS (
     SELECT {obs_bucket} AS bucket, k.id AS counter_id, sum(o.samples)::bigint AS n,
            sum(o.total) / sum(o.samples) AS share
     FROM k JOIN {obs} o ON o.camera_id = k.camera_id AND o.zone_id = k.staff_zone_id AND o.metric = 'officer_present'
     WHERE o.{t} >= %(start)s AND o.{t} < %(end)s GROUP BY 1, 2),
-queue AS (
-    SELECT {obs_bucket} AS bucket, k.id AS counter_id, sum(o.total) / sum(o.samples) AS mean, max(o.high) AS high
-    FROM k JOIN {obs} o ON o.camera_id = k.camera_id AND o.zone_id = k.customer_zone_id AND o.metric = 'queue_length'
-    WHERE o.{t} >= %(start)s AND o.{t} < %(end)s GROUP BY 1, 2),
+queue AS (  -- the camera's zones: each zone's mean and high in the bucket, then summed (see CounterRollupRow)
+    SELECT bucket, counter_id, sum(mean) AS mean, sum(high) AS high
+    FROM (SELECT {obs_bucket} AS bucket, k.id AS counter_id, o.zone_id, sum(o.total) / sum(o.samples) AS mean,
+                 max(o.high) AS high
+          FROM k JOIN zones z ON z.camera_id = k.camera_id
+          JOIN {obs} o ON o.camera_id = k.camera_id AND o.zone_id = z.id AND o.metric = 'queue_length'
+          WHERE o.{t} >= %(start)s AND o.{t} < %(end)s GROUP BY 1, 2, 3) per_zone
+    GROUP BY 1, 2),
 served AS (
     SELECT {session_bucket} AS bucket, s.counter_id, sum(s.sessions)::bigint AS sessions,
            sum(s.service_s_total) / nullif(sum(s.sessions), 0) AS service_mean, sum(s.waits)::bigint AS waits,
@@ -137,7 +146,8 @@ ORDER BY 1, 2
 
 def counter_rollup(conn: psycopg.Connection, counter_ids: Sequence[int], level: Level, start: datetime,
                    end: datetime, tz: str = DAILY_TIMEZONE) -> list[CounterRollupRow]:
-    """Per counter and hour/day: officer presence share, queue length, citizens served, service and wait."""
+    """Per counter and hour/day: officer presence share, the queue its camera sees (its queue zones summed),
+    citizens served, service and wait."""
     source = _source(level, tz)
     query = sql.SQL(_COUNTER).format(obs_bucket=source.bucket("o"), session_bucket=source.bucket("s"),
                                      obs=sql.Identifier(source.observations),
