@@ -1,8 +1,9 @@
 """``vigil bench store``: writer ingest, spool flush and console-query latency over a synthetic history.
 
 The history (stated in docs/benchmarks.md): ``sites`` service centers and streets with 10 cameras each,
-half the cameras watching one counter each, half a street. Counter cameras report officer_present and
-queue_length every 30 s from 07:00 to 17:30 local (every 10 s on the last two days, the rules' own rate);
+half the cameras watching one counter each, half a street. Counter cameras report officer_present (on the
+staff zone) and queue_length (on the camera's queue zone, as the hall rule writes it) every 30 s from 07:00 to
+17:30 local (every 10 s on the last two days, the rules' own rate);
 street cameras report zone_count every 60 s around the clock; 20 events per camera per day; 80 citizens
 per counter per day; a health sample per camera every 5 minutes. Generated in SQL one day at a time.
 
@@ -55,7 +56,8 @@ INSERT INTO cameras (site_id, name, source_kind) SELECT s.id, 'cam-' || c, 'rtsp
 FROM sites s CROSS JOIN generate_series(1, 10) c;
 INSERT INTO zones (camera_id, name, kind, geometry)
 SELECT c.id, z.name, z.kind, '[[0,0],[1,0],[1,1]]'::jsonb FROM cameras c JOIN sites s ON s.id = c.site_id
-CROSS JOIN LATERAL (VALUES ('officer', 'counter_staff'), ('citizens', 'counter_customer')) z(name, kind)
+CROSS JOIN LATERAL (VALUES ('officer', 'counter_staff'), ('citizens', 'counter_customer'), ('waiting', 'queue'))
+    z(name, kind)
 WHERE s.kind = 'service_center'
 UNION ALL
 SELECT c.id, 'sidewalk', 'crowd', '[[0,0],[1,0],[1,1]]'::jsonb FROM cameras c JOIN sites s ON s.id = c.site_id
@@ -76,8 +78,8 @@ SELECT t, k.camera_id, z.zone_id, z.metric,
 FROM generate_series(%(day)s::timestamptz + interval '7 hours', %(day)s::timestamptz + interval '17 hours 30 minutes'
                      - interval '1 second', %(step)s::interval) t
 CROSS JOIN counters k
-CROSS JOIN LATERAL (VALUES (k.staff_zone_id, 'officer_present'), (k.customer_zone_id, 'queue_length'))
-    z(zone_id, metric);
+JOIN zones q ON q.camera_id = k.camera_id AND q.kind = 'queue'
+CROSS JOIN LATERAL (VALUES (k.staff_zone_id, 'officer_present'), (q.id, 'queue_length')) z(zone_id, metric);
 INSERT INTO observations (time, camera_id, zone_id, metric, value)
 SELECT t, z.camera_id, z.id, 'zone_count', (extract(epoch FROM t)::bigint / 60 + z.camera_id) %% 15
 FROM generate_series(%(day)s::timestamptz, %(day)s::timestamptz + interval '1 day' - interval '1 second',

@@ -108,8 +108,7 @@ def _counter_day(conn: psycopg.Connection, city: SeededCity, day: datetime, now:
                     obs.append((t + timedelta(minutes=minute), city.hall_camera, city.zones[f"staff-{number}"],
                                 "officer_present", float(present)))
             queue = max(0, round(3 + 2.5 * np.sin((t.hour - 7) / 3) + rng.uniform(-1, 1)))
-            obs.append((t, city.hall_camera, city.zones[f"customer-{number}"], "queue_length", float(queue)))
-            if index == 0:
+            if index == 0:  # the hall rule writes queue_length on the camera's queue zone, not on counters' zones
                 obs.append((t, city.hall_camera, city.zones["queue"], "queue_length", float(queue * 3)))
                 obs.append((t, city.hall_camera, None, "hall_count", float(queue * 3 + 6)))
             if present and rng.random() < 0.8:

@@ -83,13 +83,15 @@ class City:
     street_camera: int = 0
     staff_zone: int = 0
     customer_zone: int = 0
+    queue_zone: int = 0  # the desk camera's queue zone, where the hall rule writes queue_length
     crowd_zone: int = 0
     counter: int = 0
     extra: dict = field(default_factory=dict)
 
 
 def seed_city(conn: psycopg.Connection) -> City:
-    """A service center with one counter watched by one camera, and a street with one camera."""
+    """A service center with one counter watched by one camera (staff, customer and queue zones), and a street
+    with one camera."""
     import json
 
     city = City()
@@ -105,6 +107,7 @@ def seed_city(conn: psycopg.Connection) -> City:
     zone = "INSERT INTO zones (camera_id, name, kind, geometry) VALUES (%s, %s, %s, '[[0,0],[1,0],[1,1]]') RETURNING id"
     city.staff_zone = one(zone, (city.desk_camera, "officer", "counter_staff"))
     city.customer_zone = one(zone, (city.desk_camera, "citizens", "counter_customer"))
+    city.queue_zone = one(zone, (city.desk_camera, "waiting", "queue"))
     city.crowd_zone = one(zone, (city.street_camera, "sidewalk", "crowd"))
     city.counter = one("INSERT INTO counters (site_id, number, department, officer, camera_id, staff_zone_id,"
                        " customer_zone_id) VALUES (%s, 1, 'Tư pháp', 'Nguyễn Văn A', %s, %s, %s) RETURNING id",
@@ -118,13 +121,14 @@ def local(hour: int, minute: int = 0, second: int = 0, day: date = DAY) -> datet
 
 def day_observations(city: City, step_s: int = 10) -> list[Observation]:
     """07:00-17:30: officer present except 09:00-09:20 (an absence) and 15:00-15:02 (a short step away);
-    queue length = minute of the hour mod 7; 60 people on the sidewalk at 08:00, else minute mod 11."""
+    queue length = minute of the hour mod 7, on the desk camera's queue zone as the hall rule writes it (never on
+    the counter's customer zone); 60 people on the sidewalk at 08:00, else minute mod 11."""
     out: list[Observation] = []
     moment, end = local(7), local(17, 30)
     while moment < end:
         away = local(9) <= moment < local(9, 20) or local(15) <= moment < local(15, 2)
         out.append(Observation(moment, city.desk_camera, "officer_present", 0.0 if away else 1.0, city.staff_zone))
-        out.append(Observation(moment, city.desk_camera, "queue_length", float(moment.minute % 7), city.customer_zone))
+        out.append(Observation(moment, city.desk_camera, "queue_length", float(moment.minute % 7), city.queue_zone))
         if moment.second == 0:
             crowd = 60.0 if moment.hour == 8 and moment.minute == 0 else float(moment.minute % 11)
             out.append(Observation(moment, city.street_camera, "zone_count", crowd, city.crowd_zone))
