@@ -10,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cameras.models import SourceKind
+from cameras.onboarding import snapshot_file
 from store import registry
 from tests.support.rtsp import RtspServer, footage
 from vigil.cli import app
@@ -48,6 +49,31 @@ def test_add_a_file_camera_and_check_it(vigil, db: psycopg.Connection) -> None:
     check = vigil("cameras", "check", "demo/campus", "--seconds", "1")
     assert check.exit_code == 0, check.output
     assert "online, 768x576" in check.output
+
+
+def test_adding_a_camera_again_keeps_the_workers_live_picture(vigil, db: psycopg.Connection, tmp_path: Path) -> None:
+    """A worker points snapshot_path at live/<id>.jpg when it starts the camera, and only then: adding the camera
+    again (or importing the config) keeps that path, while the onboarding still is written anew."""
+    vigil("cameras", "sites", "add", "demo", "--name", "Demo")
+    assert vigil("cameras", "add", "--site", "demo", "--name", "campus", "--file", str(footage())).exit_code == 0
+    camera_id = registry.get_camera(db, "demo/campus").id
+    still = snapshot_file(tmp_path / "data", camera_id)
+    assert registry.get_camera(db, "demo/campus").snapshot_path == str(still)
+    db.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s", (f"live/{camera_id}.jpg", camera_id))
+    still.unlink()
+    again = vigil("cameras", "add", "--site", "demo", "--name", "campus", "--file", str(footage()),
+                  "--analytics-fps", "3")
+    assert again.exit_code == 0, again.output
+    camera = registry.get_camera(db, "demo/campus")
+    assert camera.id == camera_id and camera.analytics_fps == 3  # updated, as an add of an existing camera does
+    assert camera.snapshot_path == f"live/{camera_id}.jpg"
+    assert still.read_bytes()[:2] == b"\xff\xd8" and f"snapshot:         {still}" in again.output
+    assert vigil("cameras", "add", "--site", "demo", "--name", "campus", "--file", str(footage()),
+                 "--no-snapshot").exit_code == 0
+    out = tmp_path / "city.yaml"
+    assert vigil("config", "export", "--out", str(out)).exit_code == 0
+    assert vigil("config", "import", str(out)).exit_code == 0
+    assert registry.get_camera(db, "demo/campus").snapshot_path == f"live/{camera_id}.jpg"
 
 
 def test_unknown_site_and_camera_are_named(vigil) -> None:

@@ -173,12 +173,16 @@ def add(ctx: typer.Context,
         try:
             box = _box(ctx) if result.password is not None else None
             camera = registry.save_camera(conn, result.record, result.password, box)
+            still = None
             if result.snapshot_jpeg:
-                path = snapshot_file(settings.data_dir, camera.id or 0)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(result.snapshot_jpeg)
-                camera.snapshot_path = str(path)
-                camera = registry.save_camera(conn, camera)
+                still = snapshot_file(settings.data_dir, camera.id or 0)
+                still.parent.mkdir(parents=True, exist_ok=True)
+                still.write_bytes(result.snapshot_jpeg)
+                # Recorded until a worker points snapshot_path at its live picture; a camera added again keeps
+                # the worker's (save_camera keeps it too), which the API serves and the still never stands for.
+                if not registry.is_live_picture(camera.snapshot_path):
+                    camera.snapshot_path = str(still)
+                    camera = registry.save_camera(conn, camera)
         except registry.RegistryError as exc:
             raise _registry_errors(exc) from None
     for note in result.notes:
@@ -186,8 +190,10 @@ def add(ctx: typer.Context,
     typer.echo(f"added camera {camera.id}: {site}/{camera.name} ({camera.source_kind.value})")
     typer.echo(f"  main stream:      {camera.main_uri}")
     typer.echo(f"  analytics stream: {camera.analytics_uri}")
-    if camera.snapshot_path:
-        typer.echo(f"  snapshot:         {camera.snapshot_path}")
+    if still is not None:
+        typer.echo(f"  snapshot:         {still}")
+    if registry.is_live_picture(camera.snapshot_path):
+        typer.echo(f"  live picture:     {camera.snapshot_path} (the vision worker's)")
 
 
 @cameras_app.command("list")
