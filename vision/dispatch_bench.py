@@ -31,14 +31,19 @@ class StandInDetector:
     name = "stand-in (constant boxes)"
     device = "cpu"
 
+    def __init__(self) -> None:
+        self._boxes: dict[tuple[int, ...], Detections] = {}  # made once per picture size: ~1 us per frame
+
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        out = []
-        for image in images:
-            height, width = image.shape[:2]
-            x = np.arange(1, 7, dtype=np.float32) * width * 0.12
-            xyxy = np.stack([x, np.full(6, height * 0.3), x + width * 0.06, np.full(6, height * 0.3 + 110)], axis=1)
-            out.append(Detections(xyxy.astype(np.float32), np.full(6, 0.8, np.float32), np.zeros(6, np.int16)))
-        return out
+        return [self._boxes.get(image.shape) or self._make(image.shape) for image in images]
+
+    def _make(self, shape: tuple[int, ...]) -> Detections:
+        height, width = shape[:2]
+        x = np.arange(1, 7, dtype=np.float32) * width * 0.12
+        xyxy = np.stack([x, np.full(6, height * 0.3), x + width * 0.06, np.full(6, height * 0.3 + 110)], axis=1)
+        found = self._boxes[shape] = Detections(xyxy.astype(np.float32), np.full(6, 0.8, np.float32),
+                                                np.zeros(6, np.int16))
+        return found
 
 
 def _cpu_s() -> float:
