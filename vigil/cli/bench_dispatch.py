@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from vigil.cli.bench_vision import DEFAULT_FOOTAGE
-from vigil.cli.common import ExitCode, fail, state
+from vigil.cli.common import bench_inputs, state
 
 
 def register_bench(bench_app: typer.Typer) -> None:
@@ -29,14 +29,7 @@ def bench_dispatch(
     detector (constant boxes, no network): the overhead that comes on top of the detector on a GPU host.
     Results as the worker takes them (store) and whole (full), side by side."""
     settings = state(ctx).settings()
-    if not footage.is_file():
-        raise fail(f"{footage}: no such file (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
-    try:
-        counts = [int(c) for c in cameras.split(",") if c.strip()]
-    except ValueError:
-        raise fail(f"--cameras {cameras!r}: give numbers like 2,4,8", ExitCode.USAGE) from None
-    if not counts or min(counts) < 1:
-        raise fail(f"--cameras {cameras!r}: give camera counts of at least 1", ExitCode.USAGE)
+    counts = bench_inputs(footage, cameras, "2,4,8")
 
     from vigil.benchreport import report
     from vision.dispatch_bench import run

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli.common import ExitCode, fail, state
+from vigil.cli.common import bench_inputs, state
 
 DEFAULT_FOOTAGE = Path("var/footage/vtest.mp4")
 
@@ -27,12 +27,7 @@ def bench_ingest(
     """Decoded frames/s, analytics frames/s, CPU per decoded frame, memory per camera, and reconnect time
     after an RTSP server restart, for each camera count."""
     settings = state(ctx).settings()
-    if not footage.is_file():
-        raise fail(f"{footage}: no such file (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
-    try:
-        counts = sorted({int(c) for c in cameras.split(",") if c.strip()})
-    except ValueError:
-        raise fail(f"--cameras {cameras!r}: give numbers like 1,4,8,16", ExitCode.USAGE) from None
+    counts = sorted(set(bench_inputs(footage, cameras, "1,4,8,16")))
     import socket
 
     from ingest.bench import machine_note, run_bench

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli.common import ExitCode, fail, state
+from vigil.cli.common import ExitCode, bench_inputs, fail, state
 
 DEFAULT_FOOTAGE = Path("var/footage/vtest.mp4")
 
@@ -35,12 +35,7 @@ def bench_vision(
     """Same model, same machine, one run: raw_fps, pipeline_fps, naive_fps and static_fps for N cameras,
     their ratios (goals: pipeline/raw >= 0.9, pipeline/naive >= 3, static/pipeline >= 5) and p95 latency."""
     settings = state(ctx).settings()
-    if not footage.is_file():
-        raise fail(f"{footage}: no such file (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
-    try:
-        counts = [int(c) for c in cameras.split(",") if c.strip()]
-    except ValueError:
-        raise fail(f"--cameras {cameras!r}: give numbers like 1,4,8", ExitCode.USAGE) from None
+    counts = bench_inputs(footage, cameras)
 
     from vigil.benchreport import report
     from vision.bench import run_bench

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from enum import IntEnum
+from pathlib import Path
 
 import typer
 
@@ -58,3 +59,16 @@ def fail(message: str, code: ExitCode = ExitCode.FAILURE) -> typer.Exit:
     """Print a one-line error for a person and return the Exit to raise."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(int(code))
+
+
+def bench_inputs(footage: Path, cameras: str, example: str = "1,4,8") -> list[int]:
+    """A benchmark's footage (must exist) and its ``--cameras`` list (whole numbers of at least 1), in order."""
+    if not footage.is_file():
+        raise fail(f"{footage}: no such file (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
+    try:
+        counts = [int(c) for c in cameras.split(",") if c.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise fail(f"--cameras {cameras!r}: give camera counts like {example}", ExitCode.USAGE)
+    return counts
