@@ -21,11 +21,16 @@ MAX_POINTS = 64
 
 
 class GeometryError(ValueError):
-    """A zone or line that cannot be used; the message names the zone (and point) at fault."""
+    """A zone or line that cannot be used; the message names the zone (and point) at fault. ``code`` and
+    ``params`` say the same for a program (the API passes them on): params always hold ``zone`` and, when
+    one point is at fault, ``point`` counted from 1 as in the message."""
 
-    def __init__(self, zone: str, message: str, point: int | None = None) -> None:
+    def __init__(self, zone: str, message: str, point: int | None = None, *, code: str,
+                 params: Mapping[str, Any] | None = None) -> None:
         self.zone = zone
         self.point = point
+        self.code = code
+        self.params = {"zone": zone, **({"point": point + 1} if point is not None else {}), **(params or {})}
         where = f"zone '{zone}'" + (f", point {point + 1}" if point is not None else "")
         super().__init__(f"{where}: {message}")
 
@@ -68,12 +73,13 @@ def make_zone(
     """Validate raw input (YAML, JSON, the zone editor) and build a ZoneSpec, or raise GeometryError."""
     label = str(name).strip() or "(unnamed)"
     if not str(name).strip():
-        raise GeometryError(label, "a zone needs a name")
+        raise GeometryError(label, "a zone needs a name", code="zone_needs_name")
     try:
         zone_kind = ZoneKind(kind)
     except ValueError:
         allowed = ", ".join(k.value for k in ZoneKind)
-        raise GeometryError(label, f"unknown kind {kind!r} (one of: {allowed})") from None
+        raise GeometryError(label, f"unknown kind {kind!r} (one of: {allowed})", code="zone_unknown_kind",
+                            params={"kind": str(kind)}) from None
     pts = _parse_points(label, points)
     if zone_kind == ZoneKind.LINE:
         _validate_line(label, pts)
@@ -85,7 +91,8 @@ def make_zone(
         class_set = frozenset(str(c) for c in classes)
         unknown = sorted(class_set - set(CLASSES))
         if unknown:
-            raise GeometryError(label, f"unknown class {unknown[0]!r} (one of: {', '.join(CLASSES)})")
+            raise GeometryError(label, f"unknown class {unknown[0]!r} (one of: {', '.join(CLASSES)})",
+                                code="zone_unknown_class", params={"class_name": unknown[0]})
     return ZoneSpec(label, zone_kind, tuple(pts), dir_vec, class_set, dict(thresholds or {}), schedule, id)
 
 
@@ -94,58 +101,65 @@ def _parse_points(label: str, points: Iterable[Sequence[float]]) -> list[Point]:
     try:
         raw = list(points)
     except TypeError:
-        raise GeometryError(label, "points must be a list of [x, y] pairs") from None
+        raise GeometryError(label, "points must be a list of [x, y] pairs", code="zone_points_not_list") from None
     if len(raw) > MAX_POINTS:
-        raise GeometryError(label, f"too many points ({len(raw)}; at most {MAX_POINTS})")
+        raise GeometryError(label, f"too many points ({len(raw)}; at most {MAX_POINTS})", code="zone_too_many_points",
+                            params={"count": len(raw), "max_points": MAX_POINTS})
     for i, item in enumerate(raw):
         try:
             x, y = (float(v) for v in item)
         except (TypeError, ValueError):
-            raise GeometryError(label, "must be a pair of numbers [x, y]", i) from None
+            raise GeometryError(label, "must be a pair of numbers [x, y]", i, code="zone_point_not_pair") from None
         if not (np.isfinite(x) and np.isfinite(y)):
-            raise GeometryError(label, "coordinates must be finite numbers", i)
+            raise GeometryError(label, "coordinates must be finite numbers", i, code="zone_point_not_finite")
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-            raise GeometryError(label, f"({x:g}, {y:g}) is outside the image (0..1)", i)
+            raise GeometryError(label, f"({x:g}, {y:g}) is outside the image (0..1)", i, code="zone_point_outside",
+                                params={"x": x, "y": y})
         parsed.append((x, y))
     return parsed
 
 
 def _validate_polygon(label: str, pts: list[Point]) -> None:
     if len(pts) < 3:
-        raise GeometryError(label, f"a zone needs at least 3 points (got {len(pts)})")
+        raise GeometryError(label, f"a zone needs at least 3 points (got {len(pts)})", code="zone_too_few_points",
+                            params={"count": len(pts), "min_points": 3})
     for i in range(len(pts)):
         if pts[i] == pts[(i + 1) % len(pts)]:
-            raise GeometryError(label, "repeats the previous point", (i + 1) % len(pts))
+            raise GeometryError(label, "repeats the previous point", (i + 1) % len(pts), code="zone_point_repeated")
     crossing = _first_crossing_edge(pts)
     if crossing is not None:
-        raise GeometryError(label, "is self-intersecting (its edge crosses another edge)", crossing)
+        raise GeometryError(label, "is self-intersecting (its edge crosses another edge)", crossing,
+                            code="zone_self_intersecting")
     polygon = Polygon(pts)
     if polygon.area < 1e-6:
-        raise GeometryError(label, "has no area (its points lie on one line)")
+        raise GeometryError(label, "has no area (its points lie on one line)", code="zone_no_area")
     if not polygon.is_valid:
         reason = explain_validity(polygon).split("[")[0].strip()
-        raise GeometryError(label, f"is not a simple polygon ({reason})")
+        raise GeometryError(label, f"is not a simple polygon ({reason})", code="zone_not_simple",
+                            params={"reason": reason})
 
 
 def _validate_line(label: str, pts: list[Point]) -> None:
     if len(pts) != 2:
-        raise GeometryError(label, f"a line needs exactly 2 points (got {len(pts)})")
+        raise GeometryError(label, f"a line needs exactly 2 points (got {len(pts)})", code="line_needs_two_points",
+                            params={"count": len(pts)})
     if np.hypot(pts[1][0] - pts[0][0], pts[1][1] - pts[0][1]) < 1e-3:
-        raise GeometryError(label, "the line's two points are the same")
+        raise GeometryError(label, "the line's two points are the same", code="line_points_same")
 
 
 def _parse_direction(label: str, kind: ZoneKind, direction: Sequence[float] | None) -> Point | None:
     if direction is None:
         if kind in (ZoneKind.LANE, ZoneKind.LINE):
-            raise GeometryError(label, f"a {kind.value} needs a direction [dx, dy]")
+            raise GeometryError(label, f"a {kind.value} needs a direction [dx, dy]", code="zone_needs_direction",
+                                params={"kind": kind.value})
         return None
     try:
         dx, dy = (float(v) for v in direction)
     except (TypeError, ValueError):
-        raise GeometryError(label, "direction must be a pair of numbers [dx, dy]") from None
+        raise GeometryError(label, "direction must be a pair of numbers [dx, dy]", code="direction_not_pair") from None
     norm = float(np.hypot(dx, dy))
     if not np.isfinite(norm) or norm < 1e-9:
-        raise GeometryError(label, "direction must be a non-zero vector")
+        raise GeometryError(label, "direction must be a non-zero vector", code="direction_zero")
     return (dx / norm, dy / norm)
 
 

@@ -23,10 +23,14 @@ USER_COLUMNS = ("id, username, display_name, role, site_ids, language, active, m
 
 
 class AccountError(ValueError):
-    """A user cannot be created or changed; ``field`` names the input at fault."""
+    """A user cannot be created or changed; ``field`` names the input at fault, ``code`` and ``params`` say
+    why for the API's clients (``ops_api.error_codes``)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "invalid_value", params: dict[str, Any] | None = None,
+                 ) -> None:
         self.field = field
+        self.code = code
+        self.params = params or {}
         super().__init__(f"{field}: {message}")
 
 
@@ -54,19 +58,22 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: Ro
     """Insert a user with an argon2id hash; raise AccountError for a taken name or a weak password."""
     problem = password_problem(password, username)
     if problem:
-        raise AccountError("password", problem)
+        raise AccountError("password", problem.message, problem.code, problem.params)
     try:
         role = Role(role)
     except ValueError:
-        raise AccountError("role", f"unknown role {role!r} (one of: {', '.join(r.value for r in Role)})") from None
+        raise AccountError("role", f"unknown role {role!r} (one of: {', '.join(r.value for r in Role)})",
+                           "unknown_role", {"role": str(role)}) from None
     with conn.transaction():
         if get_user(conn, username=username):
-            raise AccountError("username", f"user {username!r} already exists")
+            raise AccountError("username", f"user {username!r} already exists", "username_taken",
+                               {"username": username})
         if site_ids:
             known = {r["id"] for r in conn.execute("SELECT id FROM sites WHERE id = ANY(%s)", (site_ids,))}
             missing = sorted(set(site_ids) - known)
             if missing:
-                raise AccountError("site_ids", f"no site with id {missing[0]}")
+                raise AccountError("site_ids", f"no site with id {missing[0]}", "unknown_site",
+                                   {"site_id": missing[0]})
         row = conn.execute(
             f"INSERT INTO users (username, display_name, password_hash, role, site_ids, language,"
             f" must_change_password) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {USER_COLUMNS}",
@@ -83,10 +90,10 @@ def set_password(conn: psycopg.Connection, user_id: int, password: str, *, must_
     """Replace a password, clear any lock-out, and end the user's other sessions."""
     user = get_user(conn, user_id=user_id)
     if user is None:
-        raise AccountError("user", "no such user")
+        raise AccountError("user", "no such user", "user_not_found")
     problem = password_problem(password, user["username"])
     if problem:
-        raise AccountError("new_password", problem)
+        raise AccountError("new_password", problem.message, problem.code, problem.params)
     with conn.transaction():
         conn.execute("UPDATE users SET password_hash = %s, must_change_password = %s, failed_logins = 0,"
                      " locked_until = NULL, updated_at = now() WHERE id = %s",

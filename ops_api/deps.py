@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 import psycopg
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+from ops_api.errors import ApiProblem
 from ops_api.roles import Principal, Role
 from ops_api.security import token_hash
 from vigil.settings import Settings
@@ -60,8 +61,8 @@ SESSION_SQL = _PRINCIPAL_SQL.format(table="api_sessions", extra="")
 TOKEN_SQL = _PRINCIPAL_SQL.format(table="api_tokens", extra="AND c.revoked_at IS NULL")
 
 
-def unauthorized(message: str) -> HTTPException:
-    return HTTPException(401, message, headers={"WWW-Authenticate": 'Bearer realm="vigil"'})
+def unauthorized(message: str, code: str) -> ApiProblem:
+    return ApiProblem(401, message, code=code, headers={"WWW-Authenticate": 'Bearer realm="vigil"'})
 
 
 def credentials(request: Request) -> tuple[str, str] | None:
@@ -70,7 +71,7 @@ def credentials(request: Request) -> tuple[str, str] | None:
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise unauthorized("the Authorization header must be 'Bearer <token>'")
+            raise unauthorized("the Authorization header must be 'Bearer <token>'", "bad_authorization_header")
         return "token", secret.strip()
     cookie = request.cookies.get(SESSION_COOKIE)
     return ("session", cookie) if cookie else None
@@ -102,18 +103,19 @@ def optional_user(request: Request, conn: Annotated[psycopg.Connection, Depends(
     kind, secret = found
     user = authenticate(conn, kind, secret)
     if user is None:
-        raise unauthorized("your session has expired or the token is not valid; sign in again")
+        raise unauthorized("your session has expired or the token is not valid; sign in again", "session_expired")
     if kind == "session" and not _csrf_ok(request):
-        raise HTTPException(403, "a signed-in browser request must send JSON or an X-Requested-With header")
+        raise ApiProblem(403, "a signed-in browser request must send JSON or an X-Requested-With header",
+                         code="browser_header_missing")
     return user
 
 
 async def current_user(request: Request, user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
     """The signed-in user; 401 without valid credentials; 403 until a required password change is done."""
     if user is None:
-        raise unauthorized("sign in first (session cookie or Authorization: Bearer <token>)")
+        raise unauthorized("sign in first (session cookie or Authorization: Bearer <token>)", "not_signed_in")
     if user.must_change_password and not request.url.path.startswith("/api/auth/"):
-        raise HTTPException(403, "change your password first (POST /api/auth/password)")
+        raise ApiProblem(403, "change your password first (POST /api/auth/password)", code="must_change_password")
     return user
 
 

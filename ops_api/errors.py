@@ -1,14 +1,23 @@
 """Errors people can act on: validation errors name the field, no stack trace ever leaves the server.
 
-- 422 ``{"detail": [{"field": "body.name", "message": "..."}]}`` for every request validation error;
-- 413 when a body is larger than ``api.max_body_bytes``;
-- 500 ``{"detail": "internal error", "request_id": "..."}``, the traceback logged with that id.
+Every error carries a stable machine ``code`` and its ``params`` beside the English ``message``, so a client
+(the console) can say it in the user's language; ``ops_api.error_codes`` lists the codes and their params.
+
+- 422 ``{"detail": [{"field": "body.password", "message": "must be at least 10 characters",
+  "code": "password_too_short", "params": {"min_length": 10}}]}`` for every request validation error
+  (pydantic's own: its ``type`` as the code and the JSON-safe part of its ``ctx`` as params);
+- 4xx without a field (403, 404, 409, 502, ...): ``{"detail": "camera not found", "code": "camera_not_found",
+  "params": {}}`` (``ApiProblem``);
+- 413 when a body is larger than ``api.max_body_bytes`` (``body_too_large``);
+- 500 ``{"detail": "internal error", "code": "internal_error", "request_id": "..."}``, the traceback logged
+  with that id.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from typing import Any
 
@@ -21,28 +30,63 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger("vigil.api")
 
 
+Params = dict[str, Any]
+
+
 def field_path(loc: Any) -> str:
     return ".".join(str(part) for part in loc) if loc else "(request)"
 
 
-def validation_detail(exc: RequestValidationError) -> list[dict[str, str]]:
+def problem(field: str, message: str, code: str, params: Params | None = None) -> dict[str, Any]:
+    """One entry of a 4xx ``detail`` list."""
+    return {"field": field, "message": message, "code": code, "params": params or {}}
+
+
+def json_safe(ctx: dict[str, Any] | None) -> Params:
+    """The parts of pydantic's ``ctx`` a client can use: numbers, strings, booleans (exceptions dropped)."""
+    safe: Params = {}
+    for key, value in (ctx or {}).items():
+        if isinstance(value, bool | int | str) or (isinstance(value, float) and math.isfinite(value)):
+            safe[key] = value
+    return safe
+
+
+def validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     detail = []
     for error in exc.errors():
         message = str(error.get("msg", "invalid value"))
-        if error.get("type") == "json_invalid":
-            message = f"body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
-        detail.append({"field": field_path(error.get("loc")), "message": message})
+        code = str(error.get("type") or "invalid_value")
+        params = json_safe(error.get("ctx"))
+        if code == "json_invalid":
+            message = f"body is not valid JSON ({params.get('error', 'parse error')})"
+        detail.append(problem(field_path(error.get("loc")), message, code, params))
     return detail
 
 
 class ApiError(HTTPException):
-    """A 4xx naming the field at fault: ``{"detail": [{"field": ..., "message": ...}]}``."""
+    """A 4xx naming the field at fault: ``{"detail": [{"field", "message", "code", "params"}]}``."""
 
-    def __init__(self, status: int, field: str, message: str) -> None:
-        super().__init__(status, [{"field": field, "message": message}])
+    def __init__(self, status: int, field: str, message: str, code: str = "invalid_value",
+                 params: Params | None = None) -> None:
+        super().__init__(status, [problem(field, message, code, params)])
+
+
+class ApiProblem(HTTPException):
+    """A 4xx/5xx about the request as a whole: ``{"detail": message, "code": code, "params": {...}}``."""
+
+    def __init__(self, status: int, message: str, code: str, params: Params | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, message, headers=headers)
+        self.code = code
+        self.params = params or {}
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, "code": exc.code, "params": exc.params},
+                            status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": validation_detail(exc)}, status_code=422)
@@ -56,32 +100,33 @@ def install_error_handlers(app: FastAPI) -> None:
         diag = exc.diag
         name = diag.column_name or diag.constraint_name or "body"
         message = diag.message_primary or str(exc).split("\n")[0] or "invalid value"
-        return JSONResponse({"detail": [{"field": name, "message": message}]}, status_code=422)
+        return JSONResponse({"detail": [problem(name, message, "invalid_value")]}, status_code=422)
 
     @app.exception_handler(psycopg.errors.UniqueViolation)
     async def _conflict(request: Request, exc: psycopg.Error) -> JSONResponse:
         detail = exc.diag.message_detail or "already exists"
-        return JSONResponse({"detail": [{"field": exc.diag.constraint_name or "body", "message": detail}]},
+        return JSONResponse({"detail": [problem(exc.diag.constraint_name or "body", detail, "already_exists")]},
                             status_code=409)
 
     @app.exception_handler(psycopg.errors.ForeignKeyViolation)
     async def _reference(request: Request, exc: psycopg.Error) -> JSONResponse:
         detail = exc.diag.message_detail or "refers to something that does not exist or is still in use"
-        return JSONResponse({"detail": [{"field": exc.diag.constraint_name or "body", "message": detail}]},
+        return JSONResponse({"detail": [problem(exc.diag.constraint_name or "body", detail, "reference_conflict")]},
                             status_code=409)
 
     @app.exception_handler(psycopg.OperationalError)
     async def _db_down(request: Request, exc: Exception) -> JSONResponse:
         request_id = request.scope.get("vigil.request_id", "-")
         log.error("database unavailable (request %s): %s", request_id, exc)
-        return JSONResponse({"detail": "the database is unavailable; try again shortly", "request_id": request_id},
-                            status_code=503)
+        return JSONResponse({"detail": "the database is unavailable; try again shortly", "code": "database_unavailable",
+                             "params": {}, "request_id": request_id}, status_code=503)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         request_id = request.scope.get("vigil.request_id", "-")
         log.exception("internal error on %s %s (request %s)", request.method, request.url.path, request_id)
-        return JSONResponse({"detail": "internal error", "request_id": request_id}, status_code=500)
+        return JSONResponse({"detail": "internal error", "code": "internal_error", "params": {},
+                             "request_id": request_id}, status_code=500)
 
 
 class BodyLimitMiddleware:
@@ -126,8 +171,9 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, tracking_send)
 
     @property
-    def too_large(self) -> list[dict[str, str]]:
-        return [{"field": "body", "message": f"request body is larger than {self.max_bytes} bytes"}]
+    def too_large(self) -> list[dict[str, Any]]:
+        return [problem("body", f"request body is larger than {self.max_bytes} bytes", "body_too_large",
+                        {"max_bytes": self.max_bytes})]
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps({"detail": self.too_large}).encode()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import HTTPException
 
+from ops_api.errors import ApiProblem
 from ops_api.roles import Principal
 from vigil.settings import Settings
 
@@ -27,7 +27,7 @@ def get_camera(conn: psycopg.Connection, camera_id: int, user: Principal) -> dic
     """The camera (never its password), or 404 when unknown or outside the user's sites."""
     row = conn.execute(f"SELECT {CAMERA_COLUMNS} FROM cameras WHERE id = %s", (camera_id,)).fetchone()
     if row is None:
-        raise HTTPException(404, "camera not found")
+        raise ApiProblem(404, "camera not found", code="camera_not_found")
     user.visible(row["site_id"], "camera")
     return row
 
@@ -36,7 +36,7 @@ def get_zone(conn: psycopg.Connection, zone_id: int, user: Principal) -> dict[st
     row = conn.execute(f"SELECT {ZONE_COLUMNS}, c.site_id FROM zones z JOIN cameras c ON c.id = z.camera_id"
                        " WHERE z.id = %s", (zone_id,)).fetchone()
     if row is None:
-        raise HTTPException(404, "zone not found")
+        raise ApiProblem(404, "zone not found", code="zone_not_found")
     user.visible(row["site_id"], "zone")
     return row
 
@@ -44,7 +44,7 @@ def get_zone(conn: psycopg.Connection, zone_id: int, user: Principal) -> dict[st
 def get_counter(conn: psycopg.Connection, counter_id: int, user: Principal) -> dict[str, Any]:
     row = conn.execute(f"SELECT {COUNTER_COLUMNS} FROM counters WHERE id = %s", (counter_id,)).fetchone()
     if row is None:
-        raise HTTPException(404, "counter not found")
+        raise ApiProblem(404, "counter not found", code="counter_not_found")
     user.visible(row["site_id"], "counter")
     return row
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fastapi import HTTPException
+from ops_api.errors import ApiProblem
 
 
 class Role(StrEnum):
@@ -41,6 +41,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.read": frozenset({ADMIN}),
     "integrations.admin": frozenset({ADMIN}),
 }
+# The code of a 404 for an object of a site outside the user's scope, by what the object is.
+NOT_FOUND = {"site": "site_not_found", "camera": "camera_not_found", "zone": "zone_not_found",
+             "counter": "counter_not_found", "event": "event_not_found"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ class Principal:
 
     def require(self, permission: str) -> None:
         if not self.can(permission):
-            raise HTTPException(403, f"your role ({self.role}) may not do this ({permission})")
+            raise ApiProblem(403, f"your role ({self.role}) may not do this ({permission})", code="role_not_permitted",
+                             params={"role": str(self.role), "permission": permission})
 
     def sees_site(self, site_id: int | None) -> bool:
         """Whether an object of this site is within the user's scope (site-less objects: admins only
@@ -79,9 +83,10 @@ class Principal:
         """403 when a request asks for a site outside the scope."""
         for site_id in site_ids or ():
             if not self.sees_site(site_id):
-                raise HTTPException(403, f"site {site_id} is outside your sites")
+                raise ApiProblem(403, f"site {site_id} is outside your sites", code="site_outside_scope",
+                                 params={"site_id": site_id})
 
     def visible(self, site_id: int | None, what: str = "object") -> None:
         """404 for an object in a site outside the scope."""
         if not self.sees_site(site_id):
-            raise HTTPException(404, f"{what} not found")
+            raise ApiProblem(404, f"{what} not found", code=NOT_FOUND.get(what, "object_not_found"))

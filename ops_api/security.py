@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from dataclasses import dataclass, field
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +24,7 @@ def _dummy_hash() -> str:
     return _HASHER.hash("vigil-no-such-user")
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
 SESSION_PREFIX = "vgs_"
 TOKEN_PREFIX = "vgt_"
 DEVICE_PREFIX = "vgd_"
@@ -43,14 +46,28 @@ def needs_rehash(password_hash: str) -> bool:
     return _HASHER.check_needs_rehash(password_hash)
 
 
-def password_problem(password: str, username: str = "") -> str | None:
+@dataclass(frozen=True)
+class PasswordProblem:
+    """Why a new password is refused: English text, and a code with params for the API's clients."""
+
+    message: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def password_problem(password: str, username: str = "") -> PasswordProblem | None:
     """Why a new password is refused, or None when it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
-    if len(password) > 200:
-        return "must be at most 200 characters"
+        return PasswordProblem(f"must be at least {MIN_PASSWORD_LENGTH} characters", "password_too_short",
+                               {"min_length": MIN_PASSWORD_LENGTH})
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return PasswordProblem(f"must be at most {MAX_PASSWORD_LENGTH} characters", "password_too_long",
+                               {"max_length": MAX_PASSWORD_LENGTH})
     if username and password.lower() == username.lower():
-        return "must differ from the user name"
+        return PasswordProblem("must differ from the user name", "password_same_as_username")
     return None
 
 

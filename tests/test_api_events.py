@@ -124,8 +124,10 @@ def test_bad_input_gets_a_4xx_naming_the_field_and_never_a_stack_trace(api: ApiH
     assert error["field"].startswith("body.points") and "lối vào" in error["message"] and "point" in error["message"]
     outside = api.client.post(f"/api/cameras/{seeded.cameras[0]}/zones", headers=admin.headers, json={
         "name": "q", "kind": "queue", "points": [[0.1, 0.1], [1.5, 0.1], [0.5, 0.5]]})
-    assert outside.json()["detail"][0] == {"field": "body.points.1",
-                                           "message": "zone 'q', point 2: (1.5, 0.1) is outside the image (0..1)"}
+    outside_error = outside.json()["detail"][0]
+    assert (outside_error["field"], outside_error["message"]) == (
+        "body.points.1", "zone 'q', point 2: (1.5, 0.1) is outside the image (0..1)")
+    assert outside_error["code"] == "zone_point_outside"  # and its params, for the console to translate
     hours = api.client.post("/api/sites", headers=admin.headers, json={
         "code": "x1", "name": "X", "working_hours": {"weekly": {"mon": [["13:30", "11:00"]]}}})
     assert hours.status_code == 422 and hours.json()["detail"][0]["field"].startswith("body.working_hours.weekly")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from ops_api import audit
 from ops_api.accounts import AccountError, SignInRefused, check_sign_in, get_user, set_password
 from ops_api.deps import SESSION_COOKIE, Conn, CurrentUser, client_addr, context
-from ops_api.errors import ApiError
+from ops_api.errors import ApiError, ApiProblem
 from ops_api.schemas import StrictModel, UserOut
 from ops_api.security import SESSION_PREFIX, TOKEN_PREFIX, new_token, token_hash, verify_password
 
@@ -58,7 +58,10 @@ def login(*, body: SignIn, request: Request, response: Response, conn: Conn) -> 
     except SignInRefused as refused:
         ctx.metrics.login_failures.inc()
         headers = {"Retry-After": str(refused.retry_after_s)} if refused.retry_after_s else None
-        raise HTTPException(refused.status, str(refused), headers=headers) from None
+        if refused.status == 429:
+            raise ApiProblem(429, str(refused), code="too_many_sign_ins",
+                             params={"retry_after_s": refused.retry_after_s}, headers=headers) from None
+        raise ApiProblem(refused.status, str(refused), code="wrong_credentials", headers=headers) from None
     secret = new_token(SESSION_PREFIX)
     expires = datetime.now(UTC) + timedelta(hours=api.session_hours)
     conn.execute("INSERT INTO api_sessions (token_hash, user_id, expires_at, remote_addr, user_agent)"
@@ -107,12 +110,12 @@ def change_password(*, body: PasswordChange, request: Request, user: CurrentUser
     """Change one's own password; other sessions of the user end."""
     row = conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.user_id,)).fetchone()
     if not verify_password(row["password_hash"], body.current_password):
-        raise ApiError(422, "body.current_password", "is not your current password")
+        raise ApiError(422, "body.current_password", "is not your current password", code="not_your_password")
     try:
         set_password(conn, user.user_id, body.new_password, actor=user, remote_addr=client_addr(request),
                      keep_session=user.credential_hash if user.via == "session" else None)
     except AccountError as exc:
-        raise ApiError(422, f"body.{exc.field}", str(exc).split(": ", 1)[1]) from None
+        raise ApiError(422, f"body.{exc.field}", str(exc).split(": ", 1)[1], code=exc.code, params=exc.params) from None
     return Response(status_code=204)
 
 
@@ -145,6 +148,6 @@ def revoke_token(*, token_id: int, request: Request, user: CurrentUser,
         row = conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND user_id = %s"
                            " AND revoked_at IS NULL RETURNING id, name", (token_id, user.user_id)).fetchone()
         if row is None:
-            raise HTTPException(404, "token not found")
+            raise ApiProblem(404, "token not found", code="token_not_found")
         audit.record(conn, user, "token.revoke", "api_token", token_id, before=row, remote_addr=client_addr(request))
     return Response(status_code=204)

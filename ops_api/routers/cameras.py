@@ -167,7 +167,8 @@ def camera_health(*, camera_id: int, since: datetime | None = None,
 def create_camera(*, body: CameraCreate, request: Request, user: Writer, conn: Conn) -> CameraOut:
     user.check_site_filter([body.site_id])
     if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
-        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}")
+        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}", code="unknown_site",
+                       params={"site_id": body.site_id})
     fields = _columns(request, {k: v for k, v in body.model_dump().items() if v is not None})
     with conn.transaction():
         row = conn.execute(f"INSERT INTO cameras ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
@@ -181,7 +182,7 @@ def update_camera(*, camera_id: int, body: CameraFields, request: Request, user:
     fields = body.model_dump(exclude_unset=True)
     for required in ("name", "source_kind", "enabled"):
         if required in fields and fields[required] is None:
-            raise ApiError(422, f"body.{required}", "cannot be null")
+            raise ApiError(422, f"body.{required}", "cannot be null", code="cannot_be_null")
     fields = _columns(request, fields)
     with conn.transaction():
         before = get_camera(conn, camera_id, user)

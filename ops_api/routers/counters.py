@@ -56,14 +56,15 @@ def _check_links(conn: psycopg.Connection, site_id: int, fields: dict[str, Any],
     if camera_id is not None:
         camera = conn.execute("SELECT site_id FROM cameras WHERE id = %s", (camera_id,)).fetchone()
         if camera is None or camera["site_id"] != site_id:
-            raise ApiError(422, "body.camera_id", "must be a camera of the counter's site")
+            raise ApiError(422, "body.camera_id", "must be a camera of the counter's site", code="camera_not_of_site")
     for key, kind in (("staff_zone_id", "counter_staff"), ("customer_zone_id", "counter_customer")):
         zone_id = merged.get(key)
         if zone_id is None:
             continue
         zone = conn.execute("SELECT camera_id, kind FROM zones WHERE id = %s", (zone_id,)).fetchone()
         if zone is None or zone["camera_id"] != camera_id or zone["kind"] != kind:
-            raise ApiError(422, f"body.{key}", f"must be a {kind} zone of the counter's camera")
+            raise ApiError(422, f"body.{key}", f"must be a {kind} zone of the counter's camera",
+                           code="zone_not_of_camera", params={"kind": kind})
 
 
 @router.get("", response_model=list[CounterOut])
@@ -85,7 +86,8 @@ def one_counter(*, counter_id: int, user: Reader, conn: Conn) -> CounterOut:
 def create_counter(*, body: CounterCreate, request: Request, user: Writer, conn: Conn) -> CounterOut:
     user.check_site_filter([body.site_id])
     if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
-        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}")
+        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}", code="unknown_site",
+                       params={"site_id": body.site_id})
     fields = {k: v for k, v in body.model_dump().items() if v is not None}
     _check_links(conn, body.site_id, fields)
     with conn.transaction():
@@ -101,7 +103,7 @@ def update_counter(*, counter_id: int, body: CounterFields, request: Request, us
     fields = body.model_dump(exclude_unset=True)
     for required in ("number", "department"):
         if required in fields and fields[required] is None:
-            raise ApiError(422, f"body.{required}", "cannot be null")
+            raise ApiError(422, f"body.{required}", "cannot be null", code="cannot_be_null")
     with conn.transaction():
         before = get_counter(conn, counter_id, user)
         _check_links(conn, before["site_id"], fields, before)

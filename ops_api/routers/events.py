@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import psycopg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
-from ops_api.errors import ApiError
+from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
 from ops_api.schemas import EventOut, Page, StrictModel
 from store.errors import StoreInputError
@@ -70,10 +70,11 @@ async def event_filter(*, since: datetime | None = None, until: datetime | None 
     # A time without an offset is the database's time zone, as PostgreSQL itself would read it.
     since, until = (t.replace(tzinfo=conn.info.timezone) if t and t.tzinfo is None else t for t in (since, until))
     if since and until and since >= until:
-        raise ApiError(422, "query.until", "must be after since")
+        raise ApiError(422, "query.until", "must be after since", code="until_not_after_since")
     for name in type or ():
         if not name or len(name) > 64:
-            raise ApiError(422, "query.type", "must be an event type name (1-64 characters)")
+            raise ApiError(422, "query.type", "must be an event type name (1-64 characters)", code="invalid_event_type",
+                           params={"max_length": 64})
     return EventFilter(since=since, until=until, site_ids=site_id,
                        camera_ids=None if camera_id is None else [camera_id],
                        counter_ids=None if counter_id is None else [counter_id],
@@ -89,7 +90,7 @@ def events(*, flt: Annotated[EventFilter, Depends(event_filter)], limit: int = Q
     try:
         rows, following = list_events(conn, flt, user.scope, limit, cursor)
     except StoreInputError as exc:  # the only input left for list_events to check is the cursor
-        raise ApiError(422, "query.cursor", str(exc).split(": ", 1)[-1]) from None
+        raise ApiError(422, "query.cursor", str(exc).split(": ", 1)[-1], code="invalid_cursor") from None
     return EventPage(items=[EventOut.of(r) for r in rows], next_cursor=following)
 
 
@@ -97,7 +98,7 @@ def _visible_event(conn: psycopg.Connection, event_id: UUID, user: Principal, *,
                    for_update: bool = False) -> dict:
     row = get_event(conn, event_id, for_update=for_update)
     if row is None:
-        raise HTTPException(404, "event not found")
+        raise ApiProblem(404, "event not found", code="event_not_found")
     user.visible(row["site_id"], "event")
     return row
 
@@ -133,12 +134,12 @@ def evidence(*, event_id: UUID, request: Request, user: Reader,
     """The evidence JPEG saved when the event opened (boxes and zones drawn)."""
     row = _visible_event(conn, event_id, user)
     if not row["evidence_path"]:
-        raise HTTPException(404, "this event has no evidence image")
+        raise ApiProblem(404, "this event has no evidence image", code="evidence_missing")
     data_dir = context(request).settings.data_dir.resolve()
     path = Path(row["evidence_path"])
     path = (path if path.is_absolute() else data_dir / path).resolve()
     if not path.is_relative_to(data_dir) or not path.is_file():
-        raise HTTPException(404, "the evidence image is no longer available")
+        raise ApiProblem(404, "the evidence image is no longer available", code="evidence_gone")
     return FileResponse(path, media_type="image/jpeg")
 
 
@@ -148,7 +149,8 @@ def _step(conn: psycopg.Connection, request: Request, user: Principal, event_id:
     with conn.transaction():
         row = _visible_event(conn, event_id, user, for_update=True)
         if row["status"] not in allowed_from:
-            raise HTTPException(409, f"cannot {action} an event that is {row['status']}")
+            raise ApiProblem(409, f"cannot {action} an event that is {row['status']}", code="event_wrong_status",
+                             params={"action": action, "status": row["status"]})
         before: dict[str, Any] = {"status": row["status"], "assignee_id": row["assignee_id"]}
         after = dict(before)
         if new_status is not None:
@@ -183,10 +185,11 @@ def assign(*, event_id: UUID, body: AssignBody, request: Request, user: Worker,
     """Give the event to a person (an active operator or admin who may see its site)."""
     target = conn.execute("SELECT id, role, site_ids, active FROM users WHERE id = %s", (body.assignee_id,)).fetchone()
     if target is None or not target["active"] or target["role"] not in ("operator", "admin"):
-        raise ApiError(422, "body.assignee_id", "must be an active operator or admin")
+        raise ApiError(422, "body.assignee_id", "must be an active operator or admin", code="assignee_not_eligible")
     row = _visible_event(conn, event_id, user)
     if target["site_ids"] is not None and row["site_id"] not in target["site_ids"]:
-        raise ApiError(422, "body.assignee_id", "this user may not see the event's site")
+        raise ApiError(422, "body.assignee_id", "this user may not see the event's site",
+                       code="assignee_cannot_see_site")
     return _step(conn, request, user, event_id, "assign", OPEN, "assigned", body.note, assignee=body.assignee_id)
 
 

@@ -58,9 +58,10 @@ def export_counter_audit(*, site_id: int, date_from: date, date_to: date | None 
     site = get_site(conn, site_id, user)
     date_to = date_to or date_from
     if date_to < date_from:
-        raise ApiError(422, "query.date_to", "must not be before date_from")
+        raise ApiError(422, "query.date_to", "must not be before date_from", code="date_to_before_date_from")
     if (date_to - date_from).days >= MAX_DAYS:
-        raise ApiError(422, "query.date_to", f"at most {MAX_DAYS} days per export")
+        raise ApiError(422, "query.date_to", f"at most {MAX_DAYS} days per export", code="export_too_long",
+                       params={"max_days": MAX_DAYS})
     rows = []
     day = date_from
     while day <= date_to:  # one query per day for all the site's counters

@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import psycopg
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
-from ops_api.errors import ApiError
+from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
 from ops_api.security import DEVICE_PREFIX, new_token, token_hash
 
@@ -112,9 +112,11 @@ def _device(conn: psycopg.Connection, key: str, kind: str) -> dict[str, Any]:
     row = conn.execute(f"SELECT {DEVICE_COLUMNS} FROM device_keys WHERE key_hash = %s AND active",
                        (token_hash(key),)).fetchone()
     if row is None:
-        raise HTTPException(401, "unknown or disabled device key", headers={"WWW-Authenticate": "X-Device-Key"})
+        raise ApiProblem(401, "unknown or disabled device key", code="device_key_unknown",
+                         headers={"WWW-Authenticate": "X-Device-Key"})
     if row["kind"] != kind:
-        raise HTTPException(403, f"this device is a {row['kind']}, not a {kind}")
+        raise ApiProblem(403, f"this device is a {row['kind']}, not a {kind}", code="device_wrong_kind",
+                         params={"kind": row["kind"], "expected": kind})
     return row
 
 
@@ -123,9 +125,11 @@ def _when(value: datetime | None) -> datetime:
     if value is None:
         return now
     if value.tzinfo is None:
-        raise ApiError(422, "body.time", "must include a UTC offset (e.g. 2026-11-20T08:30:00+07:00)")
+        raise ApiError(422, "body.time", "must include a UTC offset (e.g. 2026-11-20T08:30:00+07:00)",
+                       code="time_needs_offset")
     if not now - timedelta(days=30) <= value <= now + timedelta(minutes=10):
-        raise ApiError(422, "body.time", "must be within the last 30 days (check the device's clock)")
+        raise ApiError(422, "body.time", "must be within the last 30 days (check the device's clock)",
+                       code="time_out_of_range", params={"max_days": 30})
     return value
 
 
@@ -135,7 +139,8 @@ def _counter(conn: psycopg.Connection, device: dict[str, Any], number: int | Non
     row = conn.execute("SELECT id FROM counters WHERE site_id = %s AND number = %s", (device["site_id"], number))
     found = row.fetchone()
     if found is None:
-        raise ApiError(422, "body.counter_number", f"no counter {number} at this device's site")
+        raise ApiError(422, "body.counter_number", f"no counter {number} at this device's site",
+                       code="unknown_counter_number", params={"number": number})
     return found["id"]
 
 
@@ -186,10 +191,11 @@ def devices(*, _: Admin, conn: Conn) -> list[DeviceOut]:
 def create_device(*, body: DeviceCreate, request: Request, user: Admin, conn: Conn) -> DeviceCreated:
     """Register a ticket machine or terminal; its key is shown only in this answer."""
     if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
-        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}")
+        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}", code="unknown_site",
+                       params={"site_id": body.site_id})
     if body.counter_id is not None and not conn.execute("SELECT 1 FROM counters WHERE id = %s AND site_id = %s",
                                                         (body.counter_id, body.site_id)).fetchone():
-        raise ApiError(422, "body.counter_id", "must be a counter of the device's site")
+        raise ApiError(422, "body.counter_id", "must be a counter of the device's site", code="counter_not_of_site")
     key = new_token(DEVICE_PREFIX)
     with conn.transaction():
         row = conn.execute(f"INSERT INTO device_keys (device_id, kind, site_id, counter_id, key_hash, prefix)"
@@ -207,7 +213,7 @@ def disable_device(*, device_id: int, request: Request, user: Admin, conn: Conn)
         row = conn.execute(f"UPDATE device_keys SET active = false WHERE id = %s RETURNING {DEVICE_COLUMNS}",
                            (device_id,)).fetchone()
         if row is None:
-            raise HTTPException(404, "device not found")
+            raise ApiProblem(404, "device not found", code="device_not_found")
         audit.record(conn, user, "device.disable", "device", device_id, after=row, remote_addr=client_addr(request))
     return Response(status_code=204)
 
@@ -216,7 +222,8 @@ def _check_target(body: TargetIn) -> None:
     url = urlsplit(body.url)
     schemes = ("http", "https") if body.kind == "webhook" else ("mqtt",)
     if url.scheme not in schemes or not url.hostname:
-        raise ApiError(422, "body.url", f"a {body.kind} needs a {' or '.join(schemes)}:// URL with a host")
+        raise ApiError(422, "body.url", f"a {body.kind} needs a {' or '.join(schemes)}:// URL with a host",
+                       code="target_needs_url", params={"kind": body.kind, "schemes": " / ".join(schemes)})
 
 
 @router.get("/api/outbound", response_model=list[TargetOut])
@@ -246,7 +253,7 @@ def delete_target(*, target_id: int, request: Request, user: Admin, conn: Conn) 
         row = conn.execute(f"DELETE FROM outbound_targets WHERE id = %s RETURNING {TARGET_COLUMNS}",
                            (target_id,)).fetchone()
         if row is None:
-            raise HTTPException(404, "outbound target not found")
+            raise ApiProblem(404, "outbound target not found", code="outbound_target_not_found")
         audit.record(conn, user, "outbound.delete", "outbound_target", target_id, before=row,
                      remote_addr=client_addr(request))
     if context(request).outbound is not None:

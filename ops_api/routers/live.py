@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ops_api.deps import SESSION_COOKIE, ApiContext, authenticate, require
+from ops_api.errors import ApiProblem
 from ops_api.roles import Principal
 from ops_api.schemas import event_json
 from store.queries.events import events_after
@@ -34,7 +35,7 @@ REPLAY_MAX = 1000
 async def event_messages(ctx: ApiContext, user: Principal, after: int | None) -> AsyncIterator[dict[str, Any]]:
     """The replay after ``after`` then live messages for this user, with pings while idle."""
     if ctx.hub is None:
-        raise HTTPException(503, "live events are off in this process")
+        raise ApiProblem(503, "live events are off in this process", code="live_events_off")
     sub = ctx.hub.subscribe(user.site_ids)
     try:
         last = 0

@@ -20,12 +20,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from cameras import onvif
 from cameras.geometry import GeometryError, make_zone
 from cameras.onboarding import snapshot_file
 from cameras.onvif import AuthFailed, OnvifError
 from ops_api import audit
 from ops_api.deps import ApiContext, Conn, client_addr, context, require
-from ops_api.errors import ApiError
+from ops_api.errors import ApiError, ApiProblem
 from ops_api.registry_queries import CAMERA_COLUMNS, camera_password, camera_zones, encrypt_password, get_camera
 from ops_api.roles import Principal
 from ops_api.routers.cameras import CameraOut
@@ -74,8 +75,16 @@ class Onboarded(BaseModel):
     snapshot_url: str | None
 
 
-def _onvif_error(exc: OnvifError) -> ApiError:
-    return ApiError(422, "body.password" if isinstance(exc, AuthFailed) else "body.host", str(exc))
+ONVIF_CODES: dict[type[OnvifError], str] = {
+    onvif.HostUnreachable: "camera_unreachable", onvif.NotOnvif: "camera_not_onvif", AuthFailed: "camera_auth_failed",
+    onvif.ClockSkewTooLarge: "camera_clock_skew", onvif.MalformedReply: "camera_bad_reply",
+    onvif.NoUsableProfile: "camera_no_usable_profile"}
+
+
+def _onvif_error(exc: OnvifError, host: str | None, port: int) -> ApiError:
+    code = next((code for kind, code in ONVIF_CODES.items() if isinstance(exc, kind)), "camera_onvif_failed")
+    return ApiError(422, "body.password" if isinstance(exc, AuthFailed) else "body.host", str(exc), code=code,
+                    params={"address": f"{host}:{port}", "detail": Exception.__str__(exc)})
 
 
 @router.post("/discover")
@@ -86,7 +95,8 @@ def discover(*, body: DiscoverIn, _: Writer) -> list[dict[str, Any]]:
     try:
         found = ws_discover(body.timeout_s)
     except OSError as exc:
-        raise HTTPException(503, f"discovery is not possible from this server: {exc.strerror or exc}") from None
+        raise ApiProblem(503, f"discovery is not possible from this server: {exc.strerror or exc}",
+                         code="discovery_unavailable", params={"detail": str(exc.strerror or exc)}) from None
     return [{"address": d.address, "host": d.host, "port": d.port, "xaddrs": d.xaddrs, "model": d.model,
              "name": d.scope("name"), "location": d.scope("location")} for d in found]
 
@@ -99,9 +109,10 @@ async def probe(*, body: ProbeIn, _: Writer) -> dict[str, Any]:
     try:
         report = await onvif_probe(body.host, body.port, body.username, body.password, timeout_s=body.timeout_s)
     except OnvifError as exc:
-        raise _onvif_error(exc) from None
+        raise _onvif_error(exc, body.host, body.port) from None
     except (OSError, ValueError) as exc:  # a host name the resolver refuses (NUL, over-long label)
-        raise ApiError(422, "body.host", f"not a usable address: {exc}") from None
+        raise ApiError(422, "body.host", f"not a usable address: {exc}", code="address_unusable",
+                       params={"detail": str(exc)}) from None
     return report.to_info()
 
 
@@ -111,25 +122,27 @@ async def _onboard(body: OnboardIn) -> Any:
     try:
         if body.kind == "onvif":
             if not body.host:
-                raise ApiError(422, "body.host", "an ONVIF camera needs its address")
+                raise ApiError(422, "body.host", "an ONVIF camera needs its address", code="onvif_needs_host")
             return await onboard_onvif(body.host, body.port, body.username, body.password, site_id=body.site_id,
                                        name=body.name, analytics_fps=body.analytics_fps)
         if body.kind == "rtsp":
             if not body.url or not body.url.startswith(("rtsp://", "rtsps://")):
-                raise ApiError(422, "body.url", "an RTSP camera needs an rtsp:// URL")
+                raise ApiError(422, "body.url", "an RTSP camera needs an rtsp:// URL", code="rtsp_needs_url")
             return await asyncio.to_thread(onboard_stream, body.url, site_id=body.site_id, name=body.name,
                                            username=body.username, password=body.password,
                                            analytics_fps=body.analytics_fps)
         if not body.path:
-            raise ApiError(422, "body.path", "a file camera needs the path of a video file")
+            raise ApiError(422, "body.path", "a file camera needs the path of a video file", code="file_needs_path")
         return await asyncio.to_thread(onboard_file, body.path, site_id=body.site_id, name=body.name,
                                        analytics_fps=body.analytics_fps)
     except OnvifError as exc:
-        raise _onvif_error(exc) from None
+        raise _onvif_error(exc, body.host, body.port) from None
     except (OSError, ValueError) as exc:
-        raise ApiError(422, "body.host" if body.kind == "onvif" else "body.url", f"not usable: {exc}") from None
+        raise ApiError(422, "body.host" if body.kind == "onvif" else "body.url", f"not usable: {exc}",
+                       code="source_unusable", params={"detail": str(exc)}) from None
     except StreamUnreadable as exc:
-        raise ApiError(422, "body.url" if body.kind == "rtsp" else "body.path", str(exc)) from None
+        raise ApiError(422, "body.url" if body.kind == "rtsp" else "body.path", str(exc), code="stream_unreadable",
+                       params={"detail": str(exc)}) from None
 
 
 @router.post("/onboard", response_model=Onboarded, status_code=201)
@@ -149,7 +162,8 @@ async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboard
 
         with ctx.pool.connection() as conn, conn.transaction():
             if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
-                raise ApiError(422, "body.site_id", f"no site with id {body.site_id}")
+                raise ApiError(422, "body.site_id", f"no site with id {body.site_id}", code="unknown_site",
+                               params={"site_id": body.site_id})
             values = {**fields, "info": Jsonb(record.info or {}),
                       "password_enc": encrypt_password(ctx.settings, result.password) if result.password else None}
             row = conn.execute(f"INSERT INTO cameras ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})"
@@ -218,11 +232,12 @@ def _picture(ctx: ApiContext, conn: psycopg.Connection, camera: dict[str, Any], 
         return fresh
     uri = camera["sub_uri"] or camera["main_uri"]
     if not uri:
-        raise HTTPException(409, "the camera has no stream to take a picture from")
+        raise ApiProblem(409, "the camera has no stream to take a picture from", code="camera_no_stream")
     try:
         jpeg = grab_jpeg(uri, 10.0, camera["username"], camera_password(ctx.settings, conn, camera["id"]))
     except StreamUnreadable as exc:
-        raise HTTPException(502, f"the camera gave no picture: {exc}") from None
+        raise ApiProblem(502, f"the camera gave no picture: {exc}", code="camera_no_picture",
+                         params={"detail": str(exc)}) from None
     return _draw(jpeg, _zones(camera_zones(conn, camera["id"]))) if zones else jpeg
 
 

@@ -140,6 +140,12 @@ def audit_out(audit: CounterAudit, counter: dict[str, Any]) -> CounterAuditOut:
         ratings_while_absent=audit.ratings_while_absent)
 
 
+def _store_input(exc: StoreInputError) -> ApiError:
+    # The store's text is the only account of what is wrong (a site calendar it cannot read): it is the detail.
+    message = str(exc).split(": ", 1)[-1]
+    return ApiError(422, exc.field, message, code="invalid_input", params={"detail": message})
+
+
 def site_audits(conn: Any, site_id: int, day: date) -> list[CounterAuditOut]:
     """Every counter of the site for one local day, by number (one query for the audit, one for the names);
     a site calendar that cannot be read is a 422 naming its field."""
@@ -148,7 +154,7 @@ def site_audits(conn: Any, site_id: int, day: date) -> list[CounterAuditOut]:
     try:
         audits = site_daily_audit(conn, site_id, day)
     except StoreInputError as exc:
-        raise ApiError(422, exc.field, str(exc).split(": ", 1)[-1]) from None
+        raise _store_input(exc) from None
     return [audit_out(a, counters[a.counter_id]) for a in audits]
 
 
@@ -182,7 +188,7 @@ def one_counter_audit(*, counter_id: int, day: Day = None, user: Stats, conn: Co
     try:
         audit = counter_daily_audit(conn, counter_id, _today(site, day))
     except StoreInputError as exc:
-        raise ApiError(422, exc.field, str(exc).split(": ", 1)[-1]) from None
+        raise _store_input(exc) from None
     return audit_out(audit, counter)
 
 
@@ -211,7 +217,9 @@ def street(*, site_id: int, since: datetime | None = None, until: datetime | Non
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=1)
     if since.tzinfo is None or until.tzinfo is None:
-        raise ApiError(422, "query.since" if since.tzinfo is None else "query.until", "must include a UTC offset")
+        raise ApiError(422, "query.since" if since.tzinfo is None else "query.until", "must include a UTC offset",
+                       code="time_needs_offset")
     if since >= until or until - since > timedelta(days=366):
-        raise ApiError(422, "query.until", "must be after since and at most a year later")
+        raise ApiError(422, "query.until", "must be after since and at most a year later", code="range_too_long",
+                       params={"max_days": 366})
     return {"site_id": site_id, "since": since, "until": until, **street_stats(conn, site_id, since, until)}

@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, require
-from ops_api.errors import ApiError
+from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
 from vigil.calendar import CalendarError, WorkingCalendar
 
@@ -68,13 +68,16 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
         try:
             ZoneInfo(fields["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise ApiError(422, "body.timezone", f"unknown time zone {fields['timezone']!r}") from None
+            raise ApiError(422, "body.timezone", f"unknown time zone {fields['timezone']!r}", code="unknown_time_zone",
+                           params={"timezone": fields["timezone"]}) from None
     if fields.get("working_hours") is not None:
         try:
             WorkingCalendar.from_dict(fields["working_hours"], field="body.working_hours")
         except CalendarError as exc:
             field, _, message = str(exc).partition(": ")
-            raise ApiError(422, field or "body.working_hours", message or str(exc)) from None
+            # The calendar's text is the only account of what is wrong: it travels as the detail.
+            raise ApiError(422, field or "body.working_hours", message or str(exc), code="invalid_working_hours",
+                           params={"detail": message or str(exc)}) from None
         fields["working_hours"] = Jsonb(fields["working_hours"])
     return fields
 
@@ -83,7 +86,7 @@ def get_site(conn: psycopg.Connection, site_id: int, user: Principal) -> dict[st
     """The site, or 404 when it does not exist or is outside the user's sites."""
     row = conn.execute(f"SELECT {SITE_COLUMNS} FROM sites WHERE id = %s", (site_id,)).fetchone()
     if row is None:
-        raise HTTPException(404, "site not found")
+        raise ApiProblem(404, "site not found", code="site_not_found")
     user.visible(row["id"], "site")
     return row
 
@@ -117,7 +120,7 @@ def update_site(*, site_id: int, body: SiteFields, request: Request, user: Write
     fields = _validated(body.model_dump(exclude_unset=True))
     for required in ("name", "kind", "timezone", "working_hours"):
         if required in fields and fields[required] is None:
-            raise ApiError(422, f"body.{required}", "cannot be null")
+            raise ApiError(422, f"body.{required}", "cannot be null", code="cannot_be_null")
     with conn.transaction():
         before = get_site(conn, site_id, user)
         row = before
@@ -136,7 +139,7 @@ def delete_site(*, site_id: int, request: Request, user: Writer, conn: Conn) -> 
     with conn.transaction():
         before = get_site(conn, site_id, user)
         if conn.execute("SELECT 1 FROM cameras WHERE site_id = %s LIMIT 1", (site_id,)).fetchone():
-            raise HTTPException(409, "the site still has cameras; move or delete them first")
+            raise ApiProblem(409, "the site still has cameras; move or delete them first", code="site_has_cameras")
         conn.execute("DELETE FROM sites WHERE id = %s", (site_id,))
         audit.record(conn, user, "site.delete", "site", site_id, before=before, remote_addr=client_addr(request))
     return Response(status_code=204)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from ops_api import audit
 from ops_api.accounts import AccountError, create_user, get_user, list_users, set_password
 from ops_api.deps import Conn, client_addr, require
-from ops_api.errors import ApiError
+from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal, Role
 from ops_api.schemas import Page, StrictModel, UserOut
 
@@ -60,9 +60,13 @@ class AuditPage(Page):
     items: list[AuditEntry]
 
 
-def _account_error(exc: AccountError) -> ApiError:
+def _account_error(exc: AccountError, field: str | None = None) -> ApiError:
     status = 409 if exc.field == "username" else 422
-    return ApiError(status, f"body.{exc.field}", str(exc).split(": ", 1)[1])
+    return ApiError(status, field or f"body.{exc.field}", str(exc).split(": ", 1)[1], code=exc.code, params=exc.params)
+
+
+def _no_user() -> ApiProblem:
+    return ApiProblem(404, "user not found", code="user_not_found")
 
 
 @router.get("/api/users", response_model=list[UserOut])
@@ -87,7 +91,7 @@ def add_user(*, body: UserCreate, request: Request, user: Admin,
 def one_user(*, user_id: int, _: Admin, conn: Conn) -> UserOut:
     row = get_user(conn, user_id=user_id)
     if row is None:
-        raise HTTPException(404, "user not found")
+        raise _no_user()
     return UserOut.of(row)
 
 
@@ -98,9 +102,10 @@ def update_user(*, user_id: int, body: UserUpdate, request: Request, user: Admin
     with conn.transaction():
         before = get_user(conn, user_id=user_id)
         if before is None:
-            raise HTTPException(404, "user not found")
+            raise _no_user()
         if user_id == user.user_id and (body.active is False or (body.role and body.role != Role.ADMIN)):
-            raise ApiError(422, "body.role" if body.role else "body.active", "you cannot demote or disable yourself")
+            raise ApiError(422, "body.role" if body.role else "body.active", "you cannot demote or disable yourself",
+                           code="cannot_demote_self")
         changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"all_sites"})
         if body.all_sites:
             changes["site_ids"] = None
@@ -108,7 +113,8 @@ def update_user(*, user_id: int, body: UserUpdate, request: Request, user: Admin
             known = {r["id"] for r in conn.execute("SELECT id FROM sites WHERE id = ANY(%s)", (changes["site_ids"],))}
             missing = sorted(set(changes["site_ids"]) - known)
             if missing:
-                raise ApiError(422, "body.site_ids", f"no site with id {missing[0]}")
+                raise ApiError(422, "body.site_ids", f"no site with id {missing[0]}", code="unknown_site",
+                               params={"site_id": missing[0]})
         if changes:
             sets = ", ".join(f"{k} = %({k})s" for k in changes)
             conn.execute(f"UPDATE users SET {sets}, updated_at = now() WHERE id = %(id)s",
@@ -126,12 +132,12 @@ def reset_password(*, user_id: int, body: PasswordReset, request: Request, user:
                    conn: Conn) -> Response:
     """Set a new password for a user (and, by default, make them change it at the next sign-in)."""
     if get_user(conn, user_id=user_id) is None:
-        raise HTTPException(404, "user not found")
+        raise _no_user()
     try:
         set_password(conn, user_id, body.password, must_change=body.must_change_password, actor=user,
                      remote_addr=client_addr(request))
     except AccountError as exc:
-        raise ApiError(422, "body.password", str(exc).split(": ", 1)[1]) from None
+        raise _account_error(exc, "body.password") from None
     return Response(status_code=204)
 
 

@@ -55,15 +55,15 @@ class ZoneOut(BaseModel):
         return cls(**{k: row[k] for k in cls.model_fields if k != "points"}, points=row["geometry"])
 
 
+FIELD_OF_CODE = {"zone_needs_name": "body.name", "zone_unknown_kind": "body.kind", "zone_unknown_class": "body.classes",
+                 "zone_needs_direction": "body.direction", "direction_not_pair": "body.direction",
+                 "direction_zero": "body.direction"}
+
+
 def _field_of(error: GeometryError) -> str:
     if error.point is not None:
         return f"body.points.{error.point}"
-    message = str(error)
-    for word, field in (("kind", "body.kind"), ("direction", "body.direction"), ("class", "body.classes"),
-                        ("needs a name", "body.name")):
-        if word in message:
-            return field
-    return "body.points"
+    return FIELD_OF_CODE.get(error.code, "body.points")
 
 
 def _validated(body: ZoneIn) -> dict[str, Any]:
@@ -72,13 +72,15 @@ def _validated(body: ZoneIn) -> dict[str, Any]:
         spec = make_zone(body.name, body.kind, body.points, body.direction, body.classes, body.thresholds,
                          body.schedule)
     except GeometryError as exc:
-        raise ApiError(422, _field_of(exc), str(exc)) from None
+        raise ApiError(422, _field_of(exc), str(exc), code=exc.code, params=exc.params) from None
     if body.schedule is not None:
         try:
             WorkingCalendar.from_dict(body.schedule, field="body.schedule")
         except CalendarError as exc:
             field, _, message = str(exc).partition(": ")
-            raise ApiError(422, field, f"zone '{spec.name}': {message}") from None
+            # The calendar's text is the only account of what is wrong: it travels as the detail.
+            raise ApiError(422, field, f"zone '{spec.name}': {message}", code="invalid_schedule",
+                           params={"zone": spec.name, "detail": message}) from None
     return {"name": spec.name, "kind": spec.kind.value, "geometry": Jsonb([list(p) for p in spec.points]),
             "direction": Jsonb(list(spec.direction)) if spec.direction else None,
             "classes": sorted(spec.classes) if spec.classes is not None else None,
