@@ -1,7 +1,7 @@
 // The console shell: session, header (user, role, language, sign-out), role-aware menu and the router.
 // Pages are ES modules exporting render(root, ctx) -> optional cleanup; the URL is /console/<page>/<args>.
 
-import { api } from './api.js';
+import { api, errorText } from './api.js';
 import { clear, h } from './dom.js';
 import { currentLang, loadLang, savedLang, t } from './i18n.js';
 import { can, homePage, PAGES } from './roles.js';
@@ -130,7 +130,7 @@ export function showError(root, error) {
     return;
   }
   console.warn(error);
-  root.append(h('div', { class: 'panel error' }, t('common.load_failed')));
+  root.append(h('div', { class: 'panel error' }, errorText(error)));
 }
 
 document.addEventListener('click', (event) => {

@@ -38,6 +38,11 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] === undefined ? `{${name}}` : params[name]));
 }
 
+/** Like t(), for keys that come from data (the API's error codes): `fallback` when there is no such key. */
+export function tOr(key, params, fallback) {
+  return key in dict ? t(key, params) : fallback;
+}
+
 /** Like t(), for names that come from data (event types, zone kinds): the raw name when unknown. */
 export function label(prefix, name) {
   if (name === null || name === undefined || name === '') return '—';

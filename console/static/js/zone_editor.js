@@ -2,7 +2,7 @@
 // move, right-click to delete a point), set name, kind, direction, classes and thresholds, and save.
 // Coordinates are normalized 0..1 to the picture; the API validates and its errors are shown by zone.
 
-import { api } from './api.js';
+import { api, errorText, problemText } from './api.js';
 import { ZONE_COLORS } from './camera_view.js';
 import { fill, h, s, select } from './dom.js';
 import { fmtNumber, label, t } from './i18n.js';
@@ -223,6 +223,8 @@ export function zoneEditor({ zones, imageUrl }) {
   async function save(cameraId) {
     if (drawing) finish();
     const found = [];
+    const labels = { 'body.name': t('zones.name'), 'body.kind': t('zones.kind'), 'body.direction': t('zones.direction'),
+      'body.classes': t('zones.classes'), 'body.thresholds': t('zones.thresholds') };
     for (const draft of drafts) {
       if (!draft.dirty && !(draft.deleted && draft.id)) continue;
       const body = { name: draft.name, kind: draft.kind, points: draft.points, direction: draft.direction,
@@ -238,14 +240,16 @@ export function zoneEditor({ zones, imageUrl }) {
         Object.assign(draft, draftOf(saved), { badPoint: null });
       } catch (error) {
         // "body.points.3": the point at fault is marked on the picture
-        const point = error.fields.map((f) => /^body\.points\.(\d+)/.exec(f.field)).find(Boolean);
+        const fields = error.fields || [];
+        const point = fields.map((f) => /^body\.points\.(\d+)/.exec(f.field)).find(Boolean);
         draft.badPoint = point ? Number(point[1]) : null;
         if (!found.length) selected = drafts.indexOf(draft);
-        const messages = error.fields.length ? error.fields.map((f) => {
+        const messages = fields.length ? fields.map((f) => {
           const at = /^body\.points\.(\d+)/.exec(f.field);
-          return `${at ? t('zones.bad_point', { n: Number(at[1]) + 1 }) : t('zones.rejected')} (${f.message})`;
+          const where = at ? t('zones.bad_point', { n: Number(at[1]) + 1 }) : t('zones.rejected');
+          return `${where} (${problemText(f, labels).replace(/\.$/, '')})`;
         })
-          : [error.status === 403 ? t('common.not_allowed') : t('common.load_failed')];
+          : [error.status === 403 ? t('common.not_allowed') : errorText(error)];
         messages.forEach((message) => found.push({ zone: draft.name, message }));
       }
     }

@@ -1,18 +1,23 @@
 // Onboarding a camera: discover or enter an address -> probe with credentials -> choose profiles ->
 // register it (the API opens the stream and takes a snapshot) -> draw zones and lines on the snapshot -> save.
 
-import { api } from '../api.js';
+import { api, errorText as apiErrorText } from '../api.js';
 import { field, fill, h, select, toast } from '../dom.js';
 import { fmtNumber, t } from '../i18n.js';
 import { zoneEditor } from '../zone_editor.js';
 
 const STEPS = ['address', 'probe', 'profiles', 'snapshot', 'zones'];
 
+// The wizard's labels for the fields the API names in its errors.
+const FIELDS = { 'body.host': 'wizard.host', 'body.port': 'wizard.port', 'body.url': 'wizard.main_uri',
+  'body.path': 'wizard.file_path', 'body.username': 'wizard.username', 'body.password': 'wizard.password',
+  'body.name': 'wizard.name', 'body.site_id': 'common.site', 'body.analytics_fps': 'wizard.analytics_fps',
+  'body.main_uri': 'wizard.main_stream', 'body.sub_uri': 'wizard.sub_stream' };
+
 function errorText(error) {
-  if (error.status === undefined) return error.message;
+  if (error.status === undefined) return error.message; // the wizard's own check, already translated
   if (error.status === 403) return t('common.not_allowed');
-  if (error.fields && error.fields.length) return error.fields.map((f) => f.message).join('; ');
-  return typeof error.detail === 'string' ? error.detail : t('common.load_failed');
+  return apiErrorText(error, Object.fromEntries(Object.entries(FIELDS).map(([field, key]) => [field, t(key)])));
 }
 
 function profileLabel(p) {

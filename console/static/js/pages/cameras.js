@@ -1,7 +1,7 @@
 // Cameras (engineers): the health table, and the routes to the onboarding wizard (cameras/new) and the
 // zone editor (cameras/<id>/zones).
 
-import { api } from '../api.js';
+import { api, errorText } from '../api.js';
 import { h, toast } from '../dom.js';
 import { fmtDateTime, fmtNumber, label, t } from '../i18n.js';
 
@@ -13,7 +13,7 @@ async function healthTable(root, ctx) {
     try {
       await api(`/cameras/${row.camera_id}`, { method: 'PATCH', body: { enabled: !row.enabled } });
       ctx.navigate('cameras', { replace: true });
-    } catch { toast(t('common.load_failed'), 'error'); }
+    } catch (error) { toast(errorText(error), 'error'); }
   };
   const head = ['common.camera', 'common.site', 'cameras.state', 'cameras.since', 'cameras.input_fps',
     'cameras.analytics_fps', 'cameras.lag', 'cameras.frame_age', 'cameras.reconnects', 'cameras.decode_errors',

@@ -1,7 +1,7 @@
 // One event: what, where, when (site time), the evidence image with its zone drawn, the workflow buttons
 // (acknowledge, assign, note, resolve, reopen) and the history of every step.
 
-import { api } from '../api.js';
+import { api, errorText } from '../api.js';
 import { zoneOverlay } from '../camera_view.js';
 import { fill, h, select, toast } from '../dom.js';
 import { fmtDateTime, fmtNumber, label, t } from '../i18n.js';
@@ -51,7 +51,7 @@ export async function renderDetail(panel, id, { ctx, cameras, onChange }) {
   try {
     event = await api(`/events/${id}`);
   } catch (error) {
-    fill(panel, h('p', { class: 'muted' }, error.status === 404 ? t('common.not_found') : t('common.load_failed')));
+    fill(panel, h('p', { class: 'muted' }, error.status === 404 ? t('common.not_found') : errorText(error)));
     return;
   }
   let zone = null;
@@ -69,7 +69,7 @@ export async function renderDetail(panel, id, { ctx, cameras, onChange }) {
       await renderDetail(panel, id, { ctx, cameras, onChange });
     } catch (error) {
       toast(error.status === 409 ? t('event.conflict') : error.status === 403 ? t('common.not_allowed')
-        : t('common.load_failed'), 'error');
+        : errorText(error), 'error');
     }
   };
   const noteBody = () => (note.value.trim() ? { note: note.value.trim() } : {});

@@ -1,6 +1,6 @@
 // Sign-in, and the password change a new account must make before anything else.
 
-import { api } from '../api.js';
+import { api, errorText } from '../api.js';
 import { fill, h } from '../dom.js';
 import { currentLang, loadLang, t } from '../i18n.js';
 
@@ -13,6 +13,7 @@ function languageLink(rerender) {
 
 function signInForm(root, ctx) {
   const message = h('p', { class: 'form-error', id: 'signin-error', role: 'alert' });
+  const labels = { 'body.username': t('signin.username'), 'body.password': t('signin.password') };
   const username = h('input', { name: 'username', autocomplete: 'username', required: true, autofocus: true });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const form = h('form', { class: 'panel signin', onsubmit: async (event) => {
@@ -25,7 +26,7 @@ function signInForm(root, ctx) {
     } catch (error) {
       if (error.status === 429 || error.status === 423) message.textContent = t('signin.locked');
       else if (error.status === 401 || error.status === 403) message.textContent = t('signin.wrong');
-      else message.textContent = t('common.load_failed');
+      else message.textContent = errorText(error, labels);
     }
   } },
   h('h1', {}, 'Vigil'),
@@ -49,8 +50,8 @@ function passwordForm(root, ctx) {
         new_password: next.value } });
       await ctx.signedIn(await api('/auth/me'));
     } catch (error) {
-      message.textContent = error.fields.length ? error.fields.map((f) => f.message).join('; ')
-        : t('common.load_failed');
+      message.textContent = errorText(error, { 'body.current_password': t('signin.current_password'),
+        'body.new_password': t('signin.new_password') });
     }
   } },
   h('h1', {}, t('signin.change_password')),

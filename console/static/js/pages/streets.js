@@ -1,7 +1,7 @@
 // Streets: line counts per hour by class, incidents by type, and a schematic site plan of the cameras with
 // their state (no online map tiles: positions are the cameras' 0..1 places on the plan).
 
-import { api, settle } from '../api.js';
+import { api, errorText, settle } from '../api.js';
 import { chart, destroyAll, PALETTE } from '../charts.js';
 import { h, s, toast } from '../dom.js';
 import { fmtHour, fmtNumber, label, t } from '../i18n.js';
@@ -48,7 +48,7 @@ function draggable(svg, mark, camera) {
         await api(`/cameras/${camera.id}`, { method: 'PATCH', body: { position: { x: Math.round(x * 1000) / 1000,
           y: Math.round(y * 1000) / 1000 } } });
         toast(t('streets.placed', { name: camera.name }), 'ok');
-      } catch { toast(t('common.load_failed'), 'error'); }
+      } catch (error) { toast(errorText(error), 'error'); }
     };
     svg.setPointerCapture(down.pointerId);
     svg.addEventListener('pointermove', move);

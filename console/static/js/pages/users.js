@@ -1,13 +1,17 @@
 // Users (admin): who may sign in, their role and sites; add a user, change role/sites/state, reset a password.
 
-import { api } from '../api.js';
+import { api, errorText } from '../api.js';
 import { field, fill, h, select, toast } from '../dom.js';
 import { fmtDateTime, label, t } from '../i18n.js';
 
 const ROLES = ['operator', 'manager', 'engineer', 'admin'];
 
-function errorText(error) {
-  return error.fields.length ? error.fields.map((f) => `${f.field}: ${f.message}`).join('; ') : t('common.load_failed');
+// The form's labels for the fields the API names in its errors.
+function fieldLabels(password) {
+  return { 'body.username': t('signin.username'), 'body.display_name': t('users.display_name'),
+    'body.role': t('users.role'), 'body.site_ids': t('users.sites'), 'body.all_sites': t('users.sites'),
+    'body.active': t('users.active'), 'body.language': t('users.language'), 'body.password': password,
+    'body.new_password': password };
 }
 
 function sitesText(ctx, ids) {
@@ -36,7 +40,7 @@ function editor(ctx, user, done) {
       if (password.value) await api(`/users/${user.id}/password`, { method: 'POST', body: { password: password.value } });
       toast(t('common.saved'), 'ok');
       done();
-    } catch (error) { message.textContent = errorText(error); }
+    } catch (error) { message.textContent = errorText(error, fieldLabels(t('users.new_password'))); }
   };
   return h('div', { class: 'panel user-edit' }, h('h3', {}, user.username),
     h('div', { class: 'form-grid' }, field(t('users.role'), role), field(t('users.sites'), sites, t('users.sites_hint')),
@@ -61,7 +65,7 @@ function creator(ctx, done) {
         role: role.value, password: password.value, language: lang.value, site_ids: picked.length ? picked : null } });
       toast(t('common.saved'), 'ok');
       done();
-    } catch (error) { message.textContent = errorText(error); }
+    } catch (error) { message.textContent = errorText(error, fieldLabels(t('users.first_password'))); }
   } }, h('h3', {}, t('users.add')),
   h('div', { class: 'form-grid' }, field(t('signin.username'), username), field(t('users.display_name'), name),
     field(t('users.role'), role), field(t('users.sites'), sites, t('users.sites_hint')),
