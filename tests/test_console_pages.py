@@ -196,6 +196,35 @@ def test_an_admin_adds_a_user_who_appears_in_the_list(console: ConsoleSite) -> N
     page.context.close()
 
 
+def test_a_refused_form_says_why_in_the_users_language(console: ConsoleSite) -> None:
+    page = console.open("admin", "users", ready="#user-table tbody tr")
+    error = page.locator("#user-form .form-error")
+
+    def add_user(display_name: str, password: str) -> None:
+        page.click("#add-user")
+        page.fill("#new-username", "ngan.tran")
+        page.fill("#new-display-name", display_name)
+        page.fill("#new-password", password)
+        page.click("#user-form button[type=submit]")
+
+    add_user("Trần Thị Ngân", "ngan")  # the API's password policy refuses it
+    page.wait_for_selector("#user-form .form-error:not(:empty)")
+    assert error.inner_text() == "Mật khẩu ban đầu: phải có ít nhất 10 ký tự."
+    shoot(page, "users-password-refused")
+    add_user("N" * 201, "mot-mat-khau-dai-du")  # pydantic's own limit on the name
+    page.wait_for_selector("#user-form .form-error:has-text('Họ và tên')")
+    assert error.inner_text() == "Họ và tên: tối đa 200 ký tự."
+
+    page.click("#lang-switch")
+    page.wait_for_selector("#top nav a[data-page=users]:has-text('Users')")
+    add_user("Tran Thi Ngan", "ngan")
+    page.wait_for_selector("#user-form .form-error:not(:empty)")
+    assert error.inner_text() == "First password: must have at least 10 characters."
+    assert page.locator("#user-table tr[data-user='ngan.tran']").count() == 0
+    assert [p for p in page.problems if "422" not in p] == []
+    page.context.close()
+
+
 def test_an_admin_places_a_camera_on_the_site_plan(console: ConsoleSite) -> None:
     camera = console.city.street_cameras[2]  # seeded without a position
     page = console.open("admin", "streets", ready="#site-plan")

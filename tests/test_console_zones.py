@@ -80,6 +80,7 @@ def test_geometry_errors_from_the_api_are_shown_by_zone(console: ConsoleSite) ->
     error = page.locator("#zone-errors li[data-zone='no-tie']")
     error.wait_for()
     assert "no-tie" in error.inner_text()
+    assert "Vùng tự cắt: có cạnh cắt qua cạnh khác" in error.inner_text(), "the API's reason, in Vietnamese"
     assert page.locator("#zone-canvas circle.handle.bad").count() == 1, "the point at fault is marked"
     shoot(page, "zone-editor-error")
     assert "no-tie" not in zones_of(console, camera)
