@@ -30,7 +30,9 @@ DESCRIPTION = """Vigil Operations API: sites, cameras, zones, counters, events a
 events, reports and exports. Sign in with `POST /api/auth/login` (console cookie) or send
 `Authorization: Bearer <token>` (create tokens with `POST /api/auth/tokens`). Roles: operator, manager,
 engineer, admin; a user limited to some sites gets 403 for filters outside them and 404 for their objects.
-Validation errors are 422 with `{"detail": [{"field": "body.name", "message": "..."}]}`."""
+Validation errors are 422 with `{"detail": [{"field": "body.name", "message": "...", "code": "string_too_short",
+"params": {"min_length": 1}}]}`; other errors are `{"detail": "...", "code": "...", "params": {...}}`. `message`
+and `detail` are English; `code` is stable and `params` fill in its text (see `ops_api/error_codes.py`)."""
 
 
 def create_app(settings: Settings, database_url: str, *, live: bool = True, outbound: bool = True) -> FastAPI:
