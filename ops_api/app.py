@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from psycopg_pool import PoolTimeout
 
 from ops_api.deps import ApiContext
-from ops_api.errors import BodyLimitMiddleware, install_error_handlers
+from ops_api.errors import BodyLimitMiddleware, document_errors, install_error_handlers
 from ops_api.live import LiveHub
 from ops_api.metrics import ApiMetrics, MetricsMiddleware
 from ops_api.outbound import OutboundDispatcher
@@ -70,6 +70,7 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    document_errors(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.state.metrics = metrics

@@ -81,6 +81,38 @@ class ApiProblem(HTTPException):
         self.params = params or {}
 
 
+ERROR_ENTRY_SCHEMA = {
+    "title": "ErrorEntry",
+    "type": "object",
+    "required": ["field", "message", "code", "params"],
+    "properties": {
+        "field": {"type": "string", "description": "where the fault is: body.name, query.since, path.camera_id"},
+        "message": {"type": "string", "description": "what is wrong, in English"},
+        "code": {"type": "string", "description": "stable machine code (ops_api.error_codes), for translations"},
+        "params": {"type": "object", "additionalProperties": True, "description": "the values the message names"},
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document describe the 422 this API really sends (``{"detail": [ErrorEntry]}``) instead
+    of FastAPI's default (``loc``/``msg``/``type``), so generated clients read errors right."""
+    make_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = make_schema()  # FastAPI caches it on the app: patched once, in place
+        components = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in components and components.get("ValidationError") is not ERROR_ENTRY_SCHEMA:
+            components["ValidationError"] = ERROR_ENTRY_SCHEMA
+            components["HTTPValidationError"] = {
+                "title": "HTTPValidationError", "type": "object", "required": ["detail"],
+                "properties": {"detail": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}}},
+            }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> JSONResponse:

@@ -28,6 +28,12 @@ def test_openapi_schema_documents_examples_and_errors(served_api: ServedApi) -> 
     events = schema["components"]["schemas"]["EventOut"]
     assert events.get("examples"), "the event model carries an example"
     assert "/api/events/{event_id}/acknowledge" in schema["paths"]
+    # The 422 documented is the one the API sends: a list of {field, message, code, params}.
+    entry = schema["components"]["schemas"]["ValidationError"]
+    assert set(entry["required"]) == {"field", "message", "code", "params"}
+    refused = httpx.post(f"{served_api.base_url}/api/auth/login", json={"username": ""})
+    assert refused.status_code == 422
+    assert all(set(item) == set(entry["properties"]) for item in refused.json()["detail"]), refused.json()
 
 
 @pytest.mark.slow
