@@ -69,6 +69,7 @@ log = logging.getLogger("vigil.vision")
 MIN_DEPTH = 2  # frames per camera waiting for detection at most, when there are cameras enough to fill batches
 NO_IMAGE = np.empty((0, 0, 3), dtype=np.uint8)  # results crossing back to the vision process carry no picture
 HEALTH_EVERY_S = 1.0
+RECEIVE_ROUNDS = 64  # rounds of reading before the dispatcher looks at its batch again
 ResultsMode = Literal["full", "store"]
 
 # Boxes to a camera process: b"D", the count of frames, then per frame its camera id, sequence number and box
@@ -544,9 +545,10 @@ class CameraProcessPool:
                 self._detect(batch)
 
     def _receive(self, timeout: float) -> None:
-        """Every message waiting (the first wait up to ``timeout``). One message per readable pipe per round,
-        then the kept selector again: ``Connection.poll`` would build a new selector per call (~35 us)."""
-        while True:
+        """The messages waiting (the first wait up to ``timeout``): one per readable pipe per round, then the
+        kept selector again (``Connection.poll`` would build a new selector per call, ~35 us). At most
+        ``RECEIVE_ROUNDS`` rounds, so a flood of messages cannot keep the batches from running."""
+        for _ in range(RECEIVE_ROUNDS):
             try:
                 ready = [key.data for key, _ in self._selector.select(timeout)]
             except OSError:  # a pipe closed under the selector: find it the slow way
