@@ -106,6 +106,23 @@ def growth_per_hour(points: Sequence[tuple[float, float]]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread * 3600
 
 
+def robust_growth_per_hour(points: Sequence[tuple[float, float]]) -> float | None:
+    """Theil-Sen slope of (seconds, value) points, per hour: the median of the slopes between every two points.
+    A transient spike (a burst of frames, an evidence JPEG) moves it little, unlike the least-squares slope,
+    which one high last sample can double. None with fewer than 3 points."""
+    if len(points) < 3:
+        return None
+    import numpy as np
+
+    xs, ys = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    first, second = np.triu_indices(len(xs), k=1)
+    dx = xs[second] - xs[first]
+    keep = dx > 0
+    if not keep.any():
+        return None
+    return float(np.median((ys[second] - ys[first])[keep] / dx[keep])) * 3600
+
+
 def process_sample() -> dict[str, float]:
     """Resident memory (MB), threads and open file descriptors of this process now."""
     rss_kb = 0
@@ -260,6 +277,7 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
         "rss_start_mb": round(rss_points[0][1], 1) if rss_points else None,
         "rss_end_mb": round(rss_points[-1][1], 1) if rss_points else None,
         "memory_growth_mb_per_hour": _round(growth_per_hour(steady)),
+        "memory_growth_mb_per_hour_robust": _round(robust_growth_per_hour(steady)),
         "threads_start": rows[0]["threads"] if rows else None, "threads_end": rows[-1]["threads"] if rows else None,
         "fds_start": rows[0]["fds"] if rows else None, "fds_end": rows[-1]["fds"] if rows else None,
         "frames_offered": delivered, "frames_analysed": taken, "frames_dropped": dropped,

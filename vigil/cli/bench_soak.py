@@ -65,7 +65,8 @@ def bench_soak(
              "frame_to_result: from the reader handing the frame over to the engine's result (detector, "
              "tracker, zones, rules); frame_to_event: the same for results that carried an event",
              "memory_growth_mb_per_hour: least-squares slope of resident memory after the warm-up "
-             "(the first fifth of the run, at least a minute)",
+             "(the first fifth of the run, at least a minute); _robust: the Theil-Sen slope of the same samples "
+             "(median of pairwise slopes), which transient spikes of a few samples hardly move",
              "the worker runs in one process (vision.camera_processes 0) so all its memory is measured"]
     if trace_memory:
         notes.append("--tracemalloc: python_heap is what tracemalloc traces (Python objects and numpy buffers); "
