@@ -36,8 +36,8 @@ def test_a_short_soak_reports_every_figure(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     summary = document["summary"]
     assert summary["cameras"] == 2 and summary["worker_restarts"] == 0 and summary["frames_analysed"] > 0
-    for key in ("memory_growth_mb_per_hour", "frames_dropped", "p95_frame_to_result_ms", "p95_frame_to_event_ms",
-                "writer_queue_rows_max", "rss_end_mb"):
+    for key in ("memory_growth_mb_per_hour", "memory_growth_mb_per_hour_robust", "frames_dropped",
+                "p95_frame_to_result_ms", "p95_frame_to_event_ms", "writer_queue_rows_max", "rss_end_mb"):
         assert key in summary
     assert len(document["rows"]) >= 3 and "memory_growth_mb_per_hour" in run.stdout
 
@@ -67,3 +67,15 @@ def test_the_memory_trace_names_the_line_that_keeps_allocating_and_the_heap_it_g
     assert stack[-1] == top["site"] and len(stack) > 1
     assert set(malloc_sample()) >= {"malloc_in_use_mb", "malloc_free_mb"}  # glibc (Debian 12)
     assert rss_split()["rss_anon_mb"] > 0 and rss_split()["rss_file_mb"] > 0
+
+
+def test_the_robust_memory_slope_ignores_a_transient_spike_that_doubles_the_least_squares_one():
+    """A flat hour with one high last sample (a batch in flight): the soak must not report it as growth."""
+    from vigil.soak import growth_per_hour, robust_growth_per_hour
+
+    flat = [(minute * 60.0, 943.0) for minute in range(10, 60)] + [(3600.0, 995.0)]
+    assert growth_per_hour(flat) > 5  # least squares: +7 MB/h from that one sample
+    assert robust_growth_per_hour(flat) == 0.0
+    rising = [(minute * 60.0, 900.0 + minute / 3) for minute in range(10, 61)]  # +20 MB/h, steadily
+    assert robust_growth_per_hour(rising) == pytest.approx(20.0)
+    assert robust_growth_per_hour(rising[:2]) is None
