@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import psycopg
@@ -30,6 +29,7 @@ from ops_api.errors import ApiError, ApiProblem
 from ops_api.registry_queries import CAMERA_COLUMNS, camera_password, camera_zones, encrypt_password, get_camera
 from ops_api.roles import Principal
 from ops_api.routers.cameras import CameraOut
+from store.registry import is_live_picture
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 Reader = Annotated[Principal, Depends(require("cameras.read"))]
@@ -186,12 +186,9 @@ async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboard
 def _annotated(ctx: ApiContext, camera: dict[str, Any]) -> bytes | None:
     """The worker's fresh annotated picture (boxes and zones drawn), when there is one; the still kept at
     onboarding is never it (fresh for a few seconds after, it would stand in for the stream)."""
-    if not camera["snapshot_path"]:
+    if not is_live_picture(camera["snapshot_path"]):
         return None
-    path = Path(camera["snapshot_path"])
-    path = path if path.is_absolute() else ctx.settings.data_dir / path
-    if path.resolve() == snapshot_file(ctx.settings.data_dir, camera["id"]).resolve():
-        return None
+    path = ctx.settings.data_dir / camera["snapshot_path"]
     try:
         if time.time() - path.stat().st_mtime <= FRESH_S:
             return path.read_bytes()
