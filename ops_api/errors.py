@@ -100,9 +100,9 @@ def document_errors(app: FastAPI) -> None:
     make_schema = app.openapi
 
     def openapi() -> dict[str, Any]:
-        schema = make_schema()  # FastAPI caches it on the app: patched once, in place
+        schema = make_schema()  # FastAPI caches it on the app; patching it again changes nothing
         components = schema.get("components", {}).get("schemas", {})
-        if "HTTPValidationError" in components and components.get("ValidationError") is not ERROR_ENTRY_SCHEMA:
+        if "HTTPValidationError" in components:
             components["ValidationError"] = ERROR_ENTRY_SCHEMA
             components["HTTPValidationError"] = {
                 "title": "HTTPValidationError", "type": "object", "required": ["detail"],

@@ -23,7 +23,8 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,21 +170,32 @@ class _Counter:
         return time.perf_counter() - began
 
 
+@contextmanager
+def serving_pool(settings: Settings, detector: Any, specs: Sequence[Any], processes: int,
+                 on_result: Callable[[Any], None], results: str = "store") -> Iterator[Any]:
+    """A camera-process pool with ``specs`` started and their first frames detected (spawned processes import
+    their libraries first: up to two minutes), ready to measure."""
+    from vision.procs import CameraProcessPool
+
+    mode: Any = results
+    with CameraProcessPool(settings, detector, processes, on_result, results=mode) as pool:
+        for spec in specs:
+            pool.add_camera(spec)
+        deadline = time.monotonic() + 120
+        while sum(pool.served.values()) < len(specs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield pool
+
+
 def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
                    warmup_s: float, live: bool, processes: int) -> PipelineRun:
     """The pipeline with decode, gate and tracking in camera processes (the GPU-host layout)."""
-    from vision.procs import CameraProcessPool, CameraSpec
+    from vision.procs import CameraSpec
 
     counter = _Counter()
     specs = ([CameraSpec(source.id, source=source) for source in _live_sources(clip, cameras)] if live
              else [CameraSpec(i, bench_clip=clip) for i in range(1, cameras + 1)])
-    with CameraProcessPool(settings, detector, min(processes, cameras), counter.on_result,
-                           results="store") as pool:
-        for spec in specs:
-            pool.add_camera(spec)
-        deadline = time.monotonic() + 120  # spawned processes import torch and ultralytics: wait for frames
-        while sum(pool.served.values()) < cameras and time.monotonic() < deadline:
-            time.sleep(0.1)
+    with serving_pool(settings, detector, specs, min(processes, cameras), counter.on_result):
         elapsed = counter.measure(warmup_s, seconds)
     return _summarise(counter.results, cameras, elapsed)
 

@@ -54,20 +54,16 @@ def _cpu_s() -> float:
 def measure(settings: Settings, clip: Path, cameras: int, processes: int, results: str, seconds: float,
             warmup_s: float = 2.0) -> dict[str, Any]:
     """One figure: ``cameras`` file cameras in ``processes`` camera processes around the stand-in detector."""
-    from vision.procs import CameraProcessPool, CameraSpec
+    from vision.bench import serving_pool
+    from vision.procs import CameraSpec
 
     got = [0]
 
     def on_result(result: Any) -> None:
         got[0] += 1
 
-    mode: Any = results
-    with CameraProcessPool(settings, StandInDetector(), processes, on_result, results=mode) as pool:
-        for camera_id in range(1, cameras + 1):
-            pool.add_camera(CameraSpec(camera_id, bench_clip=clip))
-        deadline = time.monotonic() + 120  # spawned processes import their libraries first
-        while sum(pool.served.values()) < cameras and time.monotonic() < deadline:
-            time.sleep(0.1)
+    specs = [CameraSpec(camera_id, bench_clip=clip) for camera_id in range(1, cameras + 1)]
+    with serving_pool(settings, StandInDetector(), specs, processes, on_result, results) as pool:
         time.sleep(warmup_s)
         began, cpu0, start = time.perf_counter(), _cpu_s(), (pool.detected_frames, got[0], pool.batches)
         time.sleep(seconds)

@@ -63,6 +63,7 @@ from cameras.geometry import ZoneSpec
 from cameras.models import CameraSource
 from vigil.settings import Settings
 from vigil.types import CameraHealth, Detections, Event, Frame
+from vision.engine import FrameResult
 
 log = logging.getLogger("vigil.vision")
 
@@ -332,9 +333,7 @@ def _summary(result: Any) -> tuple[Any, ...]:
             result.gate, result.events or None, result.observations or None, result.sessions or None)
 
 
-def _from_summary(summary: tuple[Any, ...]) -> Any:
-    from vision.engine import FrameResult
-
+def _from_summary(summary: tuple[Any, ...]) -> FrameResult:
     camera_id, index, captured_at, pts_s, done_at, detected, gate, events, observations, sessions = summary
     return FrameResult(Frame(camera_id, NO_IMAGE, captured_at, index, pts_s), _NO_BOXES, [], {}, [], detected, gate,
                        events or [], observations or [], sessions or [], done_at)
@@ -389,19 +388,15 @@ class _Child:
             self.send(("add", spec))
 
     def send(self, message: tuple[Any, ...]) -> bool:
-        with self.send_lock:
-            try:
-                self.conn.send(message)
-                return True
-            except (OSError, ValueError):  # the process died: the dispatcher restarts it
-                return False
+        """A control message (pickled; the camera process tells it from packed boxes by its first byte)."""
+        return self.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     def send_bytes(self, data: bytes) -> bool:
         with self.send_lock:
             try:
                 self.conn.send_bytes(data)
                 return True
-            except (OSError, ValueError):
+            except (OSError, ValueError):  # the process died: the dispatcher restarts it
                 return False
 
     def view(self, camera_id: int, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -445,7 +440,7 @@ class CameraProcessPool:
         self._where: dict[int, int] = {}  # camera id -> child index
         self._healths: dict[int, CameraHealth] = {}
         self._pending: deque[_Request] = deque()
-        self._selector = selectors.DefaultSelector()  # every child's pipe, kept registered (see _watch)
+        self._selector = selectors.DefaultSelector()  # every child's pipe, registered once (see _receive)
         self.depth = MIN_DEPTH  # frames per camera waiting for detection at most (see the module's notes)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
