@@ -72,7 +72,8 @@ class Worker:
         CameraTracker()
         box = SecretBox.from_key_file(settings.key_file)
         spool = settings.data_dir / "spool" / options.worker_id.replace("/", "_")
-        preview = PreviewSpec(settings.data_dir / "live", options.preview_interval_s, options.preview_width)
+        preview = PreviewSpec(settings.data_dir / registry.LIVE_PICTURES, options.preview_interval_s,
+                              options.preview_width)
         log.info("worker %s: capacity %d cameras, lease TTL %.0f s, model %s", options.worker_id,
                  options.capacity, options.lease_ttl_s, settings.vision.model)
         self._conn = connect(self.url)  # unreachable at start: the worker fails (its supervisor retries)
@@ -193,7 +194,8 @@ class Worker:
             return False
         live.add_camera(source, zones, rules)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
-        conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s", (f"live/{camera_id}.jpg", camera_id))
+        conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s",
+                     (f"{registry.LIVE_PICTURES}{camera_id}.jpg", camera_id))
         log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, camera.name, len(zones), len(rules),
                  source.display_uri)
         return True
