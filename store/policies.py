@@ -104,7 +104,9 @@ def refresh_rollups(conn: psycopg.Connection, flavor: Flavor | None = None, dirt
     flavor = flavor or current_flavor(conn)
     if flavor == "timescale":
         for view in HOURLY + DAILY:
-            conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, dirty_from, upto))
+            # The window's arguments are "any" to TimescaleDB: typed here, or a NULL (all time) cannot be bound.
+            conn.execute("CALL refresh_continuous_aggregate(%s, %s::timestamptz, %s::timestamptz)",
+                         (view, dirty_from, upto))
     else:
         # The live halves of the views find the rows after the watermark through BRIN: summarize first.
         conn.execute("SELECT brin_summarize_new_values(i) FROM unnest(%s::regclass[]) AS i", (BRIN_INDEXES,))
