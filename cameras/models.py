@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from cameras.geometry import ZoneSpec
+from vigil.redact import PASSWORD_PARAMS
 
 
 class SourceKind(StrEnum):
@@ -61,11 +62,12 @@ class CameraSource:
                   analytics_fps: float | None = None, name: str = "",
                   kind: SourceKind = SourceKind.RTSP) -> CameraSource:
         """A stream URL; credentials inside the URL are moved to ``username``/``password``."""
-        parts = urlsplit(url)
-        if parts.username is not None and username is None:
-            username = unquote(parts.username)
-            password = unquote(parts.password) if parts.password is not None else None
-        return cls(camera_id, strip_credentials(url), kind, analytics_fps, name, username, password)
+        clean, url_user, url_password = split_credentials(url)
+        if url_user is not None and username is None:
+            username = url_user
+        if url_password is not None and password is None:
+            password = url_password
+        return cls(camera_id, clean, kind, analytics_fps, name, username, password)
 
     @property
     def is_file(self) -> bool:
@@ -74,7 +76,7 @@ class CameraSource:
     @property
     def open_uri(self) -> str:
         """The URI to hand to the decoder, credentials included. Never log it."""
-        if self.is_file or not self.username:
+        if self.is_file or not (self.username or self.password):
             return self.uri
         return with_credentials(self.uri, self.username, self.password)
 
@@ -87,23 +89,56 @@ class CameraSource:
         return self.name or f"camera {self.id}"
 
 
-def strip_credentials(url: str) -> str:
-    """The URL without ``user:password@``."""
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``(url without secrets, username, password)``. Secrets are ``user:password@`` and query parameters that
+    carry a password (``?user=admin&pwd=...``, as some cameras' snapshot and stream URLs do): such a parameter
+    stays in the URL with an empty value, which ``with_credentials`` fills in again when the camera is opened."""
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    username = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    netloc = parts.netloc
+    if parts.username is not None or parts.password is not None:
+        host = parts.hostname or ""
+        netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    query = parts.query
+    if query and "=" in query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_secret_param(key) and value for key, value in pairs):
+            kept = []
+            for key, value in pairs:
+                if _secret_param(key):
+                    password = password if password is not None or not value else value
+                    value = ""
+                kept.append((key, value))
+            query = urlencode(kept, safe="/:")
+    if netloc == parts.netloc and query == parts.query:
+        return url, username, password
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)), username, password
 
 
-def with_credentials(url: str, username: str, password: str | None) -> str:
-    """The URL with ``user:password@`` (percent-encoded) in front of the host."""
+def _secret_param(key: str) -> bool:
+    return key.lower() in PASSWORD_PARAMS
+
+
+def strip_credentials(url: str) -> str:
+    """The URL without ``user:password@`` and with password query parameters blanked."""
+    return split_credentials(url)[0]
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """The URL with ``user:password@`` (percent-encoded) in front of the host when there is a user name, and
+    the password in the blanked password query parameters it has (see ``split_credentials``)."""
     parts = urlsplit(strip_credentials(url))
-    auth = quote(username, safe="") + (f":{quote(password, safe='')}" if password is not None else "")
-    return urlunsplit((parts.scheme, f"{auth}@{parts.netloc}", parts.path, parts.query, parts.fragment))
+    netloc = parts.netloc
+    if username:
+        auth = quote(username, safe="") + (f":{quote(password, safe='')}" if password is not None else "")
+        netloc = f"{auth}@{netloc}"
+    query = parts.query
+    if password is not None and query and "=" in query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_secret_param(key) for key, _ in pairs):
+            query = urlencode([(k, password if _secret_param(k) else v) for k, v in pairs], safe="/:")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cameras.models import CameraRecord, CameraSource, SourceKind, strip_credentials
 from cameras.onvif import DeviceReport, OnvifError, fetch_snapshot, probe
+from vigil.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ def grab_jpeg(uri: str, timeout_s: float = 10.0, username: str | None = None, pa
                 if ok:
                     return jpeg.tobytes()
     except (av.error.FFmpegError, OSError) as exc:
-        shown = strip_credentials(uri)
-        raise StreamUnreadable(f"{shown}: {strip_credentials(str(exc)) if '://' in str(exc) else exc}") from None
+        secrets = [password, source.password if source else None]
+        raise StreamUnreadable(redact(f"{strip_credentials(uri)}: {exc}", secrets)) from None
     raise StreamUnreadable(f"{strip_credentials(uri)}: no picture in the stream")
 
 
@@ -88,7 +89,7 @@ async def _onvif_snapshot(record: CameraRecord, username: str | None, password: 
         try:
             return await fetch_snapshot(record.snapshot_uri, username, password, timeout_s)
         except (TimeoutError, OnvifError, OSError) as exc:
-            notes.append(f"snapshot URI failed ({exc}); took a picture from the stream instead")
+            notes.append(redact(f"snapshot URI failed ({exc}); took a picture from the stream instead", [password]))
     try:
         return await asyncio.to_thread(grab_jpeg, record.main_uri or "", timeout_s, username, password)
     except StreamUnreadable as exc:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,6 +21,8 @@ import av
 import cv2
 import numpy as np
 
+from vigil.redact import redact
+
 if TYPE_CHECKING:  # only the type: the decoder runs without the cameras layer loaded
     from cameras.models import CameraSource
 
@@ -28,7 +30,6 @@ log = logging.getLogger(__name__)
 Decoder = Literal["cpu", "cuda"]
 # Failures of the stream itself, which a CPU decoder would meet just the same.
 _STREAM_ERRORS = (ConnectionError, TimeoutError, FileNotFoundError, IsADirectoryError, av.error.ExitError)
-_CREDENTIALS = re.compile(r"(\w+://)[^/@\s'\"]*@")
 
 # Small probe: the first key frame carries what the decoder needs; FFmpeg's default probing waits seconds.
 RTSP_OPTIONS = {"rtsp_transport": "tcp", "analyzeduration": "0", "probesize": "32768", "fpsprobesize": "0"}
@@ -98,7 +99,7 @@ def open_stream(source: CameraSource, open_timeout_s: float, read_timeout_s: flo
             raise
         # No usable CUDA device (driver missing, GPU busy or lost): decode on the CPU rather than never.
         log.warning("%s: CUDA decoding unavailable (%s); decoding on the CPU", source.display_uri,
-                    describe_error(exc))
+                    describe_error(exc, [source.password]))
         return open_stream(source, open_timeout_s, read_timeout_s, "cpu")
     try:
         if not container.streams.video:
@@ -129,7 +130,6 @@ def to_bgr(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="bgr24")
 
 
-def describe_error(exc: BaseException) -> str:
-    """A short reason for logs and event attributes, without credentials."""
-    text = str(exc) or type(exc).__name__
-    return _CREDENTIALS.sub(r"\1", text)[:300]
+def describe_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
+    """A short reason for logs and event attributes, without credentials (nor the given secrets)."""
+    return redact(str(exc) or type(exc).__name__, secrets)[:300]

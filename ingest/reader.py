@@ -146,7 +146,7 @@ class CameraReader:
                 self._session()
                 reason = "end of stream"
             except Exception as exc:  # every failure means: reconnect
-                reason = describe_error(exc)
+                reason = describe_error(exc, [self.camera.password])
             if self._stop.is_set() or self.ended:
                 break
             if self.decoded_frames > frames_before:
@@ -180,7 +180,8 @@ class CameraReader:
                 stream.container.seek(0)
                 self._sampler.reset()
         except Exception as exc:
-            self._mark_lost(describe_error(exc))  # before closing: an RTSP TEARDOWN may wait a timeout
+            # Before closing: an RTSP TEARDOWN may wait a timeout.
+            self._mark_lost(describe_error(exc, [self.camera.password]))
             raise
         finally:
             stream.close()

@@ -22,6 +22,7 @@ from ops_api.metrics import ApiMetrics, MetricsMiddleware
 from ops_api.outbound import OutboundDispatcher
 from ops_api.routers import ROUTERS
 from store.db import make_pool
+from vigil.redact import install_log_redaction
 from vigil.settings import Settings
 
 log = logging.getLogger("vigil.api")
@@ -38,9 +39,11 @@ and `detail` are English; `code` is stable and `params` fill in its text (see `o
 def create_app(settings: Settings, database_url: str, *, live: bool = True, outbound: bool = True) -> FastAPI:
     """A ready-to-serve app; the database must already be migrated."""
     metrics = ApiMetrics()
+    install_log_redaction()  # uvicorn configured its own handlers (access log: ?token=) before building the app
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_log_redaction()  # again: a server configures its log handlers after the app is built
         pool = make_pool(database_url, min_size=1, max_size=settings.database.pool_size, name="vigil-api")
         pool.open(wait=False)
         try:

@@ -24,8 +24,12 @@ from typing import Any
 import psycopg
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vigil.redact import redact_value
 
 log = logging.getLogger("vigil.api")
 
@@ -113,15 +117,27 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def error_response(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Every error body leaves through here: credentials that a camera library quoted in a message (a stream
+    URL with ``user:password@``, a ``?pwd=`` parameter) are removed, whichever path raised it."""
+    return JSONResponse(redact_value(body), status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "code": exc.code, "params": exc.params},
-                            status_code=exc.status_code, headers=exc.headers)
+        return error_response({"detail": exc.detail, "code": exc.code, "params": exc.params}, exc.status_code,
+                              exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:  # ApiError and the rest
+        if not is_body_allowed_for_status_code(exc.status_code):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return error_response({"detail": exc.detail}, exc.status_code, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": validation_detail(exc)}, status_code=422)
+        return error_response({"detail": validation_detail(exc)}, 422)
 
     @app.exception_handler(psycopg.DataError)
     @app.exception_handler(psycopg.errors.CheckViolation)
@@ -132,26 +148,26 @@ def install_error_handlers(app: FastAPI) -> None:
         diag = exc.diag
         name = diag.column_name or diag.constraint_name or "body"
         message = diag.message_primary or str(exc).split("\n")[0] or "invalid value"
-        return JSONResponse({"detail": [problem(name, message, "invalid_value")]}, status_code=422)
+        return error_response({"detail": [problem(name, message, "invalid_value")]}, 422)
 
     @app.exception_handler(psycopg.errors.UniqueViolation)
     async def _conflict(request: Request, exc: psycopg.Error) -> JSONResponse:
         detail = exc.diag.message_detail or "already exists"
-        return JSONResponse({"detail": [problem(exc.diag.constraint_name or "body", detail, "already_exists")]},
-                            status_code=409)
+        return error_response({"detail": [problem(exc.diag.constraint_name or "body", detail, "already_exists")]},
+                              409)
 
     @app.exception_handler(psycopg.errors.ForeignKeyViolation)
     async def _reference(request: Request, exc: psycopg.Error) -> JSONResponse:
         detail = exc.diag.message_detail or "refers to something that does not exist or is still in use"
-        return JSONResponse({"detail": [problem(exc.diag.constraint_name or "body", detail, "reference_conflict")]},
-                            status_code=409)
+        return error_response({"detail": [problem(exc.diag.constraint_name or "body", detail,
+                                                      "reference_conflict")]}, 409)
 
     @app.exception_handler(psycopg.OperationalError)
     async def _db_down(request: Request, exc: Exception) -> JSONResponse:
         request_id = request.scope.get("vigil.request_id", "-")
         log.error("database unavailable (request %s): %s", request_id, exc)
-        return JSONResponse({"detail": "the database is unavailable; try again shortly", "code": "database_unavailable",
-                             "params": {}, "request_id": request_id}, status_code=503)
+        return error_response({"detail": "the database is unavailable; try again shortly",
+                               "code": "database_unavailable", "params": {}, "request_id": request_id}, 503)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:

@@ -25,6 +25,7 @@ from psycopg_pool import ConnectionPool
 
 from ops_api.metrics import ApiMetrics
 from ops_api.schemas import event_json
+from vigil.redact import redact
 
 log = logging.getLogger("vigil.api.outbound")
 LEADER_LOCK = 0x76_69_67_01  # "vig" + 1: the advisory lock whose holder sends outbound messages
@@ -191,4 +192,5 @@ class OutboundDispatcher:
                              (target_id,))
             else:
                 log.warning("outbound target %s: %s", target_id, error)
-                conn.execute("UPDATE outbound_targets SET last_error = %s WHERE id = %s", (error[:500], target_id))
+                conn.execute("UPDATE outbound_targets SET last_error = %s WHERE id = %s",
+                             (redact(error)[:500], target_id))

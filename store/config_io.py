@@ -36,7 +36,7 @@ import psycopg
 
 from cameras.crypto import SecretBox
 from cameras.geometry import GeometryError, make_zone
-from cameras.models import CameraRecord, CounterRecord, SiteKind, SiteRecord, SourceKind
+from cameras.models import CameraRecord, CounterRecord, SiteKind, SiteRecord, SourceKind, split_credentials
 from store import registry
 from vigil.calendar import CalendarError, WorkingCalendar
 
@@ -164,6 +164,9 @@ def _import_site(conn: psycopg.Connection, data: dict[str, Any], where: str, box
             main_uri=cam.get("main_uri"), sub_uri=cam.get("sub_uri"), snapshot_uri=cam.get("snapshot_uri"),
             analytics_fps=cam.get("analytics_fps"), enabled=cam.get("enabled", True), position=cam.get("position"))
         password: Any = registry.KEEP_PASSWORD
+        url_password = _credentials_out_of_uris(record, f"{where}.cameras[{j}]", report)
+        if url_password is not None:
+            password = url_password
         if cam.get("password_env"):
             password = env[cam["password_env"]]
         elif cam.get("password") is not None:
@@ -192,6 +195,24 @@ def _import_site(conn: psycopg.Connection, data: dict[str, Any], where: str, box
             customer_zone_id=(zone_ids.get((camera_name, counter.get("customer_zone")))
                               if counter.get("customer_zone") else None)))
         report.counters += 1
+
+
+def _credentials_out_of_uris(record: CameraRecord, where: str, report: ImportReport) -> str | None:
+    """Move ``user:password@`` and ``?pwd=`` out of the camera's URIs (the password is stored encrypted);
+    the password found, if any."""
+    found = None
+    for key in ("main_uri", "sub_uri", "snapshot_uri"):
+        uri = getattr(record, key)
+        if not uri or record.source_kind == SourceKind.FILE:
+            continue
+        clean, username, password = split_credentials(uri)
+        setattr(record, key, clean)
+        record.username = record.username or username
+        if password is not None and found is None:
+            found = password
+            report.warnings.append(f"{where}.{key}: a password inside the URL was moved to the encrypted store;"
+                                   " prefer password_env")
+    return found
 
 
 def _existing_info(conn: psycopg.Connection, site_id: int | None, name: str) -> dict[str, Any] | None:

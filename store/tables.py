@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from store.errors import StoreInputError
+from vigil.redact import redact_value
 from vigil.types import CameraHealth, CounterSession, Event, Observation, utcnow
 
 MAX_ATTRIBUTES_BYTES = 64 * 1024
@@ -103,7 +104,8 @@ def observation_row(obs: Observation) -> Row:
 
 def event_row(event: Event, updated_at: datetime | None = None) -> Row:
     try:
-        attributes = json.dumps(event.attributes, ensure_ascii=False, allow_nan=False, default=str)
+        # Producers quote camera errors here; nothing stored may carry a camera's credentials.
+        attributes = json.dumps(redact_value(event.attributes), ensure_ascii=False, allow_nan=False, default=str)
     except (TypeError, ValueError) as exc:
         raise StoreInputError("event.attributes", f"not representable as JSON: {exc}") from None
     size = len(attributes.encode())

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from cameras.models import strip_credentials
+from cameras.models import split_credentials
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError
 from ops_api.registry_queries import CAMERA_COLUMNS, encrypt_password, get_camera
 from ops_api.roles import Principal
+from vigil.redact import redact_value
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 Reader = Annotated[Principal, Depends(require("cameras.read"))]
@@ -73,6 +73,11 @@ class CameraOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @field_validator("main_uri", "sub_uri", "snapshot_uri", "info")
+    @classmethod
+    def _no_secrets(cls, value: Any) -> Any:  # rows stored before credentials were moved out of query strings
+        return redact_value(value)
+
 
 class HealthPoint(BaseModel):
     time: datetime
@@ -101,14 +106,13 @@ def _columns(request: Request, fields: dict[str, Any]) -> dict[str, Any]:
     """Body fields as columns: credentials moved out of URIs, the password encrypted, JSON wrapped."""
     for key in ("main_uri", "sub_uri", "snapshot_uri"):
         uri = fields.get(key)
-        parts = urlsplit(uri) if uri else None
-        if parts is None or parts.username is None:
+        if not uri:
             continue
-        if not fields.get("username"):
-            fields["username"] = unquote(parts.username)
-        if parts.password and not fields.get("password"):
-            fields["password"] = unquote(parts.password)
-        fields[key] = strip_credentials(uri)
+        fields[key], username, password = split_credentials(uri)  # user:password@ and ?pwd= alike
+        if username and not fields.get("username"):
+            fields["username"] = username
+        if password and not fields.get("password"):
+            fields["password"] = password
     if "password" in fields:
         password = fields.pop("password")
         fields["password_enc"] = encrypt_password(context(request).settings, password) if password else None

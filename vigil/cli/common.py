@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from vigil.logs import setup_logging
+from vigil.redact import redact
 from vigil.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("vigil")
@@ -57,7 +58,7 @@ def state(ctx: typer.Context) -> State:
 
 def fail(message: str, code: ExitCode = ExitCode.FAILURE) -> typer.Exit:
     """Print a one-line error for a person and return the Exit to raise."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    typer.secho(f"error: {redact(message)}", err=True, fg=typer.colors.RED)
     return typer.Exit(int(code))
 
 
