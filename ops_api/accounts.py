@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -17,9 +16,8 @@ import psycopg
 from ops_api import audit
 from ops_api.roles import Principal, Role
 from ops_api.security import hash_password, needs_rehash, one_time_password, password_problem, verify_password
-
-USER_COLUMNS = ("id, username, display_name, role, site_ids, language, active, must_change_password,"
-                " failed_logins, locked_until, created_at, updated_at")
+from store import accounts as store
+from store.accounts import Attempt
 
 
 class AccountError(ValueError):
@@ -41,14 +39,14 @@ def cli_actor() -> str:
         return f"cli:uid{os.getuid()}"
 
 
-def get_user(conn: psycopg.Connection, user_id: int | None = None, username: str | None = None) -> dict | None:
-    if user_id is not None:
-        return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = %s", (user_id,)).fetchone()
-    return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE username = %s", (username,)).fetchone()
+def get_user(conn: psycopg.Connection, user_id: int | None = None, username: str | None = None,
+             scope: list[int] | None = None) -> dict | None:
+    """The user, or None when there is none within ``scope`` (None: every site; ``store.accounts``)."""
+    return store.find_user(conn, user_id=user_id, username=username, scope=scope)
 
 
-def list_users(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    return conn.execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY username").fetchall()
+def list_users(conn: psycopg.Connection, scope: list[int] | None = None) -> list[dict[str, Any]]:
+    return store.list_users(conn, scope)
 
 
 def create_user(conn: psycopg.Connection, username: str, password: str, role: Role | str, *,
@@ -68,17 +66,11 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: Ro
         if get_user(conn, username=username):
             raise AccountError("username", f"user {username!r} already exists", "username_taken",
                                {"username": username})
-        if site_ids:
-            known = {r["id"] for r in conn.execute("SELECT id FROM sites WHERE id = ANY(%s)", (site_ids,))}
-            missing = sorted(set(site_ids) - known)
-            if missing:
-                raise AccountError("site_ids", f"no site with id {missing[0]}", "unknown_site",
-                                   {"site_id": missing[0]})
-        row = conn.execute(
-            f"INSERT INTO users (username, display_name, password_hash, role, site_ids, language,"
-            f" must_change_password) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {USER_COLUMNS}",
-            (username, display_name, hash_password(password), role.value, site_ids, language, must_change_password),
-        ).fetchone()
+        missing = store.unknown_sites(conn, site_ids or ())
+        if missing:
+            raise AccountError("site_ids", f"no site with id {missing[0]}", "unknown_site", {"site_id": missing[0]})
+        row = store.insert_user(conn, username, hash_password(password), role.value, site_ids, display_name,
+                                language, must_change_password)
         audit.record(conn, actor, "user.create", "user", row["id"], after=row, remote_addr=remote_addr,
                      username=actor_name)
     return row
@@ -87,7 +79,8 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: Ro
 def set_password(conn: psycopg.Connection, user_id: int, password: str, *, must_change: bool = False,
                  actor: Principal | None = None, actor_name: str | None = None, remote_addr: str | None = None,
                  keep_session: str | None = None) -> None:
-    """Replace a password, clear any lock-out, and end the user's other sessions."""
+    """Replace a password, lift any lock-out, revoke the user's API tokens and end its sessions (but
+    ``keep_session``, the one changing its own password)."""
     user = get_user(conn, user_id=user_id)
     if user is None:
         raise AccountError("user", "no such user", "user_not_found")
@@ -95,13 +88,29 @@ def set_password(conn: psycopg.Connection, user_id: int, password: str, *, must_
     if problem:
         raise AccountError("new_password", problem.message, problem.code, problem.params)
     with conn.transaction():
-        conn.execute("UPDATE users SET password_hash = %s, must_change_password = %s, failed_logins = 0,"
-                     " locked_until = NULL, updated_at = now() WHERE id = %s",
-                     (hash_password(password), must_change, user_id))
-        conn.execute("DELETE FROM api_sessions WHERE user_id = %s AND token_hash IS DISTINCT FROM %s",
-                     (user_id, keep_session))
-        audit.record(conn, actor, "user.passwd", "user", user_id, after={"must_change_password": must_change},
+        store.set_password_hash(conn, user_id, hash_password(password), must_change)
+        store.lift_lockout(conn, user["username"])
+        ended = store.end_sessions(conn, user_id, keep=keep_session)
+        revoked = revoke_tokens(conn, user_id, "password_change", actor=actor, actor_name=actor_name,
+                                remote_addr=remote_addr)
+        audit.record(conn, actor, "user.passwd", "user", user_id, remote_addr=remote_addr, username=actor_name,
+                     after={"must_change_password": must_change, "sessions_ended": ended, "tokens_revoked": revoked})
+
+
+def revoke_tokens(conn: psycopg.Connection, user_id: int, reason: str, *, actor: Principal | None = None,
+                  actor_name: str | None = None, remote_addr: str | None = None) -> list[int]:
+    """Revoke every live API token of a user, one audit row each; the ids revoked."""
+    revoked = store.revoke_all_tokens(conn, user_id)
+    for token in revoked:
+        audit.record(conn, actor, "token.revoke", "api_token", token["id"], before=token, after={"reason": reason},
                      remote_addr=remote_addr, username=actor_name)
+    return [token["id"] for token in revoked]
+
+
+def deactivate(conn: psycopg.Connection, user_id: int, *, actor: Principal, remote_addr: str | None) -> None:
+    """A disabled user's sessions end and its API tokens are revoked (re-enabling it revives none)."""
+    store.end_sessions(conn, user_id)
+    revoke_tokens(conn, user_id, "deactivated", actor=actor, remote_addr=remote_addr)
 
 
 @dataclass
@@ -135,31 +144,51 @@ class SignInRefused(Exception):
         self.retry_after_s = retry_after_s
 
 
-def check_sign_in(conn: psycopg.Connection, username: str, password: str, *, max_failures: int,
-                  lockout_s: float, remote_addr: str | None = None) -> dict[str, Any]:
-    """The user row when the password is right; count failures and lock the account for ``lockout_s``
-    after ``max_failures`` in a row. Unknown names cost the same argon2 time as known ones."""
-    row = conn.execute("SELECT id, username, password_hash, active, locked_until,"
-                       " locked_until > now() AS locked, ceil(extract(epoch FROM locked_until - now())) AS wait"
-                       " FROM users WHERE username = %s", (username,)).fetchone()
-    if row is not None and row["locked"]:
-        raise SignInRefused(429, "too many failed sign-ins; try again later", int(row["wait"] or 1))
+@dataclass(frozen=True)
+class Limits:
+    """Failed attempts allowed per (name, address) and per address within ``lockout_s``, then locked as long."""
+
+    max_failures: int
+    max_per_addr: int
+    lockout_s: float
+
+
+def reserve(conn: psycopg.Connection, username: str, remote_addr: str | None, limits: Limits) -> Attempt:
+    """Count an attempt before its password is checked; SignInRefused(429) when the name (from this address)
+    or the address is locked out."""
+    attempt = store.reserve_attempt(conn, username, remote_addr or "unknown", max_failures=limits.max_failures,
+                                    max_per_addr=limits.max_per_addr, lockout_s=limits.lockout_s)
+    if not attempt.allowed:
+        raise SignInRefused(429, "too many failed sign-ins; try again later", attempt.retry_after_s)
+    return attempt
+
+
+def check_sign_in(conn: psycopg.Connection, username: str, password: str, *, limits: Limits,
+                  remote_addr: str | None = None) -> dict[str, Any]:
+    """The user row when the password is right. Known and unknown names, right and wrong passwords are
+    counted and answered alike (401; 429 when locked out) and cost the same argon2 time."""
+    attempt = reserve(conn, username, remote_addr, limits)
+    row = store.credentials(conn, username=username)
     ok = verify_password(row["password_hash"] if row else None, password)
     if row is None or not ok or not row["active"]:
         if row is not None:
-            failures = conn.execute(
-                "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0"
-                " ELSE failed_logins + 1 END, locked_until = CASE WHEN failed_logins + 1 >= %(max)s"
-                " THEN now() + %(lock)s ELSE locked_until END WHERE id = %(id)s"
-                " RETURNING locked_until > now() AS locked",
-                {"max": max_failures, "lock": timedelta(seconds=lockout_s), "id": row["id"]}).fetchone()
             audit.record(conn, None, "auth.login_failed", "user", row["id"], remote_addr=remote_addr,
-                         username=username, after={"locked": bool(failures["locked"])})
+                         username=username)
         raise SignInRefused(401, "wrong user name or password")
-    updates = "failed_logins = 0, locked_until = NULL"
-    params: list[Any] = []
+    store.clear_attempts(conn, attempt, limits.lockout_s)
     if needs_rehash(row["password_hash"]):
-        updates += ", password_hash = %s"
-        params.append(hash_password(password))
-    conn.execute(f"UPDATE users SET {updates} WHERE id = %s", [*params, row["id"]])
+        store.set_password_hash(conn, row["id"], hash_password(password))
     return get_user(conn, user_id=row["id"])
+
+
+def check_current_password(conn: psycopg.Connection, user: Principal, password: str, *, limits: Limits,
+                           remote_addr: str | None = None) -> bool:
+    """Whether ``password`` is the user's own, counted like a sign-in (SignInRefused(429) when locked out); a
+    wrong one is audited as ``auth.password_change_failed``."""
+    attempt = reserve(conn, user.username, remote_addr, limits)
+    row = store.credentials(conn, user_id=user.user_id)
+    if row is not None and verify_password(row["password_hash"], password):
+        store.clear_attempts(conn, attempt, limits.lockout_s)
+        return True
+    audit.record(conn, user, "auth.password_change_failed", "user", user.user_id, remote_addr=remote_addr)
+    return False

@@ -73,6 +73,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "too_many_sign_ins": ("retry_after_s",),
     "role_not_permitted": ("role", "permission"),
     "site_outside_scope": ("site_id",),
+    "every_site_outside_scope": (),
+    "site_create_needs_every_site": (),
     "live_events_off": (),
     # things that are not there (or not in the user's sites)
     "object_not_found": (),

@@ -90,3 +90,19 @@ class Principal:
         """404 for an object in a site outside the scope."""
         if not self.sees_site(site_id):
             raise ApiProblem(404, f"{what} not found", code=NOT_FOUND.get(what, "object_not_found"))
+
+    def covers(self, site_ids: Iterable[int] | None) -> bool:
+        """Whether an object of these sites (None: every site) lies wholly within the scope; a scoped user
+        covers no object of every site nor of no site."""
+        if self.site_ids is None:
+            return True
+        return site_ids is not None and bool(set(site_ids)) and set(site_ids) <= self.site_ids
+
+    def check_grant(self, site_ids: Iterable[int] | None, field: str) -> None:
+        """403 when giving an object these sites (None: every site) would reach beyond the scope."""
+        if self.site_ids is None:
+            return
+        if site_ids is None or not set(site_ids):
+            raise ApiProblem(403, f"{field}: you may give only sites of your own, not every site",
+                             code="every_site_outside_scope")
+        self.check_site_filter(sorted(site_ids))

@@ -34,6 +34,19 @@ class UserOut(BaseModel):
         return cls.model_validate({k: row.get(k) for k in cls.model_fields})
 
 
+class TokenOut(StrictModel):
+    """An API token as its owner and admins see it (never the secret)."""
+
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used: datetime | None = None
+    revoked_at: datetime | None = None
+
+
 class Page(BaseModel):
     next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null at the end.")
 

@@ -91,3 +91,60 @@ def test_first_admin_gets_a_one_time_password_and_must_change_it(api: ApiHarness
                               json={"current_password": first.password, "new_password": "admin-chosen-pass"})
     assert changed.status_code == 204
     assert api.client.get("/api/users").status_code == 200
+
+
+def works(api: ApiHarness, headers: dict[str, str]) -> bool:
+    return api.client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+def test_own_password_change_revokes_api_tokens_and_ends_the_other_sessions(api: ApiHarness) -> None:
+    user = api.user("operator")  # comes with an API token
+    login(api, user.username)
+    other_session = api.client.cookies.get("vigil_session")
+    api.client.cookies.clear()
+    login(api, user.username)
+    changed = api.client.post("/api/auth/password", json={"current_password": PASSWORD,
+                                                          "new_password": "a-new-long-one"})
+    assert changed.status_code == 204
+    assert api.client.get("/api/auth/me").status_code == 200  # the session that changed it stays
+    assert not works(api, user.headers)
+    assert not works(api, {"Cookie": f"vigil_session={other_session}"})
+    revoked = api.conn.execute("SELECT after FROM audit_log WHERE action = 'token.revoke'").fetchall()
+    assert [r["after"] for r in revoked] == [{"reason": "password_change"}]
+
+
+def test_an_admin_reset_revokes_the_users_api_tokens(api: ApiHarness) -> None:
+    admin, user = api.user("admin"), api.user("manager")
+    reset = api.client.post(f"/api/users/{user.id}/password", json={"password": "reset-by-admin-1"},
+                            headers=admin.headers)
+    assert reset.status_code == 204
+    assert not works(api, user.headers)
+    assert works(api, admin.headers)
+
+
+def test_deactivation_revokes_api_tokens_for_good(api: ApiHarness) -> None:
+    admin, user = api.user("admin"), api.user("engineer")
+    login(api, user.username)
+    session = api.client.cookies.get("vigil_session")
+    api.client.cookies.clear()
+    assert api.client.patch(f"/api/users/{user.id}", json={"active": False}, headers=admin.headers).status_code == 200
+    assert api.client.patch(f"/api/users/{user.id}", json={"active": True}, headers=admin.headers).status_code == 200
+    assert not works(api, user.headers)  # re-enabling the user revives neither its token nor its session
+    assert not works(api, {"Cookie": f"vigil_session={session}"})
+
+
+def test_an_admin_lists_and_revokes_another_users_tokens(api: ApiHarness) -> None:
+    admin, user = api.user("admin"), api.user("operator")
+    listed = api.client.get(f"/api/users/{user.id}/tokens", headers=admin.headers)
+    assert listed.status_code == 200
+    [token] = listed.json()
+    assert token["user_id"] == user.id and token["revoked_at"] is None and "token" not in token
+    assert user.token not in listed.text
+    revoked = api.client.delete(f"/api/users/{user.id}/tokens/{token['id']}", headers=admin.headers)
+    assert revoked.status_code == 204
+    assert not works(api, user.headers)
+    again = api.client.delete(f"/api/users/{user.id}/tokens/{token['id']}", headers=admin.headers)
+    assert again.status_code == 404 and again.json()["code"] == "token_not_found"
+    assert api.client.get(f"/api/users/{user.id}/tokens", headers=admin.headers).json()[0]["revoked_at"]
+    row = api.conn.execute("SELECT user_id, object_id FROM audit_log WHERE action = 'token.revoke'").fetchone()
+    assert row == {"user_id": admin.id, "object_id": str(token["id"])}

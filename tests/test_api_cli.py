@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from store.db import connect
-from tests.support.api import seed_sites
+from tests.support.api import seed_sites, serve_in_process
 from tests.support.net import free_port, wait_for_port
 from vigil.cli import app
 
@@ -51,6 +51,25 @@ def test_users_add_list_passwd_and_tokens(cli: CliRunner, db_url: str) -> None:
         hashes = [r["password_hash"] for r in conn.execute("SELECT password_hash FROM users")]
     assert actions == ["user.create", "user.create", "user.passwd", "token.create"]
     assert all(h.startswith("$argon2id$") for h in hashes)
+
+
+def test_users_passwd_lifts_a_lock_out_and_revokes_the_users_tokens(cli: CliRunner, db_url: str,
+                                                                    tmp_path: Path) -> None:
+    assert cli.invoke(app, ["users", "add", "lan", "--role", "operator", "--password-stdin"],
+                      input="a-long-password\n").exit_code == 0
+    token = cli.invoke(app, ["users", "token", "lan"]).output.strip()
+    with serve_in_process(db_url, tmp_path / "api") as api:  # login_max_failures is 3 there
+        me = {"Authorization": f"Bearer {token}"}
+        assert api.client.get("/api/auth/me", headers=me).status_code == 200
+        for _ in range(3):
+            api.client.post("/api/auth/login", json={"username": "lan", "password": "a-wrong-password"})
+        locked = api.client.post("/api/auth/login", json={"username": "lan", "password": "a-long-password"})
+        assert locked.status_code == 429
+        changed = cli.invoke(app, ["users", "passwd", "lan", "--password-stdin"], input="another-long-one\n")
+        assert changed.exit_code == 0, changed.output
+        assert api.client.get("/api/auth/me", headers=me).status_code == 401
+        again = api.client.post("/api/auth/login", json={"username": "lan", "password": "another-long-one"})
+        assert again.status_code == 200
 
 
 def test_first_admin_prints_its_one_time_password_once(cli: CliRunner) -> None:

@@ -154,3 +154,58 @@ def test_events_are_published_to_a_real_mqtt_broker(api: ApiHarness, mosquitto: 
         client.disconnect()
     assert topic == f"city/events/{seeded.sites[0]}/stopped_vehicle"
     assert json.loads(payload)["event"]["id"] == str(event)
+
+
+def test_a_site_scoped_admin_cannot_create_an_every_site_webhook_nor_receive_other_sites_events(
+        api: ApiHarness, webhook_receiver) -> None:
+    url, received = webhook_receiver
+    seeded = seed_sites(api.conn, 2)
+    site_a, site_b = seeded.sites
+    local_admin = api.user("admin", site_ids=[site_a])
+    hook = {"kind": "webhook", "name": "district hook", "url": url}
+    for site_ids in (None, [site_a, site_b], [site_b]):
+        refused = api.client.post("/api/outbound", headers=local_admin.headers, json={**hook, "site_ids": site_ids})
+        assert refused.status_code == 403, refused.text
+    assert api.conn.execute("SELECT count(*) AS n FROM outbound_targets").fetchone()["n"] == 0
+    own = api.client.post("/api/outbound", headers=local_admin.headers, json={**hook, "site_ids": [site_a]})
+    assert own.status_code == 201
+    insert_event(api.conn, site_b, seeded.cameras[1], type="intrusion")  # not its site: never sent to it
+    wanted = insert_event(api.conn, site_a, seeded.cameras[0], type="intrusion")
+    _, body = received.get(timeout=10)
+    assert json.loads(body)["event"]["id"] == str(wanted)
+    assert received.empty()
+
+
+def test_a_site_scoped_admin_sees_and_removes_only_its_own_sites_targets(api: ApiHarness) -> None:
+    seeded = seed_sites(api.conn, 2)
+    site_a, site_b = seeded.sites
+    admin, local_admin = api.user("admin"), api.user("admin", site_ids=[site_a])
+    ids = {}
+    for label, site_ids in (("every", None), ("b", [site_b]), ("a", [site_a])):
+        created = api.client.post("/api/outbound", headers=admin.headers, json={
+            "kind": "webhook", "name": label, "url": "http://127.0.0.1:9/hook", "site_ids": site_ids})
+        ids[label] = created.json()["id"]
+    assert [t["name"] for t in api.client.get("/api/outbound", headers=local_admin.headers).json()] == ["a"]
+    for label in ("every", "b"):
+        assert api.client.delete(f"/api/outbound/{ids[label]}", headers=local_admin.headers).status_code == 404
+    assert api.client.delete(f"/api/outbound/{ids['a']}", headers=local_admin.headers).status_code == 204
+    assert len(api.client.get("/api/outbound", headers=admin.headers).json()) == 2
+
+
+def test_a_site_scoped_admin_cannot_create_a_device_for_another_site(api: ApiHarness) -> None:
+    seeded = seed_sites(api.conn, 2)
+    site_a, site_b = seeded.sites
+    local_admin = api.user("admin", site_ids=[site_a])
+    foreign = api.client.post("/api/devices", headers=local_admin.headers, json={
+        "device_id": "kiosk-b", "kind": "ticket_machine", "site_id": site_b})
+    assert foreign.status_code == 403 and foreign.json()["code"] == "site_outside_scope"
+    assert api.conn.execute("SELECT count(*) AS n FROM device_keys").fetchone()["n"] == 0
+    register_device(api, "terminal", site_b)  # by a global admin
+    own = api.client.post("/api/devices", headers=local_admin.headers, json={
+        "device_id": "kiosk-a", "kind": "ticket_machine", "site_id": site_a})
+    assert own.status_code == 201
+    listed = api.client.get("/api/devices", headers=local_admin.headers).json()
+    assert [d["device_id"] for d in listed] == ["kiosk-a"]
+    other = api.conn.execute("SELECT id FROM device_keys WHERE site_id = %s", (site_b,)).fetchone()["id"]
+    assert api.client.delete(f"/api/devices/{other}", headers=local_admin.headers).status_code == 404
+    assert api.conn.execute("SELECT active FROM device_keys WHERE id = %s", (other,)).fetchone()["active"]

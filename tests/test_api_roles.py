@@ -56,6 +56,7 @@ ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
      frozenset({"admin"}), 201),
     ("GET", "/api/users/{user_id}", None, frozenset({"admin"}), 200),
     ("PATCH", "/api/users/{user_id}", lambda i: {"display_name": "Lan"}, frozenset({"admin"}), 200),
+    ("GET", "/api/users/{user_id}/tokens", None, frozenset({"admin"}), 200),
     ("GET", "/api/audit", None, frozenset({"admin"}), 200),
     ("GET", "/api/sites", None, EVERYONE, 200),
     ("GET", "/api/sites/{site_a}", None, EVERYONE, 200),

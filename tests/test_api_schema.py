@@ -15,8 +15,9 @@ from tests.support.api import ServedApi, seed_sites
 
 MAX_EXAMPLES = int(os.environ.get("VIGIL_SCHEMATHESIS_EXAMPLES", "3"))
 # Operations that would lock the fuzzing admin out of the rest of the run (sign-out, token revocation, a
-# password reset that demands a change at the next sign-in); they have their own tests.
-LOCKOUTS = r"^/api/auth/(logout|password|tokens/.*)$|^/api/users/\{user_id\}/password$"
+# password reset that demands a change at the next sign-in and revokes the admin's token); they have their
+# own tests.
+LOCKOUTS = r"^/api/auth/(logout|password|tokens/.*)$|^/api/users/\{user_id\}/(password|tokens/.*)$"
 # Operations that reach out to the network with what the fuzzer typed (camera probes, discovery multicast,
 # stream decoding, webhook/MQTT targets): tests may only talk to loopback, so these have their own tests.
 OUTWARD = r"^/api/cameras/(probe|onboard|discover|\{camera_id\}/(snapshot|preview))$|^/api/outbound$"

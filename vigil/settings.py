@@ -122,8 +122,14 @@ class ApiSettings(_Section):
     session_secret: str | None = Field(default=None, description="Empty: a key file in the data folder.")
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30, description="Sign-in lasts this long.")
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Larger request bodies get 413.")
-    login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins before lock-out.")
-    login_lockout_s: float = Field(default=300.0, ge=1, description="Lock-out length.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins (or password changes) for one user name from one client "
+                                     "address within login_lockout_s before that name is locked out there.")
+    login_max_failures_per_addr: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one client address, whatever the names, within "
+                                      "login_lockout_s before the address is locked out.")
+    login_lockout_s: float = Field(default=300.0, ge=1, description="Window the failures are counted in, and "
+                                                                      "how long a lock-out lasts.")
 
 
 class Settings(BaseSettings):

@@ -9,11 +9,20 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from ops_api import audit
-from ops_api.accounts import AccountError, SignInRefused, check_sign_in, get_user, set_password
+from ops_api.accounts import (
+    AccountError,
+    Limits,
+    SignInRefused,
+    check_current_password,
+    check_sign_in,
+    get_user,
+    set_password,
+)
 from ops_api.deps import SESSION_COOKIE, Conn, CurrentUser, client_addr, context
 from ops_api.errors import ApiError, ApiProblem
-from ops_api.schemas import StrictModel, UserOut
-from ops_api.security import SESSION_PREFIX, TOKEN_PREFIX, new_token, token_hash, verify_password
+from ops_api.schemas import StrictModel, TokenOut, UserOut
+from ops_api.security import SESSION_PREFIX, TOKEN_PREFIX, new_token, token_hash
+from store import accounts as store
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -33,35 +42,35 @@ class TokenCreate(StrictModel):
     expires_days: int | None = Field(None, ge=1, le=3650, description="Null: until revoked.")
 
 
-class TokenOut(StrictModel):
-    id: int
-    name: str
-    prefix: str
-    created_at: datetime
-    expires_at: datetime | None = None
-    last_used: datetime | None = None
-    revoked_at: datetime | None = None
-
-
 class TokenCreated(TokenOut):
     token: str = Field(description="Shown once: send it as 'Authorization: Bearer <token>'.")
 
 
+def _limits(request: Request) -> Limits:
+    api = context(request).settings.api
+    return Limits(api.login_max_failures, api.login_max_failures_per_addr, api.login_lockout_s)
+
+
+def _refused(refused: SignInRefused) -> ApiProblem:
+    if refused.status == 429:
+        return ApiProblem(429, str(refused), code="too_many_sign_ins", params={"retry_after_s": refused.retry_after_s},
+                          headers={"Retry-After": str(refused.retry_after_s)})
+    return ApiProblem(refused.status, str(refused), code="wrong_credentials")
+
+
 @router.post("/login", response_model=UserOut, responses={401: {}, 429: {}})
 def login(*, body: SignIn, request: Request, response: Response, conn: Conn) -> UserOut:
-    """Check the password and set the HTTP-only session cookie. Repeated failures lock the account."""
+    """Check the password and set the HTTP-only session cookie. Repeated failures for one name from one address,
+    or from one address for any names, lock them out for a while (429 with Retry-After), whether the name
+    exists or not."""
     ctx = context(request)
     api = ctx.settings.api
     try:
-        user = check_sign_in(conn, body.username, body.password, max_failures=api.login_max_failures,
-                             lockout_s=api.login_lockout_s, remote_addr=client_addr(request))
+        user = check_sign_in(conn, body.username, body.password, limits=_limits(request),
+                             remote_addr=client_addr(request))
     except SignInRefused as refused:
         ctx.metrics.login_failures.inc()
-        headers = {"Retry-After": str(refused.retry_after_s)} if refused.retry_after_s else None
-        if refused.status == 429:
-            raise ApiProblem(429, str(refused), code="too_many_sign_ins",
-                             params={"retry_after_s": refused.retry_after_s}, headers=headers) from None
-        raise ApiProblem(refused.status, str(refused), code="wrong_credentials", headers=headers) from None
+        raise _refused(refused) from None
     secret = new_token(SESSION_PREFIX)
     expires = datetime.now(UTC) + timedelta(hours=api.session_hours)
     conn.execute("INSERT INTO api_sessions (token_hash, user_id, expires_at, remote_addr, user_agent)"
@@ -104,12 +113,18 @@ def update_me(*, body: Preferences, request: Request, user: CurrentUser, conn: C
     return UserOut.of(get_user(conn, user_id=user.user_id))
 
 
-@router.post("/password", status_code=204, response_class=Response, responses={422: {}})
+@router.post("/password", status_code=204, response_class=Response, responses={422: {}, 429: {}})
 def change_password(*, body: PasswordChange, request: Request, user: CurrentUser,
                     conn: Conn) -> Response:
-    """Change one's own password; other sessions of the user end."""
-    row = conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.user_id,)).fetchone()
-    if not verify_password(row["password_hash"], body.current_password):
+    """Change one's own password; the user's other sessions end and its API tokens are revoked. A wrong
+    current password counts towards the sign-in lock-out."""
+    try:
+        right = check_current_password(conn, user, body.current_password, limits=_limits(request),
+                                       remote_addr=client_addr(request))
+    except SignInRefused as refused:
+        raise _refused(refused) from None
+    if not right:
+        context(request).metrics.login_failures.inc()
         raise ApiError(422, "body.current_password", "is not your current password", code="not_your_password")
     try:
         set_password(conn, user.user_id, body.new_password, actor=user, remote_addr=client_addr(request),
@@ -121,9 +136,7 @@ def change_password(*, body: PasswordChange, request: Request, user: CurrentUser
 
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(*, user: CurrentUser, conn: Conn) -> list[TokenOut]:
-    rows = conn.execute("SELECT id, name, prefix, created_at, expires_at, last_used, revoked_at FROM api_tokens"
-                        " WHERE user_id = %s ORDER BY id", (user.user_id,)).fetchall()
-    return [TokenOut(**row) for row in rows]
+    return [TokenOut(**row) for row in store.user_tokens(conn, user.user_id)]
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
@@ -133,10 +146,7 @@ def create_token(*, body: TokenCreate, request: Request, user: CurrentUser,
     secret = new_token(TOKEN_PREFIX)
     expires = datetime.now(UTC) + timedelta(days=body.expires_days) if body.expires_days else None
     with conn.transaction():
-        row = conn.execute("INSERT INTO api_tokens (user_id, name, token_hash, prefix, expires_at)"
-                           " VALUES (%s, %s, %s, %s, %s) RETURNING id, name, prefix, created_at, expires_at,"
-                           " last_used, revoked_at",
-                           (user.user_id, body.name, token_hash(secret), secret[:10], expires)).fetchone()
+        row = store.add_token(conn, user.user_id, body.name, token_hash(secret), secret[:10], expires)
         audit.record(conn, user, "token.create", "api_token", row["id"], after=row, remote_addr=client_addr(request))
     return TokenCreated(**row, token=secret)
 
@@ -145,8 +155,7 @@ def create_token(*, body: TokenCreate, request: Request, user: CurrentUser,
 def revoke_token(*, token_id: int, request: Request, user: CurrentUser,
                  conn: Conn) -> Response:
     with conn.transaction():
-        row = conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND user_id = %s"
-                           " AND revoked_at IS NULL RETURNING id, name", (token_id, user.user_id)).fetchone()
+        row = store.revoke_token(conn, user.user_id, token_id)
         if row is None:
             raise ApiProblem(404, "token not found", code="token_not_found")
         audit.record(conn, user, "token.revoke", "api_token", token_id, before=row, remote_addr=client_addr(request))

@@ -1,5 +1,9 @@
 """Integrations: queue-ticket machines and satisfaction terminals post here with their own device keys
-(idempotent by the device's event id); admins manage device keys and outbound webhook/MQTT targets."""
+(idempotent by the device's event id); admins manage device keys and outbound webhook/MQTT targets.
+
+A site-scoped admin sees and manages only the devices of its sites and the targets whose sites are all its own,
+and a target it creates must name some of its sites (never every site: it would receive other sites' events).
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,13 @@ from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
 from ops_api.security import DEVICE_PREFIX, new_token, token_hash
+from store import integrations as store
+from store.accounts import unknown_sites
+from store.integrations import DEVICE_COLUMNS
 
 router = APIRouter(tags=["integrations"])
 Admin = Annotated[Principal, Depends(require("integrations.admin"))]
 DeviceKey = Annotated[str, Header(alias="X-Device-Key", description="The device's key (vgd_...)")]
-DEVICE_COLUMNS = "id, device_id, kind, site_id, counter_id, prefix, active, created_at, last_seen"
-TARGET_COLUMNS = ("id, kind, name, url, username, secret IS NOT NULL AS has_secret, event_types, site_ids, active,"
-                  " created_at, last_ok, last_error")
 
 
 class DeviceCreate(BaseModel):
@@ -89,7 +93,7 @@ class TargetIn(BaseModel):
     secret: str | None = Field(None, max_length=200, description="Webhook HMAC key or MQTT password; write-only.")
     username: str | None = Field(None, max_length=100)
     event_types: list[str] | None = Field(None, max_length=50)
-    site_ids: list[int] | None = Field(None, max_length=1000)
+    site_ids: list[int] | None = Field(None, min_length=1, max_length=1000, description="Null: every site.")
     active: bool = True
 
 
@@ -183,25 +187,23 @@ def rating(*, body: RatingIn, x_device_key: DeviceKey, conn: Conn) -> JSONRespon
 
 
 @router.get("/api/devices", response_model=list[DeviceOut])
-def devices(*, _: Admin, conn: Conn) -> list[DeviceOut]:
-    return [DeviceOut(**r) for r in conn.execute(f"SELECT {DEVICE_COLUMNS} FROM device_keys ORDER BY device_id")]
+def devices(*, user: Admin, conn: Conn) -> list[DeviceOut]:
+    return [DeviceOut(**r) for r in store.list_devices(conn, user.scope)]
 
 
-@router.post("/api/devices", response_model=DeviceCreated, status_code=201)
+@router.post("/api/devices", response_model=DeviceCreated, status_code=201, responses={403: {}})
 def create_device(*, body: DeviceCreate, request: Request, user: Admin, conn: Conn) -> DeviceCreated:
     """Register a ticket machine or terminal; its key is shown only in this answer."""
-    if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
+    user.check_site_filter([body.site_id])
+    if unknown_sites(conn, [body.site_id]):
         raise ApiError(422, "body.site_id", f"no site with id {body.site_id}", code="unknown_site",
                        params={"site_id": body.site_id})
-    if body.counter_id is not None and not conn.execute("SELECT 1 FROM counters WHERE id = %s AND site_id = %s",
-                                                        (body.counter_id, body.site_id)).fetchone():
+    if body.counter_id is not None and not store.counter_of_site(conn, body.counter_id, body.site_id):
         raise ApiError(422, "body.counter_id", "must be a counter of the device's site", code="counter_not_of_site")
     key = new_token(DEVICE_PREFIX)
     with conn.transaction():
-        row = conn.execute(f"INSERT INTO device_keys (device_id, kind, site_id, counter_id, key_hash, prefix)"
-                           f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {DEVICE_COLUMNS}",
-                           (body.device_id, body.kind, body.site_id, body.counter_id, token_hash(key),
-                            key[:10])).fetchone()
+        row = store.add_device(conn, body.device_id, body.kind, body.site_id, body.counter_id, token_hash(key),
+                               key[:10])
         audit.record(conn, user, "device.create", "device", row["id"], after=row, remote_addr=client_addr(request))
     return DeviceCreated(**row, key=key)
 
@@ -210,8 +212,7 @@ def create_device(*, body: DeviceCreate, request: Request, user: Admin, conn: Co
 def disable_device(*, device_id: int, request: Request, user: Admin, conn: Conn) -> Response:
     """Disable a device key (its past reports stay)."""
     with conn.transaction():
-        row = conn.execute(f"UPDATE device_keys SET active = false WHERE id = %s RETURNING {DEVICE_COLUMNS}",
-                           (device_id,)).fetchone()
+        row = store.disable_device(conn, device_id, user.scope)
         if row is None:
             raise ApiProblem(404, "device not found", code="device_not_found")
         audit.record(conn, user, "device.disable", "device", device_id, after=row, remote_addr=client_addr(request))
@@ -227,19 +228,18 @@ def _check_target(body: TargetIn) -> None:
 
 
 @router.get("/api/outbound", response_model=list[TargetOut])
-def targets(*, _: Admin, conn: Conn) -> list[TargetOut]:
-    return [TargetOut(**r) for r in conn.execute(f"SELECT {TARGET_COLUMNS} FROM outbound_targets ORDER BY id")]
+def targets(*, user: Admin, conn: Conn) -> list[TargetOut]:
+    return [TargetOut(**r) for r in store.list_targets(conn, user.scope)]
 
 
-@router.post("/api/outbound", response_model=TargetOut, status_code=201)
+@router.post("/api/outbound", response_model=TargetOut, status_code=201, responses={403: {}})
 def create_target(*, body: TargetIn, request: Request, user: Admin, conn: Conn) -> TargetOut:
-    """Send events to a webhook (signed POST) or an MQTT broker."""
+    """Send events to a webhook (signed POST) or an MQTT broker; a site-scoped admin must name some of its
+    sites."""
+    user.check_grant(body.site_ids, "body.site_ids")
     _check_target(body)
-    fields = body.model_dump()
     with conn.transaction():
-        row = conn.execute(f"INSERT INTO outbound_targets ({', '.join(fields)}) VALUES"
-                           f" ({', '.join(['%s'] * len(fields))}) RETURNING {TARGET_COLUMNS}",
-                           list(fields.values())).fetchone()
+        row = store.add_target(conn, body.model_dump())
         audit.record(conn, user, "outbound.create", "outbound_target", row["id"], after=row,
                      remote_addr=client_addr(request))
     if context(request).outbound is not None:
@@ -250,8 +250,7 @@ def create_target(*, body: TargetIn, request: Request, user: Admin, conn: Conn) 
 @router.delete("/api/outbound/{target_id}", status_code=204, response_class=Response)
 def delete_target(*, target_id: int, request: Request, user: Admin, conn: Conn) -> Response:
     with conn.transaction():
-        row = conn.execute(f"DELETE FROM outbound_targets WHERE id = %s RETURNING {TARGET_COLUMNS}",
-                           (target_id,)).fetchone()
+        row = store.delete_target(conn, target_id, user.scope)
         if row is None:
             raise ApiProblem(404, "outbound target not found", code="outbound_target_not_found")
         audit.record(conn, user, "outbound.delete", "outbound_target", target_id, before=row,

@@ -1,4 +1,5 @@
-"""Sites: service centers and streets (everyone reads the sites in scope; admins change them)."""
+"""Sites: service centers and streets (everyone reads the sites in scope; admins change them: a site-scoped
+admin only its own sites, and it cannot create sites, which would lie outside its scope)."""
 
 from __future__ import annotations
 
@@ -104,8 +105,10 @@ def one_site(*, site_id: int, user: Reader, conn: Conn) -> SiteOut:
     return SiteOut(**get_site(conn, site_id, user))
 
 
-@router.post("", response_model=SiteOut, status_code=201)
+@router.post("", response_model=SiteOut, status_code=201, responses={403: {}})
 def create_site(*, body: SiteCreate, request: Request, user: Writer, conn: Conn) -> SiteOut:
+    if user.site_ids is not None:
+        raise ApiProblem(403, "only an admin of every site may create sites", code="site_create_needs_every_site")
     fields = _validated({k: v for k, v in body.model_dump().items() if v is not None})
     columns = ", ".join(fields)
     with conn.transaction():

@@ -1,4 +1,9 @@
-"""Users (admin only): list, create, change role/sites/state, reset a password; and the audit log."""
+"""Users (admin only): list, create, change role/sites/state, reset a password, see and revoke their API
+tokens; and the audit log.
+
+A site-scoped admin manages only the users whose sites are all its own (others do not exist for it: 404),
+may give only its own sites (never every site: 403), and reads only the audit rows of its own sites.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from ops_api import audit
-from ops_api.accounts import AccountError, create_user, get_user, list_users, set_password
+from ops_api.accounts import AccountError, create_user, deactivate, get_user, list_users, set_password
 from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal, Role
-from ops_api.schemas import Page, StrictModel, UserOut
+from ops_api.schemas import Page, StrictModel, TokenOut, UserOut
+from store import accounts as store
+from store import audit_log as audit_rows
 
 router = APIRouter(tags=["users"])
 Admin = Annotated[Principal, Depends(require("users.admin"))]
@@ -54,6 +61,7 @@ class AuditEntry(StrictModel):
     before: Any = None
     after: Any = None
     remote_addr: str | None
+    site_ids: list[int] | None = Field(None, description="The sites the change concerns; null: every site or none.")
 
 
 class AuditPage(Page):
@@ -69,14 +77,24 @@ def _no_user() -> ApiProblem:
     return ApiProblem(404, "user not found", code="user_not_found")
 
 
+def _visible_user(conn: Conn, user_id: int, admin: Principal) -> dict[str, Any]:
+    """The user, or 404 when there is none within the admin's sites."""
+    row = get_user(conn, user_id=user_id, scope=admin.scope)
+    if row is None:
+        raise _no_user()
+    return row
+
+
 @router.get("/api/users", response_model=list[UserOut])
-def users(*, _: Admin, conn: Conn) -> list[UserOut]:
-    return [UserOut.of(row) for row in list_users(conn)]
+def users(*, user: Admin, conn: Conn) -> list[UserOut]:
+    return [UserOut.of(row) for row in list_users(conn, user.scope)]
 
 
-@router.post("/api/users", response_model=UserOut, status_code=201)
+@router.post("/api/users", response_model=UserOut, status_code=201, responses={403: {}})
 def add_user(*, body: UserCreate, request: Request, user: Admin,
              conn: Conn) -> UserOut:
+    """Create a user; a site-scoped admin must give it some of its own sites."""
+    user.check_grant(body.site_ids, "body.site_ids")
     try:
         row = create_user(conn, body.username, body.password, body.role, site_ids=body.site_ids,
                           display_name=body.display_name, language=body.language,
@@ -88,39 +106,32 @@ def add_user(*, body: UserCreate, request: Request, user: Admin,
 
 
 @router.get("/api/users/{user_id}", response_model=UserOut)
-def one_user(*, user_id: int, _: Admin, conn: Conn) -> UserOut:
-    row = get_user(conn, user_id=user_id)
-    if row is None:
-        raise _no_user()
-    return UserOut.of(row)
+def one_user(*, user_id: int, user: Admin, conn: Conn) -> UserOut:
+    return UserOut.of(_visible_user(conn, user_id, user))
 
 
-@router.patch("/api/users/{user_id}", response_model=UserOut)
+@router.patch("/api/users/{user_id}", response_model=UserOut, responses={403: {}})
 def update_user(*, user_id: int, body: UserUpdate, request: Request, user: Admin,
                 conn: Conn) -> UserOut:
-    """Change role, sites, name, language or active state; deactivating ends the user's sessions."""
+    """Change role, sites, name, language or active state; deactivating ends the user's sessions and revokes
+    its API tokens."""
     with conn.transaction():
-        before = get_user(conn, user_id=user_id)
-        if before is None:
-            raise _no_user()
+        before = _visible_user(conn, user_id, user)
         if user_id == user.user_id and (body.active is False or (body.role and body.role != Role.ADMIN)):
             raise ApiError(422, "body.role" if body.role else "body.active", "you cannot demote or disable yourself",
                            code="cannot_demote_self")
         changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"all_sites"})
         if body.all_sites:
             changes["site_ids"] = None
-        if changes.get("site_ids"):
-            known = {r["id"] for r in conn.execute("SELECT id FROM sites WHERE id = ANY(%s)", (changes["site_ids"],))}
-            missing = sorted(set(changes["site_ids"]) - known)
-            if missing:
-                raise ApiError(422, "body.site_ids", f"no site with id {missing[0]}", code="unknown_site",
-                               params={"site_id": missing[0]})
-        if changes:
-            sets = ", ".join(f"{k} = %({k})s" for k in changes)
-            conn.execute(f"UPDATE users SET {sets}, updated_at = now() WHERE id = %(id)s",
-                         {**{k: (v.value if isinstance(v, Role) else v) for k, v in changes.items()}, "id": user_id})
+        if "site_ids" in changes:
+            user.check_grant(changes["site_ids"], "body.site_ids")
+        missing = store.unknown_sites(conn, changes.get("site_ids") or ())
+        if missing:
+            raise ApiError(422, "body.site_ids", f"no site with id {missing[0]}", code="unknown_site",
+                           params={"site_id": missing[0]})
+        store.update_user(conn, user_id, {k: (v.value if isinstance(v, Role) else v) for k, v in changes.items()})
         if body.active is False:
-            conn.execute("DELETE FROM api_sessions WHERE user_id = %s", (user_id,))
+            deactivate(conn, user_id, actor=user, remote_addr=client_addr(request))
         after = get_user(conn, user_id=user_id)
         audit.record(conn, user, "user.update", "user", user_id, before=before, after=after,
                      remote_addr=client_addr(request))
@@ -130,14 +141,34 @@ def update_user(*, user_id: int, body: UserUpdate, request: Request, user: Admin
 @router.post("/api/users/{user_id}/password", status_code=204, response_class=Response)
 def reset_password(*, user_id: int, body: PasswordReset, request: Request, user: Admin,
                    conn: Conn) -> Response:
-    """Set a new password for a user (and, by default, make them change it at the next sign-in)."""
-    if get_user(conn, user_id=user_id) is None:
-        raise _no_user()
+    """Set a new password for a user (and, by default, make them change it at the next sign-in); the user's
+    sessions end and its API tokens are revoked."""
+    _visible_user(conn, user_id, user)
     try:
         set_password(conn, user_id, body.password, must_change=body.must_change_password, actor=user,
                      remote_addr=client_addr(request))
     except AccountError as exc:
         raise _account_error(exc, "body.password") from None
+    return Response(status_code=204)
+
+
+@router.get("/api/users/{user_id}/tokens", response_model=list[TokenOut])
+def user_tokens(*, user_id: int, user: Admin, conn: Conn) -> list[TokenOut]:
+    """The user's API tokens, revoked and expired ones included (never their secrets)."""
+    _visible_user(conn, user_id, user)
+    return [TokenOut(**row) for row in store.user_tokens(conn, user_id)]
+
+
+@router.delete("/api/users/{user_id}/tokens/{token_id}", status_code=204, response_class=Response)
+def revoke_user_token(*, user_id: int, token_id: int, request: Request, user: Admin, conn: Conn) -> Response:
+    """Revoke one of the user's API tokens (404 when it has no such live token)."""
+    with conn.transaction():
+        _visible_user(conn, user_id, user)
+        row = store.revoke_token(conn, user_id, token_id)
+        if row is None:
+            raise ApiProblem(404, "token not found", code="token_not_found")
+        audit.record(conn, user, "token.revoke", "api_token", token_id, before=row, after={"reason": "admin"},
+                     remote_addr=client_addr(request))
     return Response(status_code=204)
 
 
@@ -147,15 +178,10 @@ def audit_log(*, action: str | None = Query(None, max_length=100, examples=["eve
               object_id: str | None = Query(None, max_length=100),
               user_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
               limit: int = Query(100, ge=1, le=1000), cursor: int | None = Query(None, ge=1),
-              _: Annotated[Principal, Depends(require("audit.read"))], conn: Conn) -> AuditPage:
-    """Newest first; ``cursor`` is the id to continue below."""
-    clauses, params = ["true"], []
-    for sql, value in (("action = %s", action), ("object_type = %s", object_type), ("object_id = %s", object_id),
-                       ("user_id = %s", user_id), ("time >= %s", since), ("time < %s", until), ("id < %s", cursor)):
-        if value is not None:
-            clauses.append(sql)
-            params.append(value)
-    rows = conn.execute(f"SELECT * FROM audit_log WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT %s",
-                        [*params, limit + 1]).fetchall()
+              user: Annotated[Principal, Depends(require("audit.read"))], conn: Conn) -> AuditPage:
+    """Newest first; ``cursor`` is the id to continue below. A site-scoped reader sees only the rows whose
+    sites are all its own."""
+    rows = audit_rows.entries(conn, scope=user.scope, limit=limit + 1, action=action, object_type=object_type,
+                              object_id=object_id, user_id=user_id, since=since, until=until, cursor=cursor)
     following = str(rows[limit - 1]["id"]) if len(rows) > limit else None
     return AuditPage(items=[AuditEntry(**r) for r in rows[:limit]], next_cursor=following)

@@ -75,7 +75,7 @@ def passwd(
     password_stdin: bool = typer.Option(False, help="Read the new password from the first line of stdin."),
     generate: bool = typer.Option(False, help="Generate a one-time password (printed; changed at next sign-in)."),
 ) -> None:
-    """Set a user's password (also lifts a lock-out and ends the user's sessions)."""
+    """Set a user's password (also lifts a lock-out, ends the user's sessions and revokes its API tokens)."""
     from ops_api.accounts import AccountError, cli_actor, get_user, set_password
 
     with _conn(ctx) as conn:
@@ -131,6 +131,7 @@ def token(
     from ops_api import audit
     from ops_api.accounts import cli_actor, get_user
     from ops_api.security import TOKEN_PREFIX, new_token, token_hash
+    from store.accounts import add_token
 
     with _conn(ctx) as conn:
         user = get_user(conn, username=username)
@@ -139,9 +140,7 @@ def token(
         secret = new_token(TOKEN_PREFIX)
         expires = datetime.now(UTC) + timedelta(days=days) if days else None
         with conn.transaction():
-            row = conn.execute("INSERT INTO api_tokens (user_id, name, token_hash, prefix, expires_at)"
-                               " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                               (user["id"], name, token_hash(secret), secret[:10], expires)).fetchone()
+            row = add_token(conn, user["id"], name, token_hash(secret), secret[:10], expires)
             audit.record(conn, None, "token.create", "api_token", row["id"], after={"user": username, "name": name},
                          username=cli_actor())
     typer.echo(secret)

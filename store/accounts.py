@@ -1,0 +1,196 @@
+"""Accounts in PostgreSQL: users within a site scope, their API tokens and sessions, and the sign-in
+failure counts that lock a name (from one address) or an address out.
+
+A *scope* is a list of site ids, or None for every site. A user is within a scope when its own sites are
+a non-empty subset of it; users of every site (``site_ids`` NULL) or of no site are within no scope but None.
+
+Failures are counted per (user name, client address) and per client address (user name ``''``), the same
+way whether or not the name exists. An attempt is counted *before* its password is checked
+(``reserve_attempt``), in one atomic statement, so parallel attempts cannot all slip under the limit; the
+caller then releases the reservation on success (``clear_attempts``) or keeps it as a failure. The count
+starts again ``lockout`` after its first failure; the first attempt over the limit locks for ``lockout``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+USER_COLUMNS = ("id, username, display_name, role, site_ids, language, active, must_change_password,"
+                " (SELECT max(a.locked_until) FROM login_attempts a WHERE a.username = users.username"
+                " AND a.locked_until > now()) AS locked_until, created_at, updated_at")
+TOKEN_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, last_used, revoked_at"
+ADDRESS_WIDE = ""  # the login_attempts row of an address counting every name tried from it
+_WITHIN = "users.site_ids IS NOT NULL AND cardinality(users.site_ids) > 0 AND users.site_ids <@ %(scope)s::bigint[]"
+
+
+def _scoped(scope: list[int] | None) -> str:
+    return "true" if scope is None else _WITHIN
+
+
+# -- users -------------------------------------------------------------------------------------------------
+def list_users(conn: psycopg.Connection, scope: list[int] | None = None) -> list[dict[str, Any]]:
+    """Every user within ``scope``, by name."""
+    return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE {_scoped(scope)} ORDER BY username",
+                        {"scope": scope}).fetchall()
+
+
+def find_user(conn: psycopg.Connection, user_id: int | None = None, username: str | None = None,
+              scope: list[int] | None = None) -> dict[str, Any] | None:
+    """One user by id or name, or None when there is none within ``scope``."""
+    key, value = ("id = %(key)s::bigint", user_id) if user_id is not None else ("username = %(key)s", username)
+    return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE {key} AND {_scoped(scope)}",
+                        {"key": value, "scope": scope}).fetchone()
+
+
+def insert_user(conn: psycopg.Connection, username: str, password_hash: str, role: str, site_ids: list[int] | None,
+                display_name: str | None, language: str, must_change_password: bool) -> dict[str, Any]:
+    return conn.execute(
+        f"INSERT INTO users (username, display_name, password_hash, role, site_ids, language, must_change_password)"
+        f" VALUES (%s, %s, %s, %s, %s::bigint[], %s, %s) RETURNING {USER_COLUMNS}",
+        (username, display_name, password_hash, role, site_ids, language, must_change_password)).fetchone()
+
+
+def credentials(conn: psycopg.Connection, user_id: int | None = None,
+                username: str | None = None) -> dict[str, Any] | None:
+    """A user's id, username, password hash and active flag, for checking a password."""
+    key, value = ("id = %s::bigint", user_id) if user_id is not None else ("username = %s", username)
+    return conn.execute(f"SELECT id, username, password_hash, active FROM users WHERE {key}", (value,)).fetchone()
+
+
+def set_password_hash(conn: psycopg.Connection, user_id: int, password_hash: str,
+                      must_change_password: bool | None = None) -> None:
+    """Store a new hash (and, unless None, whether the password must be changed at the next sign-in)."""
+    conn.execute("UPDATE users SET password_hash = %s, must_change_password = coalesce(%s, must_change_password),"
+                 " updated_at = now() WHERE id = %s::bigint", (password_hash, must_change_password, user_id))
+
+
+def update_user(conn: psycopg.Connection, user_id: int, changes: dict[str, Any]) -> None:
+    """Set the given columns (role, site_ids, display_name, language, active) of a user."""
+    allowed = {"role", "site_ids", "display_name", "language", "active"}
+    if not changes:
+        return
+    if not set(changes) <= allowed:
+        raise ValueError(f"not a user column one may change: {sorted(set(changes) - allowed)}")
+    sets = ", ".join(f"{k} = %({k})s" for k in changes)
+    conn.execute(f"UPDATE users SET {sets}, updated_at = now() WHERE id = %(id)s::bigint", {**changes, "id": user_id})
+
+
+def unknown_sites(conn: psycopg.Connection, site_ids: Iterable[int]) -> list[int]:
+    """The ids among ``site_ids`` that name no site, sorted."""
+    wanted = sorted(set(site_ids))
+    known = {r["id"] for r in conn.execute("SELECT id FROM sites WHERE id = ANY(%s::bigint[])", (wanted,))}
+    return [s for s in wanted if s not in known]
+
+
+# -- tokens and sessions -------------------------------------------------------------------------------------
+def add_token(conn: psycopg.Connection, user_id: int, name: str, digest: str, prefix: str,
+              expires_at: datetime | None) -> dict[str, Any]:
+    """Store a new API token by the hash of its secret."""
+    return conn.execute(f"INSERT INTO api_tokens (user_id, name, token_hash, prefix, expires_at)"
+                        f" VALUES (%s::bigint, %s, %s, %s, %s) RETURNING {TOKEN_COLUMNS}",
+                        (user_id, name, digest, prefix, expires_at)).fetchone()
+
+
+def user_tokens(conn: psycopg.Connection, user_id: int) -> list[dict[str, Any]]:
+    return conn.execute(f"SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = %s::bigint ORDER BY id",
+                        (user_id,)).fetchall()
+
+
+def revoke_token(conn: psycopg.Connection, user_id: int, token_id: int) -> dict[str, Any] | None:
+    """Revoke one live token of a user; None when the user has no such live token."""
+    return conn.execute(f"UPDATE api_tokens SET revoked_at = now() WHERE id = %s::bigint AND user_id = %s::bigint"
+                        f" AND revoked_at IS NULL RETURNING {TOKEN_COLUMNS}", (token_id, user_id)).fetchone()
+
+
+def revoke_all_tokens(conn: psycopg.Connection, user_id: int) -> list[dict[str, Any]]:
+    """Revoke every live token of a user; the tokens revoked."""
+    return conn.execute(f"UPDATE api_tokens SET revoked_at = now() WHERE user_id = %s::bigint AND revoked_at IS NULL"
+                        f" RETURNING {TOKEN_COLUMNS}", (user_id,)).fetchall()
+
+
+def end_sessions(conn: psycopg.Connection, user_id: int, keep: str | None = None) -> int:
+    """End a user's console sessions except the one whose hash is ``keep``; how many ended."""
+    return conn.execute("DELETE FROM api_sessions WHERE user_id = %s::bigint AND token_hash IS DISTINCT FROM %s",
+                        (user_id, keep)).rowcount
+
+
+# -- sign-in failures ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Attempt:
+    """A reserved sign-in attempt: ``allowed`` to check the password, else locked for ``retry_after_s``."""
+
+    username: str
+    remote_addr: str
+    allowed: bool
+    retry_after_s: int = 0
+
+
+# One statement counts the attempt for the name and for the address: the row lock of ON CONFLICT makes each
+# count exact under parallel attempts. A count whose window (or lock) is over starts again at 1.
+_RESERVE = """
+INSERT INTO login_attempts AS a (username, remote_addr, failures, window_start, locked_until)
+SELECT k.username, %(addr)s, 1, now(), CASE WHEN 1 > k.lim THEN now() + %(lock)s END
+FROM (VALUES (%(name)s, %(max)s::int), ('', %(max_addr)s::int)) AS k(username, lim)
+ON CONFLICT (username, remote_addr) DO UPDATE SET
+    failures = CASE WHEN a.locked_until <= now() OR (a.locked_until IS NULL AND a.window_start <= now() - %(lock)s)
+                    THEN 1 ELSE a.failures + 1 END,
+    window_start = CASE WHEN a.locked_until <= now()
+                             OR (a.locked_until IS NULL AND a.window_start <= now() - %(lock)s)
+                        THEN now() ELSE a.window_start END,
+    locked_until = CASE WHEN a.locked_until > now() THEN a.locked_until
+                        WHEN a.locked_until IS NULL AND a.window_start > now() - %(lock)s
+                             AND a.failures + 1 > CASE WHEN a.username = '' THEN %(max_addr)s ELSE %(max)s END
+                        THEN now() + %(lock)s END
+RETURNING username, failures, ceil(extract(epoch FROM locked_until - now()))::int AS wait,
+          failures > CASE WHEN username = '' THEN %(max_addr)s ELSE %(max)s END AS over
+"""
+
+_RELEASE = """
+UPDATE login_attempts SET failures = greatest(failures - 1, 0)
+WHERE remote_addr = %(addr)s AND username = ANY(%(names)s::text[]) AND failures > 0
+"""
+_DROP_EMPTY = """
+DELETE FROM login_attempts
+WHERE remote_addr = %(addr)s AND username = ANY(%(names)s::text[]) AND failures = 0 AND locked_until IS NULL
+"""
+
+
+def reserve_attempt(conn: psycopg.Connection, username: str, remote_addr: str, *, max_failures: int,
+                    max_per_addr: int, lockout_s: float) -> Attempt:
+    """Count one attempt for the name and the address before its password is checked. Over either limit it is
+    refused (and its count released where it was not over: a refused attempt checks nothing)."""
+    found = conn.execute(_RESERVE, {"name": username, "addr": remote_addr, "max": max_failures,
+                                    "max_addr": max_per_addr, "lock": timedelta(seconds=lockout_s)}).fetchall()
+    over = [r for r in found if r["over"]]
+    if not over:
+        return Attempt(username, remote_addr, True)
+    _release(conn, remote_addr, [r["username"] for r in found if not r["over"]])
+    wait = max(r["wait"] or 0 for r in over)
+    return Attempt(username, remote_addr, False, max(wait, 1))
+
+
+def _release(conn: psycopg.Connection, remote_addr: str, names: list[str]) -> None:
+    if names:
+        params = {"addr": remote_addr, "names": names}
+        conn.execute(_RELEASE, params)
+        conn.execute(_DROP_EMPTY, params)
+
+
+def clear_attempts(conn: psycopg.Connection, attempt: Attempt, lockout_s: float) -> None:
+    """The password was right: forget the name's failures from this address and release the address's count
+    of this attempt; drop counts whose window and lock are long over."""
+    conn.execute("DELETE FROM login_attempts WHERE username = %s AND remote_addr = %s",
+                 (attempt.username, attempt.remote_addr))
+    _release(conn, attempt.remote_addr, [ADDRESS_WIDE])
+    conn.execute("DELETE FROM login_attempts WHERE window_start < now() - %(lock)s"
+                 " AND (locked_until IS NULL OR locked_until < now())", {"lock": timedelta(seconds=lockout_s)})
+
+
+def lift_lockout(conn: psycopg.Connection, username: str) -> None:
+    """Forget every failure of a name, from every address (a new password was set)."""
+    conn.execute("DELETE FROM login_attempts WHERE username = %s", (username,))
