@@ -41,7 +41,9 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = make_pool(database_url, min_size=1, max_size=settings.database.pool_size, name="vigil-api")
+        database = settings.database
+        pool = make_pool(database_url, min_size=1, max_size=database.pool_size, name="vigil-api",
+                         timeout_s=database.pool_timeout_s, connect_timeout_s=database.connect_timeout_s)
         pool.open(wait=False)
         try:
             pool.wait(timeout=settings.database.connect_timeout_s)

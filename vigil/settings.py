@@ -42,6 +42,10 @@ class DatabaseSettings(_Section):
     )
     embedded_port: int = Field(default=55432, ge=1024, le=65535, description="Port of the embedded cluster.")
     pool_size: int = Field(default=8, ge=1, le=200, description="Connections per API process.")
+    pool_timeout_s: float = Field(
+        default=2.0, gt=0, le=300,
+        description="A request waits at most this long for a database connection, then answers 503 "
+                    "database_unavailable (the database is down, or every connection is busy).")
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Give up connecting after this long.")
 
 
