@@ -128,6 +128,29 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Larger request bodies get 413.")
     login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins before lock-out.")
     login_lockout_s: float = Field(default=300.0, ge=1, description="Lock-out length.")
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses or networks (10.0.0.0/8) of the reverse proxies whose X-Forwarded-Proto and "
+                    "X-Forwarded-For are believed. Empty: nobody's (the headers are ignored).")
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto", description="The session cookie's Secure flag: auto = when the request came over HTTPS "
+                                    "(itself or through a trusted proxy); always (behind any TLS proxy); never.")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300,
+        description="A connection that has not sent a whole request head (request line and headers) in this "
+                    "long is closed (slow-header attacks).")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (such as 10.0.0.0/8)") from None
+        return value
 
 
 class Settings(BaseSettings):
