@@ -135,6 +135,9 @@ class ApiSettings(_Section):
     cookie_secure: Literal["auto", "always", "never"] = Field(
         default="auto", description="The session cookie's Secure flag: auto = when the request came over HTTPS "
                                     "(itself or through a trusted proxy); always (behind any TLS proxy); never.")
+    metrics_token: str | None = Field(
+        default=None, min_length=16,
+        description="A bearer token that may read /metrics (Prometheus). Empty: only a signed-in admin may.")
     header_timeout_s: float = Field(
         default=10.0, gt=0, le=300,
         description="A connection that has not sent a whole request head (request line and headers) in this "
