@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from psycopg_pool import PoolTimeout
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ops_api.deps import ApiContext
 from ops_api.errors import BodyLimitMiddleware, document_errors, install_error_handlers
@@ -44,7 +45,9 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_log_redaction()  # again: a server configures its log handlers after the app is built
-        pool = make_pool(database_url, min_size=1, max_size=settings.database.pool_size, name="vigil-api")
+        database = settings.database
+        pool = make_pool(database_url, min_size=1, max_size=database.pool_size, name="vigil-api",
+                         timeout_s=database.pool_timeout_s, connect_timeout_s=database.connect_timeout_s)
         pool.open(wait=False)
         try:
             pool.wait(timeout=settings.database.connect_timeout_s)
@@ -76,6 +79,8 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
     document_errors(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.api.trusted_proxies:  # outermost: the scheme and client address every layer sees
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
     app.state.metrics = metrics
     _mount_console(app)
     return app

@@ -41,6 +41,11 @@ class ApiContext:
     outbound: OutboundDispatcher | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def secure_cookies(self, scheme: str) -> bool:
+        """Whether a cookie set in answer to a request of this scheme (after trusted proxies) is Secure."""
+        mode = self.settings.api.cookie_secure
+        return mode == "always" or (mode == "auto" and scheme in ("https", "wss"))
+
 
 def context(request: Request) -> ApiContext:
     return request.app.state.vigil
@@ -131,6 +136,7 @@ def require(permission: str) -> Callable[..., Principal]:
 
 
 def client_addr(request: Request) -> str | None:
+    """The client's address: the connection's peer, or what a trusted proxy says (api.trusted_proxies)."""
     return request.client.host if request.client else None
 
 

@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "users.admin": frozenset({ADMIN}),
     "audit.read": frozenset({ADMIN}),
     "integrations.admin": frozenset({ADMIN}),
+    "metrics.read": frozenset({ADMIN}),
 }
 # The code of a 404 for an object of a site outside the user's scope, by what the object is.
 NOT_FOUND = {"site": "site_not_found", "camera": "camera_not_found", "zone": "zone_not_found",

@@ -30,7 +30,25 @@ def connect(url: str, *, autocommit: bool = True, timeout_s: float = 5.0) -> psy
                            row_factory=dict_row)  # type: ignore[return-value]
 
 
-def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "vigil") -> ConnectionPool:
-    """A connection pool with dict rows; open it with ``with make_pool(...) as pool``."""
-    return ConnectionPool(url, min_size=min_size, max_size=max_size, name=name, open=False,
-                          kwargs={"autocommit": True, "row_factory": dict_row})
+def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "vigil", timeout_s: float = 30.0,
+              connect_timeout_s: float = 5.0) -> ConnectionPool:
+    """A connection pool with dict rows; open it with ``with make_pool(...) as pool``.
+
+    Each connection is checked before it is lent (a restarted server leaves dead ones in the pool). A borrower
+    waits at most ``timeout_s``, then gets ``PoolTimeout``. Failed reconnections are given up after as long
+    and tried again at the next loan, so the pool follows a database that comes back without a long backoff.
+    """
+    pool: ConnectionPool
+
+    def check(conn: psycopg.Connection) -> None:
+        try:
+            ConnectionPool.check_connection(conn)
+        except psycopg.Error:
+            pool.check()  # one dead means the server went away: drop every idle one now, not one per request
+            raise
+
+    pool = ConnectionPool(url, min_size=min_size, max_size=max_size, name=name, open=False, check=check,
+                          timeout=timeout_s, reconnect_timeout=max(1.0, timeout_s),
+                          kwargs={"autocommit": True, "row_factory": dict_row,
+                                  "connect_timeout": max(1, round(connect_timeout_s))})
+    return pool

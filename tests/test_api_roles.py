@@ -93,8 +93,9 @@ ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
      frozenset({"manager", "admin"}), 200),
     ("GET", "/api/devices", None, frozenset({"admin"}), 200),
     ("GET", "/api/outbound", None, frozenset({"admin"}), 200),
+    ("GET", "/metrics", None, frozenset({"admin"}), 200),
 ]
-PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
+PUBLIC = [("GET", "/healthz"), ("GET", "/readyz")]
 
 
 def call(world: World, method: str, path: str, body: Body, headers: dict[str, str]) -> Any:

@@ -57,9 +57,9 @@ def test_probe_reads_profiles_stream_uris_and_clock() -> None:
 @pytest.fixture
 def socket_db(pg_cluster: EmbeddedPostgres, db_url: str) -> Iterator[tuple[str, psycopg.Connection]]:
     """The test database as a Unix-socket URL (usable from inside a network namespace) and a connection."""
-    name = db_url.rsplit("/", 1)[1]
+    name = psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
     with psycopg.connect(db_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
-        yield f"postgresql://postgres@/{name}?host={pg_cluster.socket_dir}&port={pg_cluster.port}", conn
+        yield pg_cluster.socket_url(name), conn
 
 
 @pytest.mark.slow

@@ -42,6 +42,10 @@ class DatabaseSettings(_Section):
     )
     embedded_port: int = Field(default=55432, ge=1024, le=65535, description="Port of the embedded cluster.")
     pool_size: int = Field(default=8, ge=1, le=200, description="Connections per API process.")
+    pool_timeout_s: float = Field(
+        default=2.0, gt=0, le=300,
+        description="A request waits at most this long for a database connection, then answers 503 "
+                    "database_unavailable (the database is down, or every connection is busy).")
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Give up connecting after this long.")
 
 
@@ -130,6 +134,32 @@ class ApiSettings(_Section):
                                       "login_lockout_s before the address is locked out.")
     login_lockout_s: float = Field(default=300.0, ge=1, description="Window the failures are counted in, and "
                                                                       "how long a lock-out lasts.")
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses or networks (10.0.0.0/8) of the reverse proxies whose X-Forwarded-Proto and "
+                    "X-Forwarded-For are believed. Empty: nobody's (the headers are ignored).")
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto", description="The session cookie's Secure flag: auto = when the request came over HTTPS "
+                                    "(itself or through a trusted proxy); always (behind any TLS proxy); never.")
+    metrics_token: str | None = Field(
+        default=None, min_length=16,
+        description="A bearer token that may read /metrics (Prometheus). Empty: only a signed-in admin may.")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300,
+        description="A connection that has not sent a whole request head (request line and headers) in this "
+                    "long is closed (slow-header attacks).")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (such as 10.0.0.0/8)") from None
+        return value
 
 
 class Settings(BaseSettings):

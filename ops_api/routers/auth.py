@@ -78,7 +78,7 @@ def login(*, body: SignIn, request: Request, response: Response, conn: Conn) -> 
                                                   request.headers.get("user-agent", "")[:300]))
     conn.execute("DELETE FROM api_sessions WHERE expires_at < now()")
     response.set_cookie(SESSION_COOKIE, secret, max_age=int(api.session_hours * 3600), httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https", path="/")
+                        samesite="lax", secure=ctx.secure_cookies(request.url.scheme), path="/")
     return UserOut.of(user)
 
 

@@ -127,10 +127,13 @@ def serve_uvicorn(db_url: str, data_dir: Path, **api_settings: Any) -> Iterator[
 
     import uvicorn
 
+    from ops_api.server import ApiServerConfig
+
     settings = make_settings(data_dir, **api_settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db_url), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on", ws="websockets-sansio"))
+    server = uvicorn.Server(ApiServerConfig(create_app(settings, db_url), host="127.0.0.1", port=port,
+                                            log_level="warning", lifespan="on", ws="websockets-sansio",
+                                            header_timeout_s=settings.api.header_timeout_s))
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
     thread.start()
     try:

@@ -126,9 +126,11 @@ class _Server:
     def __init__(self, app: Any) -> None:
         import uvicorn
 
+        from ops_api.server import ApiServerConfig
+
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on", timeout_graceful_shutdown=1))
+        self.server = uvicorn.Server(ApiServerConfig(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                     lifespan="on", timeout_graceful_shutdown=1))
         self.thread = threading.Thread(target=self.server.run, name="console-uvicorn", daemon=True)
 
     def __enter__(self) -> str:

@@ -103,18 +103,25 @@ def migrate(ctx: typer.Context) -> None:
 @db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def psql(ctx: typer.Context) -> None:
     """Open psql on the database (extra arguments go to psql)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
     from store.db import embedded_cluster
 
     settings = state(ctx).settings()
     if settings.database_url:
-        command = ["psql", settings.database_url]
+        # The password goes to psql's environment, not its argv (which every local user can read in ps).
+        params = conninfo_to_dict(settings.database_url)
+        password = params.pop("password", None)
+        command, extra_env = ["psql", make_conninfo(**params)], {"PGPASSWORD": str(password)} if password else {}
     else:
         cluster = embedded_cluster(settings)
         if not cluster.running():
             raise fail("the embedded cluster is stopped: run `vigil db start`", ExitCode.DATABASE)
-        command = cluster.psql_command()
-    os.execvp(command[0], [*command, *ctx.args]) if os.isatty(0) else subprocess.run([*command, *ctx.args],
-                                                                                    check=False)
+        command, extra_env = cluster.psql_command()
+    env = {**os.environ, **extra_env}
+    if os.isatty(0):
+        os.execvpe(command[0], [*command, *ctx.args], env)
+    raise typer.Exit(subprocess.run([*command, *ctx.args], env=env, check=False).returncode)
 
 
 def register(app: typer.Typer) -> None:

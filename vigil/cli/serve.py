@@ -8,7 +8,7 @@ import typer
 
 from vigil.cli.common import ExitCode, fail, state
 
-API_SCHEMA_VERSION = 20  # ops_api's own migration: the API refuses to start on an older schema
+API_SCHEMA_VERSION = 21  # ops_api's own migration: the API refuses to start on an older schema
 
 
 def serve(
@@ -20,8 +20,8 @@ def serve(
 ) -> None:
     """Serve the API (and the console when installed). The schema must be migrated (`vigil db migrate`)."""
     import psycopg
-    import uvicorn
 
+    from ops_api.server import ApiServerConfig, run_server
     from store.db import connect, resolve_url
     from store.embedded import EmbeddedPostgresError
 
@@ -42,8 +42,9 @@ def serve(
         os.environ["VIGIL_CONFIG"] = state(ctx).config_file
     host, port = host or settings.api.host, port or settings.api.port
     typer.echo(f"Vigil API on http://{host}:{port}/ (docs at /docs)", err=True)
-    uvicorn.run("ops_api.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=5)
+    run_server(ApiServerConfig("ops_api.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
+                               log_level=log_level, timeout_graceful_shutdown=5,
+                               header_timeout_s=settings.api.header_timeout_s))
 
 
 def register(app: typer.Typer) -> None:

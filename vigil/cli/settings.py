@@ -9,7 +9,7 @@ import typer
 from vigil.cli.common import state
 
 settings_app = typer.Typer(help="The settings tree: effective values and the reference.", no_args_is_help=True)
-SECRET_KEYS = {"session_secret", "url"}
+SECRET_KEYS = {"session_secret", "url", "metrics_token"}
 
 
 @settings_app.command("show")
