@@ -1,5 +1,10 @@
 """Cameras: list, read, register, change, remove (engineers and admins change; operators read), their
-health, a snapshot and a live preview (MJPEG) with zones drawn."""
+health, a snapshot and a live preview (MJPEG) with zones drawn.
+
+Over the API a camera's addresses are network URLs only, and a video file is never a camera (those come from
+``vigil cameras add --file`` on the server). Moving an address of a camera with a stored password to a new
+host or port needs the password again (``cameras.addresses``): the stored one only goes where it was entered
+for."""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
+from cameras.addresses import NETWORK_SCHEMES, check_network_uri, new_addresses
 from cameras.models import strip_credentials
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
@@ -24,6 +31,28 @@ Writer = Annotated[Principal, Depends(require("cameras.write"))]
 Health = Annotated[Principal, Depends(require("health.read"))]
 
 
+FILE_CAMERAS = "video files are added as cameras on the server, with `vigil cameras add --file`"
+
+
+def _network_uri(value: str) -> str:
+    try:
+        return check_network_uri(value)
+    except ValueError as exc:
+        raise PydanticCustomError("uri_not_network", "{reason}",
+                                  {"reason": str(exc), "schemes": ", ".join(NETWORK_SCHEMES)}) from None
+
+
+def _not_a_file(value: str) -> str:
+    if value == "file":
+        raise PydanticCustomError("file_camera_cli_only", FILE_CAMERAS)
+    return value
+
+
+NetworkUri = Annotated[str, Field(max_length=2000), AfterValidator(_network_uri)]
+SourceKind = Annotated[Literal["onvif", "rtsp", "file"], AfterValidator(_not_a_file),
+                       Field(description="onvif or rtsp; file cameras are added with `vigil cameras add --file`")]
+
+
 class Position(BaseModel):
     model_config = {"extra": "forbid"}
     x: float = Field(ge=0, le=1)
@@ -33,14 +62,15 @@ class Position(BaseModel):
 class CameraFields(BaseModel):
     model_config = {"extra": "forbid"}
     name: str | None = Field(None, min_length=1, max_length=200, examples=["Sảnh chính - quầy 1-4"])
-    source_kind: Literal["onvif", "rtsp", "file"] | None = None
-    onvif_host: str | None = Field(None, max_length=255, examples=["192.0.2.10"])
+    source_kind: SourceKind | None = None
+    onvif_host: str | None = Field(None, max_length=255, pattern=r"^[A-Za-z0-9._:\[\]-]+$", examples=["192.0.2.10"])
     onvif_port: int | None = Field(None, ge=1, le=65535)
     username: str | None = Field(None, max_length=100)
-    password: str | None = Field(None, max_length=200, description="Write-only; stored encrypted.")
-    main_uri: str | None = Field(None, max_length=2000, examples=["rtsp://192.0.2.10:554/stream1"])
-    sub_uri: str | None = Field(None, max_length=2000)
-    snapshot_uri: str | None = Field(None, max_length=2000)
+    password: str | None = Field(None, max_length=200, description="Write-only; stored encrypted. Needed again "
+                                 "when an address of a camera with a password moves to another host or port.")
+    main_uri: NetworkUri | None = Field(None, examples=["rtsp://192.0.2.10:554/stream1"])
+    sub_uri: NetworkUri | None = None
+    snapshot_uri: NetworkUri | None = None
     analytics_fps: float | None = Field(None, gt=0, le=60)
     enabled: bool | None = None
     position: Position | None = None
@@ -49,7 +79,7 @@ class CameraFields(BaseModel):
 class CameraCreate(CameraFields):
     site_id: int
     name: str = Field(min_length=1, max_length=200, examples=["Sảnh chính - quầy 1-4"])
-    source_kind: Literal["onvif", "rtsp", "file"] = "rtsp"
+    source_kind: SourceKind = "rtsp"
 
 
 class CameraOut(BaseModel):
@@ -115,6 +145,23 @@ def _columns(request: Request, fields: dict[str, Any]) -> dict[str, Any]:
     if fields.get("position") is not None:
         fields["position"] = Jsonb(fields["position"])
     return fields
+
+
+def _check_address_change(before: dict[str, Any], fields: dict[str, Any]) -> None:
+    """A file camera's source stays as the server's command line set it; an address moving to a new host or
+    port of a camera with a stored password needs the password with it (it then replaces the stored one)."""
+    if before["source_kind"] == "file":
+        for key in ("source_kind", "main_uri", "sub_uri", "snapshot_uri"):
+            if key in fields:
+                raise ApiError(422, f"body.{key}", f"a file camera's source stays as set on the server: {FILE_CAMERAS}",
+                               code="file_camera_cli_only")
+    moved = new_addresses(before, fields)
+    if moved and before["has_password"] and "password_enc" not in fields:
+        key, (host, port) = next(iter(moved.items()))
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise ApiError(422, "body.password", f"{key} moves to {address}: give the camera's password again (the stored"
+                       " one is only sent to the addresses it was entered for)", code="camera_password_needed",
+                       params={"field": key, "address": address})
 
 
 @router.get("", response_model=list[CameraOut])
@@ -186,6 +233,7 @@ def update_camera(*, camera_id: int, body: CameraFields, request: Request, user:
     fields = _columns(request, fields)
     with conn.transaction():
         before = get_camera(conn, camera_id, user)
+        _check_address_change(before, fields)
         row = before
         if fields:
             sets = ", ".join(f"{k} = %s" for k in fields)
