@@ -20,6 +20,7 @@ from ops_api.errors import BodyLimitMiddleware, document_errors, install_error_h
 from ops_api.live import LiveHub
 from ops_api.metrics import ApiMetrics, MetricsMiddleware
 from ops_api.outbound import OutboundDispatcher
+from ops_api.params import out_of_range
 from ops_api.routers import ROUTERS
 from store.db import make_pool
 from vigil.settings import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
 
     app = FastAPI(title="Vigil Operations API", version="1", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_exception_handler(OverflowError, out_of_range)
     for router in ROUTERS:
         app.include_router(router)
     document_errors(app)

@@ -63,6 +63,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "time_needs_offset": (),
     "until_not_after_since": (),
     "range_too_long": ("max_days",),
+    "date_out_of_range": ("min", "max"),
+    "value_out_of_range": (),
     # signing in, roles and sites
     "not_signed_in": (),
     "session_expired": (),

@@ -22,6 +22,7 @@ from cameras.models import strip_credentials
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError
+from ops_api.params import Moment
 from ops_api.registry_queries import CAMERA_COLUMNS, encrypt_password, get_camera
 from ops_api.roles import Principal
 
@@ -201,7 +202,7 @@ def one_camera(*, camera_id: int, user: Reader, conn: Conn) -> CameraOut:
 
 
 @router.get("/{camera_id}/health", response_model=list[HealthPoint], tags=["health"])
-def camera_health(*, camera_id: int, since: datetime | None = None,
+def camera_health(*, camera_id: int, since: Moment | None = None,
                   limit: Annotated[int, Query(ge=1, le=5000)] = 360, user: Health, conn: Conn) -> list[HealthPoint]:
     """Health samples of one camera, newest first."""
     get_camera(conn, camera_id, user)
