@@ -41,7 +41,7 @@ from cameras.crypto import SecretBox
 from cameras.geometry import GeometryError, make_zone
 from cameras.models import CameraRecord, CounterRecord, SiteKind, SiteRecord, SourceKind
 from store import registry
-from vigil.calendar import CalendarError, WorkingCalendar
+from vigil.calendar import CalendarError, WorkingCalendar, check_timezone
 
 FORMAT_VERSION = 1
 HEADER = ("# Vigil set-up: sites, cameras, zones and counters (vigil config export).\n"
@@ -244,6 +244,10 @@ def validate_config(data: Any, env: Mapping[str, str]) -> list[str]:
         codes.add(site.get("code"))
         if site.get("kind", "service_center") not in {k.value for k in SiteKind}:
             errors.append(f"{where}.kind: {site.get('kind')!r} (one of {', '.join(k.value for k in SiteKind)})")
+        try:
+            check_timezone(site.get("timezone", "Asia/Ho_Chi_Minh"))
+        except CalendarError as exc:
+            errors.append(f"{where}.timezone: {exc}")
         try:
             WorkingCalendar.from_dict(site.get("working_hours") or {}, field=f"{where}.working_hours")
         except CalendarError as exc:

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from cameras.crypto import CredentialError, SecretBox
 from cameras.geometry import ZoneSpec, make_zone
 from cameras.models import CameraRecord, CameraSource, CounterRecord, SiteKind, SiteRecord, SourceKind
-from vigil.calendar import WorkingCalendar
+from vigil.calendar import CalendarError, WorkingCalendar, check_timezone
 
 SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity")
 CAMERA_COLUMNS = ("id, site_id, name, source_kind, onvif_host, onvif_port, username,"
@@ -55,6 +55,10 @@ def _site(row: dict[str, Any]) -> SiteRecord:
 
 
 def _site_values(site: SiteRecord) -> dict[str, Any]:
+    try:
+        check_timezone(site.timezone)
+    except CalendarError as exc:
+        raise RegistryError(f"site '{site.code}'.timezone: {exc}") from None
     hours = WorkingCalendar.from_dict(site.working_hours or {}, field=f"site '{site.code}'.working_hours",
                                       default_timezone=site.timezone).to_dict() if site.working_hours else {}
     return {"code": site.code, "name": site.name, "kind": SiteKind(site.kind).value, "level": site.level,

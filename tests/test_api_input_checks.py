@@ -1,13 +1,18 @@
 """Input the API refuses with a 422 naming the field, where it used to fail later: dates outside any sensible
-range."""
+range, time zones PostgreSQL and the console cannot use."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from store.db import connect
 from tests.support.api import ApiHarness, seed_sites
+from vigil.cli import app
 
 
 @pytest.fixture(scope="module")
@@ -75,4 +80,55 @@ def test_a_device_time_out_of_range_is_a_422_on_body_time(module_api: ApiHarness
                                             "time": "9999-12-31T23:59:59-14:00"})
     error = only_error(response)
     assert (error["field"], error["code"]) == ("body.time", "date_out_of_range")
+
+
+# --- time zones ----------------------------------------------------------------------------------------------
+
+NOT_ZONES = ["localtime", "posixrules", "Factory", "posix/Asia/Ho_Chi_Minh", "right/UTC", "/etc/localtime",
+             "../../../etc/passwd", "Asia/Ho_Chi_Minh/../../localtime", "Mars/Olympus", ""]
+
+
+@pytest.mark.parametrize("name", NOT_ZONES)
+def test_a_site_time_zone_must_be_an_iana_zone(module_api: ApiHarness, seeded: Any, name: str) -> None:
+    admin = module_api.user("admin")
+    created = module_api.client.post("/api/sites", headers=admin.headers, json={
+        "code": "tz-test", "name": "Múi giờ", "timezone": name})
+    error = only_error(created)
+    assert (error["field"], error["code"]) == ("body.timezone", "unknown_time_zone")
+    changed = module_api.client.patch(f"/api/sites/{seeded.sites[0]}", headers=admin.headers, json={"timezone": name})
+    assert only_error(changed)["field"] == "body.timezone"
+    schedule = module_api.client.patch(f"/api/sites/{seeded.sites[0]}", headers=admin.headers, json={
+        "working_hours": {"weekly": {"mon": [["07:30", "11:30"]]}, "timezone": name}})
+    assert only_error(schedule)["field"] == "body.working_hours.timezone"
+    site = module_api.client.get(f"/api/sites/{seeded.sites[0]}", headers=admin.headers).json()
+    assert site["timezone"] == "Asia/Ho_Chi_Minh"
+
+
+@pytest.mark.parametrize("name", ["UTC", "Asia/Ho_Chi_Minh", "Asia/Bangkok", "America/Argentina/Salta", "Etc/GMT-7"])
+def test_real_zones_are_accepted_and_the_pages_work_in_them(module_api: ApiHarness, seeded: Any, name: str) -> None:
+    admin = module_api.user("admin")
+    site = seeded.sites[0]
+    try:
+        changed = module_api.client.patch(f"/api/sites/{site}", headers=admin.headers, json={"timezone": name})
+        assert changed.status_code == 200, changed.text
+        assert module_api.client.get(f"/api/sites/{site}/hall", headers=admin.headers).status_code == 200
+        assert module_api.client.get(f"/api/sites/{site}/counter-audit", headers=admin.headers).status_code == 200
+    finally:
+        module_api.conn.execute("UPDATE sites SET timezone = 'Asia/Ho_Chi_Minh' WHERE id = %s", (site,))
+
+
+def test_the_cli_refuses_a_time_zone_that_is_not_one(db_url: str, tmp_path: Path) -> None:
+    env = {"VIGIL_DATABASE__URL": db_url, "VIGIL_DATA_DIR": str(tmp_path / "data")}
+    added = CliRunner().invoke(app, ["cameras", "sites", "add", "q1", "--name", "Q1", "--timezone", "localtime"],
+                               env=env)
+    assert added.exit_code != 0 and "unknown time zone 'localtime'" in added.output, added.output
+    config = tmp_path / "setup.yaml"
+    config.write_text(yaml.safe_dump({"version": 1, "sites": [{"code": "q1", "name": "Q1", "timezone": "posixrules"}]}))
+    imported = CliRunner().invoke(app, ["config", "import", str(config)], env=env)
+    assert imported.exit_code != 0 and "sites[0].timezone: unknown time zone 'posixrules'" in imported.output, (
+        imported.output)
+    checked = CliRunner().invoke(app, ["config", "import", "--dry-run", str(config)], env=env)
+    assert checked.exit_code != 0 and "sites[0].timezone" in checked.output
+    with connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM sites").fetchone()["n"] == 0
 
