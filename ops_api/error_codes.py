@@ -135,6 +135,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "zone_not_simple": ("zone", "reason"),
     "line_needs_two_points": ("zone", "count"),
     "line_points_same": ("zone",),
+    "zone_unknown_threshold": ("zone", "key"),
+    "zone_bad_threshold": ("zone", "key", "detail"),
     "zone_needs_direction": ("zone", "kind"),
     "direction_not_pair": ("zone",),
     "direction_zero": ("zone",),

@@ -280,8 +280,11 @@ def delete_counter(conn: psycopg.Connection, site: str | int, number: int) -> No
 
 # -- zones -----------------------------------------------------------------------------------------------
 def _zone(row: dict[str, Any]) -> ZoneSpec:
-    return make_zone(row["name"], row["kind"], row["geometry"], row["direction"], row["classes"],
-                     row["thresholds"], row["schedule"], id=row["id"])
+    spec = make_zone(row["name"], row["kind"], row["geometry"], row["direction"], row["classes"], None,
+                     row["schedule"], id=row["id"])
+    # Thresholds stored before they were checked stay as they are: a worker keeps its camera, and the zone
+    # editor shows them and asks for a fix at the next save.
+    return dataclasses.replace(spec, thresholds=row["thresholds"] or {})
 
 
 def save_zone(conn: psycopg.Connection, camera_id: int, zone: ZoneSpec) -> ZoneSpec:

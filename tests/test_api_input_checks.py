@@ -1,8 +1,9 @@
 """Input the API refuses with a 422 naming the field, where it used to fail later: dates outside any sensible
-range, time zones PostgreSQL and the console cannot use."""
+range, time zones PostgreSQL and the console cannot use, zone thresholds no rule reads or no rule can use."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,37 @@ def test_the_cli_refuses_a_time_zone_that_is_not_one(db_url: str, tmp_path: Path
     with connect(db_url) as conn:
         assert conn.execute("SELECT count(*) AS n FROM sites").fetchone()["n"] == 0
 
+
+# --- zone thresholds -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("thresholds", "field", "code"), [
+    ({"dwell_s": 20}, "body.thresholds.dwell_s", "extra_forbidden"),
+    ({"max_people": -3}, "body.thresholds.max_people", "greater_than_equal"),
+    ({"loiter_s": 1e308}, "body.thresholds.loiter_s", "less_than_equal"),
+    ({"hold_s": 1e999}, "body.thresholds.hold_s", "finite_number"),
+    ({"every_s": 0}, "body.thresholds.every_s", "greater_than"),
+    ({"severity": "urgent"}, "body.thresholds.severity", "literal_error"),
+])
+def test_zone_thresholds_are_known_keys_in_range(module_api: ApiHarness, seeded: Any, thresholds: dict, field: str,
+                                                 code: str) -> None:
+    engineer = module_api.user("engineer")
+    body = {"name": "sân-trước", "kind": "crowd", "points": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]],
+            "thresholds": thresholds}
+    raw = json.dumps(body).replace("Infinity", "1e999")  # JSON has no infinity; 1e999 parses as one
+    created = module_api.client.post(f"/api/cameras/{seeded.cameras[0]}/zones", content=raw,
+                                     headers={**engineer.headers, "content-type": "application/json"})
+    error = only_error(created)
+    assert (error["field"], error["code"]) == (field, code)
+    replaced = module_api.client.put(f"/api/zones/{seeded.zones[2]}", content=raw.replace("crowd", "queue"),
+                                     headers={**engineer.headers, "content-type": "application/json"})
+    assert only_error(replaced)["field"] == field
+
+
+def test_known_thresholds_are_saved(module_api: ApiHarness, seeded: Any) -> None:
+    engineer = module_api.user("engineer")
+    created = module_api.client.post(f"/api/cameras/{seeded.cameras[0]}/zones", headers=engineer.headers, json={
+        "name": "bãi-cỏ", "kind": "restricted", "points": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]],
+        "thresholds": {"loiter_s": 45, "hold_s": 2, "severity": "high", "rules": ["intrusion", "loitering"]}})
+    assert created.status_code == 201, created.text
+    assert created.json()["thresholds"] == {"loiter_s": 45, "hold_s": 2, "severity": "high",
+                                            "rules": ["intrusion", "loitering"]}

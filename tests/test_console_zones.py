@@ -17,7 +17,8 @@ def click_at(page, x: float, y: float, **options) -> None:
 
 def zones_of(console: ConsoleSite, camera_id: int) -> dict[str, dict]:
     with connect(console.db_url) as conn:
-        rows = conn.execute("SELECT name, kind, geometry, direction FROM zones WHERE camera_id = %s", (camera_id,))
+        rows = conn.execute("SELECT name, kind, geometry, direction, thresholds FROM zones WHERE camera_id = %s",
+                            (camera_id,))
         return {r["name"]: r for r in rows}
 
 
@@ -33,12 +34,12 @@ def test_a_drawn_polygon_is_saved_and_read_back(console: ConsoleSite) -> None:
     page.click("#zone-finish")
     page.fill("#zone-name", "khu-vuc-cam")
     page.select_option("#zone-kind", "restricted")
-    page.fill("#zone-thresholds", "dwell_s=20")
+    page.fill("#zone-thresholds", "loiter_s=20")
     shoot(page, "zone-editor-drawn")
     page.click("#zones-save")
     page.wait_for_selector("#zone-list li[data-zone='khu-vuc-cam']:not(:has-text('*'))")
     saved = zones_of(console, camera)["khu-vuc-cam"]
-    assert saved["kind"] == "restricted"
+    assert saved["kind"] == "restricted" and saved["thresholds"] == {"loiter_s": 20}
     assert len(saved["geometry"]) == 4
     for (x, y), (ex, ey) in zip(saved["geometry"], [(0.2, 0.2), (0.6, 0.2), (0.6, 0.7), (0.2, 0.7)], strict=True):
         assert abs(x - ex) < 0.01 and abs(y - ey) < 0.01
