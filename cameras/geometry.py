@@ -14,6 +14,7 @@ import numpy as np
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
+from cameras.thresholds import ThresholdError, check_thresholds
 from vigil.types import CLASSES, ZoneKind
 
 Point = tuple[float, float]
@@ -70,7 +71,8 @@ def make_zone(
     schedule: Mapping[str, Any] | None = None,
     id: int | None = None,  # the database column's name
 ) -> ZoneSpec:
-    """Validate raw input (YAML, JSON, the zone editor) and build a ZoneSpec, or raise GeometryError."""
+    """Validate raw input (YAML, JSON, the zone editor) and build a ZoneSpec, or raise GeometryError; thresholds
+    are held to ``cameras.thresholds`` (known keys, sane ranges)."""
     label = str(name).strip() or "(unnamed)"
     if not str(name).strip():
         raise GeometryError(label, "a zone needs a name", code="zone_needs_name")
@@ -93,7 +95,14 @@ def make_zone(
         if unknown:
             raise GeometryError(label, f"unknown class {unknown[0]!r} (one of: {', '.join(CLASSES)})",
                                 code="zone_unknown_class", params={"class_name": unknown[0]})
-    return ZoneSpec(label, zone_kind, tuple(pts), dir_vec, class_set, dict(thresholds or {}), schedule, id)
+    try:
+        checked = check_thresholds(thresholds)
+    except ThresholdError as exc:
+        if exc.unknown:
+            raise GeometryError(label, str(exc), code="zone_unknown_threshold", params={"key": exc.key}) from None
+        raise GeometryError(label, str(exc), code="zone_bad_threshold", params={"key": exc.key, "detail": str(exc)}
+                            ) from None
+    return ZoneSpec(label, zone_kind, tuple(pts), dir_vec, class_set, checked, schedule, id)
 
 
 def _parse_points(label: str, points: Iterable[Sequence[float]]) -> list[Point]:

@@ -26,6 +26,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cameras.addresses import check_network_uri
+from cameras.models import strip_credentials
+
 log = logging.getLogger(__name__)
 SKEW_CORRECTION_THRESHOLD_S = 2.0
 DEVICE_PATH = "/onvif/device_service"
@@ -322,8 +325,20 @@ async def _read_device(camera: Any, where: str, snapshot_uris: bool, auth: bool)
             width=int(getattr(resolution, "Width", 0) or 0), height=int(getattr(resolution, "Height", 0) or 0),
             fps=_number(getattr(rate, "FrameRateLimit", None)),
             bitrate_kbps=int(b) if (b := _number(getattr(rate, "BitrateLimit", None))) else None,
-            stream_uri=getattr(uri, "Uri", None), snapshot_uri=snapshot))
+            stream_uri=_network(where, getattr(uri, "Uri", None)), snapshot_uri=_network(where, snapshot)))
     return info, profiles
+
+
+def _network(where: str, uri: Any) -> str | None:
+    """A stream or snapshot address the device gave, when it is a network URL: a device naming a local file
+    (file:///..., a path) would have the server read its own files as the camera's picture."""
+    if not uri:
+        return None
+    try:
+        return check_network_uri(str(uri))
+    except ValueError as exc:
+        log.warning("%s: ignored the address %r it gave: %s", where, strip_credentials(str(uri))[:200], exc)
+        return None
 
 
 async def probe(host: str, port: int = 80, username: str | None = None, password: str | None = None, *,

@@ -24,14 +24,9 @@ STATIC = HERE / "static"
 NODE_MODULES = HERE / "node_modules"
 # Vendor files the page loads, by the name it asks for (the UMD build: a plain <script>, no bundler).
 VENDOR = {"chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js"}
-# The page loads only its own files; no inline script, no framing (clickjacking), no foreign connections.
-SHELL_HEADERS = {
-    "cache-control": "no-cache",
-    "content-security-policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline';"
-                               " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-}
+# The content security policy and the other security headers come with every answer of the API process
+# (ops_api/headers.py): the page loads only its own files, no inline script, no framing.
+SHELL_HEADERS = {"cache-control": "no-cache"}
 
 
 def vendor_missing() -> list[str]:

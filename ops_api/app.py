@@ -3,6 +3,8 @@
 Everything long-lived (connection pool, LISTEN thread, outbound dispatcher, metrics registry) is created
 by the lifespan and closed with it; nothing lives at module level, so tests and replicas can build as
 many apps as they like. The web console (``console/``), when it offers ``mount(app)``, is mounted here.
+Every answer carries the security headers (``ops_api.headers``), from outside Starlette's own error
+middleware so a 500 has them too.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from psycopg_pool import PoolTimeout
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ops_api.deps import ApiContext
 from ops_api.errors import BodyLimitMiddleware, document_errors, install_error_handlers
+from ops_api.headers import SecurityHeaders
 from ops_api.live import LiveHub
 from ops_api.metrics import ApiMetrics, MetricsMiddleware
 from ops_api.outbound import OutboundDispatcher
+from ops_api.params import out_of_range
 from ops_api.routers import ROUTERS
 from store.db import make_pool
 from vigil.redact import install_log_redaction
@@ -35,6 +40,13 @@ engineer, admin; a user limited to some sites gets 403 for filters outside them 
 Validation errors are 422 with `{"detail": [{"field": "body.name", "message": "...", "code": "string_too_short",
 "params": {"min_length": 1}}]}`; other errors are `{"detail": "...", "code": "...", "params": {...}}`. `message`
 and `detail` are English; `code` is stable and `params` fill in its text (see `ops_api/error_codes.py`)."""
+
+
+class VigilApp(FastAPI):
+    """FastAPI with ``SecurityHeaders`` around its whole middleware stack (the error middleware included)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(settings: Settings, database_url: str, *, live: bool = True, outbound: bool = True) -> FastAPI:
@@ -72,8 +84,9 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
                 ctx.outbound.stop()
             pool.close()
 
-    app = FastAPI(title="Vigil Operations API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = VigilApp(title="Vigil Operations API", version="1", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_exception_handler(OverflowError, out_of_range)
     for router in ROUTERS:
         app.include_router(router)
     document_errors(app)

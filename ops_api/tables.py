@@ -1,5 +1,9 @@
 """Tabular exports: CSV (UTF-8 with BOM, so Excel shows Vietnamese) and XLSX (openpyxl), with Vietnamese
-column headers by default and English on request."""
+column headers by default and English on request.
+
+Every text cell goes through ``inert``: a name such as ``=HYPERLINK(...)`` or ``@SUM(...)`` (a site, camera,
+counter or officer is named by people) would otherwise be a live formula when the file is opened in a
+spreadsheet. Numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -40,14 +44,25 @@ def headers(columns: Sequence[Column], lang: str) -> list[str]:
     return [vi if lang == "vi" else en for _, vi, en in columns]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """A text that a spreadsheet would read as a formula, with a single quote in front (OWASP's advice for CSV
+    injection); anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None) if value.tzinfo is None else value.isoformat(timespec="seconds")
     if isinstance(value, float):
         return round(value, 1)
     if isinstance(value, dict | list):
-        return str(value)
-    return value
+        return inert(str(value))
+    return inert(value)
 
 
 def to_csv(columns: Sequence[Column], rows: Iterable[dict[str, Any]], lang: str) -> bytes:
@@ -68,6 +83,9 @@ def to_xlsx(columns: Sequence[Column], rows: Iterable[dict[str, Any]], lang: str
         cell.font = Font(bold=True)
     for row in rows:
         ws.append([_cell(row.get(k)) for k, _, _ in columns])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, whatever it looks like: never a formula
     for i, (_, vi, en) in enumerate(columns, start=1):
         ws.column_dimensions[ws.cell(1, i).column_letter].width = max(12, len(vi if lang == "vi" else en) + 2)
     ws.freeze_panes = "A2"

@@ -21,8 +21,10 @@ The file mirrors the registry one to one, keyed by human names, so it reads well
 
 Passwords are never exported: a camera with a stored password is written with ``password: null`` and
 a comment. On import, ``password_env: NAME`` takes it from the environment, a clear ``password`` is
-accepted (discouraged), and neither keeps the stored one. Import creates or updates by key and never
-deletes; it runs in one transaction and every error names its place (``sites[0].cameras[1].zones[2]``).
+accepted (discouraged), and neither keeps the stored one. A camera whose address moves to another host or
+port needs its password given again (``cameras.addresses``): the stored one is never sent to a new address.
+Import creates or updates by key and never deletes; it runs in one transaction and every error names its
+place (``sites[0].cameras[1].zones[2]``).
 """
 
 from __future__ import annotations
@@ -34,17 +36,18 @@ from typing import Any
 
 import psycopg
 
+from cameras.addresses import URI_FIELDS, new_addresses
 from cameras.crypto import SecretBox
 from cameras.geometry import GeometryError, make_zone
 from cameras.models import CameraRecord, CounterRecord, SiteKind, SiteRecord, SourceKind, split_credentials
 from store import registry
-from vigil.calendar import CalendarError, WorkingCalendar
+from vigil.calendar import CalendarError, WorkingCalendar, check_timezone
 
 FORMAT_VERSION = 1
 HEADER = ("# Vigil set-up: sites, cameras, zones and counters (vigil config export).\n"
           "# Camera passwords are never exported. Before `vigil config import`, give each camera that needs\n"
           "# one `password_env: VARIABLE` (read from the environment at import); without it the stored\n"
-          "# password is kept.\n")
+          "# password is kept, as long as the camera's addresses stay on their hosts and ports.\n")
 
 
 class ConfigError(ValueError):
@@ -176,9 +179,11 @@ def _import_site(conn: psycopg.Connection, data: dict[str, Any], where: str, box
             if box is None:
                 raise ConfigError([f"{where}.cameras[{j}]: a password is given but no key is available"])
             report.passwords_set += 1
-        existing = _existing_info(conn, site.id, record.name)
+        existing = _existing(conn, site.id, record.name)
         if existing:
-            record.info = existing
+            record.info = existing["info"]
+            if password is registry.KEEP_PASSWORD and existing["has_password"]:
+                _check_addresses(existing, record, f"{where}.cameras[{j}]")
         saved = registry.save_camera(conn, record, password, box)
         camera_ids[saved.name] = saved.id or 0
         report.cameras += 1
@@ -215,9 +220,21 @@ def _credentials_out_of_uris(record: CameraRecord, where: str, report: ImportRep
     return found
 
 
-def _existing_info(conn: psycopg.Connection, site_id: int | None, name: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT info FROM cameras WHERE site_id = %s AND name = %s", (site_id, name)).fetchone()
-    return row["info"] if row else None
+def _existing(conn: psycopg.Connection, site_id: int | None, name: str) -> dict[str, Any] | None:
+    return conn.execute("SELECT info, main_uri, sub_uri, snapshot_uri, onvif_host, onvif_port,"
+                        " password_enc IS NOT NULL AS has_password FROM cameras WHERE site_id = %s AND name = %s",
+                        (site_id, name)).fetchone()
+
+
+def _check_addresses(existing: dict[str, Any], record: CameraRecord, where: str) -> None:
+    """The stored password stays only with the addresses it was entered for: moving one needs password_env."""
+    change = {key: getattr(record, key) for key in (*URI_FIELDS, "onvif_host", "onvif_port")}
+    moved = new_addresses(existing, change)
+    if moved:
+        key, (host, port) = next(iter(moved.items()))
+        raise ConfigError([f"{where}.{key}: moves to {host}:{port}, and the camera has a stored password: give"
+                           " password_env for it (the stored password is only sent to the addresses it was entered"
+                           " for)"])
 
 
 def _zone_spec(data: dict[str, Any]) -> Any:
@@ -248,6 +265,10 @@ def validate_config(data: Any, env: Mapping[str, str]) -> list[str]:
         codes.add(site.get("code"))
         if site.get("kind", "service_center") not in {k.value for k in SiteKind}:
             errors.append(f"{where}.kind: {site.get('kind')!r} (one of {', '.join(k.value for k in SiteKind)})")
+        try:
+            check_timezone(site.get("timezone", "Asia/Ho_Chi_Minh"))
+        except CalendarError as exc:
+            errors.append(f"{where}.timezone: {exc}")
         try:
             WorkingCalendar.from_dict(site.get("working_hours") or {}, field=f"{where}.working_hours")
         except CalendarError as exc:

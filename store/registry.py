@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from cameras.crypto import CredentialError, SecretBox
 from cameras.geometry import ZoneSpec, make_zone
 from cameras.models import CameraRecord, CameraSource, CounterRecord, SiteKind, SiteRecord, SourceKind
-from vigil.calendar import WorkingCalendar
+from vigil.calendar import CalendarError, WorkingCalendar, check_timezone
 
 SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity")
 CAMERA_COLUMNS = ("id, site_id, name, source_kind, onvif_host, onvif_port, username,"
@@ -55,6 +55,10 @@ def _site(row: dict[str, Any]) -> SiteRecord:
 
 
 def _site_values(site: SiteRecord) -> dict[str, Any]:
+    try:
+        check_timezone(site.timezone)
+    except CalendarError as exc:
+        raise RegistryError(f"site '{site.code}'.timezone: {exc}") from None
     hours = WorkingCalendar.from_dict(site.working_hours or {}, field=f"site '{site.code}'.working_hours",
                                       default_timezone=site.timezone).to_dict() if site.working_hours else {}
     return {"code": site.code, "name": site.name, "kind": SiteKind(site.kind).value, "level": site.level,
@@ -276,8 +280,11 @@ def delete_counter(conn: psycopg.Connection, site: str | int, number: int) -> No
 
 # -- zones -----------------------------------------------------------------------------------------------
 def _zone(row: dict[str, Any]) -> ZoneSpec:
-    return make_zone(row["name"], row["kind"], row["geometry"], row["direction"], row["classes"],
-                     row["thresholds"], row["schedule"], id=row["id"])
+    spec = make_zone(row["name"], row["kind"], row["geometry"], row["direction"], row["classes"], None,
+                     row["schedule"], id=row["id"])
+    # Thresholds stored before they were checked stay as they are: a worker keeps its camera, and the zone
+    # editor shows them and asks for a fix at the next save.
+    return dataclasses.replace(spec, thresholds=row["thresholds"] or {})
 
 
 def save_zone(conn: psycopg.Connection, camera_id: int, zone: ZoneSpec) -> ZoneSpec:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from tests.support.api import ApiHarness, seed_sites
 from tests.support.net import free_port
 from tests.support.rtsp import RtspServer, footage
+from vigil.cli import app
 
 
 def test_onboard_an_rtsp_camera_keeps_its_password_secret(api: ApiHarness, rtsp_server: RtspServer) -> None:
@@ -31,11 +34,14 @@ def test_onboard_an_rtsp_camera_keeps_its_password_secret(api: ApiHarness, rtsp_
 
 
 def test_file_camera_snapshot_and_preview_draw_the_zones(api: ApiHarness) -> None:
-    seeded = seed_sites(api.conn, 1)
+    seed_sites(api.conn, 1)
     engineer = api.user("engineer")
-    created = api.client.post("/api/cameras/onboard", headers=engineer.headers, json={
-        "site_id": seeded.sites[0], "name": "file-cam", "kind": "file", "path": str(footage())})
-    camera_id = created.json()["camera"]["id"]
+    # video files become cameras on the server only (the API refuses them: tests/test_api_camera_addresses.py)
+    added = CliRunner().invoke(app, ["cameras", "add", "--site", "hcm-1", "--name", "file-cam", "--file",
+                                     str(footage())],
+                               env={"VIGIL_DATABASE__URL": api.url, "VIGIL_DATA_DIR": str(api.settings.data_dir)})
+    assert added.exit_code == 0, added.output
+    camera_id = api.conn.execute("SELECT id FROM cameras WHERE name = 'file-cam'").fetchone()["id"]
     row = api.conn.execute("SELECT snapshot_path FROM cameras WHERE id = %s", (camera_id,)).fetchone()
     still = Path(row["snapshot_path"])
     assert still.is_absolute() and still.read_bytes()[:2] == b"\xff\xd8"  # kept, as `vigil cameras add` keeps it
@@ -62,7 +68,7 @@ def test_probe_errors_name_the_field_and_the_fix(api: ApiHarness) -> None:
     error = response.json()["detail"][0]
     assert error["field"] == "body.host" and "check the address" in error["message"]
     missing = api.client.post("/api/cameras/onboard", headers=engineer.headers, json={
-        "site_id": 1, "name": "x", "kind": "file", "path": "/nonexistent.mp4"})
-    assert missing.status_code == 422 and missing.json()["detail"][0]["field"] == "body.path"
+        "site_id": 1, "name": "x", "kind": "rtsp"})
+    assert missing.status_code == 422 and missing.json()["detail"][0]["field"] == "body.url"
     refused = api.client.post("/api/cameras/probe", headers=api.user("operator").headers, json={"host": "x"})
     assert refused.status_code == 403

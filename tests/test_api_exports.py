@@ -115,3 +115,47 @@ def test_hall_and_street_reports(api: ApiHarness) -> None:
     counts = {(r["class_name"], r["direction"]): r["count"] for r in street["line_counts"]}
     assert counts == {("car", "in"): 20, ("motorcycle", "out"): 40}
     assert {r["type"]: r["total"] for r in street["incidents"]} == {"intrusion": 1, "officer_absent": 1}
+
+
+FORMULAS = {"site": '=HYPERLINK("http://x","y")', "camera": "@SUM(1)", "department": "+1+cmd|' /C calc'!A0",
+            "officer": "-2+3"}
+
+
+def test_names_that_look_like_formulas_stay_text_in_every_export(api: ApiHarness) -> None:
+    site, counter = arrange_counter_day(api)
+    manager = api.user("manager")
+    api.conn.execute("UPDATE sites SET name = %s WHERE id = %s", (FORMULAS["site"], site))
+    api.conn.execute("UPDATE cameras SET name = %s WHERE site_id = %s", (FORMULAS["camera"], site))
+    api.conn.execute("UPDATE counters SET department = %s, officer = %s WHERE id = %s",
+                     (FORMULAS["department"], FORMULAS["officer"], counter))
+    exports = {"counter-audit": {"site_id": site, "date_from": DAY.isoformat()}, "events": {}}
+    expected = {"counter-audit": ("site", "department", "officer"), "events": ("site", "camera")}
+    for name, params in exports.items():
+        for lang in ("vi", "en"):
+            text = api.client.get(f"/api/exports/{name}", params={**params, "format": "csv", "lang": lang},
+                                  headers=manager.headers).content.decode("utf-8-sig")
+            cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+            for key in expected[name]:
+                assert "'" + FORMULAS[key] in cells, (name, key, cells)
+            assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells), cells
+            xlsx = api.client.get(f"/api/exports/{name}", params={**params, "format": "xlsx", "lang": lang},
+                                  headers=manager.headers)
+            sheet = load_workbook(io.BytesIO(xlsx.content)).active
+            found = {cell.value: cell for row in sheet.iter_rows(min_row=2) for cell in row}
+            for key in expected[name]:
+                cell = found["'" + FORMULAS[key]]
+                assert cell.data_type == "s", (name, key, cell.data_type)
+            assert not any(cell.data_type == "f" for cell in found.values())
+    audit = load_workbook(io.BytesIO(api.client.get("/api/exports/counter-audit", params={
+        **exports["counter-audit"], "format": "xlsx"}, headers=manager.headers).content)).active
+    header = [c.value for c in audit[1]]
+    assert audit.cell(2, header.index("Quầy số") + 1).value == 1, "numbers stay numbers"
+    assert audit.cell(2, header.index("Lượt phục vụ") + 1).data_type == "n"
+
+
+def test_only_text_that_a_spreadsheet_would_run_is_changed() -> None:
+    from ops_api.tables import inert
+
+    assert [inert(v) for v in ("\t=1+1", "\r=1", "-", "Nguyễn Văn A", "2026-11-16", "a=b")] == [
+        "'\t=1+1", "'\r=1", "'-", "Nguyễn Văn A", "2026-11-16", "a=b"]
+    assert [inert(v) for v in (-3, -2.5, 0, None)] == [-3, -2.5, 0, None]

@@ -73,8 +73,8 @@ ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
     ("GET", "/api/cameras/health", None, frozenset({"operator", "engineer", "admin"}), 200),
     ("GET", "/api/cameras/{camera_a}", None, frozenset({"operator", "engineer", "admin"}), 200),
     ("GET", "/api/cameras/{camera_a}/health", None, frozenset({"operator", "engineer", "admin"}), 200),
-    ("POST", "/api/cameras", lambda i: {"site_id": i["site_a"], "name": unique(), "source_kind": "file",
-                                        "main_uri": "var/footage/vtest.mp4"}, frozenset({"engineer", "admin"}), 201),
+    ("POST", "/api/cameras", lambda i: {"site_id": i["site_a"], "name": unique(), "source_kind": "rtsp",
+                                        "main_uri": "rtsp://192.0.2.10/s1"}, frozenset({"engineer", "admin"}), 201),
     ("PATCH", "/api/cameras/{camera_a}", lambda i: {"analytics_fps": 2.0}, frozenset({"engineer", "admin"}), 200),
     ("GET", "/api/cameras/{camera_a}/zones", None, frozenset({"operator", "engineer", "admin"}), 200),
     ("POST", "/api/cameras/{camera_a}/zones", lambda i: {"name": unique(), "kind": "crowd",
@@ -154,7 +154,7 @@ def test_writes_into_other_sites_are_refused(world: World) -> None:
     engineer = world.users["scoped-engineer"].headers
     ids = world.ids()
     created = world.api.client.post("/api/cameras", headers=engineer, json={
-        "site_id": ids["site_b"], "name": unique(), "source_kind": "file", "main_uri": "x.mp4"})
+        "site_id": ids["site_b"], "name": unique(), "source_kind": "rtsp", "main_uri": "rtsp://192.0.2.10/x"})
     assert created.status_code == 403
     changed = world.api.client.patch(f"/api/cameras/{ids['camera_b']}", headers=engineer, json={"enabled": False})
     assert changed.status_code == 404

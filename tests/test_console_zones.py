@@ -1,12 +1,12 @@
 """The zone editor in a real browser: a polygon drawn with the mouse is saved and read back, points move
 and are deleted, the API's geometry errors are shown next to the editor naming the zone; the onboarding
-wizard registers a camera from its source and saves the zones drawn on its snapshot."""
+wizard registers a camera from its stream and saves the zones drawn on its snapshot."""
 
 from __future__ import annotations
 
 from store.db import connect
 from tests.support.browser import ConsoleSite, shoot, wait_until
-from tests.support.console_seed import HALL_FOOTAGE
+from tests.support.rtsp import RtspServer
 
 
 def click_at(page, x: float, y: float, **options) -> None:
@@ -17,7 +17,8 @@ def click_at(page, x: float, y: float, **options) -> None:
 
 def zones_of(console: ConsoleSite, camera_id: int) -> dict[str, dict]:
     with connect(console.db_url) as conn:
-        rows = conn.execute("SELECT name, kind, geometry, direction FROM zones WHERE camera_id = %s", (camera_id,))
+        rows = conn.execute("SELECT name, kind, geometry, direction, thresholds FROM zones WHERE camera_id = %s",
+                            (camera_id,))
         return {r["name"]: r for r in rows}
 
 
@@ -33,12 +34,12 @@ def test_a_drawn_polygon_is_saved_and_read_back(console: ConsoleSite) -> None:
     page.click("#zone-finish")
     page.fill("#zone-name", "khu-vuc-cam")
     page.select_option("#zone-kind", "restricted")
-    page.fill("#zone-thresholds", "dwell_s=20")
+    page.fill("#zone-thresholds", "loiter_s=20")
     shoot(page, "zone-editor-drawn")
     page.click("#zones-save")
     page.wait_for_selector("#zone-list li[data-zone='khu-vuc-cam']:not(:has-text('*'))")
     saved = zones_of(console, camera)["khu-vuc-cam"]
-    assert saved["kind"] == "restricted"
+    assert saved["kind"] == "restricted" and saved["thresholds"] == {"loiter_s": 20}
     assert len(saved["geometry"]) == 4
     for (x, y), (ex, ey) in zip(saved["geometry"], [(0.2, 0.2), (0.6, 0.2), (0.6, 0.7), (0.2, 0.7)], strict=True):
         assert abs(x - ex) < 0.01 and abs(y - ey) < 0.01
@@ -88,10 +89,11 @@ def test_geometry_errors_from_the_api_are_shown_by_zone(console: ConsoleSite) ->
     page.context.close()
 
 
-def test_the_wizard_registers_a_camera_with_a_zone(console: ConsoleSite) -> None:
+def test_the_wizard_registers_a_camera_with_a_zone(console: ConsoleSite, rtsp_server: RtspServer) -> None:
     page = console.open("engineer", "cameras/new", ready="#wizard-steps li")
-    page.select_option("#wiz-source", "file")
-    page.fill("#wiz-path", HALL_FOOTAGE)
+    assert page.locator("#wiz-source option[value='file']").count() == 0, "video files are added on the server"
+    page.select_option("#wiz-source", "rtsp")
+    page.fill("#wiz-url", rtsp_server.url())
     page.click("#wizard-next")
     page.fill("#wiz-name", "Cổng trước")
     page.select_option("#wiz-site", str(console.city.center))
@@ -110,7 +112,7 @@ def test_the_wizard_registers_a_camera_with_a_zone(console: ConsoleSite) -> None
     with connect(console.db_url) as conn:
         camera = conn.execute("SELECT id, enabled, main_uri, source_kind FROM cameras WHERE name = 'Cổng trước'"
                               ).fetchone()
-    assert camera["source_kind"] == "file" and camera["main_uri"] == HALL_FOOTAGE
+    assert camera["source_kind"] == "rtsp" and camera["main_uri"] == rtsp_server.url()
     assert zones_of(console, camera["id"])["san-truoc"]["kind"] == "crowd"
     assert page.problems == []
     page.context.close()

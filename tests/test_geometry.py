@@ -59,3 +59,62 @@ def test_vietnamese_zone_names_are_drawn_legibly_on_evidence() -> None:
     # OpenCV's fonts draw ASCII only: without this the operator sees "b?i xe ??ng c?a" on the picture.
     assert plain_label("bãi xe đóng cửa") == "bai xe dong cua"
     assert plain_label("Quầy 3 - Tư pháp") == "Quay 3 - Tu phap"
+
+
+SQUARE = [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]]
+
+
+@pytest.mark.parametrize(("thresholds", "message"), [
+    ({"dwell_s": 20}, "unknown threshold 'dwell_s'"),
+    ({"max_people": -1}, "threshold 'max_people': Input should be greater than or equal to 0"),
+    ({"loiter_s": 1e308}, "threshold 'loiter_s': Input should be less than or equal to 86400"),
+    ({"hold_s": float("nan")}, "threshold 'hold_s': Input should be a finite number"),
+    ({"every_s": 0}, "threshold 'every_s': Input should be greater than 0"),
+    ({"severity": "urgent"}, "threshold 'severity'"),
+    ({"rules": ["crowd", "fireworks"]}, "threshold 'rules'"),
+])
+def test_thresholds_no_rule_reads_or_can_use_are_refused_naming_the_key(thresholds: dict, message: str) -> None:
+    with pytest.raises(GeometryError) as error:
+        make_zone("sân", "crowd", SQUARE, thresholds=thresholds)
+    assert str(error.value).startswith("zone 'sân': ") and message in str(error.value)
+    assert error.value.params["key"] == next(iter(thresholds))
+
+
+def test_known_thresholds_are_kept_as_the_rules_read_them() -> None:
+    zone = make_zone("sân", "restricted", SQUARE, thresholds={
+        "loiter_s": 45, "max_people": 4, "severity": "high", "rules": ["intrusion"], "hold_s": None})
+    assert zone.thresholds == {"loiter_s": 45.0, "max_people": 4.0, "severity": "high", "rules": ["intrusion"]}
+
+
+def rule_threshold_keys() -> set[str]:
+    """Every threshold name the analytics rules read: their DEFAULTS tables, setting(t, "key", ...), value("key")
+    and thresholds.get("key") / t.get("key")."""
+    import ast
+    from pathlib import Path
+
+    keys: set[str] = set()
+    for path in (Path(__file__).resolve().parents[1] / "vision" / "rules").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Dict):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any("DEFAULTS" in ast.unparse(t) for t in targets):
+                    keys |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if name in ("setting", "value") and args:
+                keys.add(args[0])
+            if name == "get" and args and ast.unparse(node.func.value).split(".")[-1] in ("thresholds", "t", "hall"):
+                keys.add(args[0])
+    return keys
+
+
+def test_every_threshold_the_rules_read_is_a_known_key() -> None:
+    from cameras.thresholds import RULE_NAMES, ZoneThresholds
+    from vision.rules import ZONE_RULES
+
+    read = rule_threshold_keys()
+    assert {"absent_after_s", "still_s", "every_s", "anchor", "rules", "severity", "capacity"} <= read
+    assert sorted(read - set(ZoneThresholds.model_fields)) == []
+    assert set(RULE_NAMES) == set(ZONE_RULES)

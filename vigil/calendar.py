@@ -28,12 +28,29 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
+# An IANA zone name: Area/Location (Asia/Ho_Chi_Minh, America/Argentina/Salta, Etc/GMT-7), or UTC. Other files
+# of the zone directory load in Python but PostgreSQL does not know them (localtime, posixrules, Factory,
+# posix/..., right/...): a site with one breaks every query in its local time.
+_ZONE_NAME = re.compile(r"^(UTC|[A-Z][A-Za-z_-]*(/[A-Za-z0-9_+-]+)+)$")
 
 Session = tuple[int, int]  # minutes since local midnight: start, end (end <= 1440)
 
 
 class CalendarError(ValueError):
     """A working-hours calendar that cannot be used; the message names the field at fault."""
+
+
+def check_timezone(name: Any) -> str:
+    """``name`` when it is an IANA time zone (Area/Location, or UTC) this machine knows; else CalendarError
+    saying so (without a field: the caller names it)."""
+    text = str(name)
+    if isinstance(name, str) and _ZONE_NAME.match(text):
+        try:
+            ZoneInfo(text)
+            return text
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise CalendarError(f"unknown time zone {text[:64]!r} (an IANA name such as Asia/Ho_Chi_Minh, or UTC)")
 
 
 @dataclass(frozen=True)
@@ -61,11 +78,10 @@ class WorkingCalendar:
         unknown = sorted(set(data) - {"weekly", "holidays", "extra_days", "timezone"})
         if unknown:
             raise CalendarError(f"{field}.{unknown[0]}: unknown key (weekly, holidays, extra_days, timezone)")
-        timezone = data.get("timezone") or default_timezone
         try:
-            ZoneInfo(str(timezone))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise CalendarError(f"{field}.timezone: unknown time zone {timezone!r}") from None
+            timezone = check_timezone(default_timezone if data.get("timezone") is None else data["timezone"])
+        except CalendarError as exc:
+            raise CalendarError(f"{field}.timezone: {exc}") from None
         weekly = None
         if "weekly" in data and data["weekly"] is not None:
             raw_weekly = data["weekly"]
@@ -84,7 +100,7 @@ class WorkingCalendar:
             raise CalendarError(f"{field}.extra_days: must map dates (YYYY-MM-DD) to lists of sessions")
         extra = {_parse_date(d, f"{field}.extra_days.{d}"): _parse_sessions(s, f"{field}.extra_days.{d}")
                  for d, s in raw_extra.items()}
-        return cls(weekly=weekly, holidays=holidays, extra_days=extra, timezone=str(timezone))
+        return cls(weekly=weekly, holidays=holidays, extra_days=extra, timezone=timezone)
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form (JSON-safe); ``from_dict(to_dict())`` gives an equal calendar."""

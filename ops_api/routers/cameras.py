@@ -1,5 +1,10 @@
 """Cameras: list, read, register, change, remove (engineers and admins change; operators read), their
-health, a snapshot and a live preview (MJPEG) with zones drawn."""
+health, a snapshot and a live preview (MJPEG) with zones drawn.
+
+Over the API a camera's addresses are network URLs only, and a video file is never a camera (those come from
+``vigil cameras add --file`` on the server). Moving an address of a camera with a stored password to a new
+host or port needs the password again (``cameras.addresses``): the stored one only goes where it was entered
+for."""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from cameras.addresses import NETWORK_SCHEMES, check_network_uri, new_addresses
 from cameras.models import split_credentials
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError
+from ops_api.params import Moment
 from ops_api.registry_queries import CAMERA_COLUMNS, encrypt_password, get_camera
 from ops_api.roles import Principal
 from vigil.redact import redact_value
@@ -22,6 +30,28 @@ router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 Reader = Annotated[Principal, Depends(require("cameras.read"))]
 Writer = Annotated[Principal, Depends(require("cameras.write"))]
 Health = Annotated[Principal, Depends(require("health.read"))]
+
+
+FILE_CAMERAS = "video files are added as cameras on the server, with `vigil cameras add --file`"
+
+
+def _network_uri(value: str) -> str:
+    try:
+        return check_network_uri(value)
+    except ValueError as exc:
+        raise PydanticCustomError("uri_not_network", "{reason}",
+                                  {"reason": str(exc), "schemes": ", ".join(NETWORK_SCHEMES)}) from None
+
+
+def _not_a_file(value: str) -> str:
+    if value == "file":
+        raise PydanticCustomError("file_camera_cli_only", FILE_CAMERAS)
+    return value
+
+
+NetworkUri = Annotated[str, Field(max_length=2000), AfterValidator(_network_uri)]
+SourceKind = Annotated[Literal["onvif", "rtsp", "file"], AfterValidator(_not_a_file),
+                       Field(description="onvif or rtsp; file cameras are added with `vigil cameras add --file`")]
 
 
 class Position(BaseModel):
@@ -33,14 +63,15 @@ class Position(BaseModel):
 class CameraFields(BaseModel):
     model_config = {"extra": "forbid"}
     name: str | None = Field(None, min_length=1, max_length=200, examples=["Sảnh chính - quầy 1-4"])
-    source_kind: Literal["onvif", "rtsp", "file"] | None = None
-    onvif_host: str | None = Field(None, max_length=255, examples=["192.0.2.10"])
+    source_kind: SourceKind | None = None
+    onvif_host: str | None = Field(None, max_length=255, pattern=r"^[A-Za-z0-9._:\[\]-]+$", examples=["192.0.2.10"])
     onvif_port: int | None = Field(None, ge=1, le=65535)
     username: str | None = Field(None, max_length=100)
-    password: str | None = Field(None, max_length=200, description="Write-only; stored encrypted.")
-    main_uri: str | None = Field(None, max_length=2000, examples=["rtsp://192.0.2.10:554/stream1"])
-    sub_uri: str | None = Field(None, max_length=2000)
-    snapshot_uri: str | None = Field(None, max_length=2000)
+    password: str | None = Field(None, max_length=200, description="Write-only; stored encrypted. Needed again "
+                                 "when an address of a camera with a password moves to another host or port.")
+    main_uri: NetworkUri | None = Field(None, examples=["rtsp://192.0.2.10:554/stream1"])
+    sub_uri: NetworkUri | None = None
+    snapshot_uri: NetworkUri | None = None
     analytics_fps: float | None = Field(None, gt=0, le=60)
     enabled: bool | None = None
     position: Position | None = None
@@ -49,7 +80,7 @@ class CameraFields(BaseModel):
 class CameraCreate(CameraFields):
     site_id: int
     name: str = Field(min_length=1, max_length=200, examples=["Sảnh chính - quầy 1-4"])
-    source_kind: Literal["onvif", "rtsp", "file"] = "rtsp"
+    source_kind: SourceKind = "rtsp"
 
 
 class CameraOut(BaseModel):
@@ -121,6 +152,23 @@ def _columns(request: Request, fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _check_address_change(before: dict[str, Any], fields: dict[str, Any]) -> None:
+    """A file camera's source stays as the server's command line set it; an address moving to a new host or
+    port of a camera with a stored password needs the password with it (it then replaces the stored one)."""
+    if before["source_kind"] == "file":
+        for key in ("source_kind", "main_uri", "sub_uri", "snapshot_uri"):
+            if key in fields:
+                raise ApiError(422, f"body.{key}", f"a file camera's source stays as set on the server: {FILE_CAMERAS}",
+                               code="file_camera_cli_only")
+    moved = new_addresses(before, fields)
+    if moved and before["has_password"] and "password_enc" not in fields:
+        key, (host, port) = next(iter(moved.items()))
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise ApiError(422, "body.password", f"{key} moves to {address}: give the camera's password again (the stored"
+                       " one is only sent to the addresses it was entered for)", code="camera_password_needed",
+                       params={"field": key, "address": address})
+
+
 @router.get("", response_model=list[CameraOut])
 def cameras(*, site_id: Annotated[int | None, Query()] = None, user: Reader, conn: Conn) -> list[CameraOut]:
     if site_id is not None:
@@ -158,7 +206,7 @@ def one_camera(*, camera_id: int, user: Reader, conn: Conn) -> CameraOut:
 
 
 @router.get("/{camera_id}/health", response_model=list[HealthPoint], tags=["health"])
-def camera_health(*, camera_id: int, since: datetime | None = None,
+def camera_health(*, camera_id: int, since: Moment | None = None,
                   limit: Annotated[int, Query(ge=1, le=5000)] = 360, user: Health, conn: Conn) -> list[HealthPoint]:
     """Health samples of one camera, newest first."""
     get_camera(conn, camera_id, user)
@@ -190,6 +238,7 @@ def update_camera(*, camera_id: int, body: CameraFields, request: Request, user:
     fields = _columns(request, fields)
     with conn.transaction():
         before = get_camera(conn, camera_id, user)
+        _check_address_change(before, fields)
         row = before
         if fields:
             sets = ", ".join(f"{k} = %s" for k in fields)

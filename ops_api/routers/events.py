@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem
+from ops_api.params import Moment
 from ops_api.roles import Principal
 from ops_api.schemas import EventOut, Page, StrictModel
 from store.errors import StoreInputError
@@ -59,7 +60,7 @@ class NoteBody(StrictModel):
     text: str = Field(min_length=1, max_length=4000, examples=["Camera bị che một phần, đã báo kỹ thuật"])
 
 
-async def event_filter(*, since: datetime | None = None, until: datetime | None = None,
+async def event_filter(*, since: Moment | None = None, until: Moment | None = None,
                        site_id: Annotated[list[int] | None, Query()] = None, camera_id: int | None = None,
                        counter_id: int | None = None,
                        type: Types = None,

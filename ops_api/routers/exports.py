@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
+from ops_api.params import Day
 from ops_api.roles import Principal
 from ops_api.routers.events import event_filter
 from ops_api.routers.reports import site_audits
@@ -52,7 +53,7 @@ def export_events(*, flt: Annotated[EventFilter, Depends(event_filter)], format:
 
 
 @router.get("/counter-audit", response_class=Response, responses=FILE_RESPONSES)
-def export_counter_audit(*, site_id: int, date_from: date, date_to: date | None = None, format: Format = "csv",
+def export_counter_audit(*, site_id: int, date_from: Day, date_to: Day | None = None, format: Format = "csv",
                          lang: Lang = "vi", user: Exporter, conn: Conn) -> Response:
     """The daily audit of every counter of a site for each day from date_from to date_to (at most 62 days)."""
     site = get_site(conn, site_id, user)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem
+from ops_api.params import Moment
 from ops_api.roles import Principal
 from ops_api.security import DEVICE_PREFIX, new_token, token_hash
 from store import integrations as store
@@ -59,7 +60,7 @@ class TicketIn(BaseModel):
         "device_event_id": "evt-000123", "time": "2026-11-20T01:30:00Z", "kind": "issued", "ticket_number": "A015",
         "service": "Hộ tịch"}]}}
     device_event_id: str = Field(min_length=1, max_length=100)
-    time: datetime | None = Field(None, description="When it happened at the device (default: now).")
+    time: Moment | None = Field(None, description="When it happened at the device (default: now).")
     kind: Literal["issued", "called", "served", "skipped"]
     ticket_number: str = Field(min_length=1, max_length=32)
     service: str | None = Field(None, max_length=200)
@@ -70,7 +71,7 @@ class RatingIn(BaseModel):
     model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
         "device_event_id": "r-88412", "score": 5, "comment": "Cán bộ nhiệt tình"}]}}
     device_event_id: str = Field(min_length=1, max_length=100)
-    time: datetime | None = None
+    time: Moment | None = None
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(None, max_length=2000)
     counter_number: int | None = Field(None, gt=0, le=10_000)

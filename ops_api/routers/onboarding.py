@@ -1,4 +1,4 @@
-"""Camera onboarding through cameras/ (ONVIF discovery, probe, add by ONVIF, RTSP URL or file), and what
+"""Camera onboarding through cameras/ (ONVIF discovery, probe, add by ONVIF or RTSP URL), and what
 an engineer looks at while drawing zones: a snapshot and a live preview (MJPEG) with the zones drawn.
 
 When the vision worker keeps an annotated picture fresh (``cameras.snapshot_path``, boxes and zones
@@ -20,6 +20,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from cameras import onvif
+from cameras.addresses import check_network_uri
 from cameras.geometry import GeometryError, make_zone
 from cameras.onboarding import snapshot_file
 from cameras.onvif import AuthFailed, OnvifError
@@ -28,7 +29,7 @@ from ops_api.deps import ApiContext, Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.registry_queries import CAMERA_COLUMNS, camera_password, camera_zones, encrypt_password, get_camera
 from ops_api.roles import Principal
-from ops_api.routers.cameras import CameraOut
+from ops_api.routers.cameras import FILE_CAMERAS, CameraOut
 from store.registry import is_live_picture
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
@@ -63,7 +64,8 @@ class OnboardIn(BaseModel):
     host: str | None = Field(None, max_length=255, description="onvif: the camera's address")
     port: int = Field(80, ge=1, le=65535)
     url: str | None = Field(None, max_length=2000, description="rtsp: the stream URL")
-    path: str | None = Field(None, max_length=1000, description="file: a video file on the server")
+    path: str | None = Field(None, max_length=1000, description="file: refused; video files are added as cameras"
+                             " on the server (`vigil cameras add --file`)")
     username: str | None = Field(None, max_length=100)
     password: str | None = Field(None, max_length=200)
     analytics_fps: float | None = Field(None, gt=0, le=60)
@@ -117,23 +119,20 @@ async def probe(*, body: ProbeIn, _: Writer) -> dict[str, Any]:
 
 
 async def _onboard(body: OnboardIn) -> Any:
-    from cameras.onboarding import StreamUnreadable, onboard_file, onboard_onvif, onboard_stream
+    from cameras.onboarding import StreamUnreadable, onboard_onvif, onboard_stream
 
+    if body.kind == "file":  # the API would read any file it can as a camera: another site's evidence too
+        raise ApiError(422, "body.kind", FILE_CAMERAS, code="file_camera_cli_only")
     try:
         if body.kind == "onvif":
             if not body.host:
                 raise ApiError(422, "body.host", "an ONVIF camera needs its address", code="onvif_needs_host")
             return await onboard_onvif(body.host, body.port, body.username, body.password, site_id=body.site_id,
                                        name=body.name, analytics_fps=body.analytics_fps)
-        if body.kind == "rtsp":
-            if not body.url or not body.url.startswith(("rtsp://", "rtsps://")):
-                raise ApiError(422, "body.url", "an RTSP camera needs an rtsp:// URL", code="rtsp_needs_url")
-            return await asyncio.to_thread(onboard_stream, body.url, site_id=body.site_id, name=body.name,
-                                           username=body.username, password=body.password,
-                                           analytics_fps=body.analytics_fps)
-        if not body.path:
-            raise ApiError(422, "body.path", "a file camera needs the path of a video file", code="file_needs_path")
-        return await asyncio.to_thread(onboard_file, body.path, site_id=body.site_id, name=body.name,
+        if not body.url or not body.url.startswith(("rtsp://", "rtsps://")) or not _network(body.url):
+            raise ApiError(422, "body.url", "an RTSP camera needs an rtsp:// URL", code="rtsp_needs_url")
+        return await asyncio.to_thread(onboard_stream, body.url, site_id=body.site_id, name=body.name,
+                                       username=body.username, password=body.password,
                                        analytics_fps=body.analytics_fps)
     except OnvifError as exc:
         raise _onvif_error(exc, body.host, body.port) from None
@@ -141,13 +140,22 @@ async def _onboard(body: OnboardIn) -> Any:
         raise ApiError(422, "body.host" if body.kind == "onvif" else "body.url", f"not usable: {exc}",
                        code="source_unusable", params={"detail": str(exc)}) from None
     except StreamUnreadable as exc:
-        raise ApiError(422, "body.url" if body.kind == "rtsp" else "body.path", str(exc), code="stream_unreadable",
+        raise ApiError(422, "body.url" if body.kind == "rtsp" else "body.host", str(exc), code="stream_unreadable",
                        params={"detail": str(exc)}) from None
+
+
+def _network(url: str) -> bool:
+    try:
+        check_network_uri(url)
+    except ValueError:
+        return False
+    return True
 
 
 @router.post("/onboard", response_model=Onboarded, status_code=201)
 async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboarded:
-    """Probe (ONVIF) or open (RTSP, file) the camera, choose its streams, take a snapshot, and register it."""
+    """Probe (ONVIF) or open (RTSP) the camera, choose its streams, take a snapshot, and register it (video files
+    are cameras only through `vigil cameras add --file` on the server)."""
     user.check_site_filter([body.site_id])
     ctx = context(request)
     result = await _onboard(body)

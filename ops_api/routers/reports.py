@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 
 from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
+from ops_api.params import Day as LocalDay
+from ops_api.params import Moment
 from ops_api.registry_queries import get_counter
 from ops_api.roles import Principal
 from ops_api.routers.sites import get_site
@@ -31,7 +33,7 @@ from store.queries import counter_timeline as store_timeline
 router = APIRouter(tags=["reports"])
 Stats = Annotated[Principal, Depends(require("counters.stats"))]
 Street = Annotated[Principal, Depends(require("street.read"))]
-Day = Annotated[date | None, Query(description="Local date at the site (default: today there).")]
+Day = Annotated[LocalDay | None, Query(description="Local date at the site (default: today there).")]
 
 
 class CounterLive(BaseModel):
@@ -210,7 +212,7 @@ def hall(*, site_id: int, day: Day = None, user: Stats, conn: Conn) -> dict[str,
 
 
 @router.get("/api/sites/{site_id}/street", tags=["reports"])
-def street(*, site_id: int, since: datetime | None = None, until: datetime | None = None, user: Street,
+def street(*, site_id: int, since: Moment | None = None, until: Moment | None = None, user: Street,
            conn: Conn) -> dict[str, Any]:
     """Line counts (by line, class, direction) and incidents by type; default: the last 24 hours."""
     get_site(conn, site_id, user)

@@ -15,7 +15,7 @@ from ops_api import audit
 from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
-from vigil.calendar import CalendarError, WorkingCalendar
+from vigil.calendar import CalendarError, WorkingCalendar, check_timezone
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])
 Reader = Annotated[Principal, Depends(require("sites.read"))]
@@ -64,12 +64,10 @@ class SiteOut(BaseModel):
 
 def _validated(fields: dict[str, Any]) -> dict[str, Any]:
     if "timezone" in fields and fields["timezone"] is not None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
-            ZoneInfo(fields["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ApiError(422, "body.timezone", f"unknown time zone {fields['timezone']!r}", code="unknown_time_zone",
+            check_timezone(fields["timezone"])
+        except CalendarError as exc:
+            raise ApiError(422, "body.timezone", str(exc), code="unknown_time_zone",
                            params={"timezone": fields["timezone"]}) from None
     if fields.get("working_hours") is not None:
         try:

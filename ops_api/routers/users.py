@@ -17,6 +17,7 @@ from ops_api import audit
 from ops_api.accounts import AccountError, create_user, deactivate, get_user, list_users, set_password
 from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError, ApiProblem
+from ops_api.params import Moment
 from ops_api.roles import Principal, Role
 from ops_api.schemas import Page, StrictModel, TokenOut, UserOut
 from store import accounts as store
@@ -176,7 +177,7 @@ def revoke_user_token(*, user_id: int, token_id: int, request: Request, user: Ad
 def audit_log(*, action: str | None = Query(None, max_length=100, examples=["event.acknowledge"]),
               object_type: str | None = Query(None, max_length=100),
               object_id: str | None = Query(None, max_length=100),
-              user_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+              user_id: int | None = None, since: Moment | None = None, until: Moment | None = None,
               limit: int = Query(100, ge=1, le=1000), cursor: int | None = Query(None, ge=1),
               user: Annotated[Principal, Depends(require("audit.read"))], conn: Conn) -> AuditPage:
     """Newest first; ``cursor`` is the id to continue below. A site-scoped reader sees only the rows whose

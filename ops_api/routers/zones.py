@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from cameras.geometry import GeometryError, make_zone
+from cameras.thresholds import ZoneThresholds
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError
@@ -33,7 +34,8 @@ class ZoneIn(BaseModel):
     points: list[list[float]] = Field(min_length=2, max_length=64, description="[[x, y], ...] normalized 0..1")
     direction: list[float] | None = Field(None, min_length=2, max_length=2, description="[dx, dy] lanes and lines")
     classes: list[str] | None = Field(None, max_length=16)
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: ZoneThresholds = Field(default_factory=ZoneThresholds,
+                                       description="Known keys only (cameras/thresholds.py); null: the rule's default.")
     schedule: dict[str, Any] | None = None
 
 
@@ -61,6 +63,8 @@ FIELD_OF_CODE = {"zone_needs_name": "body.name", "zone_unknown_kind": "body.kind
 
 
 def _field_of(error: GeometryError) -> str:
+    if "key" in error.params:
+        return f"body.thresholds.{error.params['key']}"
     if error.point is not None:
         return f"body.points.{error.point}"
     return FIELD_OF_CODE.get(error.code, "body.points")
@@ -69,8 +73,8 @@ def _field_of(error: GeometryError) -> str:
 def _validated(body: ZoneIn) -> dict[str, Any]:
     """Columns of a valid zone, or 422 naming the zone and the point at fault."""
     try:
-        spec = make_zone(body.name, body.kind, body.points, body.direction, body.classes, body.thresholds,
-                         body.schedule)
+        spec = make_zone(body.name, body.kind, body.points, body.direction, body.classes,
+                         body.thresholds.model_dump(exclude_none=True), body.schedule)
     except GeometryError as exc:
         raise ApiError(422, _field_of(exc), str(exc), code=exc.code, params=exc.params) from None
     if body.schedule is not None:

@@ -30,7 +30,11 @@ function parseThresholds(text) {
   const out = {};
   for (const line of text.split('\n')) {
     const [key, value] = line.split('=').map((x) => x && x.trim());
-    if (key && value !== undefined && value !== '') out[key] = Number(value.replace(',', '.'));
+    if (!key || value === undefined || value === '') continue;
+    // a number where it reads as one; words (severity=high) as they are and `rules` as a list, for the API to check
+    const number = Number(value.replace(',', '.'));
+    if (key === 'rules') out[key] = value.split(',').map((x) => x.trim()).filter(Boolean);
+    else out[key] = Number.isNaN(number) ? value : number;
   }
   return out;
 }
@@ -247,7 +251,9 @@ export function zoneEditor({ zones, imageUrl }) {
         const messages = fields.length ? fields.map((f) => {
           const at = /^body\.points\.(\d+)/.exec(f.field);
           const where = at ? t('zones.bad_point', { n: Number(at[1]) + 1 }) : t('zones.rejected');
-          return `${where} (${problemText(f, labels).replace(/\.$/, '')})`;
+          const key = /^body\.thresholds\.(\w+)/.exec(f.field); // the threshold at fault, by its name
+          const named = key ? { ...labels, [f.field]: `${t('zones.thresholds')} ${key[1]}` } : labels;
+          return `${where} (${problemText(f, named).replace(/\.$/, '')})`;
         })
           : [error.status === 403 ? t('common.not_allowed') : errorText(error)];
         messages.forEach((message) => found.push({ zone: draft.name, message }));

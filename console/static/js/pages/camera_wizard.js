@@ -1,5 +1,6 @@
 // Onboarding a camera: discover or enter an address -> probe with credentials -> choose profiles ->
 // register it (the API opens the stream and takes a snapshot) -> draw zones and lines on the snapshot -> save.
+// Network cameras only (ONVIF or an RTSP URL): video files are added on the server with `vigil cameras add --file`.
 
 import { api, errorText as apiErrorText } from '../api.js';
 import { field, fill, h, select, toast } from '../dom.js';
@@ -10,7 +11,7 @@ const STEPS = ['address', 'probe', 'profiles', 'snapshot', 'zones'];
 
 // The wizard's labels for the fields the API names in its errors.
 const FIELDS = { 'body.host': 'wizard.host', 'body.port': 'wizard.port', 'body.url': 'wizard.main_uri',
-  'body.path': 'wizard.file_path', 'body.username': 'wizard.username', 'body.password': 'wizard.password',
+  'body.username': 'wizard.username', 'body.password': 'wizard.password',
   'body.name': 'wizard.name', 'body.site_id': 'common.site', 'body.analytics_fps': 'wizard.analytics_fps',
   'body.main_uri': 'wizard.main_stream', 'body.sub_uri': 'wizard.sub_stream' };
 
@@ -25,7 +26,7 @@ function profileLabel(p) {
 }
 
 export async function render(root, ctx) {
-  const state = { step: 0, kind: 'onvif', host: '', port: 80, url: '', path: '', username: '', password: '',
+  const state = { step: 0, kind: 'onvif', host: '', port: 80, url: '', username: '', password: '',
     name: '', site_id: ctx.sites[0]?.id, analytics_fps: 2, report: null, main: null, sub: null, camera: null };
   const steps = h('ol', { class: 'steps', id: 'wizard-steps' });
   const body = h('section', { class: 'panel wizard-body', id: 'wizard-body' });
@@ -69,7 +70,6 @@ export async function render(root, ctx) {
     rtsp: [field(t('wizard.main_uri'), input('url', { placeholder: 'rtsp://…' })),
       field(t('wizard.username'), input('username', { autocomplete: 'off' })),
       field(t('wizard.password'), input('password', { type: 'password', autocomplete: 'new-password' }))],
-    file: [field(t('wizard.file_path'), input('path', { placeholder: '/srv/video/san-chinh.mp4' }))],
   }[state.kind]);
 
   const views = {
@@ -81,11 +81,11 @@ export async function render(root, ctx) {
           onclick: () => discover(list).catch((e) => { fill(list); message.textContent = errorText(e); }) },
         t('wizard.discover')), list),
         h('div', { class: 'form-grid' },
-          field(t('wizard.source_kind'), select([['onvif', 'ONVIF'], ['rtsp', 'RTSP'], ['file', t('wizard.file')]],
+          field(t('wizard.source_kind'), select([['onvif', 'ONVIF'], ['rtsp', 'RTSP']],
             state.kind, { id: 'wiz-source', onchange: (e) => { state.kind = e.target.value; go(0); } })),
           sourceFields()),
         h('div', { class: 'actions' }, next(t('wizard.next'), async () => {
-          const missing = { onvif: !state.host, rtsp: !state.url, file: !state.path }[state.kind];
+          const missing = { onvif: !state.host, rtsp: !state.url }[state.kind];
           if (missing) throw new Error(t('wizard.need_address'));
           go(state.kind === 'onvif' ? 1 : 3);
         })),
@@ -148,7 +148,6 @@ export async function render(root, ctx) {
       username: state.username || null, password: state.password || null };
     if (state.kind === 'onvif') Object.assign(body, { host: state.host, port: state.port });
     if (state.kind === 'rtsp') body.url = state.url;
-    if (state.kind === 'file') body.path = state.path;
     const done = await api('/cameras/onboard', { method: 'POST', body });
     state.camera = done.camera;
     state.notes = done.notes;
@@ -156,6 +155,8 @@ export async function render(root, ctx) {
     const chosen = {};
     if (state.main && state.main !== done.camera.main_uri) chosen.main_uri = state.main;
     if (state.sub && state.sub !== done.camera.sub_uri) chosen.sub_uri = state.sub;
+    // The password typed in this wizard goes along: a profile on another host or port needs it again.
+    if (Object.keys(chosen).length && state.password) chosen.password = state.password;
     if (Object.keys(chosen).length) state.camera = await api(`/cameras/${state.camera.id}`, { method: 'PATCH', body: chosen });
     go(4);
   }
