@@ -212,15 +212,19 @@ async def preview(*, camera_id: int, request: Request, fps: Annotated[float, Que
     first = await pictures.picture(camera_id)  # fail now, with a status, when the camera gives nothing
     metrics = context(request).metrics
 
+    period = 1.0 / fps
+    # Every viewer of a camera at this rate ticks at the same instants (one picture read, one loop wake-up for
+    # all of them); cameras are spread over the period so the pictures do not all leave at once.
+    phase = camera_id * 0.6180339887 % 1.0 * period
+
     async def frames() -> AsyncIterator[bytes]:
         metrics.previews.inc()
         try:
             jpeg, end = first, time.monotonic() + seconds
             while True:
-                started = time.monotonic()
                 yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
                        + jpeg + b"\r\n")
-                await asyncio.sleep(max(0.0, 1.0 / fps - (time.monotonic() - started)))
+                await asyncio.sleep(period - (time.monotonic() - phase) % period)
                 if time.monotonic() >= end:
                     return
                 try:
