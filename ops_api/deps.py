@@ -4,6 +4,10 @@ Authentication: ``Authorization: Bearer <API token>`` for scripts, or the ``vigi
 console. CSRF: the cookie is SameSite=Lax and HTTP-only, and a cookie-authenticated POST must carry a JSON
 body or an ``X-Requested-With`` header, which a cross-site HTML form cannot send (other unsafe methods
 cannot be sent cross-site without a CORS preflight, which this API never grants).
+
+Connections: ``Conn`` is returned to the pool when the endpoint function returns, before the response is
+sent; streaming endpoints sign the user in with ``require_briefly`` and hold none at all while they stream
+(a wall page of previews and an alarms stream per console used to exhaust the pool; docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -106,11 +106,13 @@ async def _hold_streams_and_ask(base_url: str, headers: dict[str, str], username
 
 
 class DeadCamera:
-    """A camera address that accepts a connection and hangs up at once; counts the connections."""
+    """A camera address that accepts a connection, says nothing and hangs up after ``hold_s``; counts the
+    connections. (The hold keeps the first attempt in flight while the other viewers arrive.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, hold_s: float = 3.0) -> None:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
+        self.hold_s = hold_s
         self.connections = 0
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -121,7 +123,7 @@ class DeadCamera:
             except OSError:
                 return
             self.connections += 1
-            conn.close()
+            threading.Timer(self.hold_s, conn.close).start()
 
 
 def test_twelve_viewers_of_a_dead_camera_make_one_attempt(db_url: str, tmp_path: Path) -> None:
@@ -192,3 +194,25 @@ def _gauge(base_url: str, name: str) -> float:
         if line.startswith(f"{name} "):
             return float(line.split()[1])
     raise AssertionError(f"{name} is not among the metrics")
+
+
+def test_a_preview_keeps_its_pace(db_url: str, tmp_path: Path) -> None:
+    """Pictures leave at the rate asked for: a timer that fires early must not send a burst of them."""
+    with serve_uvicorn(db_url, tmp_path) as served:
+        api = served.harness
+        camera = seed_sites(api.conn, 1).cameras[0]
+        operator = api.user("operator")
+        write_live_picture(tmp_path, camera, "pace")
+
+        async def watch() -> list[int]:
+            async with httpx.AsyncClient(base_url=served.base_url, headers=operator.headers, timeout=10) as client:
+
+                async def count() -> int:
+                    async with client.stream("GET", f"/api/cameras/{camera}/preview",
+                                             params={"fps": 5, "seconds": 4}) as response:
+                        return b"".join([chunk async for chunk in response.aiter_bytes()]).count(b"--vigilframe")
+
+                return await asyncio.gather(*(count() for _ in range(3)))
+
+        counts = asyncio.run(watch())
+    assert all(14 <= n <= 21 for n in counts), f"pictures in 4 s at 5 a second (1 + 20 ticks at most): {counts}"

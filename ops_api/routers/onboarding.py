@@ -224,7 +224,10 @@ async def preview(*, camera_id: int, request: Request, fps: Annotated[float, Que
             while True:
                 yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
                        + jpeg + b"\r\n")
-                await asyncio.sleep(period - (time.monotonic() - phase) % period)
+                now = time.monotonic()
+                # The tick nearest to a period from now: a timer that fires a little early (uvloop's are
+                # millisecond-grained) must not send the next picture at once.
+                await asyncio.sleep(phase + round((now + period - phase) / period) * period - now)
                 if time.monotonic() >= end:
                     return
                 try:
