@@ -1,6 +1,6 @@
 """The Operations API application: ``create_app(settings, database_url)``.
 
-Everything long-lived (connection pool, LISTEN thread, outbound dispatcher, metrics registry) is created
+Everything long-lived (connection pool, LISTEN thread, outbound dispatcher, picture cache, metrics registry) is created
 by the lifespan and closed with it; nothing lives at module level, so tests and replicas can build as
 many apps as they like. The web console (``console/``), when it offers ``mount(app)``, is mounted here.
 Every answer carries the security headers (``ops_api.headers``), from outside Starlette's own error
@@ -26,6 +26,7 @@ from ops_api.live import LiveHub
 from ops_api.metrics import ApiMetrics, MetricsMiddleware
 from ops_api.outbound import OutboundDispatcher
 from ops_api.params import out_of_range
+from ops_api.pictures import PictureCache
 from ops_api.routers import ROUTERS
 from store.db import make_pool
 from vigil.redact import install_log_redaction
@@ -66,7 +67,8 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
         except PoolTimeout:  # serve anyway: /readyz says 503 and requests answer 503 until it is back
             log.warning("the database is not reachable yet; the API answers 503 until it is")
         metrics.watch_database(pool)
-        ctx = ApiContext(settings=settings, database_url=database_url, pool=pool, metrics=metrics)
+        ctx = ApiContext(settings=settings, database_url=database_url, pool=pool, metrics=metrics,
+                         pictures=PictureCache(settings, pool, metrics))
         if live:
             ctx.hub = LiveHub(database_url, pool, metrics)
             if outbound:
@@ -82,6 +84,7 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
                 ctx.hub.stop()
             if ctx.outbound is not None:
                 ctx.outbound.stop()
+            ctx.pictures.close()
             pool.close()
 
     app = VigilApp(title="Vigil Operations API", version="1", description=DESCRIPTION, lifespan=lifespan)

@@ -4,6 +4,10 @@ Authentication: ``Authorization: Bearer <API token>`` for scripts, or the ``vigi
 console. CSRF: the cookie is SameSite=Lax and HTTP-only, and a cookie-authenticated POST must carry a JSON
 body or an ``X-Requested-With`` header, which a cross-site HTML form cannot send (other unsafe methods
 cannot be sent cross-site without a CORS preflight, which this API never grants).
+
+Connections: ``Conn`` is returned to the pool when the endpoint function returns, before the response is
+sent; streaming endpoints sign the user in with ``require_briefly`` and hold none at all while they stream
+(a wall page of previews and an alarms stream per console used to exhaust the pool; docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from ops_api.live import LiveHub
     from ops_api.metrics import ApiMetrics
     from ops_api.outbound import OutboundDispatcher
+    from ops_api.pictures import PictureCache
 
 SESSION_COOKIE = "vigil_session"
 
@@ -37,6 +42,7 @@ class ApiContext:
     database_url: str
     pool: ConnectionPool
     metrics: ApiMetrics
+    pictures: PictureCache  # camera pictures shared by every viewer (ops_api/pictures.py)
     hub: LiveHub | None = None
     outbound: OutboundDispatcher | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -52,10 +58,13 @@ def context(request: Request) -> ApiContext:
 
 
 def db(request: Request) -> Iterator[psycopg.Connection]:
-    """A pooled autocommit connection with dict rows for the duration of the request."""
+    """A pooled autocommit connection with dict rows while the endpoint function runs (``Conn``: scope
+    "function", so it is back in the pool before the response body is sent, however slow the client)."""
     with context(request).pool.connection() as conn:
         yield conn
 
+
+Conn = Annotated[psycopg.Connection, Depends(db, scope="function")]
 
 _PRINCIPAL_SQL = """
 SELECT u.id, u.username, u.role, u.site_ids, u.must_change_password, u.language, u.active
@@ -101,7 +110,7 @@ def _csrf_ok(request: Request) -> bool:
     return content_type == "application/json" or "x-requested-with" in request.headers
 
 
-def optional_user(request: Request, conn: Annotated[psycopg.Connection, Depends(db)]) -> Principal | None:
+def _signed_in(request: Request, conn: psycopg.Connection) -> Principal | None:
     found = credentials(request)
     if found is None:
         return None
@@ -115,13 +124,21 @@ def optional_user(request: Request, conn: Annotated[psycopg.Connection, Depends(
     return user
 
 
-async def current_user(request: Request, user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
-    """The signed-in user; 401 without valid credentials; 403 until a required password change is done."""
+def optional_user(request: Request, conn: Conn) -> Principal | None:
+    return _signed_in(request, conn)
+
+
+def _must_be_signed_in(request: Request, user: Principal | None) -> Principal:
     if user is None:
         raise unauthorized("sign in first (session cookie or Authorization: Bearer <token>)", "not_signed_in")
     if user.must_change_password and not request.url.path.startswith("/api/auth/"):
         raise ApiProblem(403, "change your password first (POST /api/auth/password)", code="must_change_password")
     return user
+
+
+async def current_user(request: Request, user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    """The signed-in user; 401 without valid credentials; 403 until a required password change is done."""
+    return _must_be_signed_in(request, user)
 
 
 def require(permission: str) -> Callable[..., Principal]:
@@ -135,11 +152,24 @@ def require(permission: str) -> Callable[..., Principal]:
     return check
 
 
+def require_briefly(permission: str) -> Callable[..., Principal]:
+    """``require`` for streaming endpoints: the user is looked up on a connection that is back in the pool
+    before the endpoint runs, so a stream (or its first picture) holds no connection (docs/decisions.md)."""
+
+    def check(request: Request) -> Principal:  # sync: FastAPI runs it on a worker thread for the moment it takes
+        with context(request).pool.connection() as conn:
+            user = _must_be_signed_in(request, _signed_in(request, conn))
+        user.require(permission)
+        return user
+
+    check.__name__ = f"require_briefly_{permission.replace('.', '_')}"
+    return check
+
+
 def client_addr(request: Request) -> str | None:
     """The client's address: the connection's peer, or what a trusted proxy says (api.trusted_proxies)."""
     return request.client.host if request.client else None
 
 
-# Annotated dependencies (endpoints take them as keyword-only parameters).
-Conn = Annotated[psycopg.Connection, Depends(db)]
+# Annotated dependencies (endpoints take them as keyword-only parameters; ``Conn`` is above).
 CurrentUser = Annotated[Principal, Depends(current_user)]

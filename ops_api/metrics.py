@@ -27,6 +27,10 @@ class ApiMetrics:
                                          ("method", "route", "status"), buckets=BUCKETS, registry=self.registry)
         self.live_subscribers = Gauge("vigil_api_live_subscribers", "Open live-event streams",
                                       registry=self.registry)
+        self.previews = Gauge("vigil_api_previews", "Open MJPEG previews", registry=self.registry)
+        self.picture_decodes = Counter("vigil_api_picture_decodes_total",
+                                       "Camera streams decoded for a picture (no fresh worker picture)",
+                                       registry=self.registry)
         self.live_messages = Counter("vigil_api_live_events_total", "Events fanned out to this process",
                                      ("type",), registry=self.registry)
         self.outbound = Counter("vigil_api_outbound_total", "Webhook/MQTT deliveries", ("kind", "result"),

@@ -49,6 +49,11 @@ def get_counter(conn: psycopg.Connection, counter_id: int, user: Principal) -> d
     return row
 
 
+def camera_stream(conn: psycopg.Connection, camera_id: int) -> dict[str, Any] | None:
+    """Where a picture of the camera is taken from (no scope check: the caller did it)."""
+    return conn.execute("SELECT main_uri, sub_uri, username FROM cameras WHERE id = %s", (camera_id,)).fetchone()
+
+
 def camera_zones(conn: psycopg.Connection, camera_id: int) -> list[dict[str, Any]]:
     return conn.execute(f"SELECT {ZONE_COLUMNS} FROM zones z WHERE z.camera_id = %s ORDER BY z.name",
                         (camera_id,)).fetchall()

@@ -33,6 +33,11 @@ KEEP_PASSWORD: Any = object()  # save_camera: leave the stored password as it is
 LIVE_PICTURES = "live/"
 
 
+def live_picture(camera_id: int) -> str:
+    """Where (under the data folder) the vision worker keeps a camera's live picture."""
+    return f"{LIVE_PICTURES}{camera_id}.jpg"
+
+
 def is_live_picture(snapshot_path: str | None) -> bool:
     """Whether a camera's ``snapshot_path`` is the worker's live picture (not a still kept at onboarding)."""
     return bool(snapshot_path) and str(snapshot_path).startswith(LIVE_PICTURES)

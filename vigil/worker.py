@@ -195,7 +195,7 @@ class Worker:
         live.add_camera(source, zones, rules)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
         conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s",
-                     (f"{registry.LIVE_PICTURES}{camera_id}.jpg", camera_id))
+                     (registry.live_picture(camera_id), camera_id))
         log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, camera.name, len(zones), len(rules),
                  source.display_uri)
         return True

@@ -6,6 +6,11 @@ first replays the events inserted after that seq (up to 1000), then goes live. M
 ``{"op": "insert"|"update", "event": {...}}``; a ``{"op": "ping"}`` every 15 s when idle.
 A browser authenticates with its session cookie (the Origin must be this host), a script with
 ``Authorization: Bearer`` or ``?token=``.
+
+A stream holds no database connection: the user is looked up on one that goes back to the pool before
+streaming starts, the replay takes one for its query, and live messages come from the process's one
+LISTEN connection (``ops_api.live.LiveHub``) through an in-memory queue. What a stream costs is that queue
+and an asyncio task; the user's sites are fixed when it opens (a reconnect picks up a change).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisc
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ops_api.deps import SESSION_COOKIE, ApiContext, authenticate, require
+from ops_api.deps import SESSION_COOKIE, ApiContext, authenticate, require_briefly
 from ops_api.errors import ApiProblem
 from ops_api.roles import Principal
 from ops_api.schemas import event_json
@@ -123,9 +128,11 @@ async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] =
 @router.get("/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
 async def live_stream(*, request: Request, after: Annotated[int | None, Query(ge=0)] = None,
-                      user: Annotated[Principal, Depends(require("events.read"))]) -> StreamingResponse:
+                      user: Annotated[Principal, Depends(require_briefly("events.read"))]) -> StreamingResponse:
     """Server-Sent Events; the browser's EventSource resumes with Last-Event-ID by itself."""
     ctx: ApiContext = request.app.state.vigil
+    if ctx.hub is None:
+        raise ApiProblem(503, "live events are off in this process", code="live_events_off")
     last_id = request.headers.get("last-event-id")
     if after is None and last_id and last_id.isdigit():
         after = int(last_id)

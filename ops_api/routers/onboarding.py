@@ -1,41 +1,38 @@
 """Camera onboarding through cameras/ (ONVIF discovery, probe, add by ONVIF or RTSP URL), and what
 an engineer looks at while drawing zones: a snapshot and a live preview (MJPEG) with the zones drawn.
 
-When the vision worker keeps an annotated picture fresh (``cameras.snapshot_path``, boxes and zones
-drawn), the snapshot and preview serve it; otherwise they decode the stream here and draw the zones.
-Onboarding records the picture it took in ``snapshot_path`` (as ``vigil cameras add`` does) until the worker
-points it at its live picture; that still is never served as the live one.
+When the vision worker keeps an annotated picture fresh (``DATA_DIR/live/<id>.jpg``, boxes and zones
+drawn), the snapshot and preview serve it; otherwise one frame is decoded from the stream here and the
+zones drawn, once per camera for all its viewers (``ops_api.pictures``). Onboarding records the picture it
+took in ``snapshot_path`` (as ``vigil cameras add`` does); that still is never served as the live one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from cameras import onvif
 from cameras.addresses import check_network_uri
-from cameras.geometry import GeometryError, make_zone
 from cameras.onboarding import snapshot_file
 from cameras.onvif import AuthFailed, OnvifError
 from ops_api import audit
-from ops_api.deps import ApiContext, Conn, client_addr, context, require
+from ops_api.deps import client_addr, context, require, require_briefly
 from ops_api.errors import ApiError, ApiProblem
-from ops_api.registry_queries import CAMERA_COLUMNS, camera_password, camera_zones, encrypt_password, get_camera
+from ops_api.registry_queries import CAMERA_COLUMNS, encrypt_password, get_camera
 from ops_api.roles import Principal
 from ops_api.routers.cameras import FILE_CAMERAS, CameraOut
-from store.registry import is_live_picture
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
-Reader = Annotated[Principal, Depends(require("cameras.read"))]
+StreamReader = Annotated[Principal, Depends(require_briefly("cameras.read"))]
 Writer = Annotated[Principal, Depends(require("cameras.write"))]
-FRESH_S = 10.0  # an annotated picture older than this is stale (the worker stopped)
 BOUNDARY = "vigilframe"
 
 
@@ -191,89 +188,62 @@ async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboard
                      snapshot_url=f"/api/cameras/{row['id']}/snapshot" if result.snapshot_jpeg else None)
 
 
-def _annotated(ctx: ApiContext, camera: dict[str, Any]) -> bytes | None:
-    """The worker's fresh annotated picture (boxes and zones drawn), when there is one; the still kept at
-    onboarding is never it (fresh for a few seconds after, it would stand in for the stream)."""
-    if not is_live_picture(camera["snapshot_path"]):
-        return None
-    path = ctx.settings.data_dir / camera["snapshot_path"]
-    try:
-        if time.time() - path.stat().st_mtime <= FRESH_S:
-            return path.read_bytes()
-    except OSError:
-        pass
-    return None
+async def _visible_camera(request: Request, camera_id: int, user: Principal) -> dict[str, Any]:
+    """The camera row (404 outside the user's sites), read on a connection returned to the pool at once."""
+    ctx = context(request)
 
+    def read() -> dict[str, Any]:
+        with ctx.pool.connection() as conn:
+            return get_camera(conn, camera_id, user)
 
-def _zones(rows: list[dict[str, Any]]) -> list[Any]:
-    zones = []
-    for row in rows:
-        try:
-            zones.append(make_zone(row["name"], row["kind"], row["geometry"], row["direction"]))
-        except GeometryError:
-            continue  # a zone saved before a stricter check: skip it rather than lose the picture
-    return zones
-
-
-def _draw(jpeg: bytes, zones: list[Any]) -> bytes:
-    import cv2
-    import numpy as np
-
-    from vigil.types import Detections
-    from vision.evidence import draw
-
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    if image is None or not zones:
-        return jpeg
-    ok, out = cv2.imencode(".jpg", draw(image, Detections.empty(), zones), [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return out.tobytes() if ok else jpeg
-
-
-def _picture(ctx: ApiContext, conn: psycopg.Connection, camera: dict[str, Any], zones: bool) -> bytes:
-    from cameras.onboarding import StreamUnreadable, grab_jpeg
-
-    fresh = _annotated(ctx, camera)
-    if fresh is not None:
-        return fresh
-    uri = camera["sub_uri"] or camera["main_uri"]
-    if not uri:
-        raise ApiProblem(409, "the camera has no stream to take a picture from", code="camera_no_stream")
-    try:
-        jpeg = grab_jpeg(uri, 10.0, camera["username"], camera_password(ctx.settings, conn, camera["id"]))
-    except StreamUnreadable as exc:
-        raise ApiProblem(502, f"the camera gave no picture: {exc}", code="camera_no_picture",
-                         params={"detail": str(exc)}) from None
-    return _draw(jpeg, _zones(camera_zones(conn, camera["id"]))) if zones else jpeg
+    return await run_in_threadpool(read)
 
 
 @router.get("/{camera_id}/snapshot", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-def snapshot(*, camera_id: int, request: Request, zones: bool = True, user: Reader, conn: Conn) -> Response:
+async def snapshot(*, camera_id: int, request: Request, zones: bool = True, user: StreamReader) -> Response:
     """A current picture of the camera (zones drawn; boxes too when the vision worker supplies the picture)."""
-    camera = get_camera(conn, camera_id, user)
-    return Response(_picture(context(request), conn, camera, zones), media_type="image/jpeg",
-                    headers={"cache-control": "no-store"})
+    await _visible_camera(request, camera_id, user)
+    jpeg = await context(request).pictures.picture(camera_id, zones=zones)
+    return Response(jpeg, media_type="image/jpeg", headers={"cache-control": "no-store"})
 
 
 @router.get("/{camera_id}/preview", response_class=StreamingResponse,
             responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}})
-def preview(*, camera_id: int, request: Request, fps: Annotated[float, Query(gt=0, le=5)] = 1.0,
-            seconds: Annotated[int, Query(ge=1, le=600)] = 120, user: Reader, conn: Conn) -> StreamingResponse:
-    """A live preview as MJPEG (an <img> shows it) for ``seconds`` at ``fps`` pictures per second."""
-    ctx = context(request)
-    camera = get_camera(conn, camera_id, user)
-    _picture(ctx, conn, camera, zones=False)  # fail now, with a status, when the camera gives nothing
+async def preview(*, camera_id: int, request: Request, fps: Annotated[float, Query(gt=0, le=5)] = 1.0,
+                  seconds: Annotated[int, Query(ge=1, le=600)] = 120, user: StreamReader) -> StreamingResponse:
+    """A live preview as MJPEG (an <img> shows it) for ``seconds`` at ``fps`` pictures per second.
 
-    def frames() -> Iterator[bytes]:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            started = time.monotonic()
-            try:
-                with ctx.pool.connection() as own:
-                    jpeg = _picture(ctx, own, camera, zones=True)
-            except HTTPException:
-                return
-            yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
-                   + jpeg + b"\r\n")
-            time.sleep(max(0.0, 1.0 / fps - (time.monotonic() - started)))
+    Served from memory: every viewer of a camera gets the same picture (``ops_api.pictures``); the stream
+    holds no database connection and no thread, and ends when the client goes away."""
+    await _visible_camera(request, camera_id, user)
+    pictures = context(request).pictures
+    first = await pictures.picture(camera_id)  # fail now, with a status, when the camera gives nothing
+    metrics = context(request).metrics
 
-    return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+    period = 1.0 / fps
+    # Every viewer of a camera at this rate ticks at the same instants (one picture read, one loop wake-up for
+    # all of them); cameras are spread over the period so the pictures do not all leave at once.
+    phase = camera_id * 0.6180339887 % 1.0 * period
+
+    async def frames() -> AsyncIterator[bytes]:
+        metrics.previews.inc()
+        try:
+            jpeg, end = first, time.monotonic() + seconds
+            while True:
+                yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+                       + jpeg + b"\r\n")
+                now = time.monotonic()
+                # The tick nearest to a period from now: a timer that fires a little early (uvloop's are
+                # millisecond-grained) must not send the next picture at once.
+                await asyncio.sleep(phase + round((now + period - phase) / period) * period - now)
+                if time.monotonic() >= end:
+                    return
+                try:
+                    jpeg = await pictures.picture(camera_id)
+                except HTTPException:
+                    return  # the camera stopped giving pictures: the console retries later
+        finally:
+            metrics.previews.dec()
+
+    return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+                             headers={"cache-control": "no-store"})

@@ -73,8 +73,9 @@ class ApiHarness:
         return found
 
 
-def make_settings(data_dir: Path, **api: Any) -> Settings:
-    return Settings(data_dir=data_dir, api={"login_max_failures": 3, "login_lockout_s": 60, **api})
+def make_settings(data_dir: Path, database: dict[str, Any] | None = None, **api: Any) -> Settings:
+    extra = {"database": database} if database else {}
+    return Settings(data_dir=data_dir, api={"login_max_failures": 3, "login_lockout_s": 60, **api}, **extra)
 
 
 @contextmanager
@@ -122,14 +123,16 @@ class ServedApi:
 
 
 @contextmanager
-def serve_uvicorn(db_url: str, data_dir: Path, **api_settings: Any) -> Iterator[ServedApi]:
+def serve_uvicorn(db_url: str, data_dir: Path, database: dict[str, Any] | None = None,
+                  **api_settings: Any) -> Iterator[ServedApi]:
+    """``database``: settings of that section (``{"pool_size": 2}``); keyword arguments: the ``api`` section."""
     import threading
 
     import uvicorn
 
     from ops_api.server import ApiServerConfig
 
-    settings = make_settings(data_dir, **api_settings)
+    settings = make_settings(data_dir, database, **api_settings)
     port = free_port()
     server = uvicorn.Server(ApiServerConfig(create_app(settings, db_url), host="127.0.0.1", port=port,
                                             log_level="warning", lifespan="on", ws="websockets-sansio",
