@@ -15,7 +15,7 @@ from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
 from cameras.thresholds import ThresholdError, check_thresholds
-from vigil.types import CLASSES, ZoneKind
+from core.types import CLASSES, ZoneKind
 
 Point = tuple[float, float]
 MAX_POINTS = 64

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from cameras.geometry import ZoneSpec
-from vigil.redact import PASSWORD_PARAMS
+from core.redact import PASSWORD_PARAMS
 
 
 class SourceKind(StrEnum):
@@ -153,7 +153,7 @@ class SiteRecord:
     latitude: float | None = None
     longitude: float | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
-    working_hours: dict[str, Any] = field(default_factory=dict)  # vigil.calendar.WorkingCalendar.to_dict()
+    working_hours: dict[str, Any] = field(default_factory=dict)  # core.calendar.WorkingCalendar.to_dict()
     capacity: int | None = None
     id: int | None = None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cameras.models import CameraRecord, CameraSource, SourceKind, strip_credentials
 from cameras.onvif import DeviceReport, OnvifError, fetch_snapshot, probe
-from vigil.redact import redact
+from core.redact import redact
 
 log = logging.getLogger(__name__)
 

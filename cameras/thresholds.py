@@ -6,7 +6,7 @@ Durations are seconds (at most a day); the intervals a rule repeats at must be a
 radii are in image widths (zones use normalized 0..1 coordinates), speeds in image widths per second.
 ``severity`` is an event severity, ``anchor`` where an officer counts as standing (``foot`` or ``center``
 of the box), ``rules`` the street rules a zone runs instead of its kind's defaults. A key left out (or null)
-takes the rule's default. ``tests/test_geometry.py`` holds this list to every key the rules read.
+takes the rule's default. ``tests/cameras/test_geometry.py`` holds this list to every key the rules read.
 """
 
 from __future__ import annotations

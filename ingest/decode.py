@@ -21,7 +21,7 @@ import av
 import cv2
 import numpy as np
 
-from vigil.redact import redact
+from core.redact import redact
 
 if TYPE_CHECKING:  # only the type: the decoder runs without the cameras layer loaded
     from cameras.models import CameraSource

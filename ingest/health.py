@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from vigil.types import CameraHealth, CameraState
+from core.types import CameraHealth, CameraState
 
 
 class RateWindow:

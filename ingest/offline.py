@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cameras.models import CameraSource
+from core.types import Frame
 from ingest.decode import Decoder, open_stream, to_bgr
 from ingest.timing import Sampler
-from vigil.types import Frame
 
 
 def iter_frames(source: CameraSource | str | Path, analytics_fps: float | None = None, *, start_time: float = 0.0,

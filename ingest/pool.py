@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 from cameras.models import CameraSource
+from core.settings import IngestSettings
+from core.types import CameraHealth, Frame
 from ingest.reader import CameraReader, EventSink, HealthSink
 from ingest.slot import FrameSlot
 from ingest.tamper import TamperConfig
-from vigil.settings import IngestSettings
-from vigil.types import CameraHealth, Frame
 
 
 class ReaderPool:

@@ -6,7 +6,7 @@ Usage (the worker process owns the reader and connects the sinks to the store wr
                           on_event=writer.add_event, on_health=writer.add_health,
                           evidence_dir=settings.data_dir / "evidence")
     reader.start()
-    frame = reader.slot.take(newer_than_index=last, timeout=1.0)   # vigil.types.Frame or None
+    frame = reader.slot.take(newer_than_index=last, timeout=1.0)   # core.types.Frame or None
     reader.stop()
 
 The reader runs in a thread of its own (PyAV releases the GIL while it decodes) plus a small watchdog
@@ -32,13 +32,13 @@ from pathlib import Path
 import av
 
 from cameras.models import CameraSource
+from core.settings import IngestSettings
+from core.types import CameraHealth, CameraState, Event, EventType, Frame, Severity
 from ingest.decode import Decoder, OpenedStream, choose_decoder, describe_error, open_stream, to_bgr
 from ingest.health import RateWindow
 from ingest.slot import FrameSlot
 from ingest.tamper import TamperConfig, TamperDetector
 from ingest.timing import Backoff, Sampler
-from vigil.settings import IngestSettings
-from vigil.types import CameraHealth, CameraState, Event, EventType, Frame, Severity
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[Event], None]

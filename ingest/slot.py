@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from vigil.types import Frame
+from core.types import Frame
 
 
 class FrameSlot:

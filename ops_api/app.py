@@ -19,6 +19,8 @@ from psycopg_pool import PoolTimeout
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from core.redact import install_log_redaction
+from core.settings import Settings
 from ops_api.deps import ApiContext
 from ops_api.errors import BodyLimitMiddleware, document_errors, install_error_handlers
 from ops_api.headers import SecurityHeaders
@@ -29,8 +31,6 @@ from ops_api.params import out_of_range
 from ops_api.pictures import PictureCache
 from ops_api.routers import ROUTERS
 from store.db import make_pool
-from vigil.redact import install_log_redaction
-from vigil.settings import Settings
 
 log = logging.getLogger("vigil.api")
 

@@ -10,9 +10,9 @@ import os
 
 from fastapi import FastAPI
 
+from core.logs import setup_logging
+from core.settings import load_settings
 from ops_api.app import create_app
-from vigil.logs import setup_logging
-from vigil.settings import load_settings
 
 
 def app_factory() -> FastAPI:

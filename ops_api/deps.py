@@ -20,10 +20,10 @@ import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+from core.settings import Settings
 from ops_api.errors import ApiProblem
 from ops_api.roles import Principal, Role
 from ops_api.security import token_hash
-from vigil.settings import Settings
 
 if TYPE_CHECKING:
     from ops_api.live import LiveHub

@@ -29,7 +29,7 @@ from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vigil.redact import redact_value
+from core.redact import redact_value
 
 log = logging.getLogger("vigil.api")
 

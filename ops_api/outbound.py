@@ -23,9 +23,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from core.redact import redact
 from ops_api.metrics import ApiMetrics
 from ops_api.schemas import event_json
-from vigil.redact import redact
 
 log = logging.getLogger("vigil.api.outbound")
 LEADER_LOCK = 0x76_69_67_01  # "vig" + 1: the advisory lock whose holder sends outbound messages

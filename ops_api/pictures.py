@@ -26,11 +26,11 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from core.settings import Settings
 from ops_api.errors import ApiProblem
 from ops_api.metrics import ApiMetrics
 from ops_api.registry_queries import camera_password, camera_stream, camera_zones
 from store.registry import live_picture
-from vigil.settings import Settings
 
 log = logging.getLogger("vigil.api.pictures")
 FRESH_S = 10.0  # a worker's picture older than this is stale (the worker stopped or lost the camera)
@@ -170,7 +170,7 @@ def _draw(jpeg: bytes, zones: list[Any]) -> bytes:
     import cv2
     import numpy as np
 
-    from vigil.types import Detections
+    from core.types import Detections
     from vision.evidence import draw
 
     if not zones:

@@ -10,9 +10,9 @@ from typing import Any
 
 import psycopg
 
+from core.settings import Settings
 from ops_api.errors import ApiProblem
 from ops_api.roles import Principal
-from vigil.settings import Settings
 
 CAMERA_COLUMNS = ("id, site_id, name, source_kind, onvif_host, onvif_port, username, password_enc IS NOT NULL"
                   " AS has_password, main_uri, sub_uri, snapshot_uri, analytics_fps, enabled, position, info,"

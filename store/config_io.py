@@ -40,8 +40,8 @@ from cameras.addresses import URI_FIELDS, new_addresses
 from cameras.crypto import SecretBox
 from cameras.geometry import GeometryError, make_zone
 from cameras.models import CameraRecord, CounterRecord, SiteKind, SiteRecord, SourceKind, split_credentials
+from core.calendar import CalendarError, WorkingCalendar, check_timezone
 from store import registry
-from vigil.calendar import CalendarError, WorkingCalendar, check_timezone
 
 FORMAT_VERSION = 1
 HEADER = ("# Vigil set-up: sites, cameras, zones and counters (vigil config export).\n"

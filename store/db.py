@@ -6,8 +6,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from core.settings import Settings
 from store.embedded import EmbeddedPostgres
-from vigil.settings import Settings
 
 
 def embedded_cluster(settings: Settings) -> EmbeddedPostgres:

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import tuple_row
 
+from core.settings import StoreSettings
 from store.migrate import Flavor, current_flavor
-from vigil.settings import StoreSettings
 
 log = logging.getLogger(__name__)
 

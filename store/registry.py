@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from cameras.crypto import CredentialError, SecretBox
 from cameras.geometry import ZoneSpec, make_zone
 from cameras.models import CameraRecord, CameraSource, CounterRecord, SiteKind, SiteRecord, SourceKind
-from vigil.calendar import CalendarError, WorkingCalendar, check_timezone
+from core.calendar import CalendarError, WorkingCalendar, check_timezone
 
 SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity")
 CAMERA_COLUMNS = ("id, site_id, name, source_kind, onvif_host, onvif_port, username,"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.redact import redact_value
+from core.types import CameraHealth, CounterSession, Event, Observation, utcnow
 from store.errors import StoreInputError
-from vigil.redact import redact_value
-from vigil.types import CameraHealth, CounterSession, Event, Observation, utcnow
 
 MAX_ATTRIBUTES_BYTES = 64 * 1024
 MAX_METRIC_LENGTH = 100

@@ -21,6 +21,8 @@ from pathlib import Path
 import psycopg
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from core.settings import StoreSettings
+from core.types import CameraHealth, CounterSession, Event, Observation
 from store.errors import StoreInputError
 from store.metrics import WriterCollector, WriterStats
 from store.migrate import current_flavor
@@ -28,8 +30,6 @@ from store.policies import Maintenance, apply_policies
 from store.sink import BatchSink
 from store.spool import Spool
 from store.tables import Row, encode_batch, event_row, health_row, observation_row, session_row
-from vigil.settings import StoreSettings
-from vigil.types import CameraHealth, CounterSession, Event, Observation
 
 log = logging.getLogger(__name__)
 TIME_COLUMN = {"observations": 0, "events": 1, "counter_sessions": 1, "camera_health": 0}

@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from vigil.settings import Settings
+from core.settings import Settings
 from vigil.supervisor import ChildSpec
 
 log = logging.getLogger("vigil.demo")
@@ -62,9 +62,9 @@ def _hall_clip(settings: Settings, folder: Path) -> Path:
     target = folder / "hall-counter.mp4"
     if target.is_file():
         return target
+    from scenarios.library import SCENARIOS, build
+    from scenarios.sprites import load_bank
     from vision.detectors import load_detector
-    from vision.scenarios.library import SCENARIOS, build
-    from vision.scenarios.sprites import load_bank
 
     log.info("demo: composing the service-center scenario from real footage (first run only, about a minute)")
     scenarios = ROOT / "var" / "scenarios"
@@ -89,8 +89,8 @@ def _hall_clip(settings: Settings, folder: Path) -> Path:
 
 def city_config(rtsp: str) -> dict[str, Any]:
     """The demo city in ``vigil config import`` form, cameras pointing at the local RTSP server."""
-    from vision.scenarios.compose import zone_record
-    from vision.scenarios.library import SCENARIOS
+    from scenarios.compose import zone_record
+    from scenarios.library import SCENARIOS
 
     hall = SCENARIOS["counter_absence"]()
     by_id = {z.id: z.name for z in hall.zones}

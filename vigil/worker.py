@@ -23,12 +23,12 @@ from typing import Any
 import psycopg
 
 from cameras.crypto import SecretBox
+from core.calendar import CalendarError, WorkingCalendar
+from core.settings import Settings
+from core.types import CameraHealth, Event
 from store import leases, registry
 from store.db import connect
 from store.writer import StoreWriter
-from vigil.calendar import CalendarError, WorkingCalendar
-from vigil.settings import Settings
-from vigil.types import CameraHealth, Event
 from vision.detectors import load_detector
 from vision.engine import FrameResult
 from vision.live import LiveVision

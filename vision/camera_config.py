@@ -10,7 +10,7 @@ from 1). A short form for hand-written files is accepted too::
       analytics_fps: 5      # optional
       zones:                # or a top-level "zones:" list
         - name: road
-          kind: no_stopping           # a vigil.types.ZoneKind
+          kind: no_stopping           # a core.types.ZoneKind
           points: [[0.1, 0.5], [0.9, 0.5], [0.9, 0.95], [0.1, 0.95]]
           classes: [car, truck]       # optional
           thresholds: {stop_s: 30}    # optional, per rule

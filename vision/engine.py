@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from cameras.geometry import ZoneSpec
-from vigil.settings import VisionSettings
-from vigil.types import Detections, Event, Frame, Observation, Track
+from core.settings import VisionSettings
+from core.types import Detections, Event, Frame, Observation, Track
 from vision.detectors.base import Detector
 from vision.evidence import write_evidence
 from vision.gate import GateDecision, MotionGate
@@ -53,7 +53,7 @@ class FrameResult:
     gate: str  # the gate's reason: first, motion, refresh, still, off
     events: list[Event] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
-    sessions: list[Any] = field(default_factory=list)  # vigil.types.CounterSession
+    sessions: list[Any] = field(default_factory=list)  # core.types.CounterSession
     done_at: float = 0.0  # wall clock when the result was ready
 
     @property

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from cameras.geometry import ZoneSpec
-from vigil.types import Detections, Event
+from core.types import Detections, Event
 
 _PERSON, _VEHICLE, _ZONE, _LINE = (60, 200, 60), (255, 160, 30), (0, 215, 255), (255, 0, 255)
 

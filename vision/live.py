@@ -25,9 +25,9 @@ from typing import Any
 
 from cameras.geometry import ZoneSpec
 from cameras.models import CameraSource
+from core.settings import Settings
+from core.types import CameraHealth
 from ingest.pool import ReaderPool
-from vigil.settings import Settings
-from vigil.types import CameraHealth
 from vision.detectors.base import Detector
 from vision.engine import CameraSetup, FrameResult, VisionEngine
 from vision.preview import PreviewSpec, PreviewWriter

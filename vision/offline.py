@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import cv2
 
 from cameras.geometry import ZoneSpec
-from vigil.types import Event, Frame
+from core.types import Event, Frame
 from vision.engine import FrameResult, VisionEngine
 
 

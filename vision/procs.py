@@ -61,8 +61,8 @@ import numpy as np
 
 from cameras.geometry import ZoneSpec
 from cameras.models import CameraSource
-from vigil.settings import Settings
-from vigil.types import CameraHealth, Detections, Event, Frame
+from core.settings import Settings
+from core.types import CameraHealth, Detections, Event, Frame
 from vision.engine import FrameResult
 
 log = logging.getLogger("vigil.vision")
@@ -122,7 +122,7 @@ class CameraSpec:
 
     camera_id: int
     source: CameraSource | None = None  # ingest's CameraReader reads it (the live path)
-    bench_clip: Path | None = None  # or: the benchmark's on-demand file camera (vision.bench.BenchCamera)
+    bench_clip: Path | None = None  # or: the benchmark's on-demand file camera (bench.vision.BenchCamera)
     zones: Sequence[ZoneSpec] = ()
     rules: Sequence[Any] = ()
     name: str = ""
@@ -257,8 +257,8 @@ class _CameraProcess:
 
         self._remove(spec.camera_id)
         if spec.bench_clip is not None:
+            from bench.vision import BenchCamera
             from ingest.decode import choose_decoder
-            from vision.bench import BenchCamera
 
             feed: Any = BenchCamera(spec.camera_id, spec.bench_clip, choose_decoder(self.settings.ingest.decode))
         else:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from vigil.types import Frame
+from core.types import Frame
 
 
 class FrameSource(Protocol):

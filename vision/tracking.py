@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from vigil.types import CLASSES, Detections, Track
+from core.types import CLASSES, Detections, Track
 
 BYTETRACK_DEFAULTS = {
     "tracker_type": "bytetrack",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from cameras.geometry import ZoneSpec, line_crossing, points_in_polygon
-from vigil.types import Track
+from core.types import Track
 
 
 def zone_membership(tracks: Sequence[Track], zones: Sequence[ZoneSpec]) -> dict[int, tuple[str, ...]]:

@@ -18,13 +18,13 @@ from pydantic_core import PydanticCustomError
 
 from cameras.addresses import NETWORK_SCHEMES, check_network_uri, new_addresses
 from cameras.models import split_credentials
+from core.redact import redact_value
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError
 from ops_api.params import Moment
 from ops_api.registry_queries import CAMERA_COLUMNS, encrypt_password, get_camera
 from ops_api.roles import Principal
-from vigil.redact import redact_value
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 Reader = Annotated[Principal, Depends(require("cameras.read"))]

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
+from core.calendar import CalendarError, WorkingCalendar, check_timezone
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
-from vigil.calendar import CalendarError, WorkingCalendar, check_timezone
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])
 Reader = Annotated[Principal, Depends(require("sites.read"))]

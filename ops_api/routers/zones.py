@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 
 from cameras.geometry import GeometryError, make_zone
 from cameras.thresholds import ZoneThresholds
+from core.calendar import CalendarError, WorkingCalendar
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError
 from ops_api.registry_queries import ZONE_COLUMNS, camera_zones, get_camera, get_zone
 from ops_api.roles import Principal
-from vigil.calendar import CalendarError, WorkingCalendar
 
 router = APIRouter(tags=["zones"])
 Reader = Annotated[Principal, Depends(require("cameras.read"))]

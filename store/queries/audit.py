@@ -23,11 +23,11 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
+from core.calendar import CalendarError, WorkingCalendar
 from store.errors import StoreInputError
 from store.queries._common import local_day_bounds, one, rows
 from store.queries.steps import Staffing, peaks, staffing, unpack
 from store.queries.timeline import MAX_GAP_S
-from vigil.calendar import CalendarError, WorkingCalendar
 
 ABSENCE_MIN_S = 300.0  # shorter gaps are a step away from the desk, not an absence
 

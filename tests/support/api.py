@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
+from core.settings import Settings
 from ops_api.app import create_app
 from ops_api.readiness import wait_until_ready
 from ops_api.security import TOKEN_PREFIX, hash_password, new_token, token_hash
@@ -28,7 +29,6 @@ from store.db import connect
 from store.embedded import EmbeddedPostgres
 from tests.support.db import TEMPLATE
 from tests.support.net import free_port, wait_for_port
-from vigil.settings import Settings
 
 PASSWORD = "correct-horse-battery"
 _HASH: dict[str, str] = {}

@@ -219,9 +219,9 @@ def seed_city(conn: psycopg.Connection, data_dir: Path, now: datetime | None = N
 def main() -> None:
     """``python -m tests.support.console_seed``: the city in the configured (migrated) database, with a user
     per role (``<role>.demo``, password ``vigil-demo-pass``), to look at the console by hand with `vigil serve`."""
+    from core.settings import Settings
     from ops_api.security import hash_password
     from store.db import connect, resolve_url
-    from vigil.settings import Settings
 
     settings = Settings()
     with connect(resolve_url(settings)) as conn:

@@ -1,4 +1,4 @@
-"""Helpers for the proof tests (tests/test_proof_*.py): the real worker in a thread or as `vigil worker`
+"""Helpers for the proof tests (tests/proof/test_proof_*.py): the real worker in a thread or as `vigil worker`
 processes, a registered street site with cameras, bounded polling, and the process's threads and files.
 """
 
@@ -18,8 +18,8 @@ import psycopg
 
 from cameras.geometry import make_zone
 from cameras.models import CameraRecord, SiteKind, SiteRecord, SourceKind
+from core.settings import Settings
 from store import registry
-from vigil.settings import Settings
 from vigil.worker import Worker, WorkerOptions
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,9 +21,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from core.calendar import WEEKDAYS
+from core.types import CameraHealth, CameraState, CounterSession, Event, EventType, Observation, Severity
 from tests.support.net import free_port, wait_for_port
-from vigil.calendar import WEEKDAYS
-from vigil.types import CameraHealth, CameraState, CounterSession, Event, EventType, Observation, Severity
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_DIR = ROOT / "tools" / "timescaledb"

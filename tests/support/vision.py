@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vigil.settings import VisionSettings
-from vigil.types import Frame
+from core.settings import VisionSettings
+from core.types import Frame
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"

@@ -119,7 +119,7 @@ def _rules_for(camera: CameraConfig) -> list[Any]:
     """The analytics rules for the camera's zones and counters (``vision.rules.build_rules``), with the site's
     working hours; counters are those of the site whose ``camera`` is this one (id: the registry's, else
     the counter number)."""
-    from vigil.calendar import CalendarError, WorkingCalendar
+    from core.calendar import CalendarError, WorkingCalendar
     from vision.rules import build_rules
 
     if not camera.zones:

@@ -31,8 +31,8 @@ def bench_dispatch(
     settings = state(ctx).settings()
     counts = bench_inputs(footage, cameras, "2,4,8")
 
-    from vigil.benchreport import report
-    from vision.dispatch_bench import run
+    from bench.dispatch import run
+    from bench.report import report
 
     rows = run(settings, footage, counts, processes, seconds, say=lambda line: typer.echo(line, err=True))
     columns = ["cameras", "camera_processes", "cpu_us_per_frame_store", "cpu_us_per_frame_full", "full/store_cpu",

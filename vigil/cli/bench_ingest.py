@@ -30,9 +30,9 @@ def bench_ingest(
     counts = sorted(set(bench_inputs(footage, cameras, "1,4,8,16")))
     import socket
 
-    from ingest.bench import machine_note, run_bench
+    from bench.ingest import machine_note, run_bench
+    from bench.report import report
     from ingest.decode import choose_decoder
-    from vigil.benchreport import report
 
     if port == 0:
         with socket.socket() as sock:

@@ -41,9 +41,9 @@ def bench_soak(
     missing = [str(c) for c in clips if not c.is_file()]
     if missing:
         raise fail(f"{', '.join(missing)}: no such file (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
+    from bench.report import report
+    from bench.soak import run_soak
     from store.embedded import EmbeddedPostgresError
-    from vigil.benchreport import report
-    from vigil.soak import run_soak
     from vision.detectors.base import ModelError
 
     logging.getLogger("vigil.worker").setLevel(logging.WARNING)  # one line per camera start is noise here
@@ -51,7 +51,7 @@ def bench_soak(
     say(f"soak: {cameras} file cameras at {fps:g} fps for {minutes:g} min, a sample every {sample_s:g} s ...")
     trace = None
     if trace_memory:
-        from vigil.memtrace import MemoryTrace
+        from bench.memtrace import MemoryTrace
 
         trace = MemoryTrace(trace_frames).start()
     try:

@@ -35,7 +35,8 @@ def bench_store(
 
     from psycopg.rows import dict_row
 
-    from store.bench import (
+    from bench.report import report
+    from bench.store import (
         free_port,
         load_or_generate_history,
         scratch_dir,
@@ -47,7 +48,6 @@ def bench_store(
     from store.db import connect
     from store.embedded import EmbeddedPostgres, EmbeddedPostgresError
     from store.migrate import migrate
-    from vigil.benchreport import report
 
     say = lambda line: typer.echo(line, err=True)  # noqa: E731
     load_at_start = os.getloadavg()[0]

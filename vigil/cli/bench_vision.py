@@ -37,8 +37,8 @@ def bench_vision(
     settings = state(ctx).settings()
     counts = bench_inputs(footage, cameras)
 
-    from vigil.benchreport import report
-    from vision.bench import run_bench
+    from bench.report import report
+    from bench.vision import run_bench
     from vision.detectors import ModelError, resolve_model
     from vision.detectors.ultralytics_yolo import UltralyticsDetector, pick_device
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import typer
 
-from vigil.logs import setup_logging
-from vigil.redact import redact
-from vigil.settings import Settings, SettingsError, load_settings
+from core.logs import setup_logging
+from core.redact import redact
+from core.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("vigil")
 

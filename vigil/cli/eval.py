@@ -1,8 +1,8 @@
 """``vigil eval``: the analytics rules measured against ground truth, through the real detector and engine.
 
-The scripted scenarios (``vision/scenarios/library.py``) are rendered once into ``DATA_DIR/scenarios``
+The scripted scenarios (``scenarios/library.py``) are rendered once into ``DATA_DIR/scenarios``
 (deterministic from the seed: real people cut from vtest.avi, composited along the scripts) and the
-untouched vtest.avi is scored against its hand annotations (``vision/scenarios/real.py``).
+untouched vtest.avi is scored against its hand annotations (``scenarios/real.py``).
 """
 
 from __future__ import annotations
@@ -78,12 +78,12 @@ def evaluate_command(
     """Score the analytics rules on ground-truthed scenarios and on real footage: officer-presence accuracy,
     queue-length MAE, wait- and service-time error, incident delay past the rule's threshold, false alarms."""
     settings = state(ctx).settings()
-    from vigil.benchreport import report
+    from bench.report import report
+    from scenarios.evaluate import evaluate
+    from scenarios.library import SCENARIOS, build
+    from scenarios.real import real_truth
+    from scenarios.sprites import VTEST, load_bank
     from vision.detectors import ModelError, load_detector
-    from vision.scenarios.evaluate import evaluate
-    from vision.scenarios.library import SCENARIOS, build
-    from vision.scenarios.real import real_truth
-    from vision.scenarios.sprites import VTEST, load_bank
 
     unknown = sorted(set(scenario or []) - set(SCENARIOS))
     if unknown:

@@ -95,8 +95,8 @@ def passwd(
 @users_app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Every user with role, sites and state."""
+    from bench.report import format_table
     from ops_api.accounts import list_users
-    from vigil.benchreport import format_table
 
     with _conn(ctx) as conn:
         rows = list_users(conn)

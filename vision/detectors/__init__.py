@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vigil.settings import VisionSettings
+from core.settings import VisionSettings
 from vision.detectors.base import KNOWN_MODELS, Detector, ModelError, class_map, resolve_model, to_detections
 
 __all__ = ["KNOWN_MODELS", "Detector", "ModelError", "class_map", "load_detector", "resolve_model",

@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from vigil.types import CLASS_ID, Detections
+from core.types import CLASS_ID, Detections
 
 # Names a user writes in settings -> files scripts/setup.sh installs under the models folder.
 KNOWN_MODELS: dict[str, tuple[str, ...]] = {
@@ -16,7 +16,7 @@ KNOWN_MODELS: dict[str, tuple[str, ...]] = {
     "person-yolov8s": ("person-yolov8s.pt",),
     "person-yolov8s-onnx": ("person-yolov8s.onnx",),
 }
-# Labels of the models we meet, spelled as the model spells them, onto vigil.types.CLASSES.
+# Labels of the models we meet, spelled as the model spells them, onto core.types.CLASSES.
 _ALIASES: dict[str, str] = {
     "person": "person", "bicycle": "bicycle", "car": "car", "motorcycle": "motorcycle", "motorbike": "motorcycle",
     "bus": "bus", "truck": "truck",
@@ -33,7 +33,7 @@ class ModelError(Exception):
 class Detector(Protocol):
     """A batch of BGR frames (any sizes, several cameras) in; one Detections per frame out, same order.
 
-    Boxes are pixels of each source frame; ``class_id`` indexes ``vigil.types.CLASSES``; classes outside
+    Boxes are pixels of each source frame; ``class_id`` indexes ``core.types.CLASSES``; classes outside
     that vocabulary are dropped.
     """
 

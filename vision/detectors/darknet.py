@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vigil.types import CLASS_ID, Detections
+from core.types import CLASS_ID, Detections
 from vision.detectors.base import ModelError, class_map, to_detections
 
 log = logging.getLogger("vigil.vision")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vigil.types import Detections
+from core.types import Detections
 from vision.detectors.base import ModelError, class_map, to_detections
 from vision.torch_compat import ensure_torchvision
 

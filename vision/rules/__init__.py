@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cameras.geometry import ZoneSpec
-from vigil.types import ZoneKind
+from core.types import ZoneKind
 
 from .base import AlwaysOpen, OpenHours, Rule, RuleOutput, SnapshotRequest
 from .counter import CounterSpec

@@ -2,9 +2,9 @@
 
 A rule is a small object fed with one camera's tracks and the wall clock::
 
-    output = rule.update(tracks, now)   # tracks: this frame's vigil.types.Track, now: aware datetime
+    output = rule.update(tracks, now)   # tracks: this frame's core.types.Track, now: aware datetime
 
-and returns a ``RuleOutput``: events (``vigil.types.Event``), observations, counter sessions and
+and returns a ``RuleOutput``: events (``core.types.Event``), observations, counter sessions and
 snapshot requests. It needs no video, so every rule is tested on scripted tracks.
 
 Event lifecycle (one incident is one event, not a flood):
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from vigil.types import CounterSession, Event, Observation, Severity, Track
+from core.types import CounterSession, Event, Observation, Severity, Track
 
 SnapshotLabel = Literal["start", "end"]
 
@@ -81,7 +81,7 @@ class Rule(Protocol):
 
 
 class OpenHours(Protocol):
-    """The part of ``vigil.calendar.WorkingCalendar`` the rules need."""
+    """The part of ``core.calendar.WorkingCalendar`` the rules need."""
 
     def is_open(self, moment: datetime) -> bool: ...
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cameras.geometry import ZoneSpec
-from vigil.types import CounterSession
+from core.types import CounterSession
 
 COUNTER_DEFAULTS: dict[str, float] = {
     "present_after_s": 3.0,

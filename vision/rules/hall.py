@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from cameras.geometry import ZoneSpec
-from vigil.types import Event, EventType, Observation, Severity, Track
+from core.types import Event, EventType, Observation, Severity, Track
 
 from .base import AlwaysOpen, IncidentLatch, OpenHours, RuleOutput, anchor_point, emit, live_tracks, setting
 from .counter import COUNTER_DEFAULTS, CounterSpec, OfficerPresence, ServiceDesk

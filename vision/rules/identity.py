@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from vigil.types import VEHICLE_CLASSES, Track
+from core.types import VEHICLE_CLASSES, Track
 
 Point = tuple[float, float]
 # Track ids remembered per identity. A parked car or a seated officer keeps one identity for hours while the

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from cameras.geometry import ZoneSpec
-from vigil.types import VEHICLE_CLASSES, Event, EventType, Severity, Track
+from core.types import VEHICLE_CLASSES, Event, EventType, Severity, Track
 
 from .base import IncidentLatch, RuleOutput, emit, live_tracks, setting, severity_of
 from .identity import Identities, Identity

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from cameras.geometry import ZoneSpec, line_crossing
-from vigil.types import CLASSES, EventType, Observation, Severity, Track
+from core.types import CLASSES, EventType, Observation, Severity, Track
 
 from .base import AlwaysOpen, OpenHours, RuleOutput, emit, live_tracks, setting
 from .identity import Identities
@@ -60,7 +60,7 @@ class IntrusionRule(ZoneRule):
                  thresholds: Mapping[str, Any] | None = None, armed: OpenHours | None = None) -> None:
         super().__init__(camera_id, zone, site_id, thresholds)
         if armed is None and zone.schedule:
-            from vigil.calendar import WorkingCalendar
+            from core.calendar import WorkingCalendar
 
             armed = WorkingCalendar.from_dict(zone.schedule, field=f"zone '{zone.name}'.schedule")
         self.armed = armed or AlwaysOpen()

@@ -1,0 +1,353 @@
+"""``vigil bench vision``: the detector alone, the pipeline, the naive way and a static scene, side by side.
+
+Same model and machine in one run, on the shipped footage as N file cameras:
+
+- raw_fps: the detector alone on pre-decoded frames, at the best batch size (the limit);
+- pipeline_fps: camera-frames/s through decode (ingest's decoder: NVDEC on GPU hosts), motion gate,
+  batch scheduler, detector, tracker and zones;
+- naive_fps: one thread per camera, each with its own Ultralytics model calling
+  ``model.track(source, stream=True)``;
+- static_fps: the pipeline on a static scene (a still clip made from the footage's first frame).
+
+Bench cameras decode on demand: a camera decodes its next frame when the scheduler took the previous one,
+so the pipeline always has a fresh frame and no decode is spent on frames that would be dropped. A frame
+then waits in its slot while the batch before it runs, so their latency is pessimistic; ``live_p95_ms``
+is measured as a live worker sees it: ingest's own CameraReaders playing the clip at its native rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from cameras.models import CameraSource
+from core.settings import Settings
+from core.types import Frame
+from ingest.decode import choose_decoder, open_stream, to_bgr
+from ingest.slot import FrameSlot
+from vision.detectors.base import Detector
+from vision.engine import CameraSetup, FrameResult, VisionEngine
+from vision.scheduler import BatchScheduler
+from vision.worker import VisionWorker
+
+log = logging.getLogger("vigil.vision")
+
+
+class _DemandSlot(FrameSlot):
+    """A FrameSlot that tells its camera when its frame was taken."""
+
+    def __init__(self, camera_id: int) -> None:
+        super().__init__(camera_id)
+        self.wanted = threading.Event()
+        self.wanted.set()
+
+    def take(self, newer_than_index: int = -1, timeout: float | None = 0.0) -> Frame | None:
+        frame = super().take(newer_than_index, timeout)
+        if frame is not None:
+            self.wanted.set()
+        return frame
+
+
+class BenchCamera:
+    """A file camera for the benchmark: loops the file through ingest's decoder, one frame per demand."""
+
+    def __init__(self, camera_id: int, path: Path, decoder: str) -> None:
+        self.camera_id, self.path, self.decoder = camera_id, path, decoder
+        self.slot = _DemandSlot(camera_id)
+        self.decoded = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"bench-camera-{camera_id}", daemon=True)
+
+    def start(self) -> BenchCamera:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.slot.wanted.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        source = CameraSource.from_file(self.camera_id, self.path, loop=True, realtime=False)
+        index = 0
+        while not self._stop.is_set():
+            opened = open_stream(source, 10.0, 10.0, self.decoder)  # type: ignore[arg-type]
+            try:
+                for av_frame in opened.container.decode(opened.stream):
+                    self.slot.wanted.wait()
+                    if self._stop.is_set():
+                        return
+                    self.slot.wanted.clear()
+                    image = to_bgr(av_frame)
+                    self.decoded += 1
+                    self.slot.put(Frame(self.camera_id, image, time.time(), index))
+                    index += 1
+            finally:
+                opened.close()
+
+
+@dataclass
+class PipelineRun:
+    fps: float
+    frames: int
+    p50_ms: float
+    p95_ms: float
+    detected_share: float
+    min_share: float  # the least-served camera's share of an equal split (fairness: 1.0 = equal)
+
+
+def _live_sources(clip: Path, cameras: int) -> list[CameraSource]:
+    """The clip as N live file cameras: played in real time, every frame handed to vision."""
+    native = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS) or 10.0
+    return [CameraSource.from_file(i, clip, analytics_fps=native, loop=True, realtime=True)
+            for i in range(1, cameras + 1)]
+
+
+def _live_cameras(settings: Settings, clip: Path, cameras: int) -> list[Any]:
+    """ingest's CameraReaders playing the clip in real time."""
+    from ingest.reader import CameraReader
+
+    return [CameraReader(source, settings.ingest) for source in _live_sources(clip, cameras)]
+
+
+def run_pipeline(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
+                 decoder: str, motion_gate: bool = True, warmup_s: float = 1.0, live: bool = False,
+                 processes: int = 0) -> PipelineRun:
+    """N bench cameras (``live``: ingest's real-time readers) -> scheduler -> engine for ``seconds``;
+    ``processes`` > 0: the same in that many camera processes (``vision.procs``)."""
+    vision = settings.vision.model_copy(update={"motion_gate": motion_gate})
+    if processes > 0:
+        return _run_processes(detector, settings.model_copy(update={"vision": vision}), clip, cameras, seconds,
+                              warmup_s, live, processes)
+    engine = VisionEngine(detector, vision, [CameraSetup(i) for i in range(1, cameras + 1)])
+    scheduler = BatchScheduler(vision.max_batch, vision.max_wait_ms)
+    feeds: list[Any] = (_live_cameras(settings, clip, cameras) if live
+                        else [BenchCamera(i, clip, decoder) for i in range(1, cameras + 1)])
+    for feed in feeds:
+        scheduler.add(feed.camera.id if live else feed.camera_id, feed.slot)
+    counter = _Counter()
+    for feed in feeds:
+        feed.start()
+    try:
+        with VisionWorker(engine, scheduler, counter.on_result):
+            elapsed = counter.measure(warmup_s, seconds)
+    finally:
+        for feed in feeds:
+            feed.stop()
+    return _summarise(counter.results, cameras, elapsed)
+
+
+class _Counter:
+    """Keeps the results that arrive while a measurement runs."""
+
+    def __init__(self) -> None:
+        self.results: list[FrameResult] = []
+        self._counting = threading.Event()
+
+    def on_result(self, result: FrameResult) -> None:
+        if self._counting.is_set():
+            self.results.append(result)
+
+    def measure(self, warmup_s: float, seconds: float) -> float:
+        """Warm up, count for ``seconds``; the measured time."""
+        time.sleep(warmup_s)
+        self._counting.set()
+        began = time.perf_counter()
+        time.sleep(seconds)
+        self._counting.clear()
+        return time.perf_counter() - began
+
+
+@contextmanager
+def serving_pool(settings: Settings, detector: Any, specs: Sequence[Any], processes: int,
+                 on_result: Callable[[Any], None], results: str = "store") -> Iterator[Any]:
+    """A camera-process pool with ``specs`` started and their first frames detected (spawned processes import
+    their libraries first: up to two minutes), ready to measure."""
+    from vision.procs import CameraProcessPool
+
+    mode: Any = results
+    with CameraProcessPool(settings, detector, processes, on_result, results=mode) as pool:
+        for spec in specs:
+            pool.add_camera(spec)
+        deadline = time.monotonic() + 120
+        while sum(pool.served.values()) < len(specs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield pool
+
+
+def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
+                   warmup_s: float, live: bool, processes: int) -> PipelineRun:
+    """The pipeline with decode, gate and tracking in camera processes (the GPU-host layout)."""
+    from vision.procs import CameraSpec
+
+    counter = _Counter()
+    specs = ([CameraSpec(source.id, source=source) for source in _live_sources(clip, cameras)] if live
+             else [CameraSpec(i, bench_clip=clip) for i in range(1, cameras + 1)])
+    with serving_pool(settings, detector, specs, min(processes, cameras), counter.on_result):
+        elapsed = counter.measure(warmup_s, seconds)
+    return _summarise(counter.results, cameras, elapsed)
+
+
+def _summarise(results: list[FrameResult], cameras: int, elapsed: float) -> PipelineRun:
+    latencies = sorted(r.latency_s * 1000 for r in results) or [0.0]
+    per_camera = [sum(1 for r in results if r.frame.camera_id == i) for i in range(1, cameras + 1)]
+    fair = min(per_camera) / (len(results) / cameras) if results else 0.0
+    return PipelineRun(len(results) / elapsed, len(results), statistics.median(latencies),
+                       float(np.percentile(latencies, 95)), sum(r.detected for r in results) / max(len(results), 1),
+                       fair)
+
+
+def run_raw(detector: Detector, images: list[np.ndarray], batches: list[int], seconds: float) -> dict[int, float]:
+    """Detector alone on pre-decoded frames: frames/s per batch size, each measured for ``seconds``."""
+    out = {}
+    for size in batches:
+        for _ in range(3):  # warm this shape (allocator, kernels, clocks)
+            detector.detect(images[:size])
+        done, began = 0, time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            start = done % max(1, len(images) - size)
+            detector.detect(images[start:start + size])
+            done += size
+        out[size] = done / (time.perf_counter() - began)
+    return out
+
+
+def run_naive(model_path: Path, clip: Path, cameras: int, seconds: float, imgsz: int, device: str,
+              confidence: float) -> float:
+    """One thread per camera, each with its own Ultralytics model and ``model.track(source, stream=True)``."""
+    from ultralytics import YOLO
+
+    from vision.torch_compat import ensure_torchvision
+
+    ensure_torchvision()
+    models = [YOLO(str(model_path), task="detect") for _ in range(cameras)]
+    counts = [0] * cameras
+    start_line = threading.Barrier(cameras + 1)
+    counting, stop = threading.Event(), threading.Event()
+
+    def camera(i: int) -> None:
+        stream = models[i].track(source=str(clip), stream=True, imgsz=imgsz, device=device, conf=confidence,
+                                 verbose=False, persist=True, tracker="bytetrack.yaml")
+        first = True
+        for _ in stream:
+            if first:
+                first = False
+                start_line.wait()
+            if stop.is_set():
+                break
+            if counting.is_set():
+                counts[i] += 1
+
+    threads = [threading.Thread(target=camera, args=(i,), daemon=True) for i in range(cameras)]
+    for thread in threads:
+        thread.start()
+    start_line.wait(timeout=300)  # every camera has produced its first result (models loaded, warm)
+    counting.set()
+    began = time.perf_counter()
+    time.sleep(seconds)
+    counting.clear()
+    elapsed = time.perf_counter() - began
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    return sum(counts) / elapsed
+
+
+def make_static_clip(source: Path, folder: Path, seconds: float = 10.0) -> Path:
+    """A still H.264/MP4V clip of the footage's first frame (a static scene: nothing moves)."""
+    cap = cv2.VideoCapture(str(source))
+    ok, image = cap.read()
+    fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
+    cap.release()
+    if not ok:
+        raise OSError(f"{source}: no frame to make a static clip from")
+    path = folder / "static.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (image.shape[1], image.shape[0]))
+    for _ in range(int(fps * seconds)):
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def predecode(path: Path, count: int) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    images = []
+    while len(images) < count:
+        ok, image = cap.read()
+        if not ok:
+            break
+        images.append(image)
+    cap.release()
+    return images
+
+
+def run_bench(settings: Settings, detector: Detector, model_path: Path, footage: Path, cameras: list[int],
+              seconds: float, batches: list[int], say: Callable[[str], None] = print,
+              processes: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """All four figures per camera count, side by side; returns the table rows and a summary.
+
+    ``processes``: camera processes of the pipeline (None: ``vision.camera_processes``, -1 = auto). With
+    camera processes the in-process pipeline is measured too (``pipeline_1proc_fps``), for comparison."""
+    from vision.procs import default_processes
+
+    decoder = choose_decoder(settings.ingest.decode)
+    load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
+    images = predecode(footage, 48)
+    raw_seconds = max(1.0, seconds / 3)
+    say(f"raw: detector alone, batch sizes {batches}, {raw_seconds:g} s each (again at the end)")
+    raw = run_raw(detector, images, batches, raw_seconds)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
+        static = make_static_clip(footage, Path(tmp))
+        for n in cameras:
+            wanted = settings.vision.camera_processes if processes is None else processes
+            procs = default_processes(detector.device, n) if wanted < 0 else min(wanted, n)
+            single = None
+            if procs:
+                say(f"{n} camera(s): pipeline in one process (for comparison)")
+                single = run_pipeline(detector, settings, footage, n, seconds, decoder)
+            say(f"{n} camera(s): pipeline" + (f" ({procs} camera processes)" if procs else ""))
+            pipe = run_pipeline(detector, settings, footage, n, seconds, decoder, processes=procs)
+            say(f"{n} camera(s): naive (one thread and one model per camera, model.track)")
+            naive = run_naive(model_path, footage, n, seconds, detector.imgsz, detector.device,
+                              settings.vision.confidence)
+            say(f"{n} camera(s): pipeline on a static scene")
+            still = run_pipeline(detector, settings, static, n, seconds, decoder, processes=procs)
+            say(f"{n} camera(s): live latency (ingest readers at the clip's own rate)")
+            paced = run_pipeline(detector, settings, footage, n, seconds, decoder, live=True, processes=procs)
+            rows.append({
+                "cameras": n, "raw_fps": None, "pipeline_fps": pipe.fps, "naive_fps": naive,
+                "static_fps": still.fps, "pipeline/raw": None,
+                "pipeline/naive": pipe.fps / naive if naive else None,
+                "static/pipeline": still.fps / pipe.fps if pipe.fps else None,
+                "p50_ms": pipe.p50_ms, "p95_ms": pipe.p95_ms, "static_p95_ms": still.p95_ms,
+                "live_fps": paced.fps, "live_p50_ms": paced.p50_ms, "live_p95_ms": paced.p95_ms,
+                "fairness": pipe.min_share, "detected_share_static": still.detected_share,
+                "camera_processes": procs, "pipeline_1proc_fps": single.fps if single else None,
+            })
+    say("raw: detector alone again (the machine may have changed pace meanwhile)")
+    raw_end = run_raw(detector, images, batches, raw_seconds)
+    # The limit is the better of the two measurements per batch size: the ratio is never flattered.
+    best = {b: max(raw[b], raw_end[b]) for b in batches}
+    best_batch = max(best, key=lambda b: best[b])
+    raw_fps = best[best_batch]
+    for row in rows:
+        row["raw_fps"], row["pipeline/raw"] = raw_fps, row["pipeline_fps"] / raw_fps
+    summary = {"model": model_path.name, "imgsz": detector.imgsz, "device": detector.device, "decoder": decoder,
+               "best_batch": best_batch, "max_batch": settings.vision.max_batch,
+               **{f"raw_fps_batch{b}": v for b, v in raw.items()},
+               **{f"raw_fps_batch{b}_end": v for b, v in raw_end.items()}, "seconds_per_figure": seconds,
+               "load_avg_1m_before": load_before, "load_avg_1m_after": os.getloadavg()[0]}
+    return rows, summary

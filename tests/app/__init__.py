@@ -1,0 +1,1 @@
+"""Tests of the application shell: CLI, worker, supervisor, benchmarks."""

@@ -1,0 +1,1 @@
+"""Tests of the database: schema, writer, queries, registry."""

@@ -1,0 +1,1 @@
+"""Tests of engine, tracking, rules, pipelines, scenarios."""
