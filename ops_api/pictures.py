@@ -91,6 +91,11 @@ class PictureCache:
             raise ApiProblem(status, message, code=code, params=params)
         return picture.drawn if zones else picture.plain
 
+    def forget(self, camera_id: int) -> None:
+        """Drop what is kept of a camera (its address, password or zones changed): the next viewer gets a
+        picture made afresh, not the old address's failure. Safe from any thread (one dict operation)."""
+        self._cameras.pop(camera_id, None)
+
     def close(self) -> None:
         for camera in self._cameras.values():
             if camera.task is not None:

@@ -246,6 +246,7 @@ def update_camera(*, camera_id: int, body: CameraFields, request: Request, user:
                                f" RETURNING {CAMERA_COLUMNS}", [*fields.values(), camera_id]).fetchone()
         audit.record(conn, user, "camera.update", "camera", camera_id, before=before, after=row,
                      remote_addr=client_addr(request))
+    context(request).pictures.forget(camera_id)
     return CameraOut(**row)
 
 
@@ -256,4 +257,5 @@ def delete_camera(*, camera_id: int, request: Request, user: Writer, conn: Conn)
         before = get_camera(conn, camera_id, user)
         conn.execute("DELETE FROM cameras WHERE id = %s", (camera_id,))
         audit.record(conn, user, "camera.delete", "camera", camera_id, before=before, remote_addr=client_addr(request))
+    context(request).pictures.forget(camera_id)
     return Response(status_code=204)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import socket
 import sys
-from pathlib import Path
 
 import typer
 
@@ -130,32 +127,9 @@ def _supervise(supervisor, cleanup) -> None:
         cleanup()  # the embedded cluster this command started
 
 
-def demo(
-    ctx: typer.Context,
-    port: int = typer.Option(None, help="Console/API port (default: api.port)."),
-    reset: bool = typer.Option(False, help="Forget the demo city's data first (events, observations)."),
-) -> None:
-    """The demo city on real footage: RTSP cameras -> real detector -> PostgreSQL -> console."""
-    from vigil.demo import DemoError, prepare_demo
-
-    settings = state(ctx).settings()
-    if port:
-        settings.api.port = port
-        os.environ["VIGIL_API__PORT"] = str(port)  # the API child reads its settings afresh
-    if not Path("/usr/bin/python3").exists() or shutil.which("ffmpeg") is None:
-        raise fail("the demo needs the system python3 with GStreamer and ffmpeg: run `make setup`",
-                   ExitCode.NOT_BUILT)
-    try:
-        rtsp_child, sign_in = prepare_demo(settings, reset=reset)
-    except DemoError as exc:
-        raise fail(str(exc), ExitCode.FAILURE) from None
-    supervisor, cleanup = _prepare(ctx, workers=1, capacity=16, api=True, extra=[rtsp_child])
-    console = f"http://{settings.api.host}:{settings.api.port}/"
-    typer.secho(f"\nVigil demo: console at {console}\n{sign_in}\nStop with Ctrl-C.\n", fg=typer.colors.GREEN)
-    _supervise(supervisor, cleanup)
-
-
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.command("run")(run)
+    from vigil.cli.demo_city import demo  # its own module; registered here to keep the commands' order
+
     app.command("demo")(demo)

@@ -1,4 +1,4 @@
-"""The demo city: real footage served as RTSP cameras by the real GStreamer server.
+"""``vigil demo``, the demo city: real footage served as RTSP cameras by the real GStreamer server.
 
 - A provincial public-service center (``hcc-demo``) whose hall camera shows the composited counter scenario
   (real people cut from ``vtest.avi``: an officer at counter 1 who leaves for a while, citizens who queue
@@ -15,6 +15,7 @@ the demo sign-in, and returns the RTSP server's process spec for the supervisor.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import socket
@@ -22,12 +23,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from core.settings import Settings
+from vigil.cli.common import ExitCode, fail, state
 from vigil.supervisor import ChildSpec
 
 log = logging.getLogger("vigil.demo")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RTSP_SERVER = ROOT / "tools" / "rtsp_server.py"
 DEMO_USER = "demo"
 
@@ -161,3 +165,28 @@ def prepare_demo(settings: Settings, reset: bool = False, rtsp_port: int = 8554)
 
     sign_in = f"Sign in as '{DEMO_USER}' with password '{password}' (administrator; a new password each demo start)."
     return ChildSpec("rtsp-server", argv, ready=rtsp_ready, ready_timeout_s=20, stop_grace_s=5), sign_in
+
+
+def demo(
+    ctx: typer.Context,
+    port: int = typer.Option(None, help="Console/API port (default: api.port)."),
+    reset: bool = typer.Option(False, help="Forget the demo city's data first (events, observations)."),
+) -> None:
+    """The demo city on real footage: RTSP cameras -> real detector -> PostgreSQL -> console."""
+    from vigil.cli.run import _prepare, _supervise
+
+    settings = state(ctx).settings()
+    if port:
+        settings.api.port = port
+        os.environ["VIGIL_API__PORT"] = str(port)  # the API child reads its settings afresh
+    if not Path("/usr/bin/python3").exists() or shutil.which("ffmpeg") is None:
+        raise fail("the demo needs the system python3 with GStreamer and ffmpeg: run `make setup`",
+                   ExitCode.NOT_BUILT)
+    try:
+        rtsp_child, sign_in = prepare_demo(settings, reset=reset)
+    except DemoError as exc:
+        raise fail(str(exc), ExitCode.FAILURE) from None
+    supervisor, cleanup = _prepare(ctx, workers=1, capacity=16, api=True, extra=[rtsp_child])
+    console = f"http://{settings.api.host}:{settings.api.port}/"
+    typer.secho(f"\nVigil demo: console at {console}\n{sign_in}\nStop with Ctrl-C.\n", fg=typer.colors.GREEN)
+    _supervise(supervisor, cleanup)
