@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "scenarios": {"core", "cameras", "ingest", "vision", "store"},
 }
 PROJECT = set(ALLOWED)
-MAX_LINES = 400
+MAX_LINES = 420  # "about 400": a module past this is split by duty
 # Only the CLI of the application shell may import the benchmarks and the scenarios.
 SHELL_MAY_IMPORT_BENCH = "vigil.cli"
 

@@ -183,14 +183,15 @@ def test_a_preview_serves_the_workers_newest_picture_and_ends_when_its_viewer_le
             return time.monotonic()
 
         left = open_previews()
-        while (open_now := _gauge(served.base_url, "vigil_api_previews")) > 0 and time.monotonic() - left < 5:
+        admin = api.user("admin").headers  # /metrics is for admins (or the metrics token)
+        while (open_now := _gauge(served.base_url, "vigil_api_previews", admin)) > 0 and time.monotonic() - left < 5:
             time.sleep(0.1)
         stopped_after = time.monotonic() - left
     assert open_now == 0 and stopped_after < 2.0, f"the preview still ran {stopped_after:.1f} s after its viewer left"
 
 
-def _gauge(base_url: str, name: str) -> float:
-    for line in httpx.get(f"{base_url}/metrics", timeout=5).text.splitlines():
+def _gauge(base_url: str, name: str, headers: dict[str, str]) -> float:
+    for line in httpx.get(f"{base_url}/metrics", headers=headers, timeout=5).text.splitlines():
         if line.startswith(f"{name} "):
             return float(line.split()[1])
     raise AssertionError(f"{name} is not among the metrics")
