@@ -170,8 +170,8 @@ def _draw(jpeg: bytes, zones: list[Any]) -> bytes:
     import cv2
     import numpy as np
 
+    from cameras.draw import draw
     from core.types import Detections
-    from vision.evidence import draw
 
     if not zones:
         return jpeg

@@ -15,8 +15,8 @@ from typing import Any
 
 import cv2
 
+from cameras.draw import draw
 from vision.engine import FrameResult
-from vision.evidence import draw
 
 
 @dataclass(frozen=True)
