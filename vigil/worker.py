@@ -4,7 +4,7 @@ Every heartbeat (a third of the lease TTL) the worker renews its leases and take
 capacity; for each camera it gains it loads the camera's stream, zones, counters and site calendar from the
 registry and starts reading and analysing it; a camera it loses (lease lapsed, camera disabled) is stopped.
 Results go to the store writer (events, observations, counter sessions, camera health); the newest
-annotated frame of each camera is written to ``DATA_DIR/live/<camera id>.jpg`` (the camera's
+annotated frame of each camera is written to its live picture (``core.media.live_picture``: the camera's
 ``snapshot_path``, which the API's snapshot and MJPEG preview serve while it is fresh) for the console's tiles.
 On SIGTERM the worker stops its readers, flushes the writer and releases its leases. A database outage stops
 nothing: the cameras keep running, the writer spools their results, and the heartbeat reconnects.
@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from cameras.crypto import SecretBox
+from core import media
 from core.calendar import CalendarError, WorkingCalendar
 from core.settings import Settings
 from core.types import CameraHealth, Event
@@ -71,9 +72,8 @@ class Worker:
         # not inside the first heartbeat, where it would let the leases just taken lapse (TTL) and churn.
         CameraTracker()
         box = SecretBox.from_key_file(settings.key_file)
-        spool = settings.data_dir / "spool" / options.worker_id.replace("/", "_")
-        preview = PreviewSpec(settings.data_dir / registry.LIVE_PICTURES, options.preview_interval_s,
-                              options.preview_width)
+        spool = media.spool_dir(settings.data_dir, options.worker_id)
+        preview = PreviewSpec(settings.data_dir, options.preview_interval_s, options.preview_width)
         log.info("worker %s: capacity %d cameras, lease TTL %.0f s, model %s", options.worker_id,
                  options.capacity, options.lease_ttl_s, settings.vision.model)
         self._conn = connect(self.url)  # unreachable at start: the worker fails (its supervisor retries)
@@ -195,7 +195,7 @@ class Worker:
         live.add_camera(source, zones, rules)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
         conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s",
-                     (registry.live_picture(camera_id), camera_id))
+                     (media.live_picture(camera_id), camera_id))
         log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, camera.name, len(zones), len(rules),
                  source.display_uri)
         return True

@@ -1,9 +1,8 @@
-"""Evidence for events: a JPEG of the frame with boxes, track ids and zone outlines, under the data folder."""
+"""Evidence for events: a JPEG of the frame with boxes, track ids and zone outlines, where ``core.media`` says."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -11,14 +10,8 @@ import numpy as np
 
 from cameras.draw import draw
 from cameras.geometry import ZoneSpec
+from core import media
 from core.types import Detections, Event
-
-
-def evidence_path(data_dir: Path, event: Event, label: str = "start") -> Path:
-    """data_dir/evidence/<camera>/<YYYY-MM-DD>/<event id>-<label>.jpg (one folder per camera and day)."""
-    when: datetime = event.start
-    camera = "none" if event.camera_id is None else str(event.camera_id)
-    return Path(data_dir) / "evidence" / camera / when.strftime("%Y-%m-%d") / f"{event.id}-{label}.jpg"
 
 
 def write_evidence(data_dir: Path, event: Event, image: np.ndarray, detections: Detections,
@@ -26,10 +19,10 @@ def write_evidence(data_dir: Path, event: Event, image: np.ndarray, detections: 
                    highlight_zone: str | None = None) -> Path:
     """Write the annotated JPEG for an event (label "start" or "end"); record it on the event; return the path.
 
-    The path goes to ``event.attributes["evidence"][label]`` and, when the event has none yet, to
-    ``event.evidence_path`` (the contract in vision/rules/base.py).
+    The path (absolute, ``core.media.evidence_file``) goes to ``event.attributes["evidence"][label]`` and, when
+    the event has none yet, to ``event.evidence_path`` (the contract in vision/rules/base.py).
     """
-    path = evidence_path(data_dir, event, label)
+    path = media.evidence_file(data_dir, event.camera_id, event.start, event.id, label)
     path.parent.mkdir(parents=True, exist_ok=True)
     ok, encoded = cv2.imencode(".jpg", draw(image, detections, zones, highlight_zone),
                                [cv2.IMWRITE_JPEG_QUALITY, int(quality)])

@@ -222,9 +222,10 @@ def _registry_ids(url: str, camera: CameraConfig) -> CameraConfig:
 
 
 def _database_sink(ctx: typer.Context, url: str) -> _StoreSink:
+    from core import media
     from store.writer import StoreWriter
 
     settings = state(ctx).settings()
-    writer = StoreWriter(url, settings.store, settings.data_dir / "spool")
+    writer = StoreWriter(url, settings.store, media.spool_dir(settings.data_dir))
     writer.start()
     return _StoreSink(writer)
