@@ -24,11 +24,12 @@ import psycopg
 
 from cameras.crypto import SecretBox
 from core import media
-from core.calendar import CalendarError, WorkingCalendar
+from core.calendar import CalendarError
 from core.settings import Settings
 from core.types import CameraHealth, Event
 from store import leases, registry
 from store.db import connect
+from store.plans import load_camera_plan
 from store.writer import StoreWriter
 from vision.detectors import load_detector
 from vision.engine import FrameResult
@@ -181,22 +182,18 @@ class Worker:
     def _start_camera(self, conn: Any, live: LiveVision, box: SecretBox, camera_id: int) -> bool:
         """Load one camera's setup from the registry and start it; False (and a log line) when it can't run."""
         try:
-            camera = registry.get_camera(conn, camera_id)
-            site = registry.get_site(conn, camera.site_id)
-            source = registry.camera_source(conn, camera_id, box)
-            zones = registry.list_zones(conn, camera_id)
-            counters = [{"id": c.id, "staff_zone_id": c.staff_zone_id, "customer_zone_id": c.customer_zone_id}
-                        for c in registry.list_counters(conn, camera.site_id) if c.camera_id == camera_id]
-            calendar = WorkingCalendar.from_dict(site.working_hours or None, default_timezone=site.timezone)
-            rules = build_rules(camera_id, zones, counters, calendar, site.id, capacity=site.capacity)
+            plan = load_camera_plan(conn, camera_id, box)
+            rules = build_rules(plan)
         except (registry.RegistryError, CalendarError, ValueError) as exc:
             log.error("camera %d cannot be started: %s", camera_id, exc)
             return False
+        source, zones = plan.source, list(plan.zones)
+        assert source is not None  # a plan from the registry always has its stream
         live.add_camera(source, zones, rules)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
         conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s",
                      (media.live_picture(camera_id), camera_id))
-        log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, camera.name, len(zones), len(rules),
+        log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, plan.name, len(zones), len(rules),
                  source.display_uri)
         return True
 
