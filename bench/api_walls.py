@@ -26,6 +26,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from core import media
+
 WALL_FPS = 2.0
 WALL_PREVIEW_S = 300
 PICTURE_EVERY_S = 0.5
@@ -40,13 +42,13 @@ def prepare_walls(url: str, data_dir: Path, users: int, tiles: int) -> dict[str,
     """Console users (operators of every site) and the cameras on their walls, with live pictures."""
     from ops_api.accounts import create_user
     from store.db import connect
-    from store.registry import live_picture
 
     with connect(url) as conn:
         wanted = max(tiles, users * tiles // VIEWERS_PER_CAMERA)
         cameras = [r["id"] for r in conn.execute("SELECT id FROM cameras ORDER BY id LIMIT %s", (wanted,))]
         for camera_id in cameras:
-            conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s", (live_picture(camera_id), camera_id))
+            conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s",
+                         (media.live_picture(camera_id), camera_id))
         names = [f"wall-{i:02d}" for i in range(1, users + 1)]
         for name in names:
             create_user(conn, name, PASSWORD, "operator", actor_name="bench")
@@ -64,8 +66,8 @@ class LivePictures:
         import numpy as np
 
         rng = np.random.default_rng(7)
-        self.folder = data_dir / "live"
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        media.live_pictures_dir(data_dir).mkdir(parents=True, exist_ok=True)
         self.pictures: list[bytes] = []
         for i in range(variants):
             image = cv2.GaussianBlur((rng.random((360, 640, 3)) * 255).astype(np.uint8), (0, 0), 3)
@@ -87,9 +89,10 @@ class LivePictures:
 
     def _write(self, turn: int) -> None:
         for camera_id in self.cameras:
-            temporary = self.folder / f"{camera_id}.tmp"
+            target = media.live_picture_file(self.data_dir, camera_id)
+            temporary = target.with_suffix(".tmp")
             temporary.write_bytes(self.pictures[(turn + camera_id) % len(self.pictures)])
-            os.replace(temporary, self.folder / f"{camera_id}.jpg")
+            os.replace(temporary, target)
 
     def _run(self) -> None:
         turn = 0

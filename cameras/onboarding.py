@@ -34,12 +34,6 @@ class Onboarded:
     notes: list[str] = field(default_factory=list)
 
 
-def snapshot_file(data_dir: Path, camera_id: int) -> Path:
-    """Where the picture taken at onboarding is kept (``cameras.snapshot_path``, absolute): a still of the camera,
-    not its live picture."""
-    return (data_dir / "snapshots" / f"camera-{camera_id}.jpg").absolute()
-
-
 def grab_jpeg(uri: str, timeout_s: float = 10.0, username: str | None = None, password: str | None = None) -> bytes:
     """The first decoded picture of a stream or file, as JPEG bytes."""
     import av

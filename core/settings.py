@@ -21,6 +21,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from core import media
+
 CONFIG_ENV = "VIGIL_CONFIG"
 # The YAML file of the load in progress (settings sources are chosen per class, not per call).
 _YAML_FILE: ContextVar[Path | None] = ContextVar("vigil_settings_yaml", default=None)
@@ -201,7 +203,7 @@ class Settings(BaseSettings):
 
     @property
     def key_file(self) -> Path:
-        return self.secret_key_file or self.data_dir / "secret.key"
+        return self.secret_key_file or media.key_file(self.data_dir)
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,7 @@
 
 The API the vision worker uses:
 
-- ``ingest.reader.CameraReader(camera, settings.ingest, on_event, on_health, evidence_dir=...)`` with
+- ``ingest.reader.CameraReader(camera, settings.ingest, on_event, on_health, data_dir=...)`` with
   ``start()``/``stop()``; ``reader.slot`` is its ``ingest.slot.FrameSlot`` (``take(newer_than_index,
   timeout)``, ``latest()``), ``reader.health()`` a ``core.types.CameraHealth``.
 - ``ingest.pool.ReaderPool`` for many cameras: ``add(camera)``, ``wait_frames(seen, timeout)``.

@@ -2,7 +2,7 @@
 
 ::
 
-    with ReaderPool(settings.ingest, on_event=..., on_health=..., evidence_dir=...) as pool:
+    with ReaderPool(settings.ingest, on_event=..., on_health=..., data_dir=...) as pool:
         pool.add(CameraSource.from_file(1, "var/footage/vtest.mp4"))
         pool.add(CameraSource.from_rtsp(2, "rtsp://127.0.0.1:8554/cam2"))
         seen: dict[int, int] = {}
@@ -31,12 +31,12 @@ class ReaderPool:
 
     def __init__(self, settings: IngestSettings, on_event: EventSink | None = None,
                  on_health: HealthSink | None = None, *, tamper: TamperConfig | None = None,
-                 evidence_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None) -> None:
         self.settings = settings
         self._on_event = on_event
         self._on_health = on_health
         self._tamper = tamper
-        self._evidence_dir = evidence_dir
+        self._data_dir = data_dir
         self._cond = threading.Condition()
         self._readers: dict[int, CameraReader] = {}
         self._started = False
@@ -47,7 +47,7 @@ class ReaderPool:
             self.remove(camera.id)
         reader = CameraReader(camera, self.settings, self._on_event, self._on_health,
                               slot=FrameSlot(camera.id, self._cond), tamper=self._tamper,
-                              evidence_dir=self._evidence_dir)
+                              data_dir=self._data_dir)
         self._readers[camera.id] = reader
         if self._started:
             reader.start()

@@ -4,7 +4,7 @@ Usage (the worker process owns the reader and connects the sinks to the store wr
 
     reader = CameraReader(CameraSource.from_rtsp(3, "rtsp://..."), settings.ingest,
                           on_event=writer.add_event, on_health=writer.add_health,
-                          evidence_dir=settings.data_dir / "evidence")
+                          data_dir=settings.data_dir)
     reader.start()
     frame = reader.slot.take(newer_than_index=last, timeout=1.0)   # core.types.Frame or None
     reader.stop()
@@ -32,6 +32,7 @@ from pathlib import Path
 import av
 
 from cameras.models import CameraSource
+from core import media
 from core.settings import IngestSettings
 from core.types import CameraHealth, CameraState, Event, EventType, Frame, Severity
 from ingest.decode import Decoder, OpenedStream, choose_decoder, describe_error, open_stream, to_bgr
@@ -55,14 +56,14 @@ class CameraReader:
 
     def __init__(self, camera: CameraSource, settings: IngestSettings, on_event: EventSink | None = None,
                  on_health: HealthSink | None = None, *, slot: FrameSlot | None = None,
-                 tamper: TamperConfig | None = None, evidence_dir: Path | None = None) -> None:
+                 tamper: TamperConfig | None = None, data_dir: Path | None = None) -> None:
         self.camera = camera
         self.settings = settings
         self.slot = slot or FrameSlot(camera.id)
         self.decoder: Decoder = choose_decoder(settings.decode)
         self._on_event = on_event
         self._on_health = on_health
-        self._evidence_dir = evidence_dir
+        self._data_dir = data_dir  # tamper pictures go under it (core.media); None: none are kept
         self._tamper = TamperDetector(tamper or TamperConfig(**settings.tamper.model_dump()))
         self._tamper_events: dict[str, Event] = {}
         self._fps = camera.analytics_fps or settings.analytics_fps
@@ -314,11 +315,11 @@ class CameraReader:
                 self._set_state(CameraState.TAMPER if self._tamper_events else CameraState.ONLINE)
 
     def _snapshot(self, frame: Frame, event: Event) -> str | None:
-        if self._evidence_dir is None:
+        if self._data_dir is None:
             return None
         import cv2
 
-        path = Path(self._evidence_dir) / f"camera-{self.camera.id}" / f"tamper-{event.id}.jpg"
+        path = media.evidence_file(self._data_dir, self.camera.id, event.start, event.id)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if cv2.imwrite(str(path), frame.image, [cv2.IMWRITE_JPEG_QUALITY, 85]):

@@ -1,7 +1,7 @@
 """Camera pictures in memory, shared by every viewer in one API process (snapshot and MJPEG preview).
 
 Where a camera's picture comes from:
-- the vision worker's live picture (``DATA_DIR/live/<id>.jpg``, boxes and zones drawn, rewritten about
+- the vision worker's live picture (``core.media.live_picture_file``, boxes and zones drawn, rewritten about
   twice a second) while it is at most ``FRESH_S`` old: read at most once per ``READ_S`` per camera, however
   many viewers ask, and the same bytes go to all of them;
 - otherwise one frame decoded from the camera's stream here, zones drawn. Single flight: one decode per
@@ -26,11 +26,11 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from core import media
 from core.settings import Settings
 from ops_api.errors import ApiProblem
 from ops_api.metrics import ApiMetrics
 from ops_api.registry_queries import camera_password, camera_stream, camera_zones
-from store.registry import live_picture
 
 log = logging.getLogger("vigil.api.pictures")
 FRESH_S = 10.0  # a worker's picture older than this is stale (the worker stopped or lost the camera)
@@ -120,7 +120,7 @@ class PictureCache:
                                      (502, "the camera gave no picture", "camera_no_picture", {"detail": "error"}))
 
     def _read_live(self, camera_id: int) -> bytes | None:
-        path = self.settings.data_dir / live_picture(camera_id)
+        path = media.live_picture_file(self.settings.data_dir, camera_id)
         try:
             if time.time() - path.stat().st_mtime <= FRESH_S:
                 return path.read_bytes()  # the worker replaces it atomically: never half a file
@@ -175,8 +175,8 @@ def _draw(jpeg: bytes, zones: list[Any]) -> bytes:
     import cv2
     import numpy as np
 
+    from cameras.draw import draw
     from core.types import Detections
-    from vision.evidence import draw
 
     if not zones:
         return jpeg

@@ -1,7 +1,7 @@
 """Run a video through the real engine and rules, and score what the rules said against the ground truth.
 
 ``run_video`` feeds the frames (each at ``start + k * seconds_per_frame``) to ``vision.engine.VisionEngine``
-with the camera's rules from ``vision.rules.build_rules`` and gathers events, observations and sessions.
+with the camera's rules (``camera_plan`` -> ``vision.rules.build_rules``) and gathers events, observations and sessions.
 ``score`` compares them with a ground-truth dict (``truth.py``'s form):
 
 - officer presence accuracy: share of truth seconds where the stored presence (the ``officer_present``
@@ -26,6 +26,7 @@ from typing import Any
 
 import cv2
 
+from cameras.plan import CameraPlan, CounterPlan
 from core.types import CounterSession, Event, Frame, Observation
 
 MATCH_SLACK_S = 10.0
@@ -243,21 +244,29 @@ def scenario_end(truth: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(truth["start"]) + timedelta(seconds=truth["duration_s"])
 
 
+def camera_plan(truth: dict[str, Any], camera_id: int = 1) -> CameraPlan:
+    """The scenario's camera as the rules see it: its zones, counters, working hours and hall capacity."""
+    from core.calendar import WorkingCalendar
+
+    from .compose import zones_from
+
+    counters = tuple(CounterPlan(int(c["id"]), c.get("staff_zone_id"), c.get("customer_zone_id"))
+                     for c in truth.get("counters", []))
+    return CameraPlan(camera_id, tuple(zones_from(truth["zones"])), counters,
+                      WorkingCalendar.from_dict(truth.get("working_hours") or {}), name=truth["scenario"],
+                      capacity=truth.get("capacity"))
+
+
 def evaluate(truth: dict[str, Any], video: Path, detector: Any, vision_settings: Any, every: int = 1,
              camera_id: int = 1, limit: int | None = None, evidence_dir: Path | None = None,
              ) -> tuple[dict[str, Any], RunResult]:
     """Run one ground-truthed video through the real engine and rules; return its scores and the raw run."""
-    from cameras.geometry import ZoneSpec
-    from core.calendar import WorkingCalendar
     from vision.engine import CameraSetup, VisionEngine
     from vision.rules import build_rules
 
-    from .compose import zones_from
-
-    zones: list[ZoneSpec] = zones_from(truth["zones"])
-    calendar = WorkingCalendar.from_dict(truth.get("working_hours") or {})
-    rules = build_rules(camera_id, zones, truth.get("counters", []), calendar, capacity=truth.get("capacity"))
-    engine = VisionEngine(detector, vision_settings, [CameraSetup(camera_id, zones, rules, truth["scenario"])],
+    plan = camera_plan(truth, camera_id)
+    rules = build_rules(plan)
+    engine = VisionEngine(detector, vision_settings, [CameraSetup(camera_id, list(plan.zones), rules, plan.name)],
                           data_dir=evidence_dir)
     start = datetime.fromisoformat(truth["start"])
     frames = video_frames(video, camera_id, start, truth["seconds_per_frame"], every, limit)

@@ -6,12 +6,13 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from core import media
 from core.settings import Settings
 from store.embedded import EmbeddedPostgres
 
 
 def embedded_cluster(settings: Settings) -> EmbeddedPostgres:
-    return EmbeddedPostgres(settings.data_dir / "db", port=settings.database.embedded_port)
+    return EmbeddedPostgres(media.database_dir(settings.data_dir), port=settings.database.embedded_port)
 
 
 def resolve_url(settings: Settings, *, start_embedded: bool = True) -> str:

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from cameras.crypto import CredentialError, SecretBox
 from cameras.geometry import ZoneSpec, make_zone
 from cameras.models import CameraRecord, CameraSource, CounterRecord, SiteKind, SiteRecord, SourceKind
+from core import media
 from core.calendar import CalendarError, WorkingCalendar, check_timezone
 
 SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity")
@@ -28,19 +29,6 @@ CAMERA_COLUMNS = ("id, site_id, name, source_kind, onvif_host, onvif_port, usern
 COUNTER_COLUMNS = "id, site_id, number, department, officer, camera_id, staff_zone_id, customer_zone_id"
 ZONE_COLUMNS = "id, camera_id, name, kind, geometry, direction, classes, thresholds, schedule"
 KEEP_PASSWORD: Any = object()  # save_camera: leave the stored password as it is
-# cameras.snapshot_path of a camera whose vision worker keeps its live picture (DATA_DIR/live/<id>.jpg): the
-# worker points it there when it starts the camera, and only then.
-LIVE_PICTURES = "live/"
-
-
-def live_picture(camera_id: int) -> str:
-    """Where (under the data folder) the vision worker keeps a camera's live picture."""
-    return f"{LIVE_PICTURES}{camera_id}.jpg"
-
-
-def is_live_picture(snapshot_path: str | None) -> bool:
-    """Whether a camera's ``snapshot_path`` is the worker's live picture (not a still kept at onboarding)."""
-    return bool(snapshot_path) and str(snapshot_path).startswith(LIVE_PICTURES)
 
 
 class RegistryError(ValueError):
@@ -137,9 +125,9 @@ def save_camera(conn: psycopg.Connection, camera: CameraRecord, password: str | 
     """Create the camera or update the one with the same site and name.
 
     ``password``: a clear password to encrypt and store (needs ``box``), None to clear it, or left out to
-    keep the stored one. A stored ``snapshot_path`` that is the worker's live picture is kept: the worker
-    sets it only when it starts the camera, so a re-add or a config import would leave the console's tiles
-    without it until the worker restarts.
+    keep the stored one. A stored ``snapshot_path`` that is the worker's live picture (``core.media.live_picture``)
+    is kept: the worker sets it only when it starts the camera, so a re-add or a config import would leave the
+    console's tiles without it until the worker restarts.
     """
     values = _camera_values(camera)
     if password is not KEEP_PASSWORD:
@@ -154,7 +142,7 @@ def save_camera(conn: psycopg.Connection, camera: CameraRecord, password: str | 
         row = conn.execute(
             f"INSERT INTO cameras ({columns}) VALUES ({', '.join(f'%({c})s' for c in values)})"
             f" ON CONFLICT (site_id, name) DO UPDATE SET {updates}, updated_at = now() RETURNING {CAMERA_COLUMNS}",
-            {**values, "live": LIVE_PICTURES}).fetchone()
+            {**values, "live": media.LIVE_PICTURES}).fetchone()
     except psycopg.errors.ForeignKeyViolation:
         raise NotFound(f"camera '{camera.name}': no site with id {camera.site_id}") from None
     except psycopg.errors.CheckViolation as exc:

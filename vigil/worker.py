@@ -4,7 +4,7 @@ Every heartbeat (a third of the lease TTL) the worker renews its leases and take
 capacity; for each camera it gains it loads the camera's stream, zones, counters and site calendar from the
 registry and starts reading and analysing it; a camera it loses (lease lapsed, camera disabled) is stopped.
 Results go to the store writer (events, observations, counter sessions, camera health); the newest
-annotated frame of each camera is written to ``DATA_DIR/live/<camera id>.jpg`` (the camera's
+annotated frame of each camera is written to its live picture (``core.media.live_picture``: the camera's
 ``snapshot_path``, which the API's snapshot and MJPEG preview serve while it is fresh) for the console's tiles.
 On SIGTERM the worker stops its readers, flushes the writer and releases its leases. A database outage stops
 nothing: the cameras keep running, the writer spools their results, and the heartbeat reconnects.
@@ -23,11 +23,13 @@ from typing import Any
 import psycopg
 
 from cameras.crypto import SecretBox
-from core.calendar import CalendarError, WorkingCalendar
+from core import media
+from core.calendar import CalendarError
 from core.settings import Settings
 from core.types import CameraHealth, Event
 from store import leases, registry
 from store.db import connect
+from store.plans import load_camera_plan
 from store.writer import StoreWriter
 from vision.detectors import load_detector
 from vision.engine import FrameResult
@@ -71,9 +73,8 @@ class Worker:
         # not inside the first heartbeat, where it would let the leases just taken lapse (TTL) and churn.
         CameraTracker()
         box = SecretBox.from_key_file(settings.key_file)
-        spool = settings.data_dir / "spool" / options.worker_id.replace("/", "_")
-        preview = PreviewSpec(settings.data_dir / registry.LIVE_PICTURES, options.preview_interval_s,
-                              options.preview_width)
+        spool = media.spool_dir(settings.data_dir, options.worker_id)
+        preview = PreviewSpec(settings.data_dir, options.preview_interval_s, options.preview_width)
         log.info("worker %s: capacity %d cameras, lease TTL %.0f s, model %s", options.worker_id,
                  options.capacity, options.lease_ttl_s, settings.vision.model)
         self._conn = connect(self.url)  # unreachable at start: the worker fails (its supervisor retries)
@@ -181,22 +182,18 @@ class Worker:
     def _start_camera(self, conn: Any, live: LiveVision, box: SecretBox, camera_id: int) -> bool:
         """Load one camera's setup from the registry and start it; False (and a log line) when it can't run."""
         try:
-            camera = registry.get_camera(conn, camera_id)
-            site = registry.get_site(conn, camera.site_id)
-            source = registry.camera_source(conn, camera_id, box)
-            zones = registry.list_zones(conn, camera_id)
-            counters = [{"id": c.id, "staff_zone_id": c.staff_zone_id, "customer_zone_id": c.customer_zone_id}
-                        for c in registry.list_counters(conn, camera.site_id) if c.camera_id == camera_id]
-            calendar = WorkingCalendar.from_dict(site.working_hours or None, default_timezone=site.timezone)
-            rules = build_rules(camera_id, zones, counters, calendar, site.id, capacity=site.capacity)
+            plan = load_camera_plan(conn, camera_id, box)
+            rules = build_rules(plan)
         except (registry.RegistryError, CalendarError, ValueError) as exc:
             log.error("camera %d cannot be started: %s", camera_id, exc)
             return False
+        source, zones = plan.source, list(plan.zones)
+        assert source is not None  # a plan from the registry always has its stream
         live.add_camera(source, zones, rules)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
         conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s",
-                     (registry.live_picture(camera_id), camera_id))
-        log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, camera.name, len(zones), len(rules),
+                     (media.live_picture(camera_id), camera_id))
+        log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, plan.name, len(zones), len(rules),
                  source.display_uri)
         return True
 

@@ -31,6 +31,8 @@ from typing import Any
 import yaml
 
 from cameras.geometry import GeometryError, ZoneSpec, make_zone
+from cameras.plan import CameraPlan, CounterPlan
+from core.calendar import WorkingCalendar
 
 
 class CameraConfigError(ValueError):
@@ -44,6 +46,26 @@ class CameraConfig:
     analytics_fps: float | None = None
     zones: list[ZoneSpec] = field(default_factory=list)
     site: dict[str, Any] = field(default_factory=dict)
+
+    def plan(self) -> CameraPlan:
+        """The camera's plan: its zones, the counters of its site whose ``camera`` is this one (zones by name;
+        id: the registry's, else the counter number) and the site's working hours and capacity.
+        Raises ValueError (a ``CalendarError`` for the working hours) naming what is wrong."""
+        by_name = {z.name: z.id for z in self.zones}
+        counters = []
+        for row in self.site.get("counters") or []:
+            if not isinstance(row, dict) or row.get("camera") != self.name:
+                continue
+            try:
+                number = int(row.get("id", row.get("number")))
+            except (TypeError, ValueError):
+                raise ValueError(f"counter {row.get('id', row.get('number'))!r}: needs a number") from None
+            counters.append(CounterPlan(number, by_name.get(row.get("staff_zone")),
+                                        by_name.get(row.get("customer_zone"))))
+        calendar = WorkingCalendar.from_dict(self.site.get("working_hours"),
+                                             default_timezone=self.site.get("timezone", "Asia/Ho_Chi_Minh"))
+        return CameraPlan(self.camera_id, tuple(self.zones), tuple(counters), calendar, name=self.name,
+                          capacity=self.site.get("capacity"))
 
 
 def load_camera_config(path: Path) -> CameraConfig:

@@ -1,59 +1,17 @@
-"""Evidence for events: a JPEG of the frame with boxes, track ids and zone outlines, under the data folder."""
+"""Evidence for events: a JPEG of the frame with boxes, track ids and zone outlines, where ``core.media`` says."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from cameras.draw import draw
 from cameras.geometry import ZoneSpec
+from core import media
 from core.types import Detections, Event
-
-_PERSON, _VEHICLE, _ZONE, _LINE = (60, 200, 60), (255, 160, 30), (0, 215, 255), (255, 0, 255)
-
-
-def plain_label(text: str) -> str:
-    """The text in the letters OpenCV's fonts can draw: Vietnamese without diacritics ("bãi đỗ" -> "bai do")."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).encode("ascii", "replace").decode()
-
-
-def draw(image: np.ndarray, detections: Detections, zones: Sequence[ZoneSpec] = (),
-         highlight_zone: str | None = None) -> np.ndarray:
-    """A copy of the frame with zone outlines (the event's zone thicker), boxes and ``class #id`` labels."""
-    canvas = image.copy()
-    height, width = canvas.shape[:2]
-    scale = np.array([width, height], dtype=np.float64)
-    for zone in zones:
-        pts = np.round(zone.as_array() * scale).astype(np.int32)
-        thick = 3 if zone.name == highlight_zone else 1
-        color = _LINE if zone.is_line else _ZONE
-        cv2.polylines(canvas, [pts], not zone.is_line, color, thick, cv2.LINE_AA)
-        cv2.putText(canvas, plain_label(zone.name), tuple(int(v) for v in pts[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                    color, 1, cv2.LINE_AA)
-    ids = detections.tracker_id if len(detections.tracker_id) == len(detections) else [None] * len(detections)
-    for box, name, track_id in zip(detections.xyxy, detections.class_names, ids, strict=True):
-        x1, y1, x2, y2 = np.round(box).astype(int).tolist()
-        color = _PERSON if name == "person" else _VEHICLE
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), color, 2)
-        label = name if track_id is None else f"{name} #{int(track_id)}"
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
-        top = max(th + 4, y1)  # a filled tag above the box, readable on any background
-        cv2.rectangle(canvas, (x1, top - th - 4), (x1 + tw + 4, top), color, -1)
-        cv2.putText(canvas, label, (x1 + 2, top - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    return canvas
-
-
-def evidence_path(data_dir: Path, event: Event, label: str = "start") -> Path:
-    """data_dir/evidence/<camera>/<YYYY-MM-DD>/<event id>-<label>.jpg (one folder per camera and day)."""
-    when: datetime = event.start
-    camera = "none" if event.camera_id is None else str(event.camera_id)
-    return Path(data_dir) / "evidence" / camera / when.strftime("%Y-%m-%d") / f"{event.id}-{label}.jpg"
 
 
 def write_evidence(data_dir: Path, event: Event, image: np.ndarray, detections: Detections,
@@ -61,10 +19,10 @@ def write_evidence(data_dir: Path, event: Event, image: np.ndarray, detections: 
                    highlight_zone: str | None = None) -> Path:
     """Write the annotated JPEG for an event (label "start" or "end"); record it on the event; return the path.
 
-    The path goes to ``event.attributes["evidence"][label]`` and, when the event has none yet, to
-    ``event.evidence_path`` (the contract in vision/rules/base.py).
+    The path (absolute, ``core.media.evidence_file``) goes to ``event.attributes["evidence"][label]`` and, when
+    the event has none yet, to ``event.evidence_path`` (the contract in vision/rules/base.py).
     """
-    path = evidence_path(data_dir, event, label)
+    path = media.evidence_file(data_dir, event.camera_id, event.start, event.id, label)
     path.parent.mkdir(parents=True, exist_ok=True)
     ok, encoded = cv2.imencode(".jpg", draw(image, detections, zones, highlight_zone),
                                [cv2.IMWRITE_JPEG_QUALITY, int(quality)])

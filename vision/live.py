@@ -54,7 +54,7 @@ class LiveVision:
             self.procs = CameraProcessPool(settings, detector, self.processes, on_result, on_event, on_health,
                                            preview, results)
             return
-        self.pool = ReaderPool(settings.ingest, on_event, on_health, evidence_dir=settings.data_dir / "evidence")
+        self.pool = ReaderPool(settings.ingest, on_event, on_health, data_dir=settings.data_dir)
         self.scheduler = BatchScheduler(settings.vision.max_batch, settings.vision.max_wait_ms)
         self.engine = VisionEngine(detector, settings.vision, data_dir=settings.data_dir)
         if preview is not None:
@@ -91,7 +91,7 @@ class LiveVision:
         if self._previews is not None:
             self._previews.forget(camera_id)
         elif self.preview is not None:
-            (self.preview.folder / f"{camera_id}.jpg").unlink(missing_ok=True)
+            self.preview.picture(camera_id).unlink(missing_ok=True)
 
     def health(self) -> list[CameraHealth]:
         """Each camera's health now (from the camera processes: at most a second old)."""

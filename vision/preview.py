@@ -1,6 +1,7 @@
-"""Each camera's newest annotated frame as a JPEG for the console's tiles (``DATA_DIR/live/<camera id>.jpg``).
+"""Each camera's newest annotated frame as a JPEG for the console's tiles (``core.media.live_picture_file``).
 
-The camera's ``snapshot_path`` points at it; the API's snapshot and MJPEG preview serve it while it is fresh.
+The camera's ``snapshot_path`` points at it (``core.media.live_picture``); the API's snapshot and MJPEG preview
+serve it while it is fresh.
 Written where the frame is: in the vision process, or in a camera process (``vision.procs``).
 """
 
@@ -15,26 +16,32 @@ from typing import Any
 
 import cv2
 
+from cameras.draw import draw
+from core import media
 from vision.engine import FrameResult
-from vision.evidence import draw
 
 
 @dataclass(frozen=True)
 class PreviewSpec:
-    """Where and how often the live pictures are written (picklable: camera processes build their writer)."""
+    """Under which data folder and how often the live pictures are written (picklable: camera processes build
+    their writer)."""
 
-    folder: Path
+    data_dir: Path
     interval_s: float = 0.5
     width: int = 640
+
+    def picture(self, camera_id: int) -> Path:
+        """The file of a camera's live picture."""
+        return media.live_picture_file(self.data_dir, camera_id)
 
 
 class PreviewWriter:
     """Writes each camera's newest annotated frame as a JPEG, atomically, at most every ``interval_s``."""
 
-    def __init__(self, folder: Path, interval_s: float, width: int,
+    def __init__(self, data_dir: Path, interval_s: float, width: int,
                  zones_of: Callable[[int], Sequence[Any]]) -> None:
-        self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        media.live_pictures_dir(data_dir).mkdir(parents=True, exist_ok=True)
         self.interval_s = interval_s
         self.width = width
         self.zones_of = zones_of
@@ -42,7 +49,7 @@ class PreviewWriter:
 
     @classmethod
     def from_spec(cls, spec: PreviewSpec, zones_of: Callable[[int], Sequence[Any]]) -> PreviewWriter:
-        return cls(spec.folder, spec.interval_s, spec.width, zones_of)
+        return cls(spec.data_dir, spec.interval_s, spec.width, zones_of)
 
     def offer(self, result: FrameResult) -> None:
         camera_id = result.frame.camera_id
@@ -57,7 +64,7 @@ class PreviewWriter:
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
         if not ok:
             return
-        target = self.folder / f"{camera_id}.jpg"
+        target = media.live_picture_file(self.data_dir, camera_id)
         temporary = target.with_suffix(".tmp")
         temporary.write_bytes(jpeg.tobytes())
         os.replace(temporary, target)  # readers never see half a file
@@ -66,4 +73,4 @@ class PreviewWriter:
         """Stop timing a camera; ``delete``: remove its picture too (it moved to another worker)."""
         self._last.pop(camera_id, None)
         if delete:
-            (self.folder / f"{camera_id}.jpg").unlink(missing_ok=True)
+            media.live_picture_file(self.data_dir, camera_id).unlink(missing_ok=True)

@@ -267,7 +267,7 @@ class _CameraProcess:
             assert spec.source is not None
             feed = CameraReader(spec.source, self.settings.ingest, lambda e: self.send(("event", e)),
                                 lambda h: self.send(("health", h)),
-                                evidence_dir=self.settings.data_dir / "evidence")
+                                data_dir=self.settings.data_dir)
         self.engine.add_camera(CameraSetup(spec.camera_id, spec.zones, spec.rules, spec.name))
         self.cameras[spec.camera_id] = _HostedCamera(spec, feed)
         feed.start()

@@ -4,7 +4,6 @@ operator workflow (acknowledge, assign, note, resolve, reopen), each step a note
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from core import media
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem
@@ -136,10 +136,8 @@ def evidence(*, event_id: UUID, request: Request, user: Reader,
     row = _visible_event(conn, event_id, user)
     if not row["evidence_path"]:
         raise ApiProblem(404, "this event has no evidence image", code="evidence_missing")
-    data_dir = context(request).settings.data_dir.resolve()
-    path = Path(row["evidence_path"])
-    path = (path if path.is_absolute() else data_dir / path).resolve()
-    if not path.is_relative_to(data_dir) or not path.is_file():
+    path = media.stored_file(context(request).settings.data_dir, row["evidence_path"])
+    if path is None:  # gone, or a path leading out of the data folder
         raise ApiProblem(404, "the evidence image is no longer available", code="evidence_gone")
     return FileResponse(path, media_type="image/jpeg")
 

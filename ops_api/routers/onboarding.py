@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from cameras import onvif
 from cameras.addresses import check_network_uri
-from cameras.onboarding import snapshot_file
 from cameras.onvif import AuthFailed, OnvifError
+from core import media
 from ops_api import audit
 from ops_api.deps import client_addr, context, require, require_briefly
 from ops_api.errors import ApiError, ApiProblem
@@ -174,7 +174,7 @@ async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboard
             row = conn.execute(f"INSERT INTO cameras ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})"
                                f" RETURNING {CAMERA_COLUMNS}", list(values.values())).fetchone()
             if result.snapshot_jpeg:  # kept and recorded as `vigil cameras add` does
-                path = snapshot_file(ctx.settings.data_dir, row["id"])
+                path = media.snapshot_file(ctx.settings.data_dir, row["id"])
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(result.snapshot_jpeg)
                 row = conn.execute(f"UPDATE cameras SET snapshot_path = %s WHERE id = %s RETURNING {CAMERA_COLUMNS}",

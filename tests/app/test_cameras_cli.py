@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cameras.models import SourceKind
-from cameras.onboarding import snapshot_file
+from core.media import snapshot_file
 from store import registry
 from tests.support.rtsp import RtspServer, footage
 from vigil.cli import app

@@ -144,8 +144,7 @@ def test_analyze_backfills_the_database_through_the_store_writer(env: Path, db_u
     from store.db import connect
 
     monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setattr(vision.rules, "build_rules",
-                        lambda camera_id, zones, *args, **kwargs: [_Crowd(camera_id, zones[0].id)])
+    monkeypatch.setattr(vision.rules, "build_rules", lambda plan: [_Crowd(plan.camera_id, plan.zones[0].id)])
     with connect(db_url) as conn:  # a registered camera, exported as `vigil config export` writes it
         import_config(conn, {"version": 1, "sites": [{"code": "q1", "name": "Junction", "kind": "street",
                                                       "cameras": [{"name": "north", "source": "file",
@@ -193,3 +192,29 @@ def test_the_camera_config_is_what_vigil_config_export_writes(db_url: str, tmp_p
     path.write_text(yaml.safe_dump(exported, sort_keys=False))
     with pytest.raises(CameraConfigError, match=r"2 cameras \(north, south\)"):
         load_camera_config(path)
+
+
+def test_a_camera_file_with_its_sites_counters_and_hours_plans_the_hall_rule(tmp_path: Path):
+    """`vigil analyze --camera-config` on an exported hall camera: the counters it watches (numbered as in the
+    file), the site's working hours and capacity reach the hall rule as they do in the worker."""
+    import yaml
+
+    from cameras.plan import CounterPlan
+    from vision.camera_config import load_camera_config
+    from vision.rules import HallRule, build_rules
+
+    zones = [{"name": "staff", "kind": "counter_staff", "points": [[0.4, 0.05], [0.6, 0.05], [0.6, 0.3]]},
+             {"name": "desk", "kind": "counter_customer", "points": [[0.4, 0.35], [0.6, 0.35], [0.6, 0.55]]}]
+    hours = {"weekly": {"mon": [["07:30", "11:30"]]}}
+    path = tmp_path / "hall.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "sites": [{
+        "code": "q1", "name": "Trung tâm Quận 1", "capacity": 30, "working_hours": hours,
+        "counters": [{"number": 4, "department": "Tư pháp", "camera": "hall-1", "staff_zone": "staff",
+                      "customer_zone": "desk"}, {"number": 5, "department": "Đất đai", "camera": "hall-2"}],
+        "cameras": [{"name": "hall-1", "source": "file", "main_uri": str(VTEST), "zones": zones}]}]}))
+    plan = load_camera_config(path).plan()
+    assert plan.counters == (CounterPlan(4, 1, 2),)  # zone ids are their order in the file
+    monday_9am, sunday_9am = (datetime(2026, 11, d, 2, 0, tzinfo=UTC) for d in (23, 22))
+    assert plan.calendar is not None and plan.calendar.is_open(monday_9am) and not plan.calendar.is_open(sunday_9am)
+    (hall,) = build_rules(plan)
+    assert isinstance(hall, HallRule) and hall.capacity == 30 and [c.spec.counter_id for c in hall.counters] == [4]

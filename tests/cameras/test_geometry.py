@@ -54,7 +54,7 @@ def test_unknown_class_is_named() -> None:
 
 
 def test_vietnamese_zone_names_are_drawn_legibly_on_evidence() -> None:
-    from vision.evidence import plain_label
+    from cameras.draw import plain_label
 
     # OpenCV's fonts draw ASCII only: without this the operator sees "b?i xe ??ng c?a" on the picture.
     assert plain_label("bãi xe đóng cửa") == "bai xe dong cua"

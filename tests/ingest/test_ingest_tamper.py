@@ -39,10 +39,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
-def _tamper_events(clip: Path, evidence: Path) -> list[Event]:
+def _tamper_events(clip: Path, data_dir: Path) -> list[Event]:
     events: list[Event] = []
     camera = CameraSource.from_file(9, clip, loop=False, realtime=False)  # stream time drives the detector
-    with CameraReader(camera, SETTINGS, on_event=events.append, evidence_dir=evidence) as reader:
+    with CameraReader(camera, SETTINGS, on_event=events.append, data_dir=data_dir) as reader:
         deadline = time.monotonic() + 60
         while not reader.ended and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -63,3 +63,20 @@ def test_each_fault_raises_its_own_tamper_alarm_with_a_snapshot(kind: str, clips
     opened = events[0]
     assert opened.end is None and opened.camera_id == 9
     assert opened.evidence_path and Path(opened.evidence_path).stat().st_size > 1000  # a JPEG of what was seen
+
+
+def test_a_tamper_picture_lies_with_the_cameras_other_evidence_of_that_day(clips: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """One layout for every event picture: DATA_DIR/evidence/<camera>/<day>/<event>-<label>.jpg, so whoever
+    looks for a camera's pictures of a day finds the tamper alarms beside the rules' evidence."""
+    import numpy as np
+
+    from core.types import Detections, Severity
+    from vision.evidence import write_evidence
+
+    opened = _tamper_events(clips["blackout"], tmp_path)[0]
+    day = opened.start.strftime("%Y-%m-%d")
+    assert Path(opened.evidence_path or "") == tmp_path / "evidence" / "9" / day / f"{opened.id}-start.jpg"
+    crowd = Event(EventType.CROWD, 9, opened.start, Severity.LOW)
+    rule_picture = write_evidence(tmp_path, crowd, np.zeros((72, 96, 3), np.uint8), Detections.empty())
+    assert rule_picture.parent == Path(opened.evidence_path or "").parent

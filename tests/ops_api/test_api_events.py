@@ -4,8 +4,11 @@ client gets for bad input (named fields, no stack traces)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from tests.support.api import ApiHarness, insert_event, seed_sites
+import pytest
+
+from tests.support.api import ApiHarness, insert_event, seed_sites, serve_in_process
 
 XRW = {"X-Requested-With": "test"}
 
@@ -146,3 +149,39 @@ def test_a_server_fault_answers_500_with_a_request_id_only(api: ApiHarness) -> N
     body = response.json()
     assert body["detail"] == "internal error" and body["request_id"]
     assert "audit_log" not in response.text and "Traceback" not in response.text
+
+
+def test_evidence_is_served_from_either_folder_layout(api: ApiHarness) -> None:
+    """Tamper pictures used to be kept at evidence/camera-<id>/tamper-<event>.jpg; events keep the path they
+    were stored with, so those stay viewable beside the one layout of new pictures."""
+    seeded = seed_sites(api.conn, 1)
+    camera = seeded.cameras[0]
+    older = api.settings.data_dir / "evidence" / f"camera-{camera}" / "tamper-0b6f.jpg"
+    newer = api.settings.data_dir / "evidence" / str(camera) / "2026-11-22" / "0b70-start.jpg"
+    operator = api.user("operator")
+    for picture in (older, newer):
+        picture.parent.mkdir(parents=True)
+        picture.write_bytes(b"\xff\xd8\xff\xe0" + picture.name.encode() + b"\xff\xd9")
+        event = insert_event(api.conn, seeded.sites[0], camera, type="camera_tamper", evidence_path=str(picture))
+        response = api.client.get(f"/api/events/{event}/evidence", headers=operator.headers)
+        assert response.status_code == 200 and picture.name.encode() in response.content
+
+
+def test_evidence_written_under_a_relative_data_folder_is_served(db_url: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default data folder is ``var``, relative to where vigil runs: the worker's pictures must still be
+    found by the API (it used to look for var/var/evidence/... and answer 404)."""
+    import numpy as np
+
+    from core.types import Detections, Event, EventType, Severity
+    from vision.evidence import write_evidence
+
+    monkeypatch.chdir(tmp_path)
+    data_dir = Path("var")
+    with serve_in_process(db_url, data_dir) as api:
+        seeded = seed_sites(api.conn, 1)
+        event = Event(EventType.INTRUSION, seeded.cameras[0], datetime.now(UTC), Severity.HIGH)
+        write_evidence(data_dir, event, np.zeros((72, 96, 3), np.uint8), Detections.empty())  # as the worker does
+        stored = insert_event(api.conn, seeded.sites[0], seeded.cameras[0], evidence_path=event.evidence_path)
+        response = api.client.get(f"/api/events/{stored}/evidence", headers=api.user("operator").headers)
+        assert response.status_code == 200 and response.content.startswith(b"\xff\xd8")

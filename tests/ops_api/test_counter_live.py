@@ -4,6 +4,7 @@ camera sees — from the rule's observations to the API that the console reads."
 from datetime import UTC, datetime, timedelta
 
 from cameras.geometry import make_zone
+from cameras.plan import CameraPlan, CounterPlan
 from core.types import Track
 from tests.support.api import ApiHarness, seed_sites
 from vision.rules import build_rules
@@ -15,7 +16,7 @@ def test_the_hall_rule_says_when_a_citizen_is_being_served() -> None:
                          thresholds={})
     queue = make_zone("queue", "queue", [[0.0, 0.5], [0.4, 0.5], [0.4, 0.9], [0.0, 0.9]], id=3,
                       thresholds={"observe_every_s": 5})
-    (rule,) = build_rules(7, [staff, customer, queue], [{"id": 1, "staff_zone_id": 1, "customer_zone_id": 2}])
+    (rule,) = build_rules(CameraPlan(7, (staff, customer, queue), (CounterPlan(1, 1, 2),)))
     start = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
     served = []
     for second in range(0, 120):

@@ -253,11 +253,12 @@ def test_stored_presence_reads_right_every_second_through_an_absence() -> None:
 
 
 def test_build_rules_makes_one_hall_rule_from_the_counters_rows_and_refuses_foreign_zones() -> None:
+    from cameras.plan import CameraPlan, CounterPlan
     from vision.rules import build_rules
 
-    rules = build_rules(7, [STAFF, CUSTOMER, QUEUE], [{"id": 1, "staff_zone_id": 11, "customer_zone_id": 12}],
-                        CALENDAR, site_id=3, capacity=20)
+    rules = build_rules(CameraPlan(7, (STAFF, CUSTOMER, QUEUE), (CounterPlan(1, 11, 12),), CALENDAR, site_id=3,
+                                   capacity=20))
     assert [r.name for r in rules] == ["hall"]
     assert isinstance(rules[0], HallRule) and rules[0].capacity == 20
     with pytest.raises(ValueError, match="counter 2: its staff and customer zones"):
-        build_rules(7, [STAFF, CUSTOMER], [{"id": 2, "staff_zone_id": 11, "customer_zone_id": 99}])
+        build_rules(CameraPlan(7, (STAFF, CUSTOMER), (CounterPlan(2, 11, 99),)))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cameras.geometry import make_zone
+from cameras.plan import CameraPlan
 from core.types import EventType, Severity
 from scenarios.timeline import Actor, play
 from vision.rules import build_rules
@@ -142,7 +143,7 @@ def test_a_flickering_condition_is_one_event_not_a_flood() -> None:
 
 def test_build_rules_gives_each_zone_kind_its_rules_and_zones_can_choose() -> None:
     custom = make_zone("plaza", "crowd", [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]], thresholds={"rules": ["loitering"]})
-    rules = build_rules(1, [NO_STOPPING, LANE, SQUARE, YARD, GATE, custom])
+    rules = build_rules(CameraPlan(1, (NO_STOPPING, LANE, SQUARE, YARD, GATE, custom)))
     assert [r.name for r in rules] == ["stopped_vehicle", "wrong_way", "congestion", "crowd", "intrusion",
                                        "loitering", "line_count", "loitering"]
     out = rules[0].update([], NOON + timedelta(seconds=1))

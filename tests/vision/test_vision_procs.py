@@ -43,7 +43,7 @@ def _collect(results: queue.Queue, wanted: dict[int, int], timeout_s: float) -> 
 def test_live_cameras_in_camera_processes_give_tracks_previews_and_health(coco_detector, tmp_path):
     settings = Settings(data_dir=tmp_path, vision={"camera_processes": 2})
     results: queue.Queue[FrameResult] = queue.Queue()
-    preview = PreviewSpec(tmp_path / "live", interval_s=0.2)
+    preview = PreviewSpec(tmp_path, interval_s=0.2)
     with LiveVision(settings, coco_detector, results.put, preview=preview) as live:
         assert live.procs is not None and live.processes == 2
         for camera_id in (1, 2):

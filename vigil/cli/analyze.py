@@ -116,24 +116,15 @@ def analyze(
 
 
 def _rules_for(camera: CameraConfig) -> list[Any]:
-    """The analytics rules for the camera's zones and counters (``vision.rules.build_rules``), with the site's
-    working hours; counters are those of the site whose ``camera`` is this one (id: the registry's, else
-    the counter number)."""
-    from core.calendar import CalendarError, WorkingCalendar
+    """The analytics rules of the camera's plan (``vision.rules.build_rules``): its zones, the counters of its
+    site that it watches, the site's working hours."""
     from vision.rules import build_rules
 
     if not camera.zones:
         return []
-    by_name = {z.name: z.id for z in camera.zones}
-    counters = [{"id": c.get("id", c.get("number")), "staff_zone_id": by_name.get(c.get("staff_zone")),
-                 "customer_zone_id": by_name.get(c.get("customer_zone"))}
-                for c in camera.site.get("counters") or [] if isinstance(c, dict) and c.get("camera") == camera.name]
     try:
-        calendar = WorkingCalendar.from_dict(camera.site.get("working_hours"),
-                                             default_timezone=camera.site.get("timezone", "Asia/Ho_Chi_Minh"))
-        return list(build_rules(camera.camera_id, camera.zones, counters, calendar,
-                                capacity=camera.site.get("capacity")))
-    except (CalendarError, ValueError) as exc:
+        return list(build_rules(camera.plan()))
+    except ValueError as exc:  # a CalendarError is one
         raise fail(f"camera '{camera.name or camera.camera_id}': {exc}", ExitCode.INVALID_INPUT) from None
 
 
@@ -222,9 +213,10 @@ def _registry_ids(url: str, camera: CameraConfig) -> CameraConfig:
 
 
 def _database_sink(ctx: typer.Context, url: str) -> _StoreSink:
+    from core import media
     from store.writer import StoreWriter
 
     settings = state(ctx).settings()
-    writer = StoreWriter(url, settings.store, settings.data_dir / "spool")
+    writer = StoreWriter(url, settings.store, media.spool_dir(settings.data_dir))
     writer.start()
     return _StoreSink(writer)

@@ -142,8 +142,9 @@ def add(ctx: typer.Context,
     """Add (or update) a camera: ONVIF (probe, pick main and analytics streams, snapshot), RTSP URL or file."""
     import asyncio
 
-    from cameras.onboarding import StreamUnreadable, onboard_file, onboard_onvif, onboard_stream, snapshot_file
+    from cameras.onboarding import StreamUnreadable, onboard_file, onboard_onvif, onboard_stream
     from cameras.onvif import OnvifError
+    from core import media
     from store import registry
 
     if sum(x is not None for x in (onvif, rtsp, file)) != 1:
@@ -175,12 +176,12 @@ def add(ctx: typer.Context,
             camera = registry.save_camera(conn, result.record, result.password, box)
             still = None
             if result.snapshot_jpeg:
-                still = snapshot_file(settings.data_dir, camera.id or 0)
+                still = media.snapshot_file(settings.data_dir, camera.id or 0)
                 still.parent.mkdir(parents=True, exist_ok=True)
                 still.write_bytes(result.snapshot_jpeg)
                 # Recorded until a worker points snapshot_path at its live picture; a camera added again keeps
                 # the worker's (save_camera keeps it too), which the API serves and the still never stands for.
-                if not registry.is_live_picture(camera.snapshot_path):
+                if not media.is_live_picture(camera.snapshot_path):
                     camera.snapshot_path = str(still)
                     camera = registry.save_camera(conn, camera)
         except registry.RegistryError as exc:
@@ -192,7 +193,7 @@ def add(ctx: typer.Context,
     typer.echo(f"  analytics stream: {camera.analytics_uri}")
     if still is not None:
         typer.echo(f"  snapshot:         {still}")
-    if registry.is_live_picture(camera.snapshot_path):
+    if media.is_live_picture(camera.snapshot_path):
         typer.echo(f"  live picture:     {camera.snapshot_path} (the vision worker's)")
 
 

@@ -79,6 +79,7 @@ def evaluate_command(
     queue-length MAE, wait- and service-time error, incident delay past the rule's threshold, false alarms."""
     settings = state(ctx).settings()
     from bench.report import report
+    from core import media
     from scenarios.evaluate import evaluate
     from scenarios.library import SCENARIOS, build
     from scenarios.real import real_truth
@@ -95,7 +96,7 @@ def evaluate_command(
         detector = load_detector(settings.vision, settings.models_dir, model)
     except ModelError as exc:
         raise fail(str(exc), ExitCode.NOT_BUILT) from None
-    folder = settings.data_dir / "scenarios"
+    folder = media.scenarios_dir(settings.data_dir)
     bank = load_bank(folder / "cache", lambda: detector)
     results = []
     try:

@@ -1,0 +1,116 @@
+"""The data folder's layout: every path under ``settings.data_dir`` is spelled here and nowhere else.
+
+```
+DATA_DIR/
+  db/                                   the embedded PostgreSQL cluster (store/embedded.py)
+  secret.key                            the key that encrypts camera passwords (unless secret_key_file is set)
+  evidence/<camera>/<YYYY-MM-DD>/<event id>-<label>.jpg
+                                        event pictures: the rules' (boxes and zones drawn) and tamper alarms'
+  live/<camera>.jpg                     each camera's newest annotated frame, written by its vision worker
+  snapshots/camera-<camera>.jpg         the still taken when the camera was onboarded
+  spool/[<worker>/]                     the store writer's disk spool (one folder per vision worker)
+  recordings/<camera>/<YYYY-MM-DD>/     recorded segments of the main stream
+  scenarios/                            `vigil eval`'s rendered scenarios and their cache
+```
+
+Paths the database keeps (``events.evidence_path``, ``cameras.snapshot_path``) are absolute, except the live
+picture's, which is relative to the data folder (``live/<camera>.jpg``) so that every node that shares the
+folder finds it. Older evidence (tamper pictures at ``evidence/camera-<id>/tamper-<event>.jpg``) stays
+readable: readers go by the stored path (``stored_file``), never by this layout.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+EVIDENCE = "evidence"
+LIVE_PICTURES = "live/"  # the prefix of a cameras.snapshot_path that is the worker's live picture
+SNAPSHOTS = "snapshots"
+SPOOL = "spool"
+RECORDINGS = "recordings"
+DATABASE = "db"
+SECRET_KEY = "secret.key"
+SCENARIOS = "scenarios"
+
+
+# -- event pictures ----------------------------------------------------------------------------------------
+def evidence_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / EVIDENCE
+
+
+def evidence_file(data_dir: Path, camera_id: int | None, day: date, event_id: UUID | str,
+                  label: str = "start") -> Path:
+    """An event's picture (absolute): one folder per camera and day, whatever raised the event."""
+    camera = "none" if camera_id is None else str(camera_id)
+    return (evidence_dir(data_dir) / camera / day.strftime("%Y-%m-%d") / f"{event_id}-{label}.jpg").absolute()
+
+
+def stored_file(data_dir: Path, stored: str) -> Path | None:
+    """The file a stored path names (absolute, or relative to the data folder) if it is a file inside the data
+    folder once links are followed; None otherwise (gone, or leading out of the folder)."""
+    root = Path(data_dir).resolve()
+    path = Path(stored)
+    path = (path if path.is_absolute() else root / path).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+# -- live pictures -----------------------------------------------------------------------------------------
+def live_pictures_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / LIVE_PICTURES
+
+
+def live_picture(camera_id: int) -> str:
+    """A camera's live picture as ``cameras.snapshot_path`` holds it (relative to the data folder)."""
+    return f"{LIVE_PICTURES}{camera_id}.jpg"
+
+
+def live_picture_file(data_dir: Path, camera_id: int) -> Path:
+    """Where the vision worker keeps a camera's live picture and the API reads it."""
+    return Path(data_dir) / live_picture(camera_id)
+
+
+def is_live_picture(snapshot_path: str | None) -> bool:
+    """Whether a camera's ``snapshot_path`` is the worker's live picture (not a still kept at onboarding)."""
+    return bool(snapshot_path) and str(snapshot_path).startswith(LIVE_PICTURES)
+
+
+# -- onboarding stills -------------------------------------------------------------------------------------
+def snapshot_file(data_dir: Path, camera_id: int) -> Path:
+    """Where the picture taken at onboarding is kept (``cameras.snapshot_path``, absolute): a still of the
+    camera, not its live picture."""
+    return (Path(data_dir) / SNAPSHOTS / f"camera-{camera_id}.jpg").absolute()
+
+
+# -- the store writer's spool ------------------------------------------------------------------------------
+def spool_dir(data_dir: Path, worker_id: str | None = None) -> Path:
+    """The writer's disk spool: one folder per vision worker (a restarted worker with the same id replays
+    it); without a worker, the folder of one-off writers such as ``vigil analyze``."""
+    folder = Path(data_dir) / SPOOL
+    return folder if worker_id is None else folder / worker_id.replace("/", "_")
+
+
+# -- recordings --------------------------------------------------------------------------------------------
+def recordings_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / RECORDINGS
+
+
+def recording_segments_dir(data_dir: Path, camera_id: int, day: date) -> Path:
+    """The folder of one camera's recorded segments of one day."""
+    return recordings_dir(data_dir) / str(camera_id) / day.strftime("%Y-%m-%d")
+
+
+# -- the rest ----------------------------------------------------------------------------------------------
+def database_dir(data_dir: Path) -> Path:
+    """The embedded PostgreSQL cluster's folder (PGDATA, socket, log and password file inside)."""
+    return Path(data_dir) / DATABASE
+
+
+def key_file(data_dir: Path) -> Path:
+    return Path(data_dir) / SECRET_KEY
+
+
+def scenarios_dir(data_dir: Path) -> Path:
+    """``vigil eval``'s rendered scenarios, their ground truth and the cut-out cache."""
+    return Path(data_dir) / SCENARIOS
