@@ -1,7 +1,7 @@
 """Each camera's newest annotated frame as a JPEG for the console's tiles (``DATA_DIR/live/<camera id>.jpg``).
 
 The camera's ``snapshot_path`` points at it; the API's snapshot and MJPEG preview serve it while it is fresh.
-Written where the frame is: in the vision process, or in a camera process (``vision.procs``).
+Written where the frame is: in the vision process, or in a camera process (``vision.pipeline.child``).
 """
 
 from __future__ import annotations
