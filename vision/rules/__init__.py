@@ -7,7 +7,7 @@ and counter sessions (see ``base.py`` for the interface, the event lifecycle and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cameras.geometry import ZoneSpec
@@ -22,7 +22,8 @@ from .zones import CrowdRule, IntrusionRule, LineCountRule, LoiteringRule
 __all__ = ["AlwaysOpen", "CounterSpec", "HallRule", "OpenHours", "Rule", "RuleOutput", "SnapshotRequest",
            "build_rules"]
 
-ZONE_RULES: dict[str, type] = {
+ZoneRuleClass = Callable[[int | None, ZoneSpec, int | None], Rule]  # (camera id, zone, site id) -> the rule
+ZONE_RULES: dict[str, ZoneRuleClass] = {
     "stopped_vehicle": StoppedVehicleRule,
     "wrong_way": WrongWayRule,
     "congestion": CongestionRule,
