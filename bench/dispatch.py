@@ -17,12 +17,15 @@ import resource
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.settings import Settings
 from core.types import Detections
+
+if TYPE_CHECKING:
+    from vision.pipeline import ResultsMode
 
 
 class StandInDetector:
@@ -30,6 +33,7 @@ class StandInDetector:
 
     name = "stand-in (constant boxes)"
     device = "cpu"
+    imgsz = 0  # it never resizes
 
     def __init__(self) -> None:
         self._boxes: dict[tuple[int, ...], Detections] = {}  # made once per picture size: ~1 us per frame
@@ -45,25 +49,27 @@ class StandInDetector:
                                                 np.zeros(6, np.int16))
         return found
 
+    def close(self) -> None:
+        self._boxes.clear()
+
 
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)  # this process only: the camera processes are children
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(settings: Settings, clip: Path, cameras: int, processes: int, results: str, seconds: float,
+def measure(settings: Settings, clip: Path, cameras: int, processes: int, results: ResultsMode, seconds: float,
             warmup_s: float = 2.0) -> dict[str, Any]:
     """One figure: ``cameras`` file cameras in ``processes`` camera processes around the stand-in detector."""
-    from bench.vision import serving_pool
-    from vision.procs import CameraSpec
+    from bench.vision import on_demand_source, serving_pool
 
     got = [0]
 
     def on_result(result: Any) -> None:
         got[0] += 1
 
-    specs = [CameraSpec(camera_id, bench_clip=clip) for camera_id in range(1, cameras + 1)]
-    with serving_pool(settings, StandInDetector(), specs, processes, on_result, results) as pool:
+    sources = [on_demand_source(camera_id, clip) for camera_id in range(1, cameras + 1)]
+    with serving_pool(settings, StandInDetector(), sources, processes, on_result, results) as pool:
         time.sleep(warmup_s)
         began, cpu0, start = time.perf_counter(), _cpu_s(), (pool.detected_frames, got[0], pool.batches)
         time.sleep(seconds)

@@ -21,7 +21,12 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vigil.worker import Worker
+    from vision.engine import FrameResult
+    from vision.pipeline import InProcessPipeline
 
 log = logging.getLogger("vigil.soak")
 Say = Callable[[str], None]
@@ -29,9 +34,10 @@ Say = Callable[[str], None]
 
 @dataclass
 class SoakProbe:
-    """What the soak learns from inside the worker: latencies of results and the live pipeline itself."""
+    """What the soak learns from inside the worker: latencies of results (``note`` is the worker's result
+    observer) and the frames of each run's pipeline."""
 
-    lives: list[Any] = field(default_factory=list)  # vision.live.LiveVision of each worker run
+    lives: list[InProcessPipeline] = field(default_factory=list)  # the pipeline of each worker run
     latencies_s: list[float] = field(default_factory=list)  # frame-to-result, since the last sample
     event_latencies_s: list[float] = field(default_factory=list)  # frame-to-result of results with events
     # The whole run's latencies as packed doubles (8 bytes each, not 32): a long soak must not itself grow.
@@ -41,7 +47,7 @@ class SoakProbe:
     events: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def note(self, result: Any) -> None:
+    def note(self, result: FrameResult) -> None:
         latency = float(result.latency_s)
         with self.lock:
             self.results += 1
@@ -59,32 +65,26 @@ class SoakProbe:
         self.all_event_latencies_s.extend(events)
         return latencies, events
 
+    def watch(self, worker: Worker) -> None:
+        """Count the frames of ``worker``'s pipeline (once per pipeline)."""
+        from vision.pipeline import InProcessPipeline
+
+        pipeline = worker.pipeline
+        if pipeline is None:
+            return
+        # The soak runs one process: with camera processes the cameras' frames live in children it does not see.
+        assert isinstance(pipeline, InProcessPipeline), "the soak needs the in-process pipeline"
+        with self.lock:  # the sampler and the worker's supervisor both call this
+            if not any(pipeline is live for live in self.lives):
+                self.lives.append(pipeline)
+
     def frames(self) -> tuple[int, int, int]:
         """(analytics frames handed over by the readers, taken by vision, dropped) over every worker run."""
         delivered = taken = dropped = 0
         for live in self.lives:
-            for reader in live.pool.readers.values():
-                delivered += reader.slot.delivered
-                dropped += reader.slot.dropped
-            taken += sum(live.scheduler.served.values())
+            counts = live.frame_counts()
+            delivered, taken, dropped = delivered + counts.offered, taken + counts.taken, dropped + counts.dropped
         return delivered, taken, dropped
-
-
-def probed_live_vision(probe: SoakProbe) -> type:
-    """A LiveVision that also hands every result to ``probe`` (and registers itself there)."""
-    from vision.live import LiveVision
-
-    class ProbedLiveVision(LiveVision):
-        def __init__(self, settings: Any, detector: Any, on_result: Callable[[Any], None], *args: Any,
-                     **kwargs: Any) -> None:
-            def timed(result: Any) -> None:
-                probe.note(result)
-                on_result(result)
-
-            super().__init__(settings, detector, timed, *args, **kwargs)
-            probe.lives.append(self)
-
-    return ProbedLiveVision
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
@@ -202,14 +202,10 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
           trace: Any = None) -> SoakRun:
     from prometheus_client import REGISTRY
 
-    import vigil.worker as worker_module
     from store.db import connect
     from vigil.worker import Worker, WorkerOptions
 
     probe = SoakProbe()
-    original = worker_module.LiveVision
-    # The benchmark sees inside the real worker by handing it a LiveVision that also times each result.
-    worker_module.LiveVision = probed_live_vision(probe)  # type: ignore[misc]
     restarts = 0
     failures: list[str] = []
     current: dict[str, Any] = {}
@@ -218,13 +214,16 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
     def supervise() -> None:
         nonlocal restarts
         while not stop.is_set():
-            worker = Worker(settings, url, WorkerOptions(worker_id="soak", capacity=cameras, lease_ttl_s=15))
+            # The probe times every result the real worker stores (its result observer).
+            worker = Worker(settings, url, WorkerOptions(worker_id="soak", capacity=cameras, lease_ttl_s=15),
+                            observers=[probe.note])
             current["worker"] = worker
             try:
                 worker.run()
             except Exception as exc:  # what the supervisor would see as a crash
                 log.exception("soak: the worker died")
                 failures.append(f"{type(exc).__name__}: {exc}")
+            probe.watch(worker)
             if not stop.is_set():
                 restarts += 1
                 stop.wait(1.0)
@@ -244,6 +243,8 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
         while (now := time.monotonic()) < end:
             stop.wait(min(sample_s, max(0.0, end - now)))
             elapsed = time.monotonic() - started
+            if "worker" in current:
+                probe.watch(current["worker"])
             row = _sample(probe, elapsed, REGISTRY, trace)
             rows.append(row)
             queue_depths.append(row["writer_queue_rows"])
@@ -261,7 +262,6 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
         if "worker" in current:
             current["worker"].stop()
         thread.join(120)
-        worker_module.LiveVision = original  # type: ignore[misc]
     if trace is not None:  # grouping the snapshots' traces is slow: only now that the worker has stopped
         memory.update(trace.growth())
     with connect(url) as conn:

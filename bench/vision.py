@@ -35,12 +35,20 @@ import numpy as np
 from cameras.models import CameraSource
 from core.settings import Settings
 from core.types import Frame
-from ingest.decode import choose_decoder, open_stream, to_bgr
+from ingest.decode import Decoder, choose_decoder, open_stream, to_bgr
+from ingest.reader import EventSink, HealthSink
 from ingest.slot import FrameSlot
 from vision.detectors.base import Detector
-from vision.engine import CameraSetup, FrameResult, VisionEngine
-from vision.scheduler import BatchScheduler
-from vision.worker import VisionWorker
+from vision.engine import FrameResult
+from vision.pipeline import (
+    READ_CAMERA,
+    CameraProcessPool,
+    FeedFactory,
+    InProcessPipeline,
+    ResultSink,
+    ResultsMode,
+    default_processes,
+)
 
 log = logging.getLogger("vigil.vision")
 
@@ -80,7 +88,7 @@ class BenchCamera:
         self._thread.join(5)
 
     def _run(self) -> None:
-        source = CameraSource.from_file(self.camera_id, self.path, loop=True, realtime=False)
+        source = on_demand_source(self.camera_id, self.path)
         index = 0
         while not self._stop.is_set():
             opened = open_stream(source, 10.0, 10.0, self.decoder)  # type: ignore[arg-type]
@@ -96,6 +104,23 @@ class BenchCamera:
                     index += 1
             finally:
                 opened.close()
+
+
+@dataclass(frozen=True)
+class OnDemandFile:
+    """The pipeline's feed factory for bench cameras (picklable: camera processes build them too); the
+    camera's source is a file (``on_demand_source``). ``decoder`` None: the settings' choice."""
+
+    decoder: Decoder | None = None
+
+    def __call__(self, source: CameraSource, settings: Settings, on_event: EventSink | None,
+                 on_health: HealthSink | None) -> BenchCamera:
+        return BenchCamera(source.id, Path(source.uri), self.decoder or choose_decoder(settings.ingest.decode))
+
+
+def on_demand_source(camera_id: int, clip: Path) -> CameraSource:
+    """A bench camera: the clip looped as fast as it is asked for (``OnDemandFile`` reads it)."""
+    return CameraSource.from_file(camera_id, clip, loop=True, realtime=False)
 
 
 @dataclass
@@ -115,37 +140,27 @@ def _live_sources(clip: Path, cameras: int) -> list[CameraSource]:
             for i in range(1, cameras + 1)]
 
 
-def _live_cameras(settings: Settings, clip: Path, cameras: int) -> list[Any]:
-    """ingest's CameraReaders playing the clip in real time."""
-    from ingest.reader import CameraReader
-
-    return [CameraReader(source, settings.ingest) for source in _live_sources(clip, cameras)]
-
-
 def run_pipeline(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
-                 decoder: str, motion_gate: bool = True, warmup_s: float = 1.0, live: bool = False,
+                 decoder: Decoder, motion_gate: bool = True, warmup_s: float = 1.0, live: bool = False,
                  processes: int = 0) -> PipelineRun:
     """N bench cameras (``live``: ingest's real-time readers) -> scheduler -> engine for ``seconds``;
-    ``processes`` > 0: the same in that many camera processes (``vision.procs``)."""
+    ``processes`` > 0: the same in that many camera processes (``vision.pipeline.pool``)."""
     vision = settings.vision.model_copy(update={"motion_gate": motion_gate})
-    if processes > 0:
-        return _run_processes(detector, settings.model_copy(update={"vision": vision}), clip, cameras, seconds,
-                              warmup_s, live, processes)
-    engine = VisionEngine(detector, vision, [CameraSetup(i) for i in range(1, cameras + 1)])
-    scheduler = BatchScheduler(vision.max_batch, vision.max_wait_ms)
-    feeds: list[Any] = (_live_cameras(settings, clip, cameras) if live
-                        else [BenchCamera(i, clip, decoder) for i in range(1, cameras + 1)])
-    for feed in feeds:
-        scheduler.add(feed.camera.id if live else feed.camera_id, feed.slot)
+    settings = settings.model_copy(update={"vision": vision})
     counter = _Counter()
-    for feed in feeds:
-        feed.start()
-    try:
-        with VisionWorker(engine, scheduler, counter.on_result):
+    feed: FeedFactory
+    if live:
+        sources, feed = _live_sources(clip, cameras), READ_CAMERA
+    else:
+        sources, feed = [on_demand_source(i, clip) for i in range(1, cameras + 1)], OnDemandFile(decoder)
+    if processes > 0:  # the GPU-host layout: decode, gate and tracking in camera processes
+        with serving_pool(settings, detector, sources, min(processes, cameras), counter.on_result, feed=feed):
             elapsed = counter.measure(warmup_s, seconds)
-    finally:
-        for feed in feeds:
-            feed.stop()
+    else:
+        with InProcessPipeline(settings, detector, counter.on_result) as pipeline:
+            for source in sources:
+                pipeline.add_camera(source, feed=feed)
+            elapsed = counter.measure(warmup_s, seconds)
     return _summarise(counter.results, cameras, elapsed)
 
 
@@ -171,33 +186,18 @@ class _Counter:
 
 
 @contextmanager
-def serving_pool(settings: Settings, detector: Any, specs: Sequence[Any], processes: int,
-                 on_result: Callable[[Any], None], results: str = "store") -> Iterator[Any]:
-    """A camera-process pool with ``specs`` started and their first frames detected (spawned processes import
-    their libraries first: up to two minutes), ready to measure."""
-    from vision.procs import CameraProcessPool
-
-    mode: Any = results
-    with CameraProcessPool(settings, detector, processes, on_result, results=mode) as pool:
-        for spec in specs:
-            pool.add_camera(spec)
+def serving_pool(settings: Settings, detector: Detector, sources: Sequence[CameraSource], processes: int,
+                 on_result: ResultSink, results: ResultsMode = "store",
+                 feed: FeedFactory = OnDemandFile()) -> Iterator[CameraProcessPool]:
+    """A camera-process pool with ``sources`` started (read by ``feed``) and their first frames detected
+    (spawned processes import their libraries first: up to two minutes), ready to measure."""
+    with CameraProcessPool(settings, detector, processes, on_result, results=results) as pool:
+        for source in sources:
+            pool.add_camera(source, feed=feed)
         deadline = time.monotonic() + 120
-        while sum(pool.served.values()) < len(specs) and time.monotonic() < deadline:
+        while sum(pool.served.values()) < len(sources) and time.monotonic() < deadline:
             time.sleep(0.1)
         yield pool
-
-
-def _run_processes(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
-                   warmup_s: float, live: bool, processes: int) -> PipelineRun:
-    """The pipeline with decode, gate and tracking in camera processes (the GPU-host layout)."""
-    from vision.procs import CameraSpec
-
-    counter = _Counter()
-    specs = ([CameraSpec(source.id, source=source) for source in _live_sources(clip, cameras)] if live
-             else [CameraSpec(i, bench_clip=clip) for i in range(1, cameras + 1)])
-    with serving_pool(settings, detector, specs, min(processes, cameras), counter.on_result):
-        elapsed = counter.measure(warmup_s, seconds)
-    return _summarise(counter.results, cameras, elapsed)
 
 
 def _summarise(results: list[FrameResult], cameras: int, elapsed: float) -> PipelineRun:
@@ -300,8 +300,6 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
 
     ``processes``: camera processes of the pipeline (None: ``vision.camera_processes``, -1 = auto). With
     camera processes the in-process pipeline is measured too (``pipeline_1proc_fps``), for comparison."""
-    from vision.procs import default_processes
-
     decoder = choose_decoder(settings.ingest.decode)
     load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     images = predecode(footage, 48)

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +27,13 @@ from cameras.crypto import SecretBox
 from core import media
 from core.calendar import CalendarError
 from core.settings import Settings
-from core.types import CameraHealth, Event
 from store import leases, registry
 from store.db import connect
 from store.plans import load_camera_plan
 from store.writer import StoreWriter
+from vigil.sinks import ResultObserver, StoreSinks
 from vision.detectors import load_detector
-from vision.engine import FrameResult
-from vision.live import LiveVision
+from vision.pipeline import Pipeline, open_pipeline
 from vision.preview import PreviewSpec
 from vision.rules import build_rules
 from vision.tracking import CameraTracker
@@ -51,12 +51,19 @@ class WorkerOptions:
 
 
 class Worker:
-    """Leases cameras and runs them through ingest -> vision -> rules -> store until ``stop()``."""
+    """Leases cameras and runs them through ingest -> vision -> rules -> store until ``stop()``.
 
-    def __init__(self, settings: Settings, url: str, options: WorkerOptions | None = None) -> None:
+    ``observers`` are called with every frame's result after the store has taken it (from the pipeline's
+    threads: they must be quick); ``pipeline`` is the vision pipeline of the current or last run (None before).
+    """
+
+    def __init__(self, settings: Settings, url: str, options: WorkerOptions | None = None,
+                 observers: Sequence[ResultObserver] = ()) -> None:
         self.settings = settings
         self.url = url
         self.options = options or WorkerOptions()
+        self.observers = tuple(observers)
+        self.pipeline: Pipeline | None = None
         self._stop = threading.Event()
         self.held: frozenset[int] = frozenset()
         self._camera_state: dict[int, str] = {}
@@ -80,20 +87,9 @@ class Worker:
         self._conn = connect(self.url)  # unreachable at start: the worker fails (its supervisor retries)
         with StoreWriter(self.url, settings.store, spool) as writer, self._conn:
             log.info("worker %s: store writer ready", options.worker_id)
-
-            def on_result(result: FrameResult) -> None:
-                writer.write_events(result.events)
-                writer.write_observations(result.observations)
-                writer.write_counter_sessions(result.sessions)
-
-            def on_event(event: Event) -> None:
-                writer.write_event(event)
-
-            def on_health(health: CameraHealth) -> None:
-                writer.write_health(health)
-
-            live = LiveVision(settings, detector, on_result, on_event=on_event, on_health=on_health,
-                              preview=preview, max_cameras=options.capacity, results="store")
+            sinks = StoreSinks(writer, self.observers)
+            live = self.pipeline = open_pipeline(settings, detector, sinks.on_result, sinks.on_event,
+                                                 sinks.on_health, preview, options.capacity, results="store")
             with live:
                 try:
                     self._loop(live, box, writer)
@@ -103,7 +99,7 @@ class Worker:
                     self._release()
         log.info("worker %s stopped; writer flushed", options.worker_id)
 
-    def _loop(self, live: LiveVision, box: SecretBox, writer: StoreWriter) -> None:
+    def _loop(self, live: Pipeline, box: SecretBox, writer: StoreWriter) -> None:
         beat_s = max(0.5, self.options.lease_ttl_s / 3)
         while not self._stop.is_set():
             try:
@@ -142,7 +138,7 @@ class Worker:
             if self._conn is not None:
                 self._conn.close()
 
-    def _beat(self, conn: Any, live: LiveVision, box: SecretBox) -> None:
+    def _beat(self, conn: Any, live: Pipeline, box: SecretBox) -> None:
         """Renew and take leases, stop the cameras lost and start those gained, mirror camera states."""
         options = self.options
         change = leases.heartbeat(conn, options.worker_id, options.capacity, options.lease_ttl_s, self.held)
@@ -179,7 +175,7 @@ class Worker:
              sum(stats.rows_written.values()), stats.rows_spooled, stats.rows_rejected, stats.last_error),
         )
 
-    def _start_camera(self, conn: Any, live: LiveVision, box: SecretBox, camera_id: int) -> bool:
+    def _start_camera(self, conn: Any, live: Pipeline, box: SecretBox, camera_id: int) -> bool:
         """Load one camera's setup from the registry and start it; False (and a log line) when it can't run."""
         try:
             plan = load_camera_plan(conn, camera_id, box)
@@ -197,7 +193,7 @@ class Worker:
                  source.display_uri)
         return True
 
-    def _record_states(self, conn: Any, live: LiveVision) -> None:
+    def _record_states(self, conn: Any, live: Pipeline) -> None:
         """Mirror each held camera's state into ``cameras.state`` when it changed (the console's tiles)."""
         for health in live.health():
             state = str(health.state)

@@ -14,16 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from uuid import UUID
 
 import numpy as np
 
 from cameras.geometry import ZoneSpec
 from core.settings import VisionSettings
-from core.types import Detections, Event, Frame, Observation, Track
+from core.types import CounterSession, Detections, Event, Frame, Observation, Track
 from vision.detectors.base import Detector
 from vision.evidence import write_evidence
 from vision.gate import GateDecision, MotionGate
+from vision.rules.base import Rule, SnapshotRequest
 from vision.tracking import CameraTracker
 from vision.zones import LineWatch, zone_membership
 
@@ -36,7 +37,7 @@ class CameraSetup:
 
     camera_id: int
     zones: Sequence[ZoneSpec] = ()
-    rules: Sequence[Any] = ()  # vision.rules.base.Rule objects
+    rules: Sequence[Rule] = ()
     name: str = ""
 
 
@@ -53,7 +54,7 @@ class FrameResult:
     gate: str  # the gate's reason: first, motion, refresh, still, off
     events: list[Event] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
-    sessions: list[Any] = field(default_factory=list)  # core.types.CounterSession
+    sessions: list[CounterSession] = field(default_factory=list)
     done_at: float = 0.0  # wall clock when the result was ready
 
     @property
@@ -67,7 +68,7 @@ class _Camera:
         self.gate = MotionGate(vision.motion_threshold, vision.forced_refresh_s, enabled=vision.motion_gate)
         self.tracker = CameraTracker()
         self.lines = LineWatch(setup.zones)
-        self.evidence: dict[Any, dict[str, str]] = {}  # open event id -> {"start": path, ...}
+        self.evidence: dict[UUID, dict[str, str]] = {}  # open event id -> {"start": path, ...}
 
 
 class VisionEngine:
@@ -119,7 +120,7 @@ class VisionEngine:
         return [self._finish(cameras[i], frame, decision.reason, found.get(i)) for i, (frame, decision)
                 in enumerate(zip(frames, decisions, strict=True))]
 
-    # -- the two halves of ``process``, for a camera process whose detector runs elsewhere (vision.procs) --
+    # -- the two halves of ``process``, for a camera process whose detector runs elsewhere (vision.pipeline) --
     def decide(self, frame: Frame) -> GateDecision:
         """The motion gate's decision for one frame of its camera (the reference moves when it runs)."""
         return self._camera(frame.camera_id).gate.check(frame.image, frame.captured_at)
@@ -150,13 +151,13 @@ class VisionEngine:
         return result
 
     def _apply_rules(self, camera: _Camera, result: FrameResult, now: datetime) -> None:
-        snapshots = []
+        snapshots: list[SnapshotRequest] = []
         for rule in camera.setup.rules:
             output = rule.update(result.tracks, now)
             result.events.extend(output.events)
             result.observations.extend(output.observations)
-            result.sessions.extend(getattr(output, "sessions", []))
-            snapshots.extend(getattr(output, "snapshots", []))
+            result.sessions.extend(output.sessions)
+            snapshots.extend(output.snapshots)
         by_id = {event.id: event for event in result.events}
         for request in snapshots:
             event = by_id.get(request.event_id)
@@ -170,16 +171,16 @@ class VisionEngine:
             if event.end is not None:
                 camera.evidence.pop(event.id, None)
 
-    def _snapshot(self, camera: _Camera, result: FrameResult, event: Event, request: Any) -> None:
+    def _snapshot(self, camera: _Camera, result: FrameResult, event: Event, request: SnapshotRequest) -> None:
         assert self.data_dir is not None
-        wanted = {int(t) for t in (getattr(request, "track_ids", ()) or ())}
+        wanted = {int(t) for t in request.track_ids}
         shown = result.detections
         if wanted and len(shown.tracker_id) == len(shown):
             shown = shown[np.array([int(t) in wanted for t in shown.tracker_id], dtype=bool)]
         zones = camera.setup.zones
-        zone_id = getattr(request, "zone_id", None)
+        zone_id = request.zone_id
         highlight = next((z.name for z in zones if zone_id is not None and z.id == zone_id), None)
-        label = str(getattr(request, "label", "start"))
+        label = request.label
         try:
             path = write_evidence(self.data_dir, event, result.frame.image, shown, zones,
                                   self.vision.evidence_jpeg_quality, label=label, highlight_zone=highlight)

@@ -1,8 +1,8 @@
 """Each camera's newest annotated frame as a JPEG for the console's tiles (``core.media.live_picture_file``).
 
 The camera's ``snapshot_path`` points at it (``core.media.live_picture``); the API's snapshot and MJPEG preview
-serve it while it is fresh.
-Written where the frame is: in the vision process, or in a camera process (``vision.procs``).
+serve it while it is fresh. Written where the frame is: in the vision process, or in a camera process
+(``vision.pipeline.child``).
 """
 
 from __future__ import annotations

@@ -65,3 +65,37 @@ def test_worker_analyses_a_leased_camera_into_the_store(db: psycopg.Connection, 
     assert leases.owners(db)[camera.id] is None, "the lease was not given back on stop"
     evidence = db.execute("SELECT evidence_path FROM events WHERE evidence_path IS NOT NULL LIMIT 1").fetchone()
     assert evidence is not None and Path(evidence["evidence_path"]).is_file()
+
+
+@pytest.mark.slow
+def test_worker_shows_each_stored_result_to_its_observers_and_a_failing_one_stops_nothing(
+        db: psycopg.Connection, db_url: str, tmp_path: Path) -> None:
+    """A probe (the soak's) sees every result after the store took it; an observer that raises is only logged."""
+    if not FOOTAGE.is_file():
+        pytest.skip("var/footage/vtest.mp4 missing (run scripts/setup.sh)")
+    site = registry.save_site(db, SiteRecord(code="junction", name="Ngã tư", kind=SiteKind.STREET))
+    camera = registry.save_camera(db, CameraRecord(site_id=site.id, name="cam-1", source_kind=SourceKind.FILE,
+                                                   main_uri=str(FOOTAGE), analytics_fps=4))
+    registry.save_zone(db, camera.id, make_zone("road", "restricted", [[0, 0.45], [1, 0.45], [1, 1], [0, 1]]))
+    settings = Settings(data_dir=tmp_path, models_dir=ROOT / "models", vision={"camera_processes": 0})
+    seen: list = []
+
+    def broken(result) -> None:
+        raise RuntimeError("a probe with a bug")
+
+    worker = Worker(settings, db_url, WorkerOptions(worker_id="w-observed", capacity=4, lease_ttl_s=3),
+                    observers=[broken, seen.append])
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        assert _poll(lambda: any(r.events for r in list(seen)), 90), "the observer saw no result with an event"
+        first = next(e for r in list(seen) for e in r.events)
+        assert _poll(lambda: db.execute("SELECT count(*) AS n FROM events WHERE id = %s",
+                                        (first.id,)).fetchone()["n"] == 1, 10), "the observed event was not stored"
+        frames = len(seen)
+        assert _poll(lambda: len(seen) > frames + 4, 20), "results stopped after the failing observer"
+    finally:
+        worker.stop()
+        thread.join(60)
+    assert not thread.is_alive()
+    assert {r.frame.camera_id for r in seen} == {camera.id}

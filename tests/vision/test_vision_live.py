@@ -1,4 +1,4 @@
-"""The live path: ingest's file-camera readers -> scheduler -> one batched detector -> per-camera tracks."""
+"""The in-process pipeline: ingest's file-camera readers -> scheduler -> one batched detector -> per-camera tracks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cameras.models import CameraSource
 from core.settings import Settings
 from tests.support.vision import ROOT
 from vision.engine import FrameResult
-from vision.live import LiveVision
+from vision.pipeline import InProcessPipeline, open_pipeline
 
 FOOTAGE = ROOT / "var" / "footage" / "vtest.mp4"
 
@@ -23,7 +23,8 @@ def test_two_live_cameras_share_one_detector_and_each_keeps_its_own_tracks(coco_
     settings = Settings(data_dir=tmp_path)
     results: queue.Queue[FrameResult] = queue.Queue()
     per_camera: dict[int, list[FrameResult]] = {1: [], 2: []}
-    with LiveVision(settings, coco_detector, results.put) as live:
+    with open_pipeline(settings, coco_detector, results.put) as live:
+        assert isinstance(live, InProcessPipeline), "on a CPU the pipeline runs in one process"
         for camera_id in (1, 2):
             live.add_camera(CameraSource.from_file(camera_id, FOOTAGE, analytics_fps=4, loop=True))
         deadline = time.monotonic() + 30

@@ -1,4 +1,4 @@
-"""Camera processes (vision.procs): decode, gate and tracking spawned apart, detection in this process.
+"""Camera processes (vision.pipeline.pool): decode, gate and tracking spawned apart, detection in this process.
 
 Real footage, the real COCO detector, real spawned processes and shared memory.
 """
@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from bench.vision import OnDemandFile, on_demand_source
 from cameras.geometry import make_zone
 from cameras.models import CameraSource
 from core.settings import Settings
@@ -19,9 +20,8 @@ from core.types import CameraState, EventType, Frame
 from ingest.decode import to_bgr
 from tests.support.vision import ROOT
 from vision.engine import FrameResult, VisionEngine
-from vision.live import LiveVision
+from vision.pipeline import CameraProcessPool, CameraSpec, open_pipeline
 from vision.preview import PreviewSpec
-from vision.procs import CameraProcessPool, CameraSpec
 from vision.rules.zones import IntrusionRule
 
 FOOTAGE = ROOT / "var" / "footage" / "vtest.mp4"
@@ -44,8 +44,8 @@ def test_live_cameras_in_camera_processes_give_tracks_previews_and_health(coco_d
     settings = Settings(data_dir=tmp_path, vision={"camera_processes": 2})
     results: queue.Queue[FrameResult] = queue.Queue()
     preview = PreviewSpec(tmp_path, interval_s=0.2)
-    with LiveVision(settings, coco_detector, results.put, preview=preview) as live:
-        assert live.procs is not None and live.processes == 2
+    with open_pipeline(settings, coco_detector, results.put, preview=preview) as live:
+        assert isinstance(live, CameraProcessPool) and live.processes == 2
         for camera_id in (1, 2):
             live.add_camera(CameraSource.from_file(camera_id, FOOTAGE, analytics_fps=4, loop=True))
         got = _collect(results, {1: 8, 2: 8}, timeout_s=120)  # spawned processes import torch first
@@ -67,7 +67,7 @@ def test_camera_processes_track_exactly_as_one_process_does(coco_detector, tmp_p
     settings = Settings(data_dir=tmp_path, vision={"camera_processes": 1})
     results: queue.Queue[FrameResult] = queue.Queue()
     with CameraProcessPool(settings, coco_detector, 1, results.put) as pool:
-        pool.add_camera(CameraSpec(1, bench_clip=FOOTAGE))
+        pool.add_camera(on_demand_source(1, FOOTAGE), feed=OnDemandFile())
         split = _collect(results, {1: 25}, timeout_s=120)[1][:25]
     assert [r.frame.index for r in split] == list(range(25)), "no frame dropped or reordered"
 
@@ -94,7 +94,7 @@ def test_store_results_carry_the_events_and_frames_but_no_boxes(coco_detector, t
     settings = Settings(data_dir=tmp_path)
     results: queue.Queue[FrameResult] = queue.Queue()
     with CameraProcessPool(settings, coco_detector, 1, results.put, results="store") as pool:
-        pool.add_camera(CameraSpec(7, bench_clip=FOOTAGE, zones=[road], rules=[IntrusionRule(7, road)]))
+        pool.add_camera(on_demand_source(7, FOOTAGE), [road], [IntrusionRule(7, road)], feed=OnDemandFile())
         got = _collect(results, {7: 40}, timeout_s=120)[7][:40]
     assert [r.frame.index for r in got] == list(range(40)), "every frame, in order"
     assert all(len(r.detections) == 0 and r.tracks == [] and r.frame.image.size == 0 for r in got)
@@ -109,8 +109,7 @@ def test_a_killed_camera_process_is_started_again_and_its_cameras_go_on(coco_det
     results: queue.Queue[FrameResult] = queue.Queue()
     with CameraProcessPool(settings, coco_detector, 2, results.put) as pool:
         for camera_id in (1, 2):
-            pool.add_camera(CameraSpec(camera_id, source=CameraSource.from_file(camera_id, FOOTAGE, analytics_fps=4,
-                                                                                loop=True)))
+            pool.add_camera(CameraSource.from_file(camera_id, FOOTAGE, analytics_fps=4, loop=True))
         assert all(len(v) >= 3 for v in _collect(results, {1: 3, 2: 3}, timeout_s=120).values())
         victim = next(c for c in pool._children if 1 in c.cameras)
         os.kill(victim.process.pid, signal.SIGKILL)
@@ -129,9 +128,9 @@ def test_a_camera_whose_picture_grows_gets_bigger_shared_buffers_while_one_is_in
     """A stream that reconnects at a higher resolution: the next frame must fit, with a frame still queued."""
     import numpy as np
 
-    from vision.procs import _HostedCamera
+    from vision.pipeline.child import HostedCamera
 
-    camera = _HostedCamera(CameraSpec(1), feed=None)
+    camera = HostedCamera(CameraSpec(CameraSource.from_file(1, FOOTAGE)), feed=None)
     try:
         small, large = np.ones((4, 6, 3), np.uint8), np.ones((8, 12, 3), np.uint8)
         in_flight = camera.buffer_for(small)

@@ -11,7 +11,7 @@ import numpy as np
 
 from core.types import Detections, Frame
 from ingest.slot import FrameSlot
-from vision.scheduler import BatchScheduler
+from vision.pipeline.scheduler import BatchScheduler
 
 CAMERAS = 8
 

@@ -8,6 +8,9 @@ rule names) overrides it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from cameras.geometry import ZoneSpec
 from cameras.plan import CameraPlan
 from core.types import ZoneKind
 
@@ -20,7 +23,8 @@ from .zones import CrowdRule, IntrusionRule, LineCountRule, LoiteringRule
 __all__ = ["AlwaysOpen", "CounterSpec", "HallRule", "OpenHours", "Rule", "RuleOutput", "SnapshotRequest",
            "build_rules"]
 
-ZONE_RULES: dict[str, type] = {
+ZoneRuleClass = Callable[[int | None, ZoneSpec, int | None], Rule]  # (camera id, zone, site id) -> the rule
+ZONE_RULES: dict[str, ZoneRuleClass] = {
     "stopped_vehicle": StoppedVehicleRule,
     "wrong_way": WrongWayRule,
     "congestion": CongestionRule,

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
+from uuid import UUID
 
 from core.types import CounterSession, Event, Observation, Severity, Track
 
@@ -41,7 +42,7 @@ SnapshotLabel = Literal["start", "end"]
 class SnapshotRequest:
     """Ask the evidence writer to save the camera's current frame for an event."""
 
-    event_id: Any  # uuid.UUID of the event
+    event_id: UUID
     label: SnapshotLabel
     time: datetime
     camera_id: int | None
