@@ -123,8 +123,7 @@ def ensure_first_admin(conn: psycopg.Connection, username: str = "admin", *, ech
     """Create ``admin`` with a random one-time password (printed once, to be changed at first sign-in) when
     no admin exists yet; otherwise do nothing. Idempotent."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('vigil.first_admin'))")
-        if conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND active LIMIT 1").fetchone():
+        if store.active_admin_exists(conn):
             return FirstAdmin(username, None)
         password = one_time_password()
         create_user(conn, username, password, Role.ADMIN, must_change_password=True, actor_name="setup",

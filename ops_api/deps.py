@@ -24,6 +24,7 @@ from core.settings import Settings
 from ops_api.errors import ApiProblem
 from ops_api.roles import Principal, Role
 from ops_api.security import token_hash
+from store import accounts
 
 if TYPE_CHECKING:
     from ops_api.live import LiveHub
@@ -66,15 +67,6 @@ def db(request: Request) -> Iterator[psycopg.Connection]:
 
 Conn = Annotated[psycopg.Connection, Depends(db, scope="function")]
 
-_PRINCIPAL_SQL = """
-SELECT u.id, u.username, u.role, u.site_ids, u.must_change_password, u.language, u.active
-FROM {table} c JOIN users u ON u.id = c.user_id
-WHERE c.token_hash = %s AND (c.expires_at IS NULL OR c.expires_at > now()) {extra}
-"""
-SESSION_SQL = _PRINCIPAL_SQL.format(table="api_sessions", extra="")
-TOKEN_SQL = _PRINCIPAL_SQL.format(table="api_tokens", extra="AND c.revoked_at IS NULL")
-
-
 def unauthorized(message: str, code: str) -> ApiProblem:
     return ApiProblem(401, message, code=code, headers={"WWW-Authenticate": 'Bearer realm="vigil"'})
 
@@ -94,7 +86,7 @@ def credentials(request: Request) -> tuple[str, str] | None:
 def authenticate(conn: psycopg.Connection, kind: str, secret: str) -> Principal | None:
     """The user behind a session cookie or API token, or None when it is unknown, expired or revoked."""
     digest = token_hash(secret)
-    row = conn.execute(TOKEN_SQL if kind == "token" else SESSION_SQL, (digest,)).fetchone()
+    row = accounts.signed_in_user(conn, kind, digest)
     if row is None or not row["active"]:
         return None
     return Principal(user_id=row["id"], username=row["username"], role=Role(row["role"]),

@@ -7,7 +7,7 @@ Every error carries a stable machine ``code`` and its ``params`` beside the Engl
   "code": "password_too_short", "params": {"min_length": 10}}]}`` for every request validation error
   (pydantic's own: its ``type`` as the code and the JSON-safe part of its ``ctx`` as params);
 - 4xx without a field (403, 404, 409, 502, ...): ``{"detail": "camera not found", "code": "camera_not_found",
-  "params": {}}`` (``ApiProblem``);
+  "params": {}}`` (``ApiProblem``; the store's ``NotFound`` becomes such a 404 here, ``not_found``);
 - 413 when a body is larger than ``api.max_body_bytes`` (``body_too_large``);
 - 500 ``{"detail": "internal error", "code": "internal_error", "request_id": "..."}``, the traceback logged
   with that id.
@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.redact import redact_value
+from store.errors import NotFound
 
 log = logging.getLogger("vigil.api")
 
@@ -85,6 +86,16 @@ class ApiProblem(HTTPException):
         self.params = params or {}
 
 
+# The code of a 404 by what was not found (an object of a site outside the user's scope is not found either).
+NOT_FOUND = {"site": "site_not_found", "camera": "camera_not_found", "zone": "zone_not_found",
+             "counter": "counter_not_found", "event": "event_not_found"}
+
+
+def not_found(what: str) -> ApiProblem:
+    """The 404 for a missing object, or one of a site outside the user's scope (the same answer)."""
+    return ApiProblem(404, f"{what} not found", code=NOT_FOUND.get(what, "object_not_found"))
+
+
 ERROR_ENTRY_SCHEMA = {
     "title": "ErrorEntry",
     "type": "object",
@@ -128,6 +139,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: ApiProblem) -> JSONResponse:
         return error_response({"detail": exc.detail, "code": exc.code, "params": exc.params}, exc.status_code,
                               exc.headers)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:  # the store's, for every router
+        return await _problem(request, not_found(exc.what))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:  # ApiError and the rest

@@ -24,10 +24,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from ops_api.metrics import ApiMetrics
-from store.queries.events import events_after, events_by_ids, last_seq
+from store.queries.events import events_after, events_by_ids, last_seq, listen
 
 log = logging.getLogger("vigil.api.live")
-CHANNEL = "vigil_events"
 QUEUE_MAX = 2000
 APPLICATION_NAME = "vigil-api-live"  # how the LISTEN connection shows in pg_stat_activity
 
@@ -116,7 +115,7 @@ class LiveHub:
             try:
                 with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row, connect_timeout=5,
                                      application_name=APPLICATION_NAME) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    listen(conn)
                     if caught_up:
                         self._catch_up(conn)
                     else:

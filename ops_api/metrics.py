@@ -16,6 +16,9 @@ from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from store.queries.operations import cameras_by_state, events_last_day
+from store.workers import writer_queues
+
 log = logging.getLogger("vigil.api")
 BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -63,16 +66,12 @@ class _StoreCollector(Collector):
                                   labels=("worker",))
         try:
             with self.pool.connection(timeout=2) as conn:
-                for row in conn.execute("SELECT type, count(*) AS n FROM events"
-                                        " WHERE time > now() - interval '24 hours' GROUP BY type"):
-                    events.add_metric((row["type"],), row["n"])
-                for row in conn.execute("SELECT CASE WHEN enabled THEN state ELSE 'disabled' END AS state,"
-                                        " count(*) AS n FROM cameras GROUP BY 1"):
-                    cameras.add_metric((row["state"],), row["n"])
-                if conn.execute("SELECT to_regclass('writer_stats') IS NOT NULL AS ok").fetchone()["ok"]:
-                    for row in conn.execute("SELECT worker, queue_rows FROM writer_stats"
-                                            " WHERE updated_at > now() - interval '5 minutes'"):
-                        queue.add_metric((row["worker"],), row["queue_rows"])
+                for kind, count in events_last_day(conn).items():
+                    events.add_metric((kind,), count)
+                for state, count in cameras_by_state(conn).items():
+                    cameras.add_metric((state,), count)
+                for worker, queued in writer_queues(conn).items():
+                    queue.add_metric((worker,), queued)
         except Exception as exc:  # a scrape must not fail because the database is away
             log.warning("metrics: database not readable: %s", exc)
         yield events

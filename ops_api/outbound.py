@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 from core.redact import redact
 from ops_api.metrics import ApiMetrics
 from ops_api.schemas import event_json
+from store import integrations
 
 log = logging.getLogger("vigil.api.outbound")
 LEADER_LOCK = 0x76_69_67_01  # "vig" + 1: the advisory lock whose holder sends outbound messages
@@ -114,8 +115,7 @@ class OutboundDispatcher:
             if self._leader_conn is None or self._leader_conn.closed:
                 self._leader_conn = psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row,
                                                     connect_timeout=5)
-            self.is_leader = bool(self._leader_conn.execute("SELECT pg_try_advisory_lock(%s) AS ok",
-                                                            (LEADER_LOCK,)).fetchone()["ok"])
+            self.is_leader = integrations.try_sender_lock(self._leader_conn, LEADER_LOCK)
         except psycopg.Error as exc:
             log.warning("outbound: cannot take the sender lock: %s", exc)
             self.is_leader = False
@@ -124,8 +124,7 @@ class OutboundDispatcher:
     def targets(self) -> list[dict[str, Any]]:
         if time.monotonic() - self._targets_at > TARGETS_TTL_S:
             with self.pool.connection() as conn:
-                self._targets = conn.execute("SELECT id, kind, name, url, secret, username, event_types, site_ids"
-                                             " FROM outbound_targets WHERE active ORDER BY id").fetchall()
+                self._targets = integrations.active_targets(conn)
             self._targets_at = time.monotonic()
         return self._targets
 
@@ -186,11 +185,7 @@ class OutboundDispatcher:
         return None if info.is_published() else "publish not acknowledged in 5 s"
 
     def _note(self, target_id: int, error: str | None) -> None:
+        if error is not None:
+            log.warning("outbound target %s: %s", target_id, error)
         with self.pool.connection() as conn:
-            if error is None:
-                conn.execute("UPDATE outbound_targets SET last_ok = now(), last_error = NULL WHERE id = %s",
-                             (target_id,))
-            else:
-                log.warning("outbound target %s: %s", target_id, error)
-                conn.execute("UPDATE outbound_targets SET last_error = %s WHERE id = %s",
-                             (redact(error)[:500], target_id))
+            integrations.note_delivery(conn, target_id, None if error is None else redact(error)[:500])

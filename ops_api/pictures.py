@@ -28,9 +28,10 @@ from psycopg_pool import ConnectionPool
 
 from core import media
 from core.settings import Settings
+from ops_api.credentials import decrypt_password
 from ops_api.errors import ApiProblem
 from ops_api.metrics import ApiMetrics
-from ops_api.registry_queries import camera_password, camera_stream, camera_zones
+from store.registry_rows import camera_stream, list_zones
 
 log = logging.getLogger("vigil.api.pictures")
 FRESH_S = 10.0  # a worker's picture older than this is stale (the worker stopped or lost the camera)
@@ -135,8 +136,8 @@ class PictureCache:
             row = camera_stream(conn, camera_id)
             if row is None:
                 return self._failed(404, "camera not found", "camera_not_found", {})
-            password = camera_password(self.settings, conn, camera_id)
-            zones = _zones(camera_zones(conn, camera_id))
+            password = decrypt_password(self.settings, row["password_enc"])
+            zones = _zones(list_zones(conn, camera_id))
         uri = row["sub_uri"] or row["main_uri"]
         if not uri:
             return self._failed(409, "the camera has no stream to take a picture from", "camera_no_stream", {})

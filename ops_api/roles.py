@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ops_api.errors import ApiProblem
+from ops_api.errors import NOT_FOUND as NOT_FOUND  # the 404 codes by object kind, where they were first listed
+from ops_api.errors import ApiProblem, not_found
 
 
 class Role(StrEnum):
@@ -42,9 +43,6 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "integrations.admin": frozenset({ADMIN}),
     "metrics.read": frozenset({ADMIN}),
 }
-# The code of a 404 for an object of a site outside the user's scope, by what the object is.
-NOT_FOUND = {"site": "site_not_found", "camera": "camera_not_found", "zone": "zone_not_found",
-             "counter": "counter_not_found", "event": "event_not_found"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ class Principal:
     def visible(self, site_id: int | None, what: str = "object") -> None:
         """404 for an object in a site outside the scope."""
         if not self.sees_site(site_id):
-            raise ApiProblem(404, f"{what} not found", code=NOT_FOUND.get(what, "object_not_found"))
+            raise not_found(what)
 
     def covers(self, site_ids: Iterable[int] | None) -> bool:
         """Whether an object of these sites (None: every site) lies wholly within the scope; a scoped user

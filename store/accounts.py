@@ -47,6 +47,15 @@ def find_user(conn: psycopg.Connection, user_id: int | None = None, username: st
                         {"key": value, "scope": scope}).fetchone()
 
 
+def assignable_users(conn: psycopg.Connection, scope: list[int] | None) -> list[dict[str, Any]]:
+    """Active operators and admins an event of these sites can be given to: those of every site, or sharing a
+    site with ``scope`` (None: everyone), by display name."""
+    return conn.execute(
+        "SELECT id, username, display_name, role FROM users WHERE active AND role IN ('operator', 'admin')"
+        " AND (site_ids IS NULL OR %(scope)s::bigint[] IS NULL OR site_ids && %(scope)s::bigint[])"
+        " ORDER BY coalesce(display_name, username)", {"scope": scope}).fetchall()
+
+
 def insert_user(conn: psycopg.Connection, username: str, password_hash: str, role: str, site_ids: list[int] | None,
                 display_name: str | None, language: str, must_change_password: bool) -> dict[str, Any]:
     return conn.execute(
@@ -80,6 +89,13 @@ def update_user(conn: psycopg.Connection, user_id: int, changes: dict[str, Any])
     conn.execute(f"UPDATE users SET {sets}, updated_at = now() WHERE id = %(id)s::bigint", {**changes, "id": user_id})
 
 
+def active_admin_exists(conn: psycopg.Connection) -> bool:
+    """Whether an active admin exists, after taking the first-admin lock for the caller's transaction (so that
+    two processes starting at once create one first admin)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('vigil.first_admin'))")
+    return conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND active LIMIT 1").fetchone() is not None
+
+
 def unknown_sites(conn: psycopg.Connection, site_ids: Iterable[int]) -> list[int]:
     """The ids among ``site_ids`` that name no site, sorted."""
     wanted = sorted(set(site_ids))
@@ -111,6 +127,34 @@ def revoke_all_tokens(conn: psycopg.Connection, user_id: int) -> list[dict[str, 
     """Revoke every live token of a user; the tokens revoked."""
     return conn.execute(f"UPDATE api_tokens SET revoked_at = now() WHERE user_id = %s::bigint AND revoked_at IS NULL"
                         f" RETURNING {TOKEN_COLUMNS}", (user_id,)).fetchall()
+
+
+def add_session(conn: psycopg.Connection, digest: str, user_id: int, expires_at: datetime, remote_addr: str | None,
+                user_agent: str) -> None:
+    """Store a console session by the hash of its cookie (and drop the sessions that have expired)."""
+    conn.execute("INSERT INTO api_sessions (token_hash, user_id, expires_at, remote_addr, user_agent)"
+                 " VALUES (%s, %s, %s, %s, %s)", (digest, user_id, expires_at, remote_addr, user_agent))
+    conn.execute("DELETE FROM api_sessions WHERE expires_at < now()")
+
+
+def end_session(conn: psycopg.Connection, digest: str) -> None:
+    """End the console session whose cookie has this hash."""
+    conn.execute("DELETE FROM api_sessions WHERE token_hash = %s", (digest,))
+
+
+_SIGNED_IN = """
+SELECT u.id, u.username, u.role, u.site_ids, u.must_change_password, u.language, u.active
+FROM {table} c JOIN users u ON u.id = c.user_id
+WHERE c.token_hash = %s AND (c.expires_at IS NULL OR c.expires_at > now()) {extra}
+"""
+_BY_SESSION = _SIGNED_IN.format(table="api_sessions", extra="")
+_BY_TOKEN = _SIGNED_IN.format(table="api_tokens", extra="AND c.revoked_at IS NULL")
+
+
+def signed_in_user(conn: psycopg.Connection, via: str, digest: str) -> dict[str, Any] | None:
+    """The user (id, username, role, site_ids, must_change_password, language, active) behind a live console
+    session (``via`` "session") or API token ("token") with this hash; None when unknown, expired or revoked."""
+    return conn.execute(_BY_TOKEN if via == "token" else _BY_SESSION, (digest,)).fetchone()
 
 
 def end_sessions(conn: psycopg.Connection, user_id: int, keep: str | None = None) -> int:

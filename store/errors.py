@@ -9,3 +9,12 @@ class StoreInputError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class NotFound(ValueError):
+    """No such object, or none within the caller's site scope (to a scoped user, another site's object does not
+    exist); ``what`` names its kind: site, camera, zone, counter..."""
+
+    def __init__(self, what: str, message: str | None = None) -> None:
+        super().__init__(message or f"{what} not found")
+        self.what = what

@@ -21,13 +21,18 @@ from cameras.geometry import ZoneSpec, make_zone
 from cameras.models import CameraRecord, CameraSource, CounterRecord, SiteKind, SiteRecord, SourceKind
 from core import media
 from core.calendar import CalendarError, WorkingCalendar, check_timezone
+from store import errors
 
-SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity")
+# The columns of each registry table as every reader gets them (a camera's password only as has_password).
+SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity,"
+                " created_at, updated_at")
 CAMERA_COLUMNS = ("id, site_id, name, source_kind, onvif_host, onvif_port, username,"
                   " password_enc IS NOT NULL AS has_password, main_uri, sub_uri, snapshot_uri, analytics_fps,"
-                  " enabled, position, info, snapshot_path, state")
-COUNTER_COLUMNS = "id, site_id, number, department, officer, camera_id, staff_zone_id, customer_zone_id"
-ZONE_COLUMNS = "id, camera_id, name, kind, geometry, direction, classes, thresholds, schedule"
+                  " enabled, position, info, snapshot_path, state, state_since, lease_owner, lease_expires,"
+                  " created_at, updated_at")
+COUNTER_COLUMNS = ("id, site_id, number, department, officer, camera_id, staff_zone_id, customer_zone_id,"
+                   " created_at, updated_at")
+ZONE_COLUMNS = "id, camera_id, name, kind, geometry, direction, classes, thresholds, schedule, created_at, updated_at"
 KEEP_PASSWORD: Any = object()  # save_camera: leave the stored password as it is
 
 
@@ -35,8 +40,11 @@ class RegistryError(ValueError):
     """A registry change that cannot be made; the message names the object."""
 
 
-class NotFound(RegistryError):
+class NotFound(RegistryError, errors.NotFound):
     """No such site, camera, counter or zone."""
+
+    def __init__(self, message: str, what: str = "object") -> None:
+        errors.NotFound.__init__(self, what, message)
 
 
 # -- sites -----------------------------------------------------------------------------------------------
@@ -226,12 +234,17 @@ def _source(camera: CameraRecord, token: bytes | None, box: SecretBox | None) ->
 
 
 def set_camera_state(conn: psycopg.Connection, camera_id: int, state: str) -> None:
-    """Record a camera's current state (online, offline, ...) for the console; ``state_since`` moves on change."""
-    conn.execute("UPDATE cameras SET state = %s, state_since = CASE WHEN state = %s THEN state_since ELSE now() END"
-                 " WHERE id = %s", (state, state, camera_id))
+    """Record a camera's current state (online, offline, ...) for the console; ``state_since`` moves on change
+    (an unchanged state writes nothing)."""
+    conn.execute("UPDATE cameras SET state = %s, state_since = now() WHERE id = %s AND state IS DISTINCT FROM %s",
+                 (state, camera_id, state))
 
 
 # -- counters --------------------------------------------------------------------------------------------
+def _counter(row: dict[str, Any]) -> CounterRecord:
+    return CounterRecord(**{f.name: row[f.name] for f in fields(CounterRecord)})
+
+
 def save_counter(conn: psycopg.Connection, counter: CounterRecord) -> CounterRecord:
     """Create the counter or update the one with the same number in its site."""
     values = {f.name: getattr(counter, f.name) for f in fields(CounterRecord) if f.name != "id"}
@@ -246,7 +259,7 @@ def save_counter(conn: psycopg.Connection, counter: CounterRecord) -> CounterRec
         raise RegistryError(f"counter {counter.number}: {_constraint(exc)}") from None
     except psycopg.errors.ForeignKeyViolation:
         raise NotFound(f"counter {counter.number}: its site, camera or zone does not exist") from None
-    return CounterRecord(**row)
+    return _counter(row)
 
 
 def list_counters(conn: psycopg.Connection, site: str | int | None = None) -> list[CounterRecord]:
@@ -255,14 +268,14 @@ def list_counters(conn: psycopg.Connection, site: str | int | None = None) -> li
     else:
         rows = conn.execute(f"SELECT {COUNTER_COLUMNS} FROM counters WHERE site_id = %s ORDER BY number",
                             (get_site(conn, site).id,)).fetchall()
-    return [CounterRecord(**r) for r in rows]
+    return [_counter(r) for r in rows]
 
 
 def counters_watched(conn: psycopg.Connection, camera_id: int) -> list[CounterRecord]:
     """The counters this camera watches (its zones are their staff and customer zones)."""
     rows = conn.execute(f"SELECT {COUNTER_COLUMNS} FROM counters WHERE camera_id = %s ORDER BY number",
                         (camera_id,)).fetchall()
-    return [CounterRecord(**r) for r in rows]
+    return [_counter(r) for r in rows]
 
 
 def delete_counter(conn: psycopg.Connection, site: str | int, number: int) -> None:

@@ -27,7 +27,7 @@ from cameras.crypto import SecretBox
 from core import media
 from core.calendar import CalendarError
 from core.settings import Settings
-from store import leases, registry
+from store import leases, registry, registry_rows, workers
 from store.db import connect
 from store.plans import load_camera_plan
 from store.writer import StoreWriter
@@ -160,20 +160,7 @@ class Worker:
 
     def _publish_writer_stats(self, conn: Any, writer: StoreWriter) -> None:
         """Upsert this worker's writer figures into ``writer_stats`` (read by the API's /metrics)."""
-        stats = writer.stats()
-        conn.execute(
-            """
-            INSERT INTO writer_stats (worker, updated_at, queue_rows, queue_capacity, spool_pending_rows,
-                                      rows_written, rows_spooled, rows_rejected, last_error)
-            VALUES (%s, now(), %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (worker) DO UPDATE SET updated_at = now(), queue_rows = EXCLUDED.queue_rows,
-                queue_capacity = EXCLUDED.queue_capacity, spool_pending_rows = EXCLUDED.spool_pending_rows,
-                rows_written = EXCLUDED.rows_written, rows_spooled = EXCLUDED.rows_spooled,
-                rows_rejected = EXCLUDED.rows_rejected, last_error = EXCLUDED.last_error
-            """,
-            (self.options.worker_id, stats.queue_rows, stats.queue_capacity, stats.spool_pending_rows,
-             sum(stats.rows_written.values()), stats.rows_spooled, stats.rows_rejected, stats.last_error),
-        )
+        workers.publish_writer_stats(conn, self.options.worker_id, writer.stats())
 
     def _start_camera(self, conn: Any, live: Pipeline, box: SecretBox, camera_id: int) -> bool:
         """Load one camera's setup from the registry and start it; False (and a log line) when it can't run."""
@@ -187,8 +174,7 @@ class Worker:
         assert source is not None  # a plan from the registry always has its stream
         live.add_camera(source, zones, rules)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
-        conn.execute("UPDATE cameras SET snapshot_path = %s WHERE id = %s",
-                     (media.live_picture(camera_id), camera_id))
+        registry_rows.set_snapshot_path(conn, camera_id, media.live_picture(camera_id))
         log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, plan.name, len(zones), len(rules),
                  source.display_uri)
         return True
@@ -200,5 +186,4 @@ class Worker:
             if self._camera_state.get(health.camera_id) == state:
                 continue
             self._camera_state[health.camera_id] = state
-            conn.execute("UPDATE cameras SET state = %s, state_since = now() WHERE id = %s AND state <> %s",
-                         (state, health.camera_id, state))
+            registry.set_camera_state(conn, health.camera_id, state)

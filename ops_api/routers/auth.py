@@ -73,10 +73,8 @@ def login(*, body: SignIn, request: Request, response: Response, conn: Conn) -> 
         raise _refused(refused) from None
     secret = new_token(SESSION_PREFIX)
     expires = datetime.now(UTC) + timedelta(hours=api.session_hours)
-    conn.execute("INSERT INTO api_sessions (token_hash, user_id, expires_at, remote_addr, user_agent)"
-                 " VALUES (%s, %s, %s, %s, %s)", (token_hash(secret), user["id"], expires, client_addr(request),
-                                                  request.headers.get("user-agent", "")[:300]))
-    conn.execute("DELETE FROM api_sessions WHERE expires_at < now()")
+    store.add_session(conn, token_hash(secret), user["id"], expires, client_addr(request),
+                      request.headers.get("user-agent", "")[:300])
     response.set_cookie(SESSION_COOKIE, secret, max_age=int(api.session_hours * 3600), httponly=True,
                         samesite="lax", secure=ctx.secure_cookies(request.url.scheme), path="/")
     return UserOut.of(user)
@@ -87,7 +85,7 @@ def logout(*, request: Request, user: CurrentUser,
            conn: Conn) -> Response:
     """End this session (the cookie stops working everywhere at once)."""
     if user.via == "session":
-        conn.execute("DELETE FROM api_sessions WHERE token_hash = %s", (user.credential_hash,))
+        store.end_session(conn, user.credential_hash)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -106,8 +104,8 @@ class Preferences(StrictModel):
 def update_me(*, body: Preferences, request: Request, user: CurrentUser, conn: Conn) -> UserOut:
     """Change one's own preferences (the console's language); an audit row records it."""
     with conn.transaction():
-        before = conn.execute("SELECT language FROM users WHERE id = %s", (user.user_id,)).fetchone()
-        conn.execute("UPDATE users SET language = %s, updated_at = now() WHERE id = %s", (body.language, user.user_id))
+        before = {"language": get_user(conn, user_id=user.user_id)["language"]}
+        store.update_user(conn, user.user_id, {"language": body.language})
         audit.record(conn, user, "user.preferences", "user", user.user_id, before=before,
                      after={"language": body.language}, remote_addr=client_addr(request))
     return UserOut.of(get_user(conn, user_id=user.user_id))

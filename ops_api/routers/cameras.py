@@ -12,19 +12,21 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from cameras.addresses import NETWORK_SCHEMES, check_network_uri, new_addresses
 from cameras.models import split_credentials
 from core.redact import redact_value
-from ops_api import audit
-from ops_api.deps import Conn, client_addr, context, require
+from ops_api import changes
+from ops_api.changes import CAMERA
+from ops_api.credentials import encrypt_password
+from ops_api.deps import Conn, context, require
 from ops_api.errors import ApiError
 from ops_api.params import Moment
-from ops_api.registry_queries import CAMERA_COLUMNS, encrypt_password, get_camera
 from ops_api.roles import Principal
+from store import registry_rows
+from store.queries.live import cameras_health, health_samples
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 Reader = Annotated[Principal, Depends(require("cameras.read"))]
@@ -134,7 +136,7 @@ class CameraHealthOut(BaseModel):
 
 
 def _columns(request: Request, fields: dict[str, Any]) -> dict[str, Any]:
-    """Body fields as columns: credentials moved out of URIs, the password encrypted, JSON wrapped."""
+    """Body fields as columns: credentials moved out of URIs, the password encrypted."""
     for key in ("main_uri", "sub_uri", "snapshot_uri"):
         uri = fields.get(key)
         if not uri:
@@ -147,8 +149,6 @@ def _columns(request: Request, fields: dict[str, Any]) -> dict[str, Any]:
     if "password" in fields:
         password = fields.pop("password")
         fields["password_enc"] = encrypt_password(context(request).settings, password) if password else None
-    if fields.get("position") is not None:
-        fields["position"] = Jsonb(fields["position"])
     return fields
 
 
@@ -173,10 +173,7 @@ def _check_address_change(before: dict[str, Any], fields: dict[str, Any]) -> Non
 def cameras(*, site_id: Annotated[int | None, Query()] = None, user: Reader, conn: Conn) -> list[CameraOut]:
     if site_id is not None:
         user.check_site_filter([site_id])
-    rows = conn.execute(f"SELECT {CAMERA_COLUMNS} FROM cameras WHERE (%s::bigint[] IS NULL OR site_id = ANY(%s))"
-                        " AND (%s::bigint IS NULL OR site_id = %s) ORDER BY site_id, name",
-                        (user.scope, user.scope, site_id, site_id))
-    return [CameraOut(**r) for r in rows]
+    return [CameraOut(**r) for r in registry_rows.list_cameras(conn, user.scope, site_id)]
 
 
 @router.get("/health", response_model=list[CameraHealthOut], tags=["health"])
@@ -184,15 +181,8 @@ def health(*, site_id: Annotated[int | None, Query()] = None, user: Health, conn
     """Every camera in scope with its state and latest health sample."""
     if site_id is not None:
         user.check_site_filter([site_id])
-    rows = conn.execute(
-        "SELECT c.id AS camera_id, c.site_id, c.name, c.enabled, c.state, c.state_since, h.* FROM cameras c"
-        " LEFT JOIN LATERAL (SELECT time, state AS h_state, input_fps, analytics_fps, decode_errors, reconnects,"
-        " last_frame_age_s, width, height, lag_s FROM camera_health WHERE camera_id = c.id ORDER BY time DESC"
-        " LIMIT 1) h ON true WHERE (%s::bigint[] IS NULL OR c.site_id = ANY(%s))"
-        " AND (%s::bigint IS NULL OR c.site_id = %s) ORDER BY c.site_id, c.name",
-        (user.scope, user.scope, site_id, site_id)).fetchall()
     out = []
-    for r in rows:
+    for r in cameras_health(conn, user.scope, site_id):
         latest = None
         if r["time"] is not None:
             latest = HealthPoint(**{k: r[k] for k in HealthPoint.model_fields if k != "state"}, state=r["h_state"])
@@ -202,31 +192,24 @@ def health(*, site_id: Annotated[int | None, Query()] = None, user: Health, conn
 
 @router.get("/{camera_id}", response_model=CameraOut)
 def one_camera(*, camera_id: int, user: Reader, conn: Conn) -> CameraOut:
-    return CameraOut(**get_camera(conn, camera_id, user))
+    return CameraOut(**registry_rows.get_camera(conn, camera_id, user.scope))
 
 
 @router.get("/{camera_id}/health", response_model=list[HealthPoint], tags=["health"])
 def camera_health(*, camera_id: int, since: Moment | None = None,
                   limit: Annotated[int, Query(ge=1, le=5000)] = 360, user: Health, conn: Conn) -> list[HealthPoint]:
     """Health samples of one camera, newest first."""
-    get_camera(conn, camera_id, user)
-    rows = conn.execute("SELECT * FROM camera_health WHERE camera_id = %s AND (%s::timestamptz IS NULL OR time >= %s)"
-                        " ORDER BY time DESC LIMIT %s", (camera_id, since, since, limit))
-    return [HealthPoint(**{k: r[k] for k in HealthPoint.model_fields}) for r in rows]
+    registry_rows.get_camera(conn, camera_id, user.scope)
+    return [HealthPoint(**{k: r[k] for k in HealthPoint.model_fields})
+            for r in health_samples(conn, camera_id, since, limit)]
 
 
 @router.post("", response_model=CameraOut, status_code=201)
 def create_camera(*, body: CameraCreate, request: Request, user: Writer, conn: Conn) -> CameraOut:
     user.check_site_filter([body.site_id])
-    if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
-        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}", code="unknown_site",
-                       params={"site_id": body.site_id})
+    changes.known_site(conn, body.site_id)
     fields = _columns(request, {k: v for k, v in body.model_dump().items() if v is not None})
-    with conn.transaction():
-        row = conn.execute(f"INSERT INTO cameras ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
-                           f" RETURNING {CAMERA_COLUMNS}", list(fields.values())).fetchone()
-        audit.record(conn, user, "camera.create", "camera", row["id"], after=row, remote_addr=client_addr(request))
-    return CameraOut(**row)
+    return CameraOut(**changes.create(conn, request, user, CAMERA, fields))
 
 
 @router.patch("/{camera_id}", response_model=CameraOut)
@@ -236,16 +219,8 @@ def update_camera(*, camera_id: int, body: CameraFields, request: Request, user:
         if required in fields and fields[required] is None:
             raise ApiError(422, f"body.{required}", "cannot be null", code="cannot_be_null")
     fields = _columns(request, fields)
-    with conn.transaction():
-        before = get_camera(conn, camera_id, user)
-        _check_address_change(before, fields)
-        row = before
-        if fields:
-            sets = ", ".join(f"{k} = %s" for k in fields)
-            row = conn.execute(f"UPDATE cameras SET {sets}, updated_at = now() WHERE id = %s"
-                               f" RETURNING {CAMERA_COLUMNS}", [*fields.values(), camera_id]).fetchone()
-        audit.record(conn, user, "camera.update", "camera", camera_id, before=before, after=row,
-                     remote_addr=client_addr(request))
+    row = changes.update(conn, request, user, CAMERA, camera_id, fields,
+                         check=lambda before: _check_address_change(before, fields))
     context(request).pictures.forget(camera_id)
     return CameraOut(**row)
 
@@ -253,9 +228,6 @@ def update_camera(*, camera_id: int, body: CameraFields, request: Request, user:
 @router.delete("/{camera_id}", status_code=204, response_class=Response)
 def delete_camera(*, camera_id: int, request: Request, user: Writer, conn: Conn) -> Response:
     """Remove a camera and its zones (its history stays in the time series)."""
-    with conn.transaction():
-        before = get_camera(conn, camera_id, user)
-        conn.execute("DELETE FROM cameras WHERE id = %s", (camera_id,))
-        audit.record(conn, user, "camera.delete", "camera", camera_id, before=before, remote_addr=client_addr(request))
+    changes.delete(conn, request, user, CAMERA, camera_id)
     context(request).pictures.forget(camera_id)
     return Response(status_code=204)

@@ -9,11 +9,12 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from ops_api import audit
-from ops_api.deps import Conn, client_addr, require
+from ops_api import changes
+from ops_api.changes import COUNTER
+from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
-from ops_api.registry_queries import COUNTER_COLUMNS, get_counter
 from ops_api.roles import Principal
+from store import registry_rows
 
 router = APIRouter(prefix="/api/counters", tags=["counters"])
 Reader = Annotated[Principal, Depends(require("counters.read"))]
@@ -54,14 +55,14 @@ def _check_links(conn: psycopg.Connection, site_id: int, fields: dict[str, Any],
     merged = {**(current or {}), **fields}
     camera_id = merged.get("camera_id")
     if camera_id is not None:
-        camera = conn.execute("SELECT site_id FROM cameras WHERE id = %s", (camera_id,)).fetchone()
+        camera = registry_rows.find_camera(conn, camera_id)
         if camera is None or camera["site_id"] != site_id:
             raise ApiError(422, "body.camera_id", "must be a camera of the counter's site", code="camera_not_of_site")
     for key, kind in (("staff_zone_id", "counter_staff"), ("customer_zone_id", "counter_customer")):
         zone_id = merged.get(key)
         if zone_id is None:
             continue
-        zone = conn.execute("SELECT camera_id, kind FROM zones WHERE id = %s", (zone_id,)).fetchone()
+        zone = registry_rows.find_zone(conn, zone_id)
         if zone is None or zone["camera_id"] != camera_id or zone["kind"] != kind:
             raise ApiError(422, f"body.{key}", f"must be a {kind} zone of the counter's camera",
                            code="zone_not_of_camera", params={"kind": kind})
@@ -71,30 +72,21 @@ def _check_links(conn: psycopg.Connection, site_id: int, fields: dict[str, Any],
 def counters(*, site_id: Annotated[int | None, Query()] = None, user: Reader, conn: Conn) -> list[CounterOut]:
     if site_id is not None:
         user.check_site_filter([site_id])
-    rows = conn.execute(f"SELECT {COUNTER_COLUMNS} FROM counters WHERE (%s::bigint[] IS NULL OR site_id = ANY(%s))"
-                        " AND (%s::bigint IS NULL OR site_id = %s) ORDER BY site_id, number",
-                        (user.scope, user.scope, site_id, site_id))
-    return [CounterOut(**r) for r in rows]
+    return [CounterOut(**r) for r in registry_rows.list_counters(conn, user.scope, site_id)]
 
 
 @router.get("/{counter_id}", response_model=CounterOut)
 def one_counter(*, counter_id: int, user: Reader, conn: Conn) -> CounterOut:
-    return CounterOut(**get_counter(conn, counter_id, user))
+    return CounterOut(**registry_rows.get_counter(conn, counter_id, user.scope))
 
 
 @router.post("", response_model=CounterOut, status_code=201)
 def create_counter(*, body: CounterCreate, request: Request, user: Writer, conn: Conn) -> CounterOut:
     user.check_site_filter([body.site_id])
-    if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
-        raise ApiError(422, "body.site_id", f"no site with id {body.site_id}", code="unknown_site",
-                       params={"site_id": body.site_id})
+    changes.known_site(conn, body.site_id)
     fields = {k: v for k, v in body.model_dump().items() if v is not None}
     _check_links(conn, body.site_id, fields)
-    with conn.transaction():
-        row = conn.execute(f"INSERT INTO counters ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
-                           f" RETURNING {COUNTER_COLUMNS}", list(fields.values())).fetchone()
-        audit.record(conn, user, "counter.create", "counter", row["id"], after=row, remote_addr=client_addr(request))
-    return CounterOut(**row)
+    return CounterOut(**changes.create(conn, request, user, COUNTER, fields))
 
 
 @router.patch("/{counter_id}", response_model=CounterOut)
@@ -104,23 +96,11 @@ def update_counter(*, counter_id: int, body: CounterFields, request: Request, us
     for required in ("number", "department"):
         if required in fields and fields[required] is None:
             raise ApiError(422, f"body.{required}", "cannot be null", code="cannot_be_null")
-    with conn.transaction():
-        before = get_counter(conn, counter_id, user)
-        _check_links(conn, before["site_id"], fields, before)
-        row = before
-        if fields:
-            row = conn.execute(f"UPDATE counters SET {', '.join(f'{k} = %s' for k in fields)}, updated_at = now()"
-                               f" WHERE id = %s RETURNING {COUNTER_COLUMNS}", [*fields.values(), counter_id]).fetchone()
-        audit.record(conn, user, "counter.update", "counter", counter_id, before=before, after=row,
-                     remote_addr=client_addr(request))
-    return CounterOut(**row)
+    return CounterOut(**changes.update(conn, request, user, COUNTER, counter_id, fields,
+                                       check=lambda before: _check_links(conn, before["site_id"], fields, before)))
 
 
 @router.delete("/{counter_id}", status_code=204, response_class=Response)
 def delete_counter(*, counter_id: int, request: Request, user: Writer, conn: Conn) -> Response:
-    with conn.transaction():
-        before = get_counter(conn, counter_id, user)
-        conn.execute("DELETE FROM counters WHERE id = %s", (counter_id,))
-        audit.record(conn, user, "counter.delete", "counter", counter_id, before=before,
-                     remote_addr=client_addr(request))
+    changes.delete(conn, request, user, COUNTER, counter_id)
     return Response(status_code=204)

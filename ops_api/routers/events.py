@@ -15,10 +15,12 @@ from pydantic import BaseModel, Field
 from core import media
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
-from ops_api.errors import ApiError, ApiProblem
+from ops_api.errors import ApiError, ApiProblem, not_found
 from ops_api.params import Moment
 from ops_api.roles import Principal
 from ops_api.schemas import EventOut, Page, StrictModel
+from store import event_steps
+from store.accounts import assignable_users, find_user
 from store.errors import StoreInputError
 from store.queries.events import EventFilter, event_notes, get_event, list_events
 
@@ -99,7 +101,7 @@ def _visible_event(conn: psycopg.Connection, event_id: UUID, user: Principal, *,
                    for_update: bool = False) -> dict:
     row = get_event(conn, event_id, for_update=for_update)
     if row is None:
-        raise ApiProblem(404, "event not found", code="event_not_found")
+        raise not_found("event")
     user.visible(row["site_id"], "event")
     return row
 
@@ -114,13 +116,7 @@ class Assignee(StrictModel):
 @router.get("/assignees", response_model=list[Assignee])
 def assignees(*, user: Worker, conn: Conn) -> list[Assignee]:
     """People an event can be assigned to: active operators and admins whose sites include the caller's."""
-    rows = conn.execute(
-        "SELECT id, username, display_name, role FROM users WHERE active AND role IN ('operator', 'admin')"
-        " AND (site_ids IS NULL OR %(scope)s::bigint[] IS NULL OR site_ids && %(scope)s::bigint[])"
-        " ORDER BY coalesce(display_name, username)",
-        {"scope": sorted(user.site_ids) if user.site_ids is not None else None},
-    ).fetchall()
-    return [Assignee(**row) for row in rows]
+    return [Assignee(**row) for row in assignable_users(conn, user.scope)]
 
 
 @router.get("/{event_id}", response_model=EventDetail)
@@ -157,11 +153,8 @@ def _step(conn: psycopg.Connection, request: Request, user: Principal, event_id:
         if assignee is not None:
             after["assignee_id"] = assignee
         if after != before:
-            conn.execute("UPDATE events SET status = %s, assignee_id = %s, updated_at = now()"
-                         " WHERE id = %s AND time = %s",
-                         (after["status"], after["assignee_id"], row["id"], row["time"]))
-        conn.execute("INSERT INTO event_notes (event_id, user_id, action, text) VALUES (%s, %s, %s, %s)",
-                     (event_id, user.user_id, action, note))
+            event_steps.set_status(conn, row, after["status"], after["assignee_id"])
+        event_steps.add_note(conn, event_id, user.user_id, action, note)
         if note:
             after["note"] = note
         audit.record(conn, user, f"event.{action}", "event", event_id, before=before, after=after,
@@ -182,7 +175,7 @@ def acknowledge(*, event_id: UUID, request: Request, body: StepBody | None = Non
 def assign(*, event_id: UUID, body: AssignBody, request: Request, user: Worker,
            conn: Conn) -> EventDetail:
     """Give the event to a person (an active operator or admin who may see its site)."""
-    target = conn.execute("SELECT id, role, site_ids, active FROM users WHERE id = %s", (body.assignee_id,)).fetchone()
+    target = find_user(conn, user_id=body.assignee_id)
     if target is None or not target["active"] or target["role"] not in ("operator", "admin"):
         raise ApiError(422, "body.assignee_id", "must be an active operator or admin", code="assignee_not_eligible")
     row = _visible_event(conn, event_id, user)

@@ -14,9 +14,9 @@ from ops_api.params import Day
 from ops_api.roles import Principal
 from ops_api.routers.events import event_filter
 from ops_api.routers.reports import site_audits
-from ops_api.routers.sites import get_site
 from ops_api.tables import AUDIT_COLUMNS, EVENT_COLUMNS, to_csv, to_xlsx
-from store.queries.events import EventFilter, iter_events
+from store.queries.events import EventFilter, iter_events, labels
+from store.registry_rows import get_site
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
 Exporter = Annotated[Principal, Depends(require("exports"))]
@@ -38,12 +38,7 @@ def export_events(*, flt: Annotated[EventFilter, Depends(event_filter)], format:
                   lang: Lang = "vi", user: Exporter, conn: Conn) -> Response:
     """The filtered event list (same filters as GET /api/events), newest first, at most 100,000 rows."""
     user.check_site_filter(flt.site_ids)
-    names = {
-        "site": {r["id"]: r["name"] for r in conn.execute("SELECT id, name FROM sites")},
-        "camera": {r["id"]: r["name"] for r in conn.execute("SELECT id, name FROM cameras")},
-        "counter": {r["id"]: r["number"] for r in conn.execute("SELECT id, number FROM counters")},
-        "assignee": {r["id"]: r["username"] for r in conn.execute("SELECT id, username FROM users")},
-    }
+    names = labels(conn)
     rows = [{**r, "site": names["site"].get(r["site_id"]), "camera": names["camera"].get(r["camera_id"]),
              "counter": names["counter"].get(r["counter_id"]), "assignee": names["assignee"].get(r["assignee_id"]),
              "id": str(r["id"])} for r in iter_events(conn, flt, user.scope, MAX_EVENTS)]
@@ -56,7 +51,7 @@ def export_events(*, flt: Annotated[EventFilter, Depends(event_filter)], format:
 def export_counter_audit(*, site_id: int, date_from: Day, date_to: Day | None = None, format: Format = "csv",
                          lang: Lang = "vi", user: Exporter, conn: Conn) -> Response:
     """The daily audit of every counter of a site for each day from date_from to date_to (at most 62 days)."""
-    site = get_site(conn, site_id, user)
+    site = get_site(conn, site_id, user.scope)
     date_to = date_to or date_from
     if date_to < date_from:
         raise ApiError(422, "query.date_to", "must not be before date_from", code="date_to_before_date_from")

@@ -24,7 +24,6 @@ from ops_api.roles import Principal
 from ops_api.security import DEVICE_PREFIX, new_token, token_hash
 from store import integrations as store
 from store.accounts import unknown_sites
-from store.integrations import DEVICE_COLUMNS
 
 router = APIRouter(tags=["integrations"])
 Admin = Annotated[Principal, Depends(require("integrations.admin"))]
@@ -114,8 +113,7 @@ class TargetOut(BaseModel):
 
 
 def _device(conn: psycopg.Connection, key: str, kind: str) -> dict[str, Any]:
-    row = conn.execute(f"SELECT {DEVICE_COLUMNS} FROM device_keys WHERE key_hash = %s AND active",
-                       (token_hash(key),)).fetchone()
+    row = store.device_by_key(conn, token_hash(key))
     if row is None:
         raise ApiProblem(401, "unknown or disabled device key", code="device_key_unknown",
                          headers={"WWW-Authenticate": "X-Device-Key"})
@@ -141,28 +139,17 @@ def _when(value: datetime | None) -> datetime:
 def _counter(conn: psycopg.Connection, device: dict[str, Any], number: int | None) -> int | None:
     if number is None:
         return device["counter_id"]
-    row = conn.execute("SELECT id FROM counters WHERE site_id = %s AND number = %s", (device["site_id"], number))
-    found = row.fetchone()
+    found = store.counter_by_number(conn, device["site_id"], number)
     if found is None:
         raise ApiError(422, "body.counter_number", f"no counter {number} at this device's site",
                        code="unknown_counter_number", params={"number": number})
-    return found["id"]
+    return found
 
 
 def _record_once(conn: psycopg.Connection, table: str, device: dict[str, Any], body: TicketIn | RatingIn,
                  values: dict[str, Any]) -> JSONResponse:
     """Insert unless this device event id is already recorded: 201 first time, 200 with duplicate=true after."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{table}:{device['device_id']}:"
-                                                                    f"{body.device_event_id}",))
-        existing = conn.execute(f"SELECT time, counter_id FROM {table} WHERE device_id = %s AND device_event_id = %s"
-                                " LIMIT 1", (device["device_id"], body.device_event_id)).fetchone()
-        if existing is None:
-            row = {"device_id": device["device_id"], "device_event_id": body.device_event_id,
-                   "site_id": device["site_id"], **values}
-            conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
-                         list(row.values()))
-        conn.execute("UPDATE device_keys SET last_seen = now() WHERE id = %s", (device["id"],))
+    existing = store.record_once(conn, table, device, body.device_event_id, values)
     stored = existing or values
     out = Accepted(duplicate=existing is not None, device_event_id=body.device_event_id, time=stored["time"],
                    counter_id=stored["counter_id"])

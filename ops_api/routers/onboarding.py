@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
@@ -23,12 +24,14 @@ from cameras import onvif
 from cameras.addresses import check_network_uri
 from cameras.onvif import AuthFailed, OnvifError
 from core import media
-from ops_api import audit
-from ops_api.deps import client_addr, context, require, require_briefly
+from ops_api import changes
+from ops_api.changes import CAMERA
+from ops_api.credentials import encrypt_password
+from ops_api.deps import context, require, require_briefly
 from ops_api.errors import ApiError, ApiProblem
-from ops_api.registry_queries import CAMERA_COLUMNS, encrypt_password, get_camera
 from ops_api.roles import Principal
 from ops_api.routers.cameras import FILE_CAMERAS, CameraOut
+from store import registry_rows
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 StreamReader = Annotated[Principal, Depends(require_briefly("cameras.read"))]
@@ -162,26 +165,21 @@ async def onboard(*, body: OnboardIn, request: Request, user: Writer) -> Onboard
               "main_uri": record.main_uri, "sub_uri": record.sub_uri, "snapshot_uri": record.snapshot_uri,
               "analytics_fps": record.analytics_fps}
 
-    def store() -> dict[str, Any]:
-        from psycopg.types.json import Jsonb
+    def insert(conn: psycopg.Connection, values: dict[str, Any]) -> dict[str, Any]:
+        row = registry_rows.insert_camera(conn, values)
+        if result.snapshot_jpeg:  # kept and recorded as `vigil cameras add` does
+            path = media.snapshot_file(ctx.settings.data_dir, row["id"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(result.snapshot_jpeg)
+            row = registry_rows.set_snapshot_path(conn, row["id"], str(path)) or row
+        return row
 
-        with ctx.pool.connection() as conn, conn.transaction():
-            if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (body.site_id,)).fetchone():
-                raise ApiError(422, "body.site_id", f"no site with id {body.site_id}", code="unknown_site",
-                               params={"site_id": body.site_id})
-            values = {**fields, "info": Jsonb(record.info or {}),
-                      "password_enc": encrypt_password(ctx.settings, result.password) if result.password else None}
-            row = conn.execute(f"INSERT INTO cameras ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})"
-                               f" RETURNING {CAMERA_COLUMNS}", list(values.values())).fetchone()
-            if result.snapshot_jpeg:  # kept and recorded as `vigil cameras add` does
-                path = media.snapshot_file(ctx.settings.data_dir, row["id"])
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(result.snapshot_jpeg)
-                row = conn.execute(f"UPDATE cameras SET snapshot_path = %s WHERE id = %s RETURNING {CAMERA_COLUMNS}",
-                                   (str(path), row["id"])).fetchone()
-            audit.record(conn, user, "camera.onboard", "camera", row["id"], after=row,
-                         remote_addr=client_addr(request))
-            return row
+    def store() -> dict[str, Any]:
+        values = {**fields, "info": record.info or {},
+                  "password_enc": encrypt_password(ctx.settings, result.password) if result.password else None}
+        with ctx.pool.connection() as conn:
+            changes.known_site(conn, body.site_id)
+            return changes.create(conn, request, user, CAMERA, values, action="onboard", insert=insert)
 
     row = await asyncio.to_thread(store)
     return Onboarded(camera=CameraOut(**row), notes=result.notes,
@@ -194,7 +192,7 @@ async def _visible_camera(request: Request, camera_id: int, user: Principal) -> 
 
     def read() -> dict[str, Any]:
         with ctx.pool.connection() as conn:
-            return get_camera(conn, camera_id, user)
+            return registry_rows.get_camera(conn, camera_id, user.scope)
 
     return await run_in_threadpool(read)
 

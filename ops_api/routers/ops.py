@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ops_api.deps import ApiContext, context, optional_user, unauthorized
 from ops_api.errors import ApiProblem
+from store.queries.operations import vision_workers
 
 router = APIRouter(tags=["operations"])
 
@@ -29,9 +30,7 @@ async def readyz(request: Request) -> JSONResponse:
 
     def probe() -> dict:
         with ctx.pool.connection(timeout=2) as conn:
-            row = conn.execute("SELECT count(DISTINCT lease_owner) AS workers FROM cameras"
-                               " WHERE lease_expires > now()").fetchone()
-            return {"ok": True, "vision_workers": row["workers"]}
+            return {"ok": True, "vision_workers": vision_workers(conn)}
 
     checks: dict[str, object] = {}
     try:

@@ -15,9 +15,7 @@ from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
 from ops_api.params import Day as LocalDay
 from ops_api.params import Moment
-from ops_api.registry_queries import get_counter
 from ops_api.roles import Principal
-from ops_api.routers.sites import get_site
 from store.errors import StoreInputError
 from store.queries import (
     CounterAudit,
@@ -29,6 +27,7 @@ from store.queries import (
     street_stats,
 )
 from store.queries import counter_timeline as store_timeline
+from store.registry_rows import get_counter, get_site, list_counters
 
 router = APIRouter(tags=["reports"])
 Stats = Annotated[Principal, Depends(require("counters.stats"))]
@@ -151,8 +150,7 @@ def _store_input(exc: StoreInputError) -> ApiError:
 def site_audits(conn: Any, site_id: int, day: date) -> list[CounterAuditOut]:
     """Every counter of the site for one local day, by number (one query for the audit, one for the names);
     a site calendar that cannot be read is a 422 naming its field."""
-    counters = {c["id"]: c for c in conn.execute("SELECT id, number, department, officer FROM counters"
-                                                  " WHERE site_id = %s", (site_id,))}
+    counters = {c["id"]: c for c in list_counters(conn, None, site_id)}  # the caller checked the site's scope
     try:
         audits = site_daily_audit(conn, site_id, day)
     except StoreInputError as exc:
@@ -172,8 +170,8 @@ def counters_live(*, site_id: Annotated[int | None, Query()] = None, user: Stats
 @router.get("/api/counters/{counter_id}/timeline", response_model=CounterTimeline, tags=["counters"])
 def counter_timeline(*, counter_id: int, day: Day = None, user: Stats, conn: Conn) -> CounterTimeline:
     """One local day of a counter: officer presence spans, citizens served, and its events."""
-    counter = get_counter(conn, counter_id, user)
-    site = get_site(conn, counter["site_id"], user)
+    counter = get_counter(conn, counter_id, user.scope)
+    site = get_site(conn, counter["site_id"], user.scope)
     found = store_timeline(conn, counter_id, _today(site, day))
     return CounterTimeline(
         counter_id=counter_id, day=found.day, timezone=found.timezone,
@@ -185,8 +183,8 @@ def counter_timeline(*, counter_id: int, day: Day = None, user: Stats, conn: Con
 
 @router.get("/api/counters/{counter_id}/audit", response_model=CounterAuditOut, tags=["counters"])
 def one_counter_audit(*, counter_id: int, day: Day = None, user: Stats, conn: Conn) -> CounterAuditOut:
-    counter = get_counter(conn, counter_id, user)
-    site = get_site(conn, counter["site_id"], user)
+    counter = get_counter(conn, counter_id, user.scope)
+    site = get_site(conn, counter["site_id"], user.scope)
     try:
         audit = counter_daily_audit(conn, counter_id, _today(site, day))
     except StoreInputError as exc:
@@ -197,7 +195,7 @@ def one_counter_audit(*, counter_id: int, day: Day = None, user: Stats, conn: Co
 @router.get("/api/sites/{site_id}/counter-audit", response_model=list[CounterAuditOut], tags=["counters"])
 def site_counter_audit(*, site_id: int, day: Day = None, user: Stats, conn: Conn) -> list[CounterAuditOut]:
     """The daily audit of every counter of a site: staffed minutes, absences, served, waits, queue, ratings."""
-    site = get_site(conn, site_id, user)
+    site = get_site(conn, site_id, user.scope)
     return site_audits(conn, site_id, _today(site, day))
 
 
@@ -205,7 +203,7 @@ def site_counter_audit(*, site_id: int, day: Day = None, user: Stats, conn: Conn
 def hall(*, site_id: int, day: Day = None, user: Stats, conn: Conn) -> dict[str, Any]:
     """The hall: queue length now per queue zone, people in the hall, the day's waits, and per hour the queue
     and the waits (mean and p90) of the citizens served."""
-    site = get_site(conn, site_id, user)
+    site = get_site(conn, site_id, user.scope)
     start, end = local_day_bounds(_today(site, day), site["timezone"])
     return {"site_id": site_id, "day": _today(site, day).isoformat(),
             **hall_stats(conn, site_id, start, end, site["timezone"])}
@@ -215,7 +213,7 @@ def hall(*, site_id: int, day: Day = None, user: Stats, conn: Conn) -> dict[str,
 def street(*, site_id: int, since: Moment | None = None, until: Moment | None = None, user: Street,
            conn: Conn) -> dict[str, Any]:
     """Line counts (by line, class, direction) and incidents by type; default: the last 24 hours."""
-    get_site(conn, site_id, user)
+    get_site(conn, site_id, user.scope)
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=1)
     if since.tzinfo is None or until.tzinfo is None:

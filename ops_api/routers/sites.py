@@ -6,22 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import psycopg
 from fastapi import APIRouter, Depends, Query, Request, Response
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from core.calendar import CalendarError, WorkingCalendar, check_timezone
-from ops_api import audit
-from ops_api.deps import Conn, client_addr, require
+from ops_api import changes
+from ops_api.changes import SITE
+from ops_api.deps import Conn, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
+from store import registry_rows
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])
 Reader = Annotated[Principal, Depends(require("sites.read"))]
 Writer = Annotated[Principal, Depends(require("sites.write"))]
-SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity,"
-                " created_at, updated_at")
 
 WORKING_HOURS_EXAMPLE = {"weekly": {"mon": [["07:30", "11:30"], ["13:30", "17:00"]], "sat": [["07:30", "11:30"]]},
                          "holidays": ["2026-09-02"]}
@@ -77,30 +75,18 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
             # The calendar's text is the only account of what is wrong: it travels as the detail.
             raise ApiError(422, field or "body.working_hours", message or str(exc), code="invalid_working_hours",
                            params={"detail": message or str(exc)}) from None
-        fields["working_hours"] = Jsonb(fields["working_hours"])
     return fields
-
-
-def get_site(conn: psycopg.Connection, site_id: int, user: Principal) -> dict[str, Any]:
-    """The site, or 404 when it does not exist or is outside the user's sites."""
-    row = conn.execute(f"SELECT {SITE_COLUMNS} FROM sites WHERE id = %s", (site_id,)).fetchone()
-    if row is None:
-        raise ApiProblem(404, "site not found", code="site_not_found")
-    user.visible(row["id"], "site")
-    return row
 
 
 @router.get("", response_model=list[SiteOut])
 def sites(*, kind: Annotated[Literal["service_center", "street", "other"] | None, Query()] = None, user: Reader,
           conn: Conn) -> list[SiteOut]:
-    rows = conn.execute(f"SELECT {SITE_COLUMNS} FROM sites WHERE (%s::bigint[] IS NULL OR id = ANY(%s))"
-                        " AND (%s::text IS NULL OR kind = %s) ORDER BY name", (user.scope, user.scope, kind, kind))
-    return [SiteOut(**r) for r in rows]
+    return [SiteOut(**r) for r in registry_rows.list_sites(conn, user.scope, kind)]
 
 
 @router.get("/{site_id}", response_model=SiteOut)
 def one_site(*, site_id: int, user: Reader, conn: Conn) -> SiteOut:
-    return SiteOut(**get_site(conn, site_id, user))
+    return SiteOut(**registry_rows.get_site(conn, site_id, user.scope))
 
 
 @router.post("", response_model=SiteOut, status_code=201, responses={403: {}})
@@ -108,12 +94,7 @@ def create_site(*, body: SiteCreate, request: Request, user: Writer, conn: Conn)
     if user.site_ids is not None:
         raise ApiProblem(403, "only an admin of every site may create sites", code="site_create_needs_every_site")
     fields = _validated({k: v for k, v in body.model_dump().items() if v is not None})
-    columns = ", ".join(fields)
-    with conn.transaction():
-        row = conn.execute(f"INSERT INTO sites ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
-                           f" RETURNING {SITE_COLUMNS}", list(fields.values())).fetchone()
-        audit.record(conn, user, "site.create", "site", row["id"], after=row, remote_addr=client_addr(request))
-    return SiteOut(**row)
+    return SiteOut(**changes.create(conn, request, user, SITE, fields))
 
 
 @router.patch("/{site_id}", response_model=SiteOut)
@@ -122,25 +103,16 @@ def update_site(*, site_id: int, body: SiteFields, request: Request, user: Write
     for required in ("name", "kind", "timezone", "working_hours"):
         if required in fields and fields[required] is None:
             raise ApiError(422, f"body.{required}", "cannot be null", code="cannot_be_null")
-    with conn.transaction():
-        before = get_site(conn, site_id, user)
-        row = before
-        if fields:
-            sets = ", ".join(f"{k} = %s" for k in fields)
-            row = conn.execute(f"UPDATE sites SET {sets}, updated_at = now() WHERE id = %s RETURNING {SITE_COLUMNS}",
-                               [*fields.values(), site_id]).fetchone()
-        audit.record(conn, user, "site.update", "site", site_id, before=before, after=row,
-                     remote_addr=client_addr(request))
-    return SiteOut(**row)
+    return SiteOut(**changes.update(conn, request, user, SITE, site_id, fields))
 
 
 @router.delete("/{site_id}", status_code=204, response_class=Response, responses={409: {}})
 def delete_site(*, site_id: int, request: Request, user: Writer, conn: Conn) -> Response:
     """Delete a site without cameras (409 while cameras still belong to it)."""
-    with conn.transaction():
-        before = get_site(conn, site_id, user)
-        if conn.execute("SELECT 1 FROM cameras WHERE site_id = %s LIMIT 1", (site_id,)).fetchone():
+
+    def no_cameras(_: dict[str, Any]) -> None:
+        if registry_rows.site_has_cameras(conn, site_id):
             raise ApiProblem(409, "the site still has cameras; move or delete them first", code="site_has_cameras")
-        conn.execute("DELETE FROM sites WHERE id = %s", (site_id,))
-        audit.record(conn, user, "site.delete", "site", site_id, before=before, remote_addr=client_addr(request))
+
+    changes.delete(conn, request, user, SITE, site_id, check=no_cameras)
     return Response(status_code=204)

@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import psycopg
 from fastapi import APIRouter, Depends, Request, Response
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from cameras.geometry import GeometryError, make_zone
 from cameras.thresholds import ZoneThresholds
 from core.calendar import CalendarError, WorkingCalendar
-from ops_api import audit
-from ops_api.deps import Conn, client_addr, require
+from ops_api import changes
+from ops_api.changes import ZONE
+from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
-from ops_api.registry_queries import ZONE_COLUMNS, camera_zones, get_camera, get_zone
 from ops_api.roles import Principal
+from store import registry_rows
 
 router = APIRouter(tags=["zones"])
 Reader = Annotated[Principal, Depends(require("cameras.read"))]
@@ -85,57 +84,37 @@ def _validated(body: ZoneIn) -> dict[str, Any]:
             # The calendar's text is the only account of what is wrong: it travels as the detail.
             raise ApiError(422, field, f"zone '{spec.name}': {message}", code="invalid_schedule",
                            params={"zone": spec.name, "detail": message}) from None
-    return {"name": spec.name, "kind": spec.kind.value, "geometry": Jsonb([list(p) for p in spec.points]),
-            "direction": Jsonb(list(spec.direction)) if spec.direction else None,
+    return {"name": spec.name, "kind": spec.kind.value, "geometry": [list(p) for p in spec.points],
+            "direction": list(spec.direction) if spec.direction else None,
             "classes": sorted(spec.classes) if spec.classes is not None else None,
-            "thresholds": Jsonb(dict(spec.thresholds)), "schedule": Jsonb(body.schedule) if body.schedule else None}
-
-
-def _zone_row(conn: psycopg.Connection, zone_id: int) -> dict[str, Any]:
-    return conn.execute(f"SELECT {ZONE_COLUMNS} FROM zones z WHERE z.id = %s", (zone_id,)).fetchone()
+            "thresholds": dict(spec.thresholds), "schedule": body.schedule or None}
 
 
 @router.get("/api/cameras/{camera_id}/zones", response_model=list[ZoneOut])
 def zones(*, camera_id: int, user: Reader, conn: Conn) -> list[ZoneOut]:
-    get_camera(conn, camera_id, user)
-    return [ZoneOut.of(r) for r in camera_zones(conn, camera_id)]
+    registry_rows.get_camera(conn, camera_id, user.scope)
+    return [ZoneOut.of(r) for r in registry_rows.list_zones(conn, camera_id)]
 
 
 @router.post("/api/cameras/{camera_id}/zones", response_model=ZoneOut, status_code=201)
 def create_zone(*, camera_id: int, body: ZoneIn, request: Request, user: Writer, conn: Conn) -> ZoneOut:
-    get_camera(conn, camera_id, user)
+    registry_rows.get_camera(conn, camera_id, user.scope)
     fields = {"camera_id": camera_id, **_validated(body)}
-    with conn.transaction():
-        zone_id = conn.execute(f"INSERT INTO zones ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
-                               " RETURNING id", list(fields.values())).fetchone()["id"]
-        row = _zone_row(conn, zone_id)
-        audit.record(conn, user, "zone.create", "zone", zone_id, after=row, remote_addr=client_addr(request))
-    return ZoneOut.of(row)
+    return ZoneOut.of(changes.create(conn, request, user, ZONE, fields))
 
 
 @router.get("/api/zones/{zone_id}", response_model=ZoneOut)
 def one_zone(*, zone_id: int, user: Reader, conn: Conn) -> ZoneOut:
-    return ZoneOut.of(get_zone(conn, zone_id, user))
+    return ZoneOut.of(registry_rows.get_zone(conn, zone_id, user.scope))
 
 
 @router.put("/api/zones/{zone_id}", response_model=ZoneOut)
 def replace_zone(*, zone_id: int, body: ZoneIn, request: Request, user: Writer, conn: Conn) -> ZoneOut:
     """Replace a zone's name, kind, points and options (the zone editor saves the whole zone)."""
-    fields = _validated(body)
-    with conn.transaction():
-        before = get_zone(conn, zone_id, user)
-        conn.execute(f"UPDATE zones SET {', '.join(f'{k} = %s' for k in fields)}, updated_at = now() WHERE id = %s",
-                     [*fields.values(), zone_id])
-        row = _zone_row(conn, zone_id)
-        audit.record(conn, user, "zone.update", "zone", zone_id, before=before, after=row,
-                     remote_addr=client_addr(request))
-    return ZoneOut.of(row)
+    return ZoneOut.of(changes.update(conn, request, user, ZONE, zone_id, _validated(body)))
 
 
 @router.delete("/api/zones/{zone_id}", status_code=204, response_class=Response)
 def delete_zone(*, zone_id: int, request: Request, user: Writer, conn: Conn) -> Response:
-    with conn.transaction():
-        before = get_zone(conn, zone_id, user)
-        conn.execute("DELETE FROM zones WHERE id = %s", (zone_id,))
-        audit.record(conn, user, "zone.delete", "zone", zone_id, before=before, remote_addr=client_addr(request))
+    changes.delete(conn, request, user, ZONE, zone_id)
     return Response(status_code=204)

@@ -26,6 +26,7 @@ from store.errors import StoreInputError
 from store.queries._common import aware, one, rows
 
 MAX_PAGE = 500
+CHANNEL = "vigil_events"  # the 0005_event_notify trigger announces each insert or update of an event here
 STATUSES = ("new", "acknowledged", "assigned", "resolved")
 EVENT_COLUMNS = ("id, seq, time, end_time, site_id, camera_id, zone_id, counter_id, type, severity, status,"
                  " assignee_id, track_id, attributes, evidence_path, updated_at")
@@ -186,3 +187,18 @@ def events_after(conn: psycopg.Connection, after_seq: int, scope: list[int] | No
 def last_seq(conn: psycopg.Connection) -> int:
     found = one(conn, "SELECT coalesce(max(seq), 0) AS seq FROM events")
     return int(found["seq"]) if found else 0
+
+
+def labels(conn: psycopg.Connection) -> dict[str, dict[int, Any]]:
+    """What an export shows for the ids in an event row: ``site`` and ``camera`` names, ``counter`` numbers and
+    ``assignee`` user names, by id."""
+    return {"site": {r["id"]: r["name"] for r in rows(conn, "SELECT id, name FROM sites")},
+            "camera": {r["id"]: r["name"] for r in rows(conn, "SELECT id, name FROM cameras")},
+            "counter": {r["id"]: r["number"] for r in rows(conn, "SELECT id, number FROM counters")},
+            "assignee": {r["id"]: r["username"] for r in rows(conn, "SELECT id, username FROM users")}}
+
+
+def listen(conn: psycopg.Connection) -> None:
+    """Have this (autocommit) connection receive the event notifications on ``CHANNEL`` (read them with
+    ``conn.notifies()``): JSON payloads with the event's ``id``, ``seq`` and ``op`` (insert or update)."""
+    conn.execute(f"LISTEN {CHANNEL}")

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from ops_api.registry_queries import camera_password
+from ops_api.credentials import camera_password
 from store.db import connect
 from tests.support.api import ApiHarness, seed_sites
 from tests.support.net import free_port
