@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,7 +82,17 @@ class EventOut(BaseModel):
         data = {k: row.get(k) for k in cls.model_fields if k != "evidence_url"}
         if row.get("evidence_path"):
             data["evidence_url"] = f"/api/events/{row['id']}/evidence"
+        attributes = data.get("attributes")
+        if isinstance(attributes, dict) and isinstance(attributes.get("evidence"), dict):
+            # The rule stored file paths on the server; a client gets the address of each picture instead.
+            data["attributes"] = {**attributes, "evidence": evidence_urls(row["id"], attributes["evidence"])}
         return cls.model_validate(data)
+
+
+def evidence_urls(event_id: Any, evidence: dict[str, Any]) -> dict[str, str]:
+    """An event's pictures as API addresses (label -> URL), never the server's file paths."""
+    return {str(label): f"/api/events/{event_id}/evidence?label={quote(str(label), safe='')}"
+            for label in evidence if label != "path"}
 
 
 def event_json(row: dict[str, Any]) -> dict[str, Any]:

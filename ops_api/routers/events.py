@@ -126,13 +126,21 @@ def one_event(*, event_id: UUID, user: Reader, conn: Conn) -> EventDetail:
 
 
 @router.get("/{event_id}/evidence", response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
-def evidence(*, event_id: UUID, request: Request, user: Reader,
-             conn: Conn) -> FileResponse:
-    """The evidence JPEG saved when the event opened (boxes and zones drawn)."""
+def evidence(*, event_id: UUID, request: Request, user: Reader, conn: Conn,
+             label: Annotated[str | None, Query(max_length=40, description="One of the event's pictures "
+                                                "(attributes.evidence); none: the picture taken when it opened.")]
+             = None) -> FileResponse:
+    """An evidence JPEG of the event (boxes and zones drawn): the one taken when it opened, or ``label``'s."""
     row = _visible_event(conn, event_id, user)
-    if not row["evidence_path"]:
+    stored = row["evidence_path"]
+    if label is not None:
+        pictures = (row.get("attributes") or {}).get("evidence")
+        stored = pictures.get(label) if isinstance(pictures, dict) else None
+        if not isinstance(stored, str):
+            raise ApiProblem(404, f"this event has no picture {label!r}", code="evidence_missing")
+    if not stored:
         raise ApiProblem(404, "this event has no evidence image", code="evidence_missing")
-    path = media.stored_file(context(request).settings.data_dir, row["evidence_path"])
+    path = media.stored_file(context(request).settings.data_dir, stored)
     if path is None:  # gone, or a path leading out of the data folder
         raise ApiProblem(404, "the evidence image is no longer available", code="evidence_gone")
     return FileResponse(path, media_type="image/jpeg")

@@ -16,6 +16,7 @@ from ops_api.errors import ApiError
 from ops_api.params import Day as LocalDay
 from ops_api.params import Moment
 from ops_api.roles import Principal
+from ops_api.schemas import evidence_urls
 from store.errors import StoreInputError
 from store.queries import (
     CounterAudit,
@@ -57,7 +58,7 @@ class AbsenceOut(BaseModel):
     end: datetime | None
     minutes: float
     event_id: UUID | None = Field(None, description="The officer_absent event raised for it (its evidence).")
-    evidence: dict[str, str] = Field(default_factory=dict, description="That event's pictures: label -> path.")
+    evidence: dict[str, str] = Field(default_factory=dict, description="That event's pictures: label -> address.")
 
 
 class CounterAuditOut(BaseModel):
@@ -126,6 +127,16 @@ def _today(site: dict[str, Any], day: date | None) -> date:
     return day or datetime.now(UTC).astimezone(ZoneInfo(site["timezone"])).date()
 
 
+def _addresses(event_id: UUID | None, evidence: dict[str, str]) -> dict[str, str]:
+    """An absence's pictures as API addresses; ``path`` (the picture taken when it opened) is the plain one."""
+    if event_id is None:
+        return {}
+    out = evidence_urls(event_id, evidence)
+    if "path" in evidence:
+        out["path"] = f"/api/events/{event_id}/evidence"
+    return out
+
+
 def audit_out(audit: CounterAudit, counter: dict[str, Any]) -> CounterAuditOut:
     """The API's form of a counter's daily audit: minutes to 0.1, the counter's number, department, officer."""
     return CounterAuditOut(
@@ -133,7 +144,7 @@ def audit_out(audit: CounterAudit, counter: dict[str, Any]) -> CounterAuditOut:
         officer=counter["officer"], day=audit.day, minutes_open=round(audit.minutes_open, 1),
         minutes_staffed=round(audit.minutes_staffed, 1), minutes_unobserved=round(audit.minutes_unobserved, 1),
         absences=[AbsenceOut(start=a.start, end=a.end, minutes=round(a.minutes, 1), event_id=a.event_id,
-                             evidence=a.evidence) for a in audit.absences],
+                             evidence=_addresses(a.event_id, a.evidence)) for a in audit.absences],
         sessions=audit.sessions, service_mean_s=audit.service_mean_s, service_p90_s=audit.service_p90_s,
         wait_mean_s=audit.wait_mean_s, wait_p90_s=audit.wait_p90_s, peak_queue=audit.peak_queue,
         peak_queue_at=audit.peak_queue_at, tickets_issued=audit.tickets_issued, tickets_called=audit.tickets_called,

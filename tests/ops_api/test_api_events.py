@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from psycopg.types.json import Jsonb
 
 from tests.support.api import ApiHarness, insert_event, seed_sites, serve_in_process
 
@@ -185,3 +186,33 @@ def test_evidence_written_under_a_relative_data_folder_is_served(db_url: str, tm
         stored = insert_event(api.conn, seeded.sites[0], seeded.cameras[0], evidence_path=event.evidence_path)
         response = api.client.get(f"/api/events/{stored}/evidence", headers=api.user("operator").headers)
         assert response.status_code == 200 and response.content.startswith(b"\xff\xd8")
+
+
+def test_events_show_addresses_of_their_pictures_never_server_paths(api: ApiHarness) -> None:
+    """Rules record each picture's file in ``attributes.evidence``; the API, the live stream and the
+    counter audit hand out its address instead (the server's folders are nobody's business)."""
+    seeded = seed_sites(api.conn, 1)
+    folder = api.settings.data_dir / "evidence" / str(seeded.cameras[0]) / "2026-12-06"
+    folder.mkdir(parents=True)
+    pictures = {}
+    for label in ("start", "end"):
+        (folder / f"x-{label}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + label.encode() + b"\xff\xd9")
+        pictures[label] = str(folder / f"x-{label}.jpg")
+    event = insert_event(api.conn, seeded.sites[0], seeded.cameras[0], type="officer_absent",
+                         counter_id=seeded.counters[0], evidence_path=pictures["start"])
+    api.conn.execute("UPDATE events SET attributes = %s WHERE id = %s", (Jsonb({"evidence": pictures}), event))
+    manager, operator = api.user("manager"), api.user("operator")
+    shown = api.client.get(f"/api/events/{event}", headers=operator.headers)
+    listed = api.client.get("/api/events", headers=operator.headers)
+    for answer in (shown, listed):
+        assert answer.status_code == 200 and str(api.settings.data_dir) not in answer.text
+    urls = shown.json()["attributes"]["evidence"]
+    assert set(urls) == {"start", "end"}
+    end = api.client.get(urls["end"], headers=operator.headers)
+    assert end.status_code == 200 and b"end" in end.content
+    missing = api.client.get(f"/api/events/{event}/evidence?label=nope", headers=operator.headers)
+    assert missing.status_code == 404
+    day = shown.json()["time"][:10]
+    audit = api.client.get(f"/api/counters/{seeded.counters[0]}/audit", params={"day": day},
+                           headers=manager.headers)
+    assert audit.status_code == 200 and str(api.settings.data_dir) not in audit.text
