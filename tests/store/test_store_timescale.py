@@ -42,7 +42,8 @@ from tests.support.timescale import (
 )
 
 pytestmark = [pytest.mark.timescaledb, pytest.mark.slow]  # ~20 s idle: the engine starts in ~8 s
-HYPERTABLES = {"observations", "events", "counter_sessions", "camera_health", "ticket_events", "ratings"}
+HYPERTABLES = {"observations", "events", "counter_sessions", "camera_health", "ticket_events", "ratings",
+               "recording_segments"}
 CAGGS = {"observation_hourly", "observation_daily", "counter_session_hourly", "counter_session_daily",
          "camera_health_hourly"}
 SETTINGS = StoreSettings(compress_after_days=1)  # the test day's chunk is old enough to compress
