@@ -23,7 +23,15 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 NODE_MODULES = HERE / "node_modules"
 # Vendor files the page loads, by the name it asks for (the UMD build: a plain <script>, no bundler).
-VENDOR = {"chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js"}
+VENDOR = {
+    "chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js",
+    "hls.min.js": NODE_MODULES / "hls.js" / "dist" / "hls.min.js",  # HLS playback through MSE (recordings)
+    "leaflet.js": NODE_MODULES / "leaflet" / "dist" / "leaflet.js",  # maps: site plans and the city map
+    "leaflet.css": NODE_MODULES / "leaflet" / "dist" / "leaflet.css",
+    **{f"images/{name}": NODE_MODULES / "leaflet" / "dist" / "images" / name
+       for name in ("layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png", "marker-shadow.png")},
+}
+MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 # The content security policy and the other security headers come with every answer of the API process
 # (ops_api/headers.py): the page loads only its own files, no inline script, no framing.
 SHELL_HEADERS = {"cache-control": "no-cache"}
@@ -42,12 +50,13 @@ def mount(app: FastAPI) -> None:
     def root() -> RedirectResponse:
         return RedirectResponse("/console/", status_code=307)
 
-    @app.get("/console/vendor/{name}", include_in_schema=False)
+    @app.get("/console/vendor/{name:path}", include_in_schema=False)
     def vendor(name: str) -> FileResponse:
         path = VENDOR.get(name)
         if path is None or not path.is_file():
             raise HTTPException(404, f"vendor file {name} is not installed (run scripts/setup.sh)")
-        return FileResponse(path, media_type="text/javascript", headers={"cache-control": "max-age=86400"})
+        return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+                            headers={"cache-control": "max-age=86400"})
 
     @app.get("/console", include_in_schema=False)
     @app.get("/console/{page:path}", include_in_schema=False)

