@@ -30,6 +30,7 @@ LIVE_PICTURES = "live/"  # the prefix of a cameras.snapshot_path that is the wor
 SNAPSHOTS = "snapshots"
 SPOOL = "spool"
 RECORDINGS = "recordings"
+EXPORTS = "exports"
 DATABASE = "db"
 SECRET_KEY = "secret.key"
 SCENARIOS = "scenarios"
@@ -96,9 +97,32 @@ def recordings_dir(data_dir: Path) -> Path:
     return Path(data_dir) / RECORDINGS
 
 
+def recording_camera_dir(data_dir: Path, camera_id: int) -> Path:
+    """One camera's recordings: a folder per day of segments, and the recorder's live playlist."""
+    return recordings_dir(data_dir) / str(camera_id)
+
+
 def recording_segments_dir(data_dir: Path, camera_id: int, day: date) -> Path:
     """The folder of one camera's recorded segments of one day."""
-    return recordings_dir(data_dir) / str(camera_id) / day.strftime("%Y-%m-%d")
+    return recording_camera_dir(data_dir, camera_id) / day.strftime("%Y-%m-%d")
+
+
+def recording_live_playlist(data_dir: Path, camera_id: int) -> Path:
+    """The recorder's own HLS playlist of the camera's newest segments (the live view plays it)."""
+    return recording_camera_dir(data_dir, camera_id) / "live.m3u8"
+
+
+def recording_file(data_dir: Path, relative: str) -> Path | None:
+    """The file of an indexed segment (``recording_segments.path``, relative to the recordings area), or None
+    when the path would lead out of the area."""
+    area = recordings_dir(data_dir).resolve()
+    path = (area / relative).resolve()
+    return path if path.is_relative_to(area) else None
+
+
+def exports_dir(data_dir: Path) -> Path:
+    """Footage exports made on the server (MP4 files handed to a person, with their sha256 recorded)."""
+    return Path(data_dir) / EXPORTS
 
 
 # -- the rest ----------------------------------------------------------------------------------------------
