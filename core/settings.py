@@ -164,6 +164,27 @@ class ApiSettings(_Section):
         return value
 
 
+class PlaybackSettings(_Section):
+    """Watching and handing out recorded footage (the recorder's own settings are in ``record``)."""
+
+    clip_pre_roll_s: float = Field(default=10.0, ge=0, le=600, description="An event's clip starts this long "
+                                                                          "before the event.")
+    clip_post_roll_s: float = Field(default=10.0, ge=0, le=600, description="An event's clip ends this long after "
+                                                                           "the event (an open event: now).")
+    playlist_max_hours: float = Field(default=24.0, gt=0, le=24 * 7, description="Longest range one playlist "
+                                                                                 "covers.")
+    export_max_hours: float = Field(default=4.0, gt=0, le=72, description="Longest range one MP4 export covers.")
+    export_timeout_s: float = Field(default=600.0, gt=0, le=7200, description="An export's ffmpeg run is "
+                                                                               "stopped after this long.")
+    live_audit_window_s: float = Field(
+        default=600.0, ge=0, le=86400,
+        description="One audit row per person and camera for live viewing within this long (a live playlist is "
+                    "fetched every few seconds); 0: a row per playlist request.")
+    engineers_view: bool = Field(
+        default=False, description="Engineers may watch (not export) the recordings of the cameras of their "
+                                   "sites, e.g. to check a new camera records; off: only the footage's audience.")
+
+
 class Settings(BaseSettings):
     """Root of the settings tree."""
 
@@ -188,6 +209,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     vision: VisionSettings = VisionSettings()
     api: ApiSettings = ApiSettings()
+    playback: PlaybackSettings = PlaybackSettings()
 
     @field_validator("timezone")
     @classmethod

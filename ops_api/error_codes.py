@@ -162,4 +162,16 @@ CODES: dict[str, tuple[str, ...]] = {
     "stream_unreadable": ("detail",),
     "camera_no_stream": (),
     "camera_no_picture": ("detail",),
+    # recordings (playback, exports, holds)
+    "footage_not_permitted": ("role", "audience"),
+    "recording_range_invalid": (),
+    "recording_range_too_long": ("max_hours",),
+    "recording_none_in_range": (),
+    "recording_segment_not_found": (),
+    "recording_live_unavailable": (),
+    "recording_export_failed": (),
+    "recording_export_not_found": (),
+    "recording_export_not_yours": (),
+    "recording_hold_not_found": (),
+    "recording_hold_released": (),
 }

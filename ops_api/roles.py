@@ -42,6 +42,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.read": frozenset({ADMIN}),
     "integrations.admin": frozenset({ADMIN}),
     "metrics.read": frozenset({ADMIN}),
+    # Recorded footage is personal data: these roles, and then only the camera's audience (ops_api/footage.py).
+    "recordings.view": frozenset({OPERATOR, MANAGER, ADMIN}),
+    "recordings.export": frozenset({OPERATOR, MANAGER, ADMIN}),
+    "recordings.holds": frozenset({ADMIN}),
 }
 
 

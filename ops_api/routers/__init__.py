@@ -11,6 +11,8 @@ from ops_api.routers import (
     live,
     onboarding,
     ops,
+    recording_exports,
+    recordings,
     reports,
     sites,
     users,
@@ -18,4 +20,5 @@ from ops_api.routers import (
 )
 
 ROUTERS = [ops.router, auth.router, users.router, sites.router, reports.router, onboarding.router, cameras.router,
-           zones.router, counters.router, live.router, events.router, exports.router, integrations.router]
+           zones.router, counters.router, live.router, events.router, exports.router, integrations.router,
+           recording_exports.router, recordings.router]

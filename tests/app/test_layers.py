@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "record": {"core", "cameras"},
     "vision": {"core", "cameras", "ingest"},
     "store": {"core", "cameras"},
-    "ops_api": {"core", "cameras", "store"},
+    "ops_api": {"core", "cameras", "record", "store"},
     "console": {"core"},
     "vigil": {"core", "cameras", "ingest", "record", "vision", "store", "ops_api", "console", "bench", "scenarios"},
     "bench": {"core", "cameras", "ingest", "record", "vision", "store", "ops_api", "vigil", "scenarios"},

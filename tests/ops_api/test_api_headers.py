@@ -51,6 +51,10 @@ def test_every_kind_of_answer_carries_the_security_headers(module_api: ApiHarnes
         assert_secured(stream, "MJPEG stream")
         b"".join(stream.iter_bytes())
     assert "https://cdn.jsdelivr.net" in answers["OpenAPI page"].headers["content-security-policy"]
+    # hls.js (recordings) needs blob: for the video's media source and its transmuxing worker, and only that.
+    console = answers["console page"].headers["content-security-policy"]
+    assert "media-src 'self' blob:" in console and "worker-src 'self' blob:" in console
+    assert "connect-src 'self';" in console and "unsafe-eval" not in console
 
 
 def test_a_server_error_and_an_unforeseen_overflow_carry_them_too(module_api: ApiHarness) -> None:

@@ -7,15 +7,18 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.api import ApiHarness, ApiUser, Seeded, seed_sites
+from tests.support.recordings import Piece, index_footage
 
 ROLES = ("operator", "manager", "engineer", "admin")
 EVERYONE = frozenset(ROLES)
+FOOTAGE = frozenset({"manager", "admin"})  # of a counter camera (ops_api/footage.py)
 _serial = itertools.count()
 
 
@@ -24,21 +27,35 @@ class World:
     api: ApiHarness
     seeded: Seeded
     users: dict[str, ApiUser]  # role -> user of every site; "scoped-<role>" -> user of site A only
+    footage: dict[str, str]  # camera A's recorded segment and a range around it
 
     def ids(self) -> dict[str, Any]:
         s = self.seeded
-        return {"site_a": s.sites[0], "site_b": s.sites[1], "camera_a": s.cameras[0], "camera_b": s.cameras[1],
-                "zone_a": s.zones[0], "zone_b": s.zones[3], "counter_a": s.counters[0], "counter_b": s.counters[1],
+        return {**self.footage, "site_a": s.sites[0], "site_b": s.sites[1], "camera_a": s.cameras[0],
+                "camera_b": s.cameras[1], "zone_a": s.zones[0], "zone_b": s.zones[3], "counter_a": s.counters[0],
+                "counter_b": s.counters[1],
                 "event_a": s.events[0], "event_b": s.events[3], "user_id": self.users["operator"].id,
                 "today": datetime.now(UTC).date().isoformat()}
 
 
 @pytest.fixture(scope="module")
-def world(module_api: ApiHarness) -> World:
+def world(module_api: ApiHarness, recorded_segments: list[Piece]) -> World:
     seeded = seed_sites(module_api.conn)
     users = {role: module_api.user(role) for role in ROLES}
     users |= {f"scoped-{role}": module_api.user(role, site_ids=[seeded.sites[0]]) for role in ROLES}
-    return World(module_api, seeded, users)
+    # Camera A (a counter camera: its managers' footage) recorded around event A (an hour ago).
+    event_time = module_api.conn.execute("SELECT time FROM events WHERE id = %s", (seeded.events[0],)
+                                         ).fetchone()["time"]
+    start = event_time - timedelta(seconds=12)
+    segments = index_footage(module_api.conn, module_api.settings.data_dir, seeded.cameras[0], start,
+                             recorded_segments[:12])
+    live = module_api.settings.data_dir / "recordings" / str(seeded.cameras[0]) / "live.m3u8"
+    live.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n" + Path(segments[-1].path).relative_to(
+        str(seeded.cameras[0])).as_posix() + "\n")
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    footage = {"segment_a": segments[0].path, "rec_start": start.astimezone(UTC).strftime(stamp),
+               "rec_end": (start + timedelta(seconds=8)).astimezone(UTC).strftime(stamp)}
+    return World(module_api, seeded, users, footage)
 
 
 def unique() -> str:
@@ -91,6 +108,18 @@ ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
     ("GET", "/api/exports/events?format=xlsx", None, frozenset({"manager", "admin"}), 200),
     ("GET", "/api/exports/counter-audit?site_id={site_a}&date_from={today}", None,
      frozenset({"manager", "admin"}), 200),
+    # Recordings: camera A watches a counter, so its footage is its center's managers' (and admins'), whatever
+    # the operator's or engineer's other rights (tests/ops_api/test_api_recordings.py: street cameras, scope).
+    ("GET", "/api/recordings/cameras", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("GET", "/api/recordings/{camera_a}/spans?start={rec_start}&end={rec_end}", None, FOOTAGE, 200),
+    ("GET", "/api/recordings/{camera_a}/playlist.m3u8?start={rec_start}&end={rec_end}", None, FOOTAGE, 200),
+    ("GET", "/api/recordings/{camera_a}/segments/{segment_a}", None, FOOTAGE, 200),
+    ("GET", "/api/recordings/{camera_a}/live.m3u8", None, FOOTAGE, 200),
+    ("GET", "/api/recordings/{camera_a}/holds", None, FOOTAGE, 200),
+    ("GET", "/api/events/{event_a}/clip", None, FOOTAGE, 200),
+    ("GET", "/api/events/{event_a}/clip.m3u8", None, FOOTAGE, 200),
+    ("POST", "/api/recordings/{camera_a}/exports", lambda i: {"start": i["rec_start"], "end": i["rec_end"],
+                                                              "reason": "kiểm tra quyền"}, FOOTAGE, 201),
     ("GET", "/api/devices", None, frozenset({"admin"}), 200),
     ("GET", "/api/outbound", None, frozenset({"admin"}), 200),
     ("GET", "/metrics", None, frozenset({"admin"}), 200),
@@ -130,6 +159,8 @@ OTHER_SITE_OBJECTS = [
     ("manager", "/api/counters/{counter_b}"), ("manager", "/api/counters/{counter_b}/audit"),
     ("manager", "/api/sites/{site_b}/hall"), ("manager", "/api/events/{event_b}"),
     ("engineer", "/api/cameras/{camera_b}"), ("engineer", "/api/cameras/{camera_b}/zones"),
+    ("manager", "/api/recordings/{camera_b}/spans?start={rec_start}&end={rec_end}"),
+    ("manager", "/api/events/{event_b}/clip"),
 ]
 OTHER_SITE_FILTERS = [
     ("operator", "/api/events?site_id={site_b}"), ("operator", "/api/cameras?site_id={site_b}"),
