@@ -33,6 +33,7 @@ PAGES = [
     ("engineer", "cameras/{hall}/zones", "#zone-list li"),
     ("admin", "users", "#user-table tbody tr"),
     ("admin", "audit-log", "#audit-table"),
+    ("manager", "playback", "svg.recording-timeline"),
 ]
 
 
@@ -75,7 +76,7 @@ def test_sign_in_through_the_form_shows_the_user_role_and_menu(console: ConsoleS
     assert page.text_content("#user-name") == "Phạm Minh Trực"
     assert page.text_content("#user-role") == "Trực vận hành"
     menu = page.locator("#top nav a").all_text_contents()
-    assert menu == ["Màn hình giám sát", "Cảnh báo", "Đường phố"]
+    assert menu == ["Màn hình giám sát", "Cảnh báo", "Đường phố", "Xem lại"]
     page.click("#sign-out")
     page.wait_for_selector("form.signin")
     assert not [p for p in page.problems if "401" not in p]

@@ -26,7 +26,7 @@ export class ApiError extends Error {
 }
 
 // Params that are names of things the console already translates (a zone kind, an event status...).
-const PARAM_LABELS = { kind: 'kind', status: 'status', action: 'action', role: 'role', class_name: 'class' };
+const PARAM_LABELS = { kind: 'kind', status: 'status', action: 'action', role: 'role', audience: 'role', class_name: 'class' };
 
 function shownParams(params) {
   const shown = {};

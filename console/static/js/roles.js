@@ -17,6 +17,9 @@ export const PERMISSIONS = {
   exports: [MANAGER, ADMIN],
   'users.admin': [ADMIN],
   'audit.read': [ADMIN],
+  // Recordings: the server also checks each camera's audience (operators: streets; managers: their centers).
+  'recordings.view': [OPERATOR, MANAGER, ADMIN],
+  'recordings.export': [OPERATOR, MANAGER, ADMIN],
 };
 
 export function can(user, permission) {
@@ -30,6 +33,7 @@ export const PAGES = [
   { path: 'centers', label: 'nav.centers', permission: 'counters.stats', module: './pages/centers.js' },
   { path: 'counter-audit', label: 'nav.counter_audit', permission: 'counters.stats', module: './pages/counter_audit.js' },
   { path: 'streets', label: 'nav.streets', permission: 'street.read', module: './pages/streets.js' },
+  { path: 'playback', label: 'playback.title', permission: 'recordings.view', module: './pages/playback.js' },
   { path: 'cameras', label: 'nav.cameras', permission: 'cameras.write', module: './pages/cameras.js' },
   { path: 'users', label: 'nav.users', permission: 'users.admin', module: './pages/users.js' },
   { path: 'audit-log', label: 'nav.audit_log', permission: 'audit.read', module: './pages/audit_log.js' },

@@ -16,7 +16,8 @@ export function openSessions(site, day) {
   return (extra || weekly).map(([a, b]) => [toMin(a), toMin(b)]);
 }
 
-export function dayTimeline(timeline, site, day) {
+/** `onSession(start)`, when given, makes each citizen's session open that moment (the playback page). */
+export function dayTimeline(timeline, site, day, onSession = null) {
   const tz = site.timezone;
   const midnight = zonedMidnight(day, tz).getTime();
   const minuteOf = (value) => (new Date(value).getTime() - midnight) / 60000;
@@ -43,7 +44,9 @@ export function dayTimeline(timeline, site, day) {
   }
   for (const session of timeline.sessions) {
     const a = x(minuteOf(session.start));
-    svg.append(s('rect', { x: a, y: 4, width: Math.max(1.5, x(minuteOf(session.end)) - a), height: 7, class: 'session' }));
+    svg.append(s('rect', { x: a, y: 4, width: Math.max(1.5, x(minuteOf(session.end)) - a), height: 7,
+      class: onSession ? 'session pickable' : 'session', onclick: onSession ? () => onSession(session.start) : null },
+    s('title', {}, `${fmtTime(session.start, tz)}–${fmtTime(session.end, tz)}`)));
   }
   for (const event of timeline.events) {
     svg.append(s('circle', { cx: x(minuteOf(event.time)), cy: 50, r: 4, class: `mark sev-${event.severity}` }));

@@ -28,7 +28,7 @@ function statsTable(audit) {
   return h('dl', { class: 'stats' }, rows.flatMap(([key, value]) => [h('dt', {}, t(key)), h('dd', {}, value)]));
 }
 
-function absencesList(audit, tz) {
+function absencesList(audit, tz, replay) {
   if (!audit.absences.length) return h('p', { class: 'muted' }, t('audit.no_absences'));
   return h('ul', { class: 'absences' }, audit.absences.map((a) => h('li', {},
     a.evidence && a.evidence.path ? h('a', { href: `/api/events/${a.event_id}/evidence`, target: '_blank',
@@ -36,18 +36,34 @@ function absencesList(audit, tz) {
       : h('span', { class: 'evidence-thumb none' }, t('event.no_evidence')),
     h('span', {}, `${fmtTime(a.start, tz)}–${a.end ? fmtTime(a.end, tz) : '…'}`, ' · ',
       t('audit.absent_minutes', { n: fmtNumber(a.minutes, 0) })),
-    h('a', { href: `/console/alarms/${a.event_id}` }, t('audit.open_event')))));
+    h('a', { href: `/console/alarms/${a.event_id}` }, t('audit.open_event')),
+    replay ? h('a', { href: replay(audit.counter_id, a.start), class: 'playback-link' }, t('playback.open')) : null)));
 }
 
-async function dayView(site, day) {
-  const audits = await api(`/sites/${site.id}/counter-audit`, { query: { day } });
+// The counter's camera at that moment in the playback page (null: the user does not see recordings).
+async function replayLinks(ctx, site) {
+  if (!ctx.can('recordings.view')) return null;
+  const counters = await api('/counters', { query: { site_id: site.id } }).catch(() => []);
+  const cameraOf = new Map(counters.map((c) => [c.id, c.camera_id]));
+  return (counterId, when) => (cameraOf.get(counterId)
+    ? `/console/playback${queryString({ camera: cameraOf.get(counterId), at: new Date(when).toISOString() })}` : null);
+}
+
+async function dayView(ctx, site, day) {
+  const [audits, replay] = await Promise.all([api(`/sites/${site.id}/counter-audit`, { query: { day } }),
+    replayLinks(ctx, site)]);
   const timelines = await settle(audits.map((a) => api(`/counters/${a.counter_id}/timeline`, { query: { day } })));
+  const onSession = replay ? (counterId) => (start) => {
+    const href = replay(counterId, start);
+    if (href) ctx.navigate(href.slice('/console/'.length));
+  } : () => null;
   return audits.map((audit, i) => h('article', { class: 'panel counter-audit', dataset: { counter: audit.counter_id } },
     h('h2', {}, t('centers.counter_n', { n: audit.number }), ' · ', audit.department,
       audit.officer ? h('small', {}, ` — ${audit.officer}`) : null),
-    timelines[i] && !(timelines[i] instanceof Error) ? dayTimeline(timelines[i], site, day) : null,
+    timelines[i] && !(timelines[i] instanceof Error) ? dayTimeline(timelines[i], site, day,
+      onSession(audit.counter_id)) : null,
     h('div', { class: 'audit-row' }, statsTable(audit), h('div', {}, h('h3', {}, t('audit.absences')),
-      absencesList(audit, site.timezone)))));
+      absencesList(audit, site.timezone, replay)))));
 }
 
 function monthDays(month, tz) {
@@ -129,7 +145,7 @@ export async function render(root, ctx) {
     site && ctx.can('exports') ? h('span', { class: 'exports' }, exportLink('csv'), exportLink('xlsx')) : null));
   if (!site) return null;
   if (mode === 'day') root.append(timelineLegend());
-  const body = mode === 'day' ? await dayView(site, day) : await monthView(site, month);
+  const body = mode === 'day' ? await dayView(ctx, site, day) : await monthView(site, month);
   root.append(...body);
   if (!body.length) root.append(h('p', { class: 'panel muted' }, t('centers.no_counters')));
   return null;

@@ -3,6 +3,7 @@
 
 import { api, errorText } from '../api.js';
 import { zoneOverlay } from '../camera_view.js';
+import { eventClip } from '../clip.js';
 import { fill, h, select, toast } from '../dom.js';
 import { fmtDateTime, fmtNumber, label, t } from '../i18n.js';
 
@@ -105,6 +106,7 @@ export async function renderDetail(panel, id, { ctx, cameras, onChange }) {
       event.counter_id ? [h('dt', {}, t('event.counter')), h('dd', {}, `#${event.counter_id}`)] : null),
     attributes(event.attributes),
     evidence(event, zone),
+    eventClip(event, ctx),
     ctx.can('events.workflow') ? h('div', { class: 'workflow' }, note, h('div', { class: 'actions' }, actions)) : null,
     h('h3', {}, t('event.history')),
     history(event, tz));

@@ -3,8 +3,9 @@
 import { api } from '../api.js';
 import { cameraView } from '../camera_view.js';
 import { fill, h, select } from '../dom.js';
-import { fmtDateTime, label, t } from '../i18n.js';
+import { fmtDateTime, fmtNumber, label, t } from '../i18n.js';
 import { liveEvents } from '../live.js';
+import { codecNotice, footageCameras, hlsPlayer } from '../player.js';
 
 const REFRESH_MS = 10000;
 
@@ -26,19 +27,54 @@ export async function render(root, ctx) {
     id: 'wall-site', onchange: (e) => ctx.navigate(`wall${e.target.value ? `?site=${e.target.value}` : ''}`) });
   root.append(h('div', { class: 'toolbar' }, h('h1', {}, t('nav.wall')), siteChoice, counts), grid);
 
+  // The enlarged tile plays the recorder's newest segments when the user may watch this camera's recordings
+  // and the browser can play its codec; until then (or else) the analysis picture stays.
+  async function liveVideo(camera, slot, note, view, session) {
+    if (!ctx.can('recordings.view')) return;
+    const recording = (await footageCameras()).find((c) => c.id === camera.id);  // none: not this user's footage, the picture only
+    if (!recording || !recording.live || session.closed) return;
+    if (recording.browser_playable === false) { slot.append(codecNotice()); return; }
+    const player = hlsPlayer(`/api/recordings/${camera.id}/live.m3u8`, { live: true, id: 'live-video' });
+    session.player = player;
+    try {
+      await player.ready;
+    } catch (error) {
+      fill(note, error.status === 404 ? t('playback.live_unavailable') : t('playback.play_error'));
+      return;
+    }
+    if (session.closed) return;
+    view.stop();
+    fill(slot, player.element);
+    session.timer = setInterval(() => {
+      const shown = player.playingDate();
+      fill(note, shown ? `${t('playback.live')} · ${t('playback.latency', { s: fmtNumber((Date.now() - shown) / 1000, 1) })}` : '');
+    }, 1000);
+  }
+
+  let closeModal = null;
   function enlarge(camera) {
     const view = cameraView(camera, zonesOf.get(camera.id), { fps: 5 });
-    const close = () => { view.stop(); overlay.remove(); document.removeEventListener('keydown', onKey); };
+    const slot = h('div', { class: 'live-slot' }, view.element);
+    const note = h('span', { class: 'muted live-latency', id: 'live-latency' });
+    const session = { closed: false, player: null, timer: null };
+    const close = () => {
+      session.closed = true;
+      clearInterval(session.timer);
+      if (session.player) session.player.stop();
+      view.stop(); overlay.remove(); document.removeEventListener('keydown', onKey);
+    };
     const onKey = (e) => { if (e.key === 'Escape') close(); };
     const overlay = h('div', { class: 'modal', id: 'tile-modal', onclick: (e) => { if (e.target === overlay) close(); } },
       h('div', { class: 'modal-body wide' },
         h('div', { class: 'modal-head' }, h('h2', {}, camera.name), stateBadge(camera),
           h('span', { class: 'muted' }, t('wall.state_since', { time: fmtDateTime(camera.state_since,
             ctx.siteById(camera.site_id)?.timezone) })),
-          h('button', { class: 'close', onclick: close, title: t('common.close') }, '×')),
-        view.element));
+          note, h('button', { class: 'close', onclick: close, title: t('common.close') }, '×')),
+        slot));
     document.addEventListener('keydown', onKey);
     document.body.append(overlay);
+    closeModal = close;
+    liveVideo(camera, slot, note, view, session);
   }
 
   function draw(list) {
@@ -71,5 +107,8 @@ export async function render(root, ctx) {
   const stopLive = ctx.can('events.read') ? liveEvents({ after: null, onState: () => {}, onEvent: (op, event) => {
     if (op === 'insert' && event.type.startsWith('camera_')) refresh();
   } }) : () => {};
-  return () => { stopLive(); clearInterval(timer); views.forEach((v) => v.stop()); document.getElementById('tile-modal')?.remove(); };
+  return () => {
+    stopLive(); clearInterval(timer); views.forEach((v) => v.stop());
+    if (closeModal && document.getElementById('tile-modal')) closeModal();
+  };
 }
