@@ -158,6 +158,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "camera_bad_reply": ("address", "detail"),
     "camera_no_usable_profile": ("address", "detail"),
     "camera_onvif_failed": ("address", "detail"),
+    "camera_encoder_refused": ("address", "detail"),
     "source_unusable": ("detail",),
     "stream_unreadable": ("detail",),
     "camera_no_stream": (),

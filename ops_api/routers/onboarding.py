@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import psycopg
@@ -23,11 +24,12 @@ from starlette.concurrency import run_in_threadpool
 from cameras import onvif
 from cameras.addresses import check_network_uri
 from cameras.onvif import AuthFailed, OnvifError
+from cameras.onvif_encoder import EncoderRefused, set_recording_encoder
 from core import media
-from ops_api import changes
+from ops_api import audit, changes
 from ops_api.changes import CAMERA
 from ops_api.credentials import encrypt_password
-from ops_api.deps import context, require, require_briefly
+from ops_api.deps import client_addr, context, require, require_briefly
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
 from ops_api.routers.cameras import FILE_CAMERAS, CameraOut
@@ -71,6 +73,12 @@ class OnboardIn(BaseModel):
     analytics_fps: float | None = Field(None, gt=0, le=60)
 
 
+class EncoderIn(ProbeIn):
+    model_config = {"extra": "forbid"}
+    profile_token: str = Field(min_length=1, max_length=128, description="The profile whose stream to set (probe's "
+                               "profiles[].token), normally the main stream's")
+
+
 class Onboarded(BaseModel):
     camera: CameraOut
     notes: list[str]
@@ -80,7 +88,7 @@ class Onboarded(BaseModel):
 ONVIF_CODES: dict[type[OnvifError], str] = {
     onvif.HostUnreachable: "camera_unreachable", onvif.NotOnvif: "camera_not_onvif", AuthFailed: "camera_auth_failed",
     onvif.ClockSkewTooLarge: "camera_clock_skew", onvif.MalformedReply: "camera_bad_reply",
-    onvif.NoUsableProfile: "camera_no_usable_profile"}
+    onvif.NoUsableProfile: "camera_no_usable_profile", EncoderRefused: "camera_encoder_refused"}
 
 
 def _onvif_error(exc: OnvifError, host: str | None, port: int) -> ApiError:
@@ -116,6 +124,26 @@ async def probe(*, body: ProbeIn, _: Writer) -> dict[str, Any]:
         raise ApiError(422, "body.host", f"not a usable address: {exc}", code="address_unusable",
                        params={"detail": str(exc)}) from None
     return report.to_info()
+
+
+@router.post("/encoder")
+async def recording_encoder(*, body: EncoderIn, request: Request, user: Writer) -> dict[str, Any]:
+    """Make a camera's stream fit recording, where the camera allows it over ONVIF: H.264 (the browser does not
+    play H.265) with a key frame every 2 s (the recorder's segments). Nothing is sent when it fits already."""
+    try:
+        change = await set_recording_encoder(body.host, body.port, body.username, body.password, body.profile_token,
+                                             timeout_s=body.timeout_s)
+    except OnvifError as exc:
+        raise _onvif_error(exc, body.host, body.port) from None
+    except (OSError, ValueError) as exc:
+        raise ApiError(422, "body.host", f"not a usable address: {exc}", code="address_unusable",
+                       params={"detail": str(exc)}) from None
+    before, after = asdict(change.before), asdict(change.after)
+    if change.changed:  # a change a person made to a device: audited like any other
+        with context(request).pool.connection() as conn:
+            audit.record(conn, user, "camera.encoder", "onvif_device", f"{body.host}:{body.port}", before=before,
+                         after=after, remote_addr=client_addr(request), site_ids=None)
+    return {"changed": change.changed, "before": before, "after": after, "fits_recording": change.after.fits_recording}
 
 
 async def _onboard(body: OnboardIn) -> Any:

@@ -72,3 +72,16 @@ def test_probe_errors_name_the_field_and_the_fix(api: ApiHarness) -> None:
     assert missing.status_code == 422 and missing.json()["detail"][0]["field"] == "body.url"
     refused = api.client.post("/api/cameras/probe", headers=api.user("operator").headers, json={"host": "x"})
     assert refused.status_code == 403
+
+
+def test_setting_the_recording_encoder_needs_an_engineer_and_names_what_fails(api: ApiHarness) -> None:
+    body = {"host": "127.0.0.1", "port": free_port(), "timeout_s": 2, "profile_token": "Profile_Main"}
+    refused = api.client.post("/api/cameras/encoder", headers=api.user("operator").headers, json=body)
+    assert refused.status_code == 403
+    engineer = api.user("engineer")
+    unreachable = api.client.post("/api/cameras/encoder", headers=engineer.headers, json=body)
+    assert unreachable.status_code == 422
+    assert unreachable.json()["detail"][0]["code"] == "camera_unreachable"
+    no_profile = api.client.post("/api/cameras/encoder", headers=engineer.headers,
+                                 json={k: v for k, v in body.items() if k != "profile_token"})
+    assert no_profile.status_code == 422 and no_profile.json()["detail"][0]["field"] == "body.profile_token"

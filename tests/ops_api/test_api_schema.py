@@ -20,7 +20,7 @@ MAX_EXAMPLES = int(os.environ.get("VIGIL_SCHEMATHESIS_EXAMPLES", "3"))
 LOCKOUTS = r"^/api/auth/(logout|password|tokens/.*)$|^/api/users/\{user_id\}/(password|tokens/.*)$"
 # Operations that reach out to the network with what the fuzzer typed (camera probes, discovery multicast,
 # stream decoding, webhook/MQTT targets): tests may only talk to loopback, so these have their own tests.
-OUTWARD = r"^/api/cameras/(probe|onboard|discover|\{camera_id\}/(snapshot|preview))$|^/api/outbound$"
+OUTWARD = r"^/api/cameras/(probe|encoder|onboard|discover|\{camera_id\}/(snapshot|preview))$|^/api/outbound$"
 
 
 def test_openapi_schema_documents_examples_and_errors(served_api: ServedApi) -> None:

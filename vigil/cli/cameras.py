@@ -124,6 +124,41 @@ def probe(ctx: typer.Context, host: str = typer.Argument(..., help="Camera addre
             typer.echo(f"    snapshot: {p.snapshot_uri}")
 
 
+@cameras_app.command("encoder", epilog=ONVIF_CODES + " 26 the camera refused the encoder change.")
+def encoder(ctx: typer.Context, host: str = typer.Argument(..., help="Camera address."),
+            profile: str = typer.Option(..., "--profile", help="Profile token (from `vigil cameras probe --json`)."),
+            port: int = typer.Option(80, "--port", min=1, max=65535, help="ONVIF (HTTP) port."),
+            user: str = typer.Option(None, "--user", help="ONVIF user."),
+            password_env: str = typer.Option(None, "--password-env", help="Read the password from this variable."),
+            gov_length: int = typer.Option(None, "--gov-length", min=1, max=1000,
+                                           help="Frames between key frames (default: 2 s of frames, when needed)."),
+            timeout: float = typer.Option(8.0, "--timeout", min=0.5, max=120),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Make a stream fit recording: H.264 with a key frame every 2 s (ONVIF SetVideoEncoderConfiguration), when
+    it is not so already and the camera allows it; the browser plays H.264, not H.265."""
+    import asyncio
+    from dataclasses import asdict
+
+    from cameras.onvif import OnvifError
+    from cameras.onvif_encoder import set_recording_encoder
+
+    state(ctx).settings()
+    secret = _password(None, password_env, user)
+    try:
+        change = asyncio.run(set_recording_encoder(host, port, user, secret, profile, gov_length=gov_length,
+                                                   timeout_s=timeout))
+    except OnvifError as exc:
+        raise fail(str(exc), exc.exit_code) from None  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps({"changed": change.changed, "before": asdict(change.before),
+                               "after": asdict(change.after), "fits_recording": change.after.fits_recording}))
+        return
+    after = change.after
+    gop = f", a key frame every {after.gop_s:g} s" if after.gop_s else ""
+    typer.echo(f"{'changed to' if change.changed else 'already'} {after.encoding}{gop} "
+               f"({'fits' if after.fits_recording else 'does not fit'} recording)")
+
+
 @cameras_app.command("add", epilog=ONVIF_CODES)
 def add(ctx: typer.Context,
         site: str = typer.Option(..., "--site", help="Site code."),

@@ -110,12 +110,17 @@ export async function render(root, ctx) {
       const profiles = state.report.profiles.filter((p) => p.stream_uri);
       const options = profiles.map((p) => [p.stream_uri, profileLabel(p)]);
       const r = state.report;
+      const advice = h('div', { class: 'encoder-advice', id: 'encoder-advice' });
+      const advise = () => encoderAdvice(advice, profiles.find((p) => p.stream_uri === state.main));
+      advise();
       return [
         h('h2', {}, t('wizard.step_profiles')),
         h('p', { id: 'probe-result' }, `${r.manufacturer} ${r.model} · ${t('wizard.firmware')} ${r.firmware}`),
         h('div', { class: 'form-grid' },
-          field(t('wizard.main_stream'), select(options, state.main, { id: 'wiz-main', onchange: (e) => { state.main = e.target.value; } })),
+          field(t('wizard.main_stream'), select(options, state.main, { id: 'wiz-main',
+            onchange: (e) => { state.main = e.target.value; advise(); } })),
           field(t('wizard.sub_stream'), select(options, state.sub, { id: 'wiz-sub', onchange: (e) => { state.sub = e.target.value; } }))),
+        advice,
         h('div', { class: 'actions' }, back(1), next(t('wizard.next'), async () => go(3))),
       ];
     },
@@ -142,6 +147,25 @@ export async function render(root, ctx) {
       ];
     },
   };
+
+  // Recording copies the main stream as it is and the browser plays H.264 only: recommend it, and set it over
+  // ONVIF (H.264, a key frame every 2 s) where the camera allows; a refusal says what to do instead.
+  function encoderAdvice(box, profile) {
+    if (!profile) { fill(box); return; }
+    const h264 = profile.encoding.toUpperCase() === 'H264';
+    const result = h('p', { id: 'encoder-result' });
+    const apply = next(t('playback.encoder_apply'), async () => {
+      const done = await api('/cameras/encoder', { method: 'POST', body: { host: state.host, port: state.port,
+        username: state.username || null, password: state.password || null, profile_token: profile.token } });
+      if (!done.changed) { fill(result, t('playback.encoder_fits')); return; }
+      profile.encoding = done.after.encoding;
+      toast(t('playback.encoder_changed', { encoding: done.after.encoding,
+        gop: fmtNumber(done.after.gov_length / (done.after.fps || 25), 1) }), 'ok');
+      go(2);
+    }, 'encoder-apply');
+    fill(box, h('p', { class: h264 ? 'muted' : 'notice', id: 'encoder-note' }, h264 ? t('playback.encoder_h264_ok')
+      : t('playback.encoder_h265', { encoding: profile.encoding })), h('div', { class: 'actions' }, apply), result);
+  }
 
   async function register() {
     const body = { site_id: state.site_id, name: state.name, kind: state.kind, analytics_fps: state.analytics_fps || null,
