@@ -8,6 +8,7 @@ live playlist) names it, through ``core.media.recording_file``. Playlists are au
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +31,7 @@ router = APIRouter(tags=["recordings"])
 Start = Annotated[Moment, Query(description="Start of the range, with its UTC offset (2026-12-07T08:00:00+07:00).")]
 End = Annotated[Moment, Query(description="End of the range, with its UTC offset.")]
 SPANS_MAX_HOURS = 31 * 24
+LIVE_FRESH_S = 15.0  # a live playlist not rewritten for this long: the recorder is not writing
 PLAYLIST_HEADERS = {"cache-control": "no-store"}
 SEGMENT_HEADERS = {"cache-control": "private, max-age=3600"}  # a segment never changes; personal data: no shared cache
 PLAYLIST_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {hls.MEDIA_TYPE: {}}}}
@@ -43,6 +45,7 @@ class FootageCameraOut(BaseModel):
     last_recorded: datetime | None  # the end of the newest segment
     codec: str | None  # the newest segment's
     browser_playable: bool | None  # None: nothing recorded yet
+    live: bool  # the recorder is writing the camera's live playlist now
 
 
 class SpanOut(BaseModel):
@@ -91,8 +94,18 @@ def footage_cameras(*, request: Request, user: CurrentUser, conn: Conn) -> list[
     return [FootageCameraOut(id=camera.camera_id, name=camera.name, site_id=camera.site_id,
                              site_name=extra["site_name"], last_recorded=extra["last_end"], codec=extra["last_codec"],
                              browser_playable=None if extra["last_codec"] is None
-                             else extra["last_codec"] in BROWSER_CODECS)
+                             else extra["last_codec"] in BROWSER_CODECS,
+                             live=_recording_now(settings.data_dir, camera.camera_id))
             for camera, extra in playback.footage_cameras(conn, user.scope) if may_watch(user, camera, settings)]
+
+
+def _recording_now(data_dir: Path, camera_id: int) -> bool:
+    """Whether the recorder rewrote the camera's live playlist lately (it does at every segment, ~2 s)."""
+    try:
+        age = time.time() - media.recording_live_playlist(data_dir, camera_id).stat().st_mtime
+    except OSError:
+        return False
+    return age < LIVE_FRESH_S
 
 
 @router.get("/api/recordings/{camera_id}/spans", response_model=SpansOut)

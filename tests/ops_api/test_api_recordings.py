@@ -161,6 +161,21 @@ def test_an_events_clip_covers_the_event_with_its_pre_and_post_roll(footage: Foo
     assert refused.status_code == 403 and refused.json()["code"] == "footage_not_permitted"
 
 
+def test_the_camera_list_holds_only_the_footage_the_user_may_watch(footage: Footage) -> None:
+    def ids(who: str) -> set[int]:
+        return {c["id"] for c in footage.get(who, "/api/recordings/cameras").json()}
+
+    assert ids("operator") == {footage.street_camera}
+    assert ids("manager") == {footage.counter_camera, footage.other_camera}
+    assert ids("scoped-manager") == {footage.counter_camera}
+    assert ids("admin") == {footage.street_camera, footage.counter_camera, footage.other_camera}
+    assert footage.get("engineer", "/api/recordings/cameras").status_code == 403
+    street = next(c for c in footage.get("operator", "/api/recordings/cameras").json()
+                  if c["id"] == footage.street_camera)
+    assert (street["codec"], street["browser_playable"], street["live"]) == ("h264", True, False)
+    assert datetime.fromisoformat(street["last_recorded"]) == footage.run_b[-1].end
+
+
 # (who, camera, status): the audience of each camera, site scope, and roles without the permission.
 AUDIENCE = [
     ("operator", "street_camera", 200), ("manager", "street_camera", 403), ("engineer", "street_camera", 403),
@@ -218,4 +233,6 @@ def test_the_live_view_rewrites_the_recorders_playlist_and_is_audited_once_per_s
         assert newest.status_code == 200 and newest.content[:1] == b"G"  # an MPEG-TS sync byte
         assert footage.get("operator", path).status_code == 200
         assert footage.get("manager", path).status_code == 403
+        listed = {c["id"]: c for c in footage.get("operator", "/api/recordings/cameras").json()}
+        assert listed[footage.street_camera]["live"] is True
     assert len(audit_rows(footage.api, "recording.live", operator)) == before + 1
