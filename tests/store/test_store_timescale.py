@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from core.settings import StoreSettings
+from store import playback
 from store.db import connect
 from store.migrate import migrate
 from store.policies import RAW_TABLES, apply_policies, policy_jobs, refresh_rollups, run_policies
@@ -29,6 +30,7 @@ from store.queries import (
     search_events,
 )
 from store.writer import StoreWriter
+from tests.support.recordings import index_rows
 from tests.support.timescale import (
     DAY,
     City,
@@ -59,6 +61,9 @@ def load(url: str, conn: psycopg.Connection, spool: Path) -> City:
             writer.write_health(health)
         assert writer.flush(120), writer.stats()
         assert writer.stats().rows_rejected == 0
+    # Recorded footage of the desk camera: a hole of 1.5 s, then a recorder restart (playback's spans).
+    index_rows(conn, city.desk_camera, local(9), [2.0] * 6, gaps={4: 1.5})
+    index_rows(conn, city.desk_camera, local(9, 1), [2.0] * 3, run_id="run-2")
     return city
 
 
@@ -86,6 +91,9 @@ def answers(conn: psycopg.Connection, city: City) -> dict[str, Any]:
         "health": camera_health_latest(conn),
         "uptime_hourly": camera_uptime(conn, "hour", day_start, day_end),
         "uptime_daily": camera_uptime(conn, "day", day_start, day_end),
+        "recording_spans": playback.spans(conn, city.desk_camera, day_start, day_end),
+        "recording_segments": playback.segments(conn, city.desk_camera, local(9, 0, 3), local(9, 1, 2)),
+        "footage_cameras": playback.footage_cameras(conn, None),
         "health_hourly": conn.execute("SELECT bucket, camera_id, samples, online_samples, input_fps_total,"
                                       " reconnects_max FROM camera_health_hourly ORDER BY 1, 2").fetchall(),
     })
@@ -151,6 +159,7 @@ def test_timescaledb_path_matches_plain_postgresql(timescale_url: str, timescale
     for key in expected:
         assert got[key] == expected[key], key
     assert got["audit"]["absences"] and got["counter_daily"][0]["sessions"] == 70
+    assert [span["segments"] for span in got["recording_spans"]] == [4, 2, 3] and len(got["recording_segments"]) == 6
 
     # A replayed batch landing on a compressed chunk still lands once.
     with StoreWriter(timescale_url, SETTINGS, tmp_path / "ts-spool", registry=CollectorRegistry(), threads=1,

@@ -102,6 +102,23 @@ def index_footage(conn: psycopg.Connection, data_dir: Path, camera_id: int, star
     return out
 
 
+def index_rows(conn: psycopg.Connection, camera_id: int, start: datetime, durations: Sequence[float], *,
+               run_id: str = "run-1", codec: str = "h264", gaps: dict[int, float] | None = None) -> list[Indexed]:
+    """Index rows without files (for queries on the index alone): segments of ``durations`` back to back from
+    ``start``, with ``gaps[i]`` seconds of nothing before segment ``i``."""
+    out, when = [], start
+    for i, duration in enumerate(durations):
+        when += timedelta(seconds=(gaps or {}).get(i, 0.0))
+        end = when + timedelta(seconds=duration)
+        path = f"{camera_id}/{when:%Y-%m-%d}/{when:%H%M%S%f}-{run_id}.ts"
+        conn.execute("INSERT INTO recording_segments (camera_id, start_time, end_time, path, bytes, codec, width,"
+                     " height, node, run_id) VALUES (%s, %s, %s, %s, 1000, %s, 768, 576, 'n1', %s)",
+                     (camera_id, when, end, path, codec, run_id))
+        out.append(Indexed(when, end, path))
+        when = end
+    return out
+
+
 class LiveRecording:
     """ffmpeg in real time (``-re``) on a looping clip, writing 2-s segments under the camera's recordings
     folder and the live playlist (``#EXT-X-PROGRAM-DATE-TIME`` per segment), as the recorder does."""
