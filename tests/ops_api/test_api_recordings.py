@@ -236,3 +236,23 @@ def test_the_live_view_rewrites_the_recorders_playlist_and_is_audited_once_per_s
         listed = {c["id"]: c for c in footage.get("operator", "/api/recordings/cameras").json()}
         assert listed[footage.street_camera]["live"] is True
     assert len(audit_rows(footage.api, "recording.live", operator)) == before + 1
+
+
+def test_the_live_rewrite_takes_relative_and_absolute_addresses_and_drops_others(tmp_path: Any) -> None:
+    from ops_api.hls import rewrite_live
+
+    area = tmp_path / "recordings"
+    camera = area / "7"
+    playlist = camera / "live.m3u8"
+    text = "\n".join([
+        "#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:5",
+        "#EXTINF:2.000000,", "#EXT-X-PROGRAM-DATE-TIME:2026-12-06T01:02:03.000+0000", "2026-12-06/010203-r1-0005.ts",
+        "#EXTINF:2.000000,", "#EXT-X-PROGRAM-DATE-TIME:2026-12-06T01:02:05.000+0000", "../8/2026-12-06/x.ts",
+        "#EXTINF:2.000000,", "#EXT-X-PROGRAM-DATE-TIME:2026-12-06T01:02:07.000+0000",
+        str(camera / "2026-12-06" / "010207-r1-0007.ts"), "#EXTINF:2.0,", "http://192.0.2.1/x.ts", ""])
+    out = rewrite_live(text, 7, playlist, area, camera)
+    uris = [line for line in out.splitlines() if not line.startswith("#")]
+    assert uris == ["/api/recordings/7/segments/7/2026-12-06/010203-r1-0005.ts",
+                    "/api/recordings/7/segments/7/2026-12-06/010207-r1-0007.ts"]
+    assert out.count("#EXTINF") == 2 and out.count("#EXT-X-PROGRAM-DATE-TIME") == 2
+    assert "#EXT-X-MEDIA-SEQUENCE:5" in out and "01:02:05" not in out, "another camera's segment goes with its tags"

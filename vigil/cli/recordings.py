@@ -3,7 +3,6 @@ verify a handed-out file against the recorded sha256s, prune by the retention ru
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -166,13 +165,20 @@ def prune(
     disk budget, the oldest continuous footage first (``record.retention.prune``)."""
     try:
         from record.retention import prune as run_prune
+        from store.recordings import RecordingIndex
     except ImportError:
         raise fail("recording retention (record/retention.py) is not part of this build", ExitCode.NOT_BUILT) from None
     settings = state(ctx).settings()
     with _conn(ctx) as conn:
-        report = run_prune(conn, settings, settings.data_dir, dry_run=dry_run)
-    fields = dataclasses.asdict(report) if dataclasses.is_dataclass(report) else {"report": report}
-    typer.echo(("would prune: " if dry_run else "pruned: ") + ", ".join(f"{k} {v}" for k, v in fields.items()))
+        report = run_prune(RecordingIndex(conn), settings, settings.data_dir, dry_run=dry_run)
+    deleted = f"{report.deleted_segments} segments, {_gb(report.deleted_bytes)}"
+    typer.echo(f"{'would delete' if dry_run else 'deleted'} {deleted} (expired {report.expired.segments}, disk budget "
+               f"{report.budget_continuous.segments + report.budget_events.segments}, finished after a crash "
+               f"{report.resumed.segments}); footage before: {_gb(report.footage_bytes)}")
+    if report.storage_alarm:
+        typer.secho("storage alarm: held or event footage would have to go under the disk budget", fg="red", err=True)
+    for error in report.errors:
+        typer.secho(f"error: {error}", fg="red", err=True)
 
 
 def register(app: typer.Typer) -> None:
