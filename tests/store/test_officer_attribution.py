@@ -41,7 +41,7 @@ def month(db: psycopg.Connection, center: Center, officer_id: int) -> OfficerMon
                          now=NOW)
 
 
-def day_of(report: OfficerMonth, day: date):  # noqa: ANN201 - the figures of one day
+def day_of(report: OfficerMonth, day: date):
     return next(d for d in report.days if d.day == day)
 
 

@@ -32,7 +32,8 @@ class Center:
 
 
 def make_province(conn: psycopg.Connection, code: str, name: str) -> int:
-    return conn.execute("INSERT INTO provinces (code, name) VALUES (%s, %s) RETURNING id", (code, name)).fetchone()["id"]
+    return conn.execute("INSERT INTO provinces (code, name) VALUES (%s, %s) RETURNING id",
+                        (code, name)).fetchone()["id"]
 
 
 def make_center(conn: psycopg.Connection, code: str, name: str, *, province_id: int | None = None,
@@ -40,9 +41,10 @@ def make_center(conn: psycopg.Connection, code: str, name: str, *, province_id: 
                 hours: dict[str, Any] | None = None) -> Center:
     """A service center with one camera watching ``counters`` counters (staff and customer zones each) and a
     queue zone; counter n is of department ``departments[(n - 1) % len]``."""
+    calendar = Jsonb(WEEKDAYS_HOURS if hours is None else hours)
     site = conn.execute("INSERT INTO sites (code, name, kind, level, province_id, working_hours) VALUES"
                         " (%s, %s, 'service_center', %s, %s, %s) RETURNING id",
-                        (code, name, level, province_id, Jsonb(hours or WEEKDAYS_HOURS))).fetchone()["id"]
+                        (code, name, level, province_id, calendar)).fetchone()["id"]
     camera = conn.execute("INSERT INTO cameras (site_id, name, source_kind, main_uri, state) VALUES"
                           " (%s, 'hall', 'file', 'var/footage/vtest.mp4', 'online') RETURNING id",
                           (site,)).fetchone()["id"]
