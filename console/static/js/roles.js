@@ -17,6 +17,11 @@ export const PERMISSIONS = {
   exports: [MANAGER, ADMIN],
   'users.admin': [ADMIN],
   'audit.read': [ADMIN],
+  'officers.read': [MANAGER, ADMIN],
+  'officers.write': [MANAGER, ADMIN],
+  'provinces.read': [MANAGER, ADMIN],
+  'tickets.import': [MANAGER, ADMIN],
+  'displays.admin': [ADMIN],
 };
 
 export function can(user, permission) {
@@ -29,6 +34,9 @@ export const PAGES = [
   { path: 'alarms', label: 'nav.alarms', permission: 'events.read', module: './pages/alarms.js' },
   { path: 'centers', label: 'nav.centers', permission: 'counters.stats', module: './pages/centers.js' },
   { path: 'counter-audit', label: 'nav.counter_audit', permission: 'counters.stats', module: './pages/counter_audit.js' },
+  { path: 'province', label: 'province.nav', permission: 'provinces.read', module: './pages/province.js' },
+  { path: 'officers', label: 'officers.nav', permission: 'officers.read', module: './pages/officers.js' },
+  { path: 'tickets', label: 'tickets.nav', permission: 'tickets.import', module: './pages/tickets.js' },
   { path: 'streets', label: 'nav.streets', permission: 'street.read', module: './pages/streets.js' },
   { path: 'cameras', label: 'nav.cameras', permission: 'cameras.write', module: './pages/cameras.js' },
   { path: 'users', label: 'nav.users', permission: 'users.admin', module: './pages/users.js' },
