@@ -5,8 +5,9 @@ picture, the province overview sorted and totalled, and a ticket log uploaded wi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from tests.support.browser import WALL_SCREEN, ConsoleSite, shoot
+from tests.support.browser import WALL_SCREEN, ConsoleSite, shoot, watch
 
 LOG = ("Số vé,Dịch vụ,Quầy,Ngày,Giờ lấy số,Giờ gọi,Giờ kết thúc\n"
        "C001,Tư pháp - Hộ tịch,1,01/12/2026,07:35,07:41,07:52\n"
@@ -28,10 +29,9 @@ def new_hall_address(console: ConsoleSite) -> str:
     return address
 
 
-def tv(console: ConsoleSite, address: str, state: str):  # noqa: ANN201 - a page on a signed-out 1920x1080 TV
+def tv(console: ConsoleSite, address: str, state: str) -> Any:
+    """A page on a signed-out 1920x1080 TV, once the screen is in ``state``."""
     context = console.browser.new_context(viewport=WALL_SCREEN, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-    from tests.support.browser import watch
-
     page = watch(context.new_page())
     page.goto(address)
     page.wait_for_selector(f"body[data-state={state}]", timeout=15_000)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
 from core.redact import redact
@@ -33,11 +35,11 @@ def center_with_a_queue(api: ApiHarness) -> tuple[Center, int]:
     return hall, officer
 
 
-def rotate(api: ApiHarness, site_id: int, headers: dict[str, str]):
+def rotate(api: ApiHarness, site_id: int, headers: dict[str, str]) -> httpx.Response:
     return api.client.post(f"/api/sites/{site_id}/display-key", json={}, headers=headers)
 
 
-def board(api: ApiHarness, site_id: int, key: str | None):
+def board(api: ApiHarness, site_id: int, key: str | None) -> httpx.Response:
     return api.client.get(f"/api/hall/{site_id}/board", headers={} if key is None else {"X-Display-Key": key})
 
 
@@ -107,8 +109,8 @@ def test_the_board_shows_counters_and_forecasts_and_no_personal_data(api: ApiHar
     assert justice["forecast_wait_s"] == pytest.approx(240 / 3 + 3 * 240 / 2)
 
 
-def test_too_many_wrong_keys_lock_the_address_out(db_url: str, tmp_path) -> None:
-    with serve_in_process(db_url, tmp_path, ) as api:
+def test_too_many_wrong_keys_lock_the_address_out(db_url: str, tmp_path: Path) -> None:
+    with serve_in_process(db_url, tmp_path) as api:
         api.settings.centers.hall_max_wrong_keys = 3
         hall, _ = center_with_a_queue(api)
         key = rotate(api, hall.site_id, api.user("admin").headers).json()["key"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from ops_api.security import DEVICE_PREFIX, new_token, token_hash
@@ -56,11 +57,11 @@ def province(module_api: ApiHarness) -> Province:
     return Province(module_api, an_giang, can_tho, provincial, long_xuyen, chau_doc, ninh_kieu, officers, users)
 
 
-def get(p: Province, who: str, path: str, **params: object):
+def get(p: Province, who: str, path: str, **params: object) -> httpx.Response:
     return p.api.client.get(path, params=params, headers=p.users[who].headers)
 
 
-def names(response) -> set[str]:
+def names(response: httpx.Response) -> set[str]:
     assert response.status_code == 200, response.text
     return {o["full_name"] for o in response.json()}
 

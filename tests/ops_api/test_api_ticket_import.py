@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import httpx
 import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
@@ -31,7 +32,8 @@ def events(api: ApiHarness, site_id: int) -> list[tuple[str, str]]:
         "SELECT ticket_number, kind FROM ticket_events WHERE site_id = %s ORDER BY time, kind", (site_id,))]
 
 
-def upload(api: ApiHarness, site_id: int, data: bytes, headers: dict[str, str], **params: object):
+def upload(api: ApiHarness, site_id: int, data: bytes, headers: dict[str, str],
+           **params: object) -> httpx.Response:
     return api.client.post(f"/api/sites/{site_id}/ticket-imports", content=data, params=params,
                            headers={**headers, "Content-Type": "application/octet-stream"})
 

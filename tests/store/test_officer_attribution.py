@@ -12,7 +12,7 @@ import pytest
 
 from store import officers
 from store.assignments import site_assignments
-from store.queries.officer_report import OfficerMonth, officer_month
+from store.queries.officer_report import OfficerFigures, OfficerMonth, officer_month
 from store.registry_rows import get_site
 from tests.support.centers import Center, add_officer, make_center, presence, rating, session
 
@@ -41,7 +41,7 @@ def month(db: psycopg.Connection, center: Center, officer_id: int) -> OfficerMon
                          now=NOW)
 
 
-def day_of(report: OfficerMonth, day: date):
+def day_of(report: OfficerMonth, day: date) -> OfficerFigures:
     return next(d for d in report.days if d.day == day)
 
 
