@@ -5,7 +5,9 @@
 - ``/`` and ``/console/...``: the page shell (``static/index.html``); a small client-side router picks the page;
 - ``/console/static/...``: the ES modules, styles and translation files (no build step);
 - ``/console/vendor/...``: front-end libraries installed from npm by ``scripts/setup.sh`` (``npm ci`` in
-  ``console/``, pinned by ``console/package-lock.json``); nothing is fetched from a CDN at run time.
+  ``console/``, pinned by ``console/package-lock.json``); nothing is fetched from a CDN at run time;
+- ``/hall/<site id>``: the public hall screen for the waiting hall's TV (no sign-in: its display key rides in the
+  URL's fragment and is checked by the API, ``ops_api/routers/hall_screen.py``).
 
 Everything the page shows comes from the API under ``/api``; the server enforces roles there, the console
 only hides what a role cannot use.
@@ -35,6 +37,7 @@ MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"
 # The content security policy and the other security headers come with every answer of the API process
 # (ops_api/headers.py): the page loads only its own files, no inline script, no framing.
 SHELL_HEADERS = {"cache-control": "no-cache"}
+HALL_HEADERS = {"cache-control": "no-cache", "referrer-policy": "no-referrer"}
 
 
 def vendor_missing() -> list[str]:
@@ -57,6 +60,10 @@ def mount(app: FastAPI) -> None:
             raise HTTPException(404, f"vendor file {name} is not installed (run scripts/setup.sh)")
         return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
                             headers={"cache-control": "max-age=86400"})
+
+    @app.get("/hall/{site_id}", include_in_schema=False)
+    def hall_screen(site_id: int) -> FileResponse:  # the page only: its data needs the site's display key
+        return FileResponse(STATIC / "hall.html", media_type="text/html", headers=HALL_HEADERS)
 
     @app.get("/console", include_in_schema=False)
     @app.get("/console/{page:path}", include_in_schema=False)

@@ -24,7 +24,7 @@ from urllib.parse import quote
 MASK = "***"
 
 # Query parameters whose value is a secret (cameras: Foscam usr/pwd, Dahua/XM loginuse/loginpas, Hikvision
-# auth; Vigil's own ?token= on the WebSocket; generic API keys).
+# auth; Vigil's own ?token= on the WebSocket; a hall screen's key=; generic API keys).
 PASSWORD_PARAMS = frozenset({"password", "passwd", "pass", "pwd", "psw", "pw", "passwort", "loginpas", "loginpass"})
 SECRET_PARAMS = PASSWORD_PARAMS | {"token", "access_token", "auth", "authorization", "key", "apikey", "api_key",
                                    "secret", "signature", "sig"}
@@ -33,7 +33,7 @@ SECRET_PARAMS = PASSWORD_PARAMS | {"token", "access_token", "auth", "authorizati
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://)(?P<userinfo>[^\s/?#'\"<>]*)@")
 _PARAM = re.compile(r"(?P<key>(?:^|(?<=[?&;\s'\"]))(?:" + "|".join(sorted(SECRET_PARAMS, key=len, reverse=True))
                     + r")=)(?P<value>[^&;#\s'\"<>]*)", re.IGNORECASE)
-_VIGIL_TOKEN = re.compile(r"\b(vg[tsd]_)[A-Za-z0-9_\-]{8,}")
+_VIGIL_TOKEN = re.compile(r"\b(vg[tsdh]_)[A-Za-z0-9_\-]{8,}")  # API token, session, device, hall display
 _AUTH_HEADER = re.compile(r"\b((?:Authorization|Proxy-Authorization):\s*\w+\s+)[^\s'\"]+", re.IGNORECASE)
 
 

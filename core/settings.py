@@ -185,6 +185,25 @@ class PlaybackSettings(_Section):
                                    "sites, e.g. to check a new camera records; off: only the footage's audience.")
 
 
+class CentersSettings(_Section):
+    """Service centers: the wait forecast and the public hall screen (issue 17)."""
+
+    default_service_s: float = Field(
+        default=300.0, gt=0, le=86400,
+        description="Service time the wait forecast assumes for a department that has served nobody recently.")
+    recent_sessions: int = Field(default=20, ge=1, le=1000,
+                                 description="The forecast's service rate: the mean of this many latest sessions.")
+    recent_window_s: float = Field(default=7200.0, gt=0, le=86400,
+                                   description="... ended within this long (older ones say little about now).")
+    hall_refresh_s: float = Field(default=5.0, ge=1, le=300, description="The hall screen asks for news this often.")
+    hall_max_wrong_keys: int = Field(
+        default=10, ge=1, le=10_000,
+        description="Wrong display keys one client address may send within hall_lockout_s before it is refused "
+                    "(429) for as long.")
+    hall_lockout_s: float = Field(default=300.0, ge=1, le=86400,
+                                  description="Window the wrong display keys are counted in, and the lock-out.")
+
+
 class Settings(BaseSettings):
     """Root of the settings tree."""
 
@@ -210,6 +229,7 @@ class Settings(BaseSettings):
     vision: VisionSettings = VisionSettings()
     api: ApiSettings = ApiSettings()
     playback: PlaybackSettings = PlaybackSettings()
+    centers: CentersSettings = CentersSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -40,17 +40,19 @@ def cli_actor() -> str:
 
 
 def get_user(conn: psycopg.Connection, user_id: int | None = None, username: str | None = None,
-             scope: list[int] | None = None) -> dict | None:
-    """The user, or None when there is none within ``scope`` (None: every site; ``store.accounts``)."""
-    return store.find_user(conn, user_id=user_id, username=username, scope=scope)
+             scope: list[int] | None = None, provinces: list[int] | None = None) -> dict | None:
+    """The user, or None when there is none within ``scope`` and ``provinces`` (an admin's; ``store.accounts``)."""
+    return store.find_user(conn, user_id=user_id, username=username, scope=scope, provinces=provinces)
 
 
-def list_users(conn: psycopg.Connection, scope: list[int] | None = None) -> list[dict[str, Any]]:
-    return store.list_users(conn, scope)
+def list_users(conn: psycopg.Connection, scope: list[int] | None = None,
+               provinces: list[int] | None = None) -> list[dict[str, Any]]:
+    return store.list_users(conn, scope, provinces)
 
 
 def create_user(conn: psycopg.Connection, username: str, password: str, role: Role | str, *,
-                site_ids: list[int] | None = None, display_name: str | None = None, language: str = "vi",
+                site_ids: list[int] | None = None, province_ids: list[int] | None = None,
+                display_name: str | None = None, language: str = "vi",
                 must_change_password: bool = False, actor: Principal | None = None, actor_name: str | None = None,
                 remote_addr: str | None = None) -> dict[str, Any]:
     """Insert a user with an argon2id hash; raise AccountError for a taken name or a weak password."""
@@ -69,8 +71,12 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: Ro
         missing = store.unknown_sites(conn, site_ids or ())
         if missing:
             raise AccountError("site_ids", f"no site with id {missing[0]}", "unknown_site", {"site_id": missing[0]})
+        missing = store.unknown_provinces(conn, province_ids or ())
+        if missing:
+            raise AccountError("province_ids", f"no province with id {missing[0]}", "unknown_province",
+                               {"province_id": missing[0]})
         row = store.insert_user(conn, username, hash_password(password), role.value, site_ids, display_name,
-                                language, must_change_password)
+                                language, must_change_password, province_ids)
         audit.record(conn, actor, "user.create", "user", row["id"], after=row, remote_addr=remote_addr,
                      username=actor_name)
     return row

@@ -92,7 +92,8 @@ def authenticate(conn: psycopg.Connection, kind: str, secret: str) -> Principal 
     return Principal(user_id=row["id"], username=row["username"], role=Role(row["role"]),
                      site_ids=None if row["site_ids"] is None else frozenset(row["site_ids"]),
                      must_change_password=row["must_change_password"], language=row["language"],
-                     via=kind, credential_hash=digest)
+                     via=kind, credential_hash=digest,
+                     province_ids=None if row["province_ids"] is None else frozenset(row["province_ids"]))
 
 
 def _csrf_ok(request: Request) -> bool:

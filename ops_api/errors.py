@@ -88,7 +88,9 @@ class ApiProblem(HTTPException):
 
 # The code of a 404 by what was not found (an object of a site outside the user's scope is not found either).
 NOT_FOUND = {"site": "site_not_found", "camera": "camera_not_found", "zone": "zone_not_found",
-             "counter": "counter_not_found", "event": "event_not_found"}
+             "counter": "counter_not_found", "event": "event_not_found", "officer": "officer_not_found",
+             "province": "province_not_found", "roster": "roster_not_found",
+             "roster_exception": "roster_exception_not_found"}
 
 
 def not_found(what: str) -> ApiProblem:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from ops_api.errors import problem
@@ -43,8 +43,17 @@ def _moment(value: datetime) -> datetime:
     return value
 
 
+def _month(value: str) -> date:
+    first = date(int(value[:4]), int(value[5:7]), 1)
+    if not FIRST_DAY <= first <= LAST_DAY:
+        raise _out_of_range()
+    return first
+
+
 Day = Annotated[date, AfterValidator(_day)]
 Moment = Annotated[datetime, AfterValidator(_moment)]
+# A month as YYYY-MM, read as its first day.
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), AfterValidator(_month)]
 
 
 async def out_of_range(request: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,11 @@
 """Who may do what: roles, permissions and site scope, enforced on the server for every request.
 
 A permission is granted to roles (the table below is the one place that decides). A user may be scoped
-to some sites (``users.site_ids``; NULL = every site): lists are filtered to the scope, a filter naming
-a site outside it is 403, and an object in a site outside it is 404 (the user may not know it exists).
+to some sites (``users.site_ids``; NULL = every site) and to whole provinces (``users.province_ids``): the
+store expands the provinces to their sites when it signs the user in (``store.accounts.signed_in_user``), so
+``site_ids`` here is the whole scope and every check below applies to province-wide users unchanged. Lists
+are filtered to the scope, a filter naming a site outside it is 403, and an object in a site outside it is 404
+(the user may not know it exists).
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "recordings.view": frozenset({OPERATOR, MANAGER, ADMIN}),
     "recordings.export": frozenset({OPERATOR, MANAGER, ADMIN}),
     "recordings.holds": frozenset({ADMIN}),
+    # Service centers (issue 17): officers are people; their pages and reports are for managers and admins.
+    "officers.read": frozenset({MANAGER, ADMIN}),
+    "officers.write": frozenset({MANAGER, ADMIN}),
+    "provinces.read": frozenset({MANAGER, ADMIN}),
+    "tickets.import": frozenset({MANAGER, ADMIN}),
+    "displays.admin": frozenset({ADMIN}),
 }
 
 
@@ -56,11 +65,12 @@ class Principal:
     user_id: int
     username: str
     role: Role
-    site_ids: frozenset[int] | None  # None: every site
+    site_ids: frozenset[int] | None  # None: every site; else the user's sites and its provinces' sites
     must_change_password: bool = False
     language: str = "vi"
     via: str = "session"  # session | token
     credential_hash: str = ""
+    province_ids: frozenset[int] | None = None  # the provinces the scope names whole (None: none, or every site)
 
     def can(self, permission: str) -> bool:
         return self.role in PERMISSIONS[permission]
@@ -81,6 +91,11 @@ class Principal:
     def scope(self) -> list[int] | None:
         """Site ids for SQL ``= ANY(%s)`` filters, or None for every site."""
         return None if self.site_ids is None else sorted(self.site_ids)
+
+    @property
+    def provinces(self) -> list[int] | None:
+        """The provinces the user may give others whole: None for an admin of every site, else its own."""
+        return None if self.site_ids is None else sorted(self.province_ids or ())
 
     def check_site_filter(self, site_ids: Iterable[int] | None) -> None:
         """403 when a request asks for a site outside the scope."""
@@ -109,3 +124,14 @@ class Principal:
             raise ApiProblem(403, f"{field}: you may give only sites of your own, not every site",
                              code="every_site_outside_scope")
         self.check_site_filter(sorted(site_ids))
+
+    def check_province_grant(self, province_ids: Iterable[int] | None, field: str) -> None:
+        """403 when giving an object these whole provinces would reach beyond the scope: a user of every site may
+        give any, a province-wide user only its own provinces (sites it holds one by one are not a province:
+        the province's future centers are not its own)."""
+        if self.site_ids is None or not province_ids:
+            return
+        outside = sorted(set(province_ids) - set(self.province_ids or ()))
+        if outside:
+            raise ApiProblem(403, f"{field}: province {outside[0]} is not one of your provinces",
+                             code="province_outside_scope", params={"province_id": outside[0]})

@@ -24,6 +24,8 @@ class UserOut(BaseModel):
     display_name: str | None = None
     role: Role
     site_ids: list[int] | None = Field(None, description="Sites the user is limited to; null: every site.")
+    province_ids: list[int] | None = Field(None, description="Whole provinces the user also sees (all their "
+                                                             "centers, new ones included).")
     language: Literal["vi", "en"] = "vi"
     active: bool = True
     must_change_password: bool = False

@@ -31,6 +31,7 @@ MAX_PASSWORD_LENGTH = 200
 SESSION_PREFIX = "vgs_"
 TOKEN_PREFIX = "vgt_"
 DEVICE_PREFIX = "vgd_"
+DISPLAY_PREFIX = "vgh_"  # a hall screen's display key
 
 
 def hash_password(password: str) -> str:

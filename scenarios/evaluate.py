@@ -12,7 +12,9 @@ with the camera's rules (``camera_plan`` -> ``vision.rules.build_rules``) and ga
   nearest (within 20 s); the error is |measured - true| / true, averaged (%);
 - incidents: each true incident is matched to an event of its type (and zone) whose time span overlaps it,
   nearest start first; the delay is ``raised_at - due`` (``due`` = when a perfect rule would raise it);
-  events matched to no incident are false alarms (a second event for one incident counts as one too).
+  events matched to no incident are false alarms (a second event for one incident counts as one too);
+- the wait forecast (``forecast.py``): at each citizen's arrival, the expected wait the hall screen would have
+  shown from what the rules had said by then, against that citizen's true wait (MAE in seconds and %).
 """
 
 from __future__ import annotations
@@ -234,6 +236,10 @@ def score(truth: dict[str, Any], run: RunResult) -> dict[str, Any]:
         out["queue_mae"] = queue_mae(truth, run.observations, start)
     if truth.get("citizens"):
         out["citizens"] = citizen_errors(truth, run.sessions, start)
+    if truth.get("citizens") and truth.get("counters"):  # the hall screen's wait forecast at each arrival
+        from .forecast import forecast_scores
+
+        out["forecast"] = forecast_scores(truth, run.observations, run.sessions, start)
     out["incidents"] = incident_scores(truth, run.events, start, truth["duration_s"])
     if truth.get("line_counts"):
         out["line_counts"] = line_count_scores(truth, run.observations)

@@ -1,8 +1,11 @@
 """Accounts in PostgreSQL: users within a site scope, their API tokens and sessions, and the sign-in
 failure counts that lock a name (from one address) or an address out.
 
-A *scope* is a list of site ids, or None for every site. A user is within a scope when its own sites are
-a non-empty subset of it; users of every site (``site_ids`` NULL) or of no site are within no scope but None.
+A *scope* is a list of site ids, or None for every site. A user's own scope is its ``site_ids`` (NULL: every
+site) plus every site of its ``province_ids`` (a province-wide scope, expanded here at each sign-in check, so a
+center added to the province is in scope at once; such a user has ``site_ids`` '{}' or its extra sites, never
+NULL). A user is within an admin's scope when it is limited to something, its own sites are within the admin's
+sites and its provinces within the admin's provinces; users of every site are within no scope but None.
 
 Failures are counted per (user name, client address) and per client address (user name ``''``), the same
 way whether or not the name exists. An attempt is counted *before* its password is checked
@@ -20,31 +23,43 @@ from typing import Any
 
 import psycopg
 
-USER_COLUMNS = ("id, username, display_name, role, site_ids, language, active, must_change_password,"
+# A user's sites with its provinces' sites added (NULL: every site).
+SCOPE_SITES = ("CASE WHEN {u}.province_ids IS NULL THEN {u}.site_ids ELSE ARRAY(SELECT DISTINCT x FROM unnest("
+               "{u}.site_ids || ARRAY(SELECT s.id FROM sites s WHERE s.province_id = ANY({u}.province_ids))) AS x"
+               " ORDER BY x) END")
+USER_COLUMNS = ("id, username, display_name, role, site_ids, province_ids, language, active, must_change_password,"
                 " (SELECT max(a.locked_until) FROM login_attempts a WHERE a.username = users.username"
-                " AND a.locked_until > now()) AS locked_until, created_at, updated_at")
+                f" AND a.locked_until > now()) AS locked_until, created_at, updated_at,"
+                f" {SCOPE_SITES.format(u='users')} AS scope_site_ids")
 TOKEN_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, last_used, revoked_at"
 ADDRESS_WIDE = ""  # the login_attempts row of an address counting every name tried from it
-_WITHIN = "users.site_ids IS NOT NULL AND cardinality(users.site_ids) > 0 AND users.site_ids <@ %(scope)s::bigint[]"
+_WITHIN = ("users.site_ids IS NOT NULL AND (cardinality(users.site_ids) > 0 OR cardinality(users.province_ids) > 0)"
+           " AND users.site_ids <@ %(scope)s::bigint[]"
+           " AND coalesce(users.province_ids, '{}') <@ %(provinces)s::bigint[]")
 
 
 def _scoped(scope: list[int] | None) -> str:
     return "true" if scope is None else _WITHIN
 
 
+def _params(scope: list[int] | None, provinces: list[int] | None, **more: Any) -> dict[str, Any]:
+    return {"scope": scope, "provinces": sorted(provinces or ()), **more}
+
+
 # -- users -------------------------------------------------------------------------------------------------
-def list_users(conn: psycopg.Connection, scope: list[int] | None = None) -> list[dict[str, Any]]:
-    """Every user within ``scope``, by name."""
+def list_users(conn: psycopg.Connection, scope: list[int] | None = None,
+               provinces: list[int] | None = None) -> list[dict[str, Any]]:
+    """Every user within ``scope`` (and the admin's ``provinces``), by name."""
     return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE {_scoped(scope)} ORDER BY username",
-                        {"scope": scope}).fetchall()
+                        _params(scope, provinces)).fetchall()
 
 
 def find_user(conn: psycopg.Connection, user_id: int | None = None, username: str | None = None,
-              scope: list[int] | None = None) -> dict[str, Any] | None:
-    """One user by id or name, or None when there is none within ``scope``."""
+              scope: list[int] | None = None, provinces: list[int] | None = None) -> dict[str, Any] | None:
+    """One user by id or name, or None when there is none within ``scope`` (and the admin's ``provinces``)."""
     key, value = ("id = %(key)s::bigint", user_id) if user_id is not None else ("username = %(key)s", username)
     return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE {key} AND {_scoped(scope)}",
-                        {"key": value, "scope": scope}).fetchone()
+                        _params(scope, provinces, key=value)).fetchone()
 
 
 def assignable_users(conn: psycopg.Connection, scope: list[int] | None) -> list[dict[str, Any]]:
@@ -52,16 +67,22 @@ def assignable_users(conn: psycopg.Connection, scope: list[int] | None) -> list[
     site with ``scope`` (None: everyone), by display name."""
     return conn.execute(
         "SELECT id, username, display_name, role FROM users WHERE active AND role IN ('operator', 'admin')"
-        " AND (site_ids IS NULL OR %(scope)s::bigint[] IS NULL OR site_ids && %(scope)s::bigint[])"
+        f" AND (site_ids IS NULL OR %(scope)s::bigint[] IS NULL OR {SCOPE_SITES.format(u='users')}"
+        " && %(scope)s::bigint[])"
         " ORDER BY coalesce(display_name, username)", {"scope": scope}).fetchall()
 
 
 def insert_user(conn: psycopg.Connection, username: str, password_hash: str, role: str, site_ids: list[int] | None,
-                display_name: str | None, language: str, must_change_password: bool) -> dict[str, Any]:
+                display_name: str | None, language: str, must_change_password: bool,
+                province_ids: list[int] | None = None) -> dict[str, Any]:
+    """A new user; with ``province_ids`` its ``site_ids`` are its extra sites ('{}' when None)."""
+    if province_ids is not None and site_ids is None:
+        site_ids = []
     return conn.execute(
-        f"INSERT INTO users (username, display_name, password_hash, role, site_ids, language, must_change_password)"
-        f" VALUES (%s, %s, %s, %s, %s::bigint[], %s, %s) RETURNING {USER_COLUMNS}",
-        (username, display_name, password_hash, role, site_ids, language, must_change_password)).fetchone()
+        f"INSERT INTO users (username, display_name, password_hash, role, site_ids, province_ids, language,"
+        f" must_change_password) VALUES (%s, %s, %s, %s, %s::bigint[], %s::bigint[], %s, %s) RETURNING {USER_COLUMNS}",
+        (username, display_name, password_hash, role, site_ids, province_ids, language,
+         must_change_password)).fetchone()
 
 
 def credentials(conn: psycopg.Connection, user_id: int | None = None,
@@ -79,14 +100,17 @@ def set_password_hash(conn: psycopg.Connection, user_id: int, password_hash: str
 
 
 def update_user(conn: psycopg.Connection, user_id: int, changes: dict[str, Any]) -> None:
-    """Set the given columns (role, site_ids, display_name, language, active) of a user."""
-    allowed = {"role", "site_ids", "display_name", "language", "active"}
+    """Set the given columns (role, site_ids, province_ids, display_name, language, active) of a user; a user
+    given provinces keeps ``site_ids`` '{}' rather than NULL (every site)."""
+    allowed = {"role", "site_ids", "province_ids", "display_name", "language", "active"}
     if not changes:
         return
     if not set(changes) <= allowed:
         raise ValueError(f"not a user column one may change: {sorted(set(changes) - allowed)}")
     sets = ", ".join(f"{k} = %({k})s" for k in changes)
     conn.execute(f"UPDATE users SET {sets}, updated_at = now() WHERE id = %(id)s::bigint", {**changes, "id": user_id})
+    conn.execute("UPDATE users SET site_ids = '{}' WHERE id = %s::bigint AND province_ids IS NOT NULL"
+                 " AND site_ids IS NULL", (user_id,))
 
 
 def active_admin_exists(conn: psycopg.Connection) -> bool:
@@ -94,6 +118,13 @@ def active_admin_exists(conn: psycopg.Connection) -> bool:
     two processes starting at once create one first admin)."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('vigil.first_admin'))")
     return conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND active LIMIT 1").fetchone() is not None
+
+
+def unknown_provinces(conn: psycopg.Connection, province_ids: Iterable[int]) -> list[int]:
+    """The ids among ``province_ids`` that name no province, sorted."""
+    wanted = sorted(set(province_ids))
+    known = {r["id"] for r in conn.execute("SELECT id FROM provinces WHERE id = ANY(%s::bigint[])", (wanted,))}
+    return [p for p in wanted if p not in known]
 
 
 def unknown_sites(conn: psycopg.Connection, site_ids: Iterable[int]) -> list[int]:
@@ -142,18 +173,17 @@ def end_session(conn: psycopg.Connection, digest: str) -> None:
     conn.execute("DELETE FROM api_sessions WHERE token_hash = %s", (digest,))
 
 
-_SIGNED_IN = """
-SELECT u.id, u.username, u.role, u.site_ids, u.must_change_password, u.language, u.active
-FROM {table} c JOIN users u ON u.id = c.user_id
-WHERE c.token_hash = %s AND (c.expires_at IS NULL OR c.expires_at > now()) {extra}
-"""
+_SIGNED_IN = (f"SELECT u.id, u.username, u.role, {SCOPE_SITES.format(u='u')} AS site_ids, u.province_ids,"
+              " u.must_change_password, u.language, u.active FROM {table} c JOIN users u ON u.id = c.user_id"
+              " WHERE c.token_hash = %s AND (c.expires_at IS NULL OR c.expires_at > now()) {extra}")
 _BY_SESSION = _SIGNED_IN.format(table="api_sessions", extra="")
 _BY_TOKEN = _SIGNED_IN.format(table="api_tokens", extra="AND c.revoked_at IS NULL")
 
 
 def signed_in_user(conn: psycopg.Connection, via: str, digest: str) -> dict[str, Any] | None:
-    """The user (id, username, role, site_ids, must_change_password, language, active) behind a live console
-    session (``via`` "session") or API token ("token") with this hash; None when unknown, expired or revoked."""
+    """The user (id, username, role, site_ids, province_ids, must_change_password, language, active) behind a
+    live console session (``via`` "session") or API token ("token") with this hash; None when unknown, expired or
+    revoked. ``site_ids`` is the user's whole scope: its sites and its provinces' sites (NULL: every site)."""
     return conn.execute(_BY_TOKEN if via == "token" else _BY_SESSION, (digest,)).fetchone()
 
 

@@ -22,7 +22,7 @@ TARGET_FIELDS = ("kind", "name", "url", "secret", "username", "event_types", "si
 
 
 # The tables devices report to, each row keyed by (device_id, device_event_id).
-DEVICE_TABLES = frozenset({"ticket_events", "ratings"})
+DEVICE_TABLES = frozenset({"ticket_events", "ratings", "officer_checkins"})
 
 
 def device_by_key(conn: psycopg.Connection, digest: str) -> dict[str, Any] | None:

@@ -24,8 +24,8 @@ from core.calendar import CalendarError, WorkingCalendar, check_timezone
 from store import errors
 
 # The columns of each registry table as every reader gets them (a camera's password only as has_password).
-SITE_COLUMNS = ("id, code, name, kind, level, address, latitude, longitude, timezone, working_hours, capacity,"
-                " created_at, updated_at")
+SITE_COLUMNS = ("id, code, name, kind, level, province_id, address, latitude, longitude, timezone, working_hours,"
+                " capacity, created_at, updated_at")
 CAMERA_COLUMNS = ("id, site_id, name, source_kind, onvif_host, onvif_port, username,"
                   " password_enc IS NOT NULL AS has_password, main_uri, sub_uri, snapshot_uri, analytics_fps,"
                   " enabled, position, info, snapshot_path, state, state_since, lease_owner, lease_expires,"

@@ -23,8 +23,8 @@ Row = dict[str, Any]
 Scope = Sequence[int] | None
 
 # The columns a caller may write, per table; those holding JSON are wrapped for psycopg here.
-SITE_FIELDS = frozenset({"code", "name", "kind", "level", "address", "latitude", "longitude", "timezone",
-                         "working_hours", "capacity"})
+SITE_FIELDS = frozenset({"code", "name", "kind", "level", "province_id", "address", "latitude", "longitude",
+                         "timezone", "working_hours", "capacity"})
 CAMERA_FIELDS = frozenset({"site_id", "name", "source_kind", "onvif_host", "onvif_port", "username", "password_enc",
                            "main_uri", "sub_uri", "snapshot_uri", "analytics_fps", "enabled", "position", "info",
                            "snapshot_path"})

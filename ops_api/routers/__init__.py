@@ -7,18 +7,24 @@ from ops_api.routers import (
     counters,
     events,
     exports,
+    hall_screen,
     integrations,
     live,
+    officers,
     onboarding,
     ops,
+    provinces,
     recording_exports,
     recordings,
     reports,
+    roster,
     sites,
+    ticket_imports,
     users,
     zones,
 )
 
 ROUTERS = [ops.router, auth.router, users.router, sites.router, reports.router, onboarding.router, cameras.router,
            zones.router, counters.router, live.router, events.router, exports.router, integrations.router,
-           recording_exports.router, recordings.router]
+           recording_exports.router, recordings.router, officers.router, roster.router, provinces.router,
+           hall_screen.router, ticket_imports.router]

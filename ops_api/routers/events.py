@@ -187,7 +187,7 @@ def assign(*, event_id: UUID, body: AssignBody, request: Request, user: Worker,
     if target is None or not target["active"] or target["role"] not in ("operator", "admin"):
         raise ApiError(422, "body.assignee_id", "must be an active operator or admin", code="assignee_not_eligible")
     row = _visible_event(conn, event_id, user)
-    if target["site_ids"] is not None and row["site_id"] not in target["site_ids"]:
+    if target["scope_site_ids"] is not None and row["site_id"] not in target["scope_site_ids"]:
         raise ApiError(422, "body.assignee_id", "this user may not see the event's site",
                        code="assignee_cannot_see_site")
     return _step(conn, request, user, event_id, "assign", OPEN, "assigned", body.note, assignee=body.assignee_id)

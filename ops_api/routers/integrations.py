@@ -24,6 +24,7 @@ from ops_api.roles import Principal
 from ops_api.security import DEVICE_PREFIX, new_token, token_hash
 from store import integrations as store
 from store.accounts import unknown_sites
+from store.officers import officer_by_staff_code
 
 router = APIRouter(tags=["integrations"])
 Admin = Annotated[Principal, Depends(require("integrations.admin"))]
@@ -60,10 +61,13 @@ class TicketIn(BaseModel):
         "service": "Hộ tịch"}]}}
     device_event_id: str = Field(min_length=1, max_length=100)
     time: Moment | None = Field(None, description="When it happened at the device (default: now).")
-    kind: Literal["issued", "called", "served", "skipped"]
-    ticket_number: str = Field(min_length=1, max_length=32)
+    kind: Literal["issued", "called", "served", "skipped", "login", "logout"] = Field(
+        description="A ticket's step, or an officer logging in to (out of) a counter's calling terminal.")
+    ticket_number: str | None = Field(None, min_length=1, max_length=32, description="Every kind but login/logout.")
     service: str | None = Field(None, max_length=200)
-    counter_number: int | None = Field(None, gt=0, le=10_000, description="For called/served/skipped.")
+    counter_number: int | None = Field(None, gt=0, le=10_000, description="For called/served/skipped/login/logout.")
+    staff_code: str | None = Field(None, pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+                                   description="login/logout: the officer's staff code at this site.")
 
 
 class RatingIn(BaseModel):
@@ -158,11 +162,33 @@ def _record_once(conn: psycopg.Connection, table: str, device: dict[str, Any], b
 
 @router.post("/api/integrations/tickets", response_model=Accepted, status_code=201, responses={200: {}, 401: {}})
 def ticket_event(*, body: TicketIn, x_device_key: DeviceKey, conn: Conn) -> JSONResponse:
-    """A queue-ticket machine reports a ticket issued, called, served or skipped."""
+    """A queue-ticket machine reports a ticket issued, called, served or skipped, or an officer's log-in to (or
+    log-out of) a counter: from a log-in until the log-out, reports attribute that counter to that officer."""
     device = _device(conn, x_device_key, "ticket_machine")
+    if body.kind in ("login", "logout"):
+        return _record_once(conn, "officer_checkins", device, body, _checkin(conn, device, body))
+    if body.ticket_number is None:
+        raise ApiError(422, "body.ticket_number", "a ticket event needs its ticket number", code="needed_for_kind",
+                       params={"kind": body.kind})
     values = {"time": _when(body.time), "counter_id": _counter(conn, device, body.counter_number),
               "kind": body.kind, "ticket_number": body.ticket_number, "service": body.service}
     return _record_once(conn, "ticket_events", device, body, values)
+
+
+def _checkin(conn: psycopg.Connection, device: dict[str, Any], body: TicketIn) -> dict[str, Any]:
+    """A log-in or log-out's row: the counter and the officer (by staff code) of the device's site."""
+    counter_id = _counter(conn, device, body.counter_number)
+    if counter_id is None:
+        raise ApiError(422, "body.counter_number", "a log-in names its counter (or the device has one)",
+                       code="needed_for_kind", params={"kind": body.kind})
+    if body.staff_code is None:
+        raise ApiError(422, "body.staff_code", "a log-in names the officer's staff code", code="needed_for_kind",
+                       params={"kind": body.kind})
+    officer = officer_by_staff_code(conn, device["site_id"], body.staff_code)
+    if officer is None:
+        raise ApiError(422, "body.staff_code", f"no active officer {body.staff_code} at this device's site",
+                       code="unknown_staff_code", params={"staff_code": body.staff_code})
+    return {"time": _when(body.time), "counter_id": counter_id, "officer_id": officer["id"], "kind": body.kind}
 
 
 @router.post("/api/integrations/ratings", response_model=Accepted, status_code=201, responses={200: {}, 401: {}})

@@ -17,7 +17,9 @@ from ops_api.params import Day as LocalDay
 from ops_api.params import Moment
 from ops_api.roles import Principal
 from ops_api.schemas import evidence_urls
+from store.assignments import Assignment, assigned_at, site_assignments
 from store.errors import StoreInputError
+from store.officers import list_officers
 from store.queries import (
     CounterAudit,
     counter_daily_audit,
@@ -41,7 +43,8 @@ class CounterLive(BaseModel):
     site_id: int
     number: int
     department: str
-    officer: str | None
+    officer: str | None = Field(description="Who is assigned now (with site_id), else the counter's label.")
+    officer_id: int | None = Field(None, description="The officer assigned now (asked with site_id).")
     camera_id: int | None
     officer_present: bool | None
     presence_time: datetime | None
@@ -57,15 +60,26 @@ class AbsenceOut(BaseModel):
     start: datetime
     end: datetime | None
     minutes: float
+    officer_id: int | None = Field(None, description="The officer assigned to the counter when it began.")
     event_id: UUID | None = Field(None, description="The officer_absent event raised for it (its evidence).")
     evidence: dict[str, str] = Field(default_factory=dict, description="That event's pictures: label -> address.")
+
+
+class AssignedOfficer(BaseModel):
+    officer_id: int
+    officer: str
+    start: datetime
+    end: datetime
+    source: str = Field(description="roster, exception or checkin (a ticket system's log-in)")
 
 
 class CounterAuditOut(BaseModel):
     counter_id: int
     number: int | None = None
     department: str | None = None
-    officer: str | None = None
+    officer: str | None = Field(None, description="The counter's label (free text); who worked when: officers.")
+    officers: list[AssignedOfficer] = Field(default_factory=list, description="Who was assigned to the counter "
+                                            "that day, by time: the day's figures are theirs by these ranges.")
     day: date
     minutes_open: float
     minutes_staffed: float
@@ -76,6 +90,7 @@ class CounterAuditOut(BaseModel):
     service_p90_s: float | None
     wait_mean_s: float | None
     wait_p90_s: float | None
+    waits: int = Field(0, description="Citizens seen queueing (the wait figures are over these).")
     peak_queue: float | None
     peak_queue_at: datetime | None = None
     tickets_issued: int | None = None
@@ -84,6 +99,7 @@ class CounterAuditOut(BaseModel):
     ratings: int | None = None
     rating_mean: float | None = None
     ratings_while_absent: int | None = Field(None, description="Ratings given while the officer was not seen.")
+    ratings_satisfied: int | None = Field(None, description="Ratings of 4 or 5.")
 
 
 class PresenceSpan(BaseModel):
@@ -127,7 +143,7 @@ def _today(site: dict[str, Any], day: date | None) -> date:
     return day or datetime.now(UTC).astimezone(ZoneInfo(site["timezone"])).date()
 
 
-def _addresses(event_id: UUID | None, evidence: dict[str, str]) -> dict[str, str]:
+def absence_addresses(event_id: UUID | None, evidence: dict[str, str]) -> dict[str, str]:
     """An absence's pictures as API addresses; ``path`` (the picture taken when it opened) is the plain one."""
     if event_id is None:
         return {}
@@ -137,22 +153,40 @@ def _addresses(event_id: UUID | None, evidence: dict[str, str]) -> dict[str, str
     return out
 
 
-def audit_out(audit: CounterAudit, counter: dict[str, Any]) -> CounterAuditOut:
-    """The API's form of a counter's daily audit: minutes to 0.1, the counter's number, department, officer."""
+def audit_out(audit: CounterAudit, counter: dict[str, Any], assigned: list[Assignment] = (),  # type: ignore[assignment]
+              names: dict[int, str] | None = None) -> CounterAuditOut:
+    """The API's form of a counter's daily audit: minutes to 0.1, the counter's number, department, label, and
+    the officers assigned that day (``assigned``: the site's assignments of the day; ``names`` by officer id)."""
+    mine = [a for a in assigned if a.counter_id == audit.counter_id]
+    names = names or {}
+
+    def officer_at(moment: datetime) -> int | None:
+        found = assigned_at(mine, audit.counter_id, moment)
+        return None if found is None else found.officer_id
+
     return CounterAuditOut(
         counter_id=audit.counter_id, number=counter["number"], department=counter["department"],
-        officer=counter["officer"], day=audit.day, minutes_open=round(audit.minutes_open, 1),
+        officer=counter["officer"], officers=[AssignedOfficer(officer_id=a.officer_id, officer=names.get(
+            a.officer_id, "?"), start=a.start, end=a.end, source=a.source) for a in mine],
+        day=audit.day, minutes_open=round(audit.minutes_open, 1),
         minutes_staffed=round(audit.minutes_staffed, 1), minutes_unobserved=round(audit.minutes_unobserved, 1),
-        absences=[AbsenceOut(start=a.start, end=a.end, minutes=round(a.minutes, 1), event_id=a.event_id,
-                             evidence=_addresses(a.event_id, a.evidence)) for a in audit.absences],
+        absences=[AbsenceOut(start=a.start, end=a.end, minutes=round(a.minutes, 1), officer_id=officer_at(a.start),
+                             event_id=a.event_id, evidence=absence_addresses(a.event_id, a.evidence))
+                  for a in audit.absences],
         sessions=audit.sessions, service_mean_s=audit.service_mean_s, service_p90_s=audit.service_p90_s,
-        wait_mean_s=audit.wait_mean_s, wait_p90_s=audit.wait_p90_s, peak_queue=audit.peak_queue,
+        wait_mean_s=audit.wait_mean_s, wait_p90_s=audit.wait_p90_s, waits=audit.waits, peak_queue=audit.peak_queue,
         peak_queue_at=audit.peak_queue_at, tickets_issued=audit.tickets_issued, tickets_called=audit.tickets_called,
         tickets_served=audit.tickets_served, ratings=audit.ratings, rating_mean=audit.rating_mean,
-        ratings_while_absent=audit.ratings_while_absent)
+        ratings_while_absent=audit.ratings_while_absent, ratings_satisfied=audit.ratings_satisfied)
 
 
-def _store_input(exc: StoreInputError) -> ApiError:
+def _assigned(conn: Any, site: dict[str, Any], day: date) -> tuple[list[Assignment], dict[int, str]]:
+    """The site's assignments of the day and its officers' names."""
+    names = {r["id"]: r["full_name"] for r in list_officers(conn, None, site["id"])}
+    return site_assignments(conn, site["id"], site["timezone"], day, day)[day], names
+
+
+def store_input_error(exc: StoreInputError) -> ApiError:
     # The store's text is the only account of what is wrong (a site calendar it cannot read): it is the detail.
     message = str(exc).split(": ", 1)[-1]
     return ApiError(422, exc.field, message, code="invalid_input", params={"detail": message})
@@ -165,8 +199,9 @@ def site_audits(conn: Any, site_id: int, day: date) -> list[CounterAuditOut]:
     try:
         audits = site_daily_audit(conn, site_id, day)
     except StoreInputError as exc:
-        raise _store_input(exc) from None
-    return [audit_out(a, counters[a.counter_id]) for a in audits]
+        raise store_input_error(exc) from None
+    assigned, names = _assigned(conn, get_site(conn, site_id), day) if audits else ([], {})
+    return [audit_out(a, counters[a.counter_id], assigned, names) for a in audits]
 
 
 @router.get("/api/counters/live", response_model=list[CounterLive], tags=["counters"])
@@ -174,8 +209,17 @@ def counters_live(*, site_id: Annotated[int | None, Query()] = None, user: Stats
     """Every counter in scope now: officer present, served today, mean wait and service, open events."""
     if site_id is not None:
         user.check_site_filter([site_id])
-    return [CounterLive(**{**r, "officer_present": None if r["officer_present"] is None
-                           else r["officer_present"] >= 0.5}) for r in live_counters(conn, user.scope, site_id)]
+    found = [CounterLive(**{**r, "officer_present": None if r["officer_present"] is None
+                            else r["officer_present"] >= 0.5}) for r in live_counters(conn, user.scope, site_id)]
+    if site_id is not None and found:  # one site: who is assigned to each counter now
+        site = get_site(conn, site_id, user.scope)
+        assigned, names = _assigned(conn, site, _today(site, None))
+        now = datetime.now(UTC)
+        for counter in found:
+            holding = assigned_at(assigned, counter.counter_id, now)
+            if holding is not None:
+                counter.officer_id, counter.officer = holding.officer_id, names.get(holding.officer_id)
+    return found
 
 
 @router.get("/api/counters/{counter_id}/timeline", response_model=CounterTimeline, tags=["counters"])
@@ -199,8 +243,8 @@ def one_counter_audit(*, counter_id: int, day: Day = None, user: Stats, conn: Co
     try:
         audit = counter_daily_audit(conn, counter_id, _today(site, day))
     except StoreInputError as exc:
-        raise _store_input(exc) from None
-    return audit_out(audit, counter)
+        raise store_input_error(exc) from None
+    return audit_out(audit, counter, *_assigned(conn, site, audit.day))
 
 
 @router.get("/api/sites/{site_id}/counter-audit", response_model=list[CounterAuditOut], tags=["counters"])

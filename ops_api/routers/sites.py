@@ -15,7 +15,7 @@ from ops_api.changes import SITE
 from ops_api.deps import Conn, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
-from store import registry_rows
+from store import provinces, registry_rows
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])
 Reader = Annotated[Principal, Depends(require("sites.read"))]
@@ -29,7 +29,9 @@ class SiteFields(BaseModel):
     model_config = {"extra": "forbid"}
     name: str | None = Field(None, min_length=1, max_length=200, examples=["Trung tâm Phục vụ hành chính công quận 1"])
     kind: Literal["service_center", "street", "other"] | None = None
-    level: Literal["province", "district", "commune"] | None = None
+    level: Literal["province", "commune"] | None = Field(
+        None, description="Province or commune center (two levels since 1 July 2025; district is read only).")
+    province_id: int | None = Field(None, description="The province the site belongs to (admins of every site).")
     address: str | None = Field(None, max_length=500)
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
@@ -49,7 +51,8 @@ class SiteOut(BaseModel):
     code: str
     name: str
     kind: str
-    level: str | None
+    level: str | None = Field(description="province, commune, or district (created before the reform)")
+    province_id: int | None = None
     address: str | None
     latitude: float | None
     longitude: float | None
@@ -58,6 +61,18 @@ class SiteOut(BaseModel):
     capacity: int | None
     created_at: datetime
     updated_at: datetime
+
+
+def _province(conn: Conn, user: Principal, fields: dict[str, Any]) -> None:
+    """Putting a site in a province widens who sees it (the province's managers): admins of every site only."""
+    if "province_id" not in fields:
+        return
+    if user.site_ids is not None:
+        raise ApiProblem(403, "only an admin of every site may change a site's province",
+                         code="province_change_needs_every_site")
+    if fields["province_id"] is not None and provinces.find_province(conn, fields["province_id"]) is None:
+        raise ApiError(422, "body.province_id", f"no province with id {fields['province_id']}", code="unknown_province",
+                       params={"province_id": fields["province_id"]})
 
 
 def _validated(fields: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +109,7 @@ def create_site(*, body: SiteCreate, request: Request, user: Writer, conn: Conn)
     if user.site_ids is not None:
         raise ApiProblem(403, "only an admin of every site may create sites", code="site_create_needs_every_site")
     fields = _validated({k: v for k, v in body.model_dump().items() if v is not None})
+    _province(conn, user, fields)
     return SiteOut(**changes.create(conn, request, user, SITE, fields))
 
 
@@ -103,6 +119,7 @@ def update_site(*, site_id: int, body: SiteFields, request: Request, user: Write
     for required in ("name", "kind", "timezone", "working_hours"):
         if required in fields and fields[required] is None:
             raise ApiError(422, f"body.{required}", "cannot be null", code="cannot_be_null")
+    _province(conn, user, fields)
     return SiteOut(**changes.update(conn, request, user, SITE, site_id, fields))
 
 

@@ -32,6 +32,8 @@ class UserCreate(StrictModel):
     password: str = Field(min_length=1, max_length=200, examples=["a-long-first-passphrase"])
     role: Role = Field(examples=["operator"])
     site_ids: list[int] | None = Field(None, max_length=1000, examples=[[1, 2]])
+    province_ids: list[int] | None = Field(None, max_length=100, description="Whole provinces: every center of "
+                                           "each, new ones included (site_ids then add single sites).")
     display_name: str | None = Field(None, max_length=200, examples=["Nguyễn Thị Lan"])
     language: Literal["vi", "en"] = "vi"
     must_change_password: bool = True
@@ -40,7 +42,9 @@ class UserCreate(StrictModel):
 class UserUpdate(StrictModel):
     role: Role | None = None
     site_ids: list[int] | None = Field(None, max_length=1000)
-    all_sites: bool = Field(False, description="True: remove the site limit (site_ids is then ignored).")
+    province_ids: list[int] | None = Field(None, max_length=100, description="Whole provinces; [] or null: none.")
+    all_sites: bool = Field(False, description="True: remove the site limit (site_ids and province_ids are then "
+                                               "ignored).")
     display_name: str | None = Field(None, max_length=200)
     language: Literal["vi", "en"] | None = None
     active: bool | None = None
@@ -80,7 +84,7 @@ def _no_user() -> ApiProblem:
 
 def _visible_user(conn: Conn, user_id: int, admin: Principal) -> dict[str, Any]:
     """The user, or 404 when there is none within the admin's sites."""
-    row = get_user(conn, user_id=user_id, scope=admin.scope)
+    row = get_user(conn, user_id=user_id, scope=admin.scope, provinces=admin.provinces)
     if row is None:
         raise _no_user()
     return row
@@ -88,16 +92,21 @@ def _visible_user(conn: Conn, user_id: int, admin: Principal) -> dict[str, Any]:
 
 @router.get("/api/users", response_model=list[UserOut])
 def users(*, user: Admin, conn: Conn) -> list[UserOut]:
-    return [UserOut.of(row) for row in list_users(conn, user.scope)]
+    return [UserOut.of(row) for row in list_users(conn, user.scope, user.provinces)]
 
 
 @router.post("/api/users", response_model=UserOut, status_code=201, responses={403: {}})
 def add_user(*, body: UserCreate, request: Request, user: Admin,
              conn: Conn) -> UserOut:
     """Create a user; a site-scoped admin must give it some of its own sites."""
-    user.check_grant(body.site_ids, "body.site_ids")
+    if body.province_ids:
+        user.check_province_grant(body.province_ids, "body.province_ids")
+        user.check_site_filter(body.site_ids)
+    else:
+        user.check_grant(body.site_ids, "body.site_ids")
     try:
         row = create_user(conn, body.username, body.password, body.role, site_ids=body.site_ids,
+                          province_ids=body.province_ids or None,
                           display_name=body.display_name, language=body.language,
                           must_change_password=body.must_change_password, actor=user,
                           remote_addr=client_addr(request))
@@ -123,13 +132,28 @@ def update_user(*, user_id: int, body: UserUpdate, request: Request, user: Admin
                            code="cannot_demote_self")
         changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"all_sites"})
         if body.all_sites:
-            changes["site_ids"] = None
+            changes["site_ids"] = changes["province_ids"] = None
+        if changes.get("province_ids") == []:
+            changes["province_ids"] = None
+        if "province_ids" in changes:
+            user.check_province_grant(changes["province_ids"], "body.province_ids")
+        provinces = changes.get("province_ids", before["province_ids"])
         if "site_ids" in changes:
-            user.check_grant(changes["site_ids"], "body.site_ids")
+            if provinces:  # the provinces are the grant: single sites beside them stay within one's own
+                user.check_site_filter(changes["site_ids"])
+                changes["site_ids"] = changes["site_ids"] or []
+            else:
+                user.check_grant(changes["site_ids"], "body.site_ids")
+        elif provinces and before["site_ids"] is None:
+            changes["site_ids"] = []  # a user of every site given provinces is limited to them
         missing = store.unknown_sites(conn, changes.get("site_ids") or ())
         if missing:
             raise ApiError(422, "body.site_ids", f"no site with id {missing[0]}", code="unknown_site",
                            params={"site_id": missing[0]})
+        missing = store.unknown_provinces(conn, changes.get("province_ids") or ())
+        if missing:
+            raise ApiError(422, "body.province_ids", f"no province with id {missing[0]}", code="unknown_province",
+                           params={"province_id": missing[0]})
         store.update_user(conn, user_id, {k: (v.value if isinstance(v, Role) else v) for k, v in changes.items()})
         if body.active is False:
             deactivate(conn, user_id, actor=user, remote_addr=client_addr(request))

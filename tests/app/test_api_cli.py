@@ -91,3 +91,16 @@ def test_vigil_serve_answers_and_signs_in(db_url: str, tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_users_add_gives_a_whole_province(cli: CliRunner, db_url: str) -> None:
+    with connect(db_url) as conn:
+        province = conn.execute("INSERT INTO provinces (code, name) VALUES ('an-giang', 'Tỉnh An Giang')"
+                                " RETURNING id").fetchone()["id"]
+    added = cli.invoke(app, ["users", "add", "tinh", "--role", "manager", "--generate", "--provinces", str(province)])
+    assert added.exit_code == 0, added.output
+    unknown = cli.invoke(app, ["users", "add", "khac", "--role", "manager", "--generate", "--provinces", "99"])
+    assert unknown.exit_code == 6 and "no province with id 99" in unknown.output
+    with connect(db_url) as conn:
+        row = conn.execute("SELECT site_ids, province_ids FROM users WHERE username = 'tinh'").fetchone()
+    assert (row["site_ids"], row["province_ids"]) == ([], [province])  # limited to the province, not every site

@@ -28,6 +28,7 @@ class World:
     seeded: Seeded
     users: dict[str, ApiUser]  # role -> user of every site; "scoped-<role>" -> user of site A only
     footage: dict[str, str]  # camera A's recorded segment and a range around it
+    service: dict[str, int]  # the province of both sites, an officer of each
 
     def ids(self) -> dict[str, Any]:
         s = self.seeded
@@ -35,7 +36,8 @@ class World:
                 "camera_b": s.cameras[1], "zone_a": s.zones[0], "zone_b": s.zones[3], "counter_a": s.counters[0],
                 "counter_b": s.counters[1],
                 "event_a": s.events[0], "event_b": s.events[3], "user_id": self.users["operator"].id,
-                "today": datetime.now(UTC).date().isoformat()}
+                "today": datetime.now(UTC).date().isoformat(), "month": datetime.now(UTC).strftime("%Y-%m"),
+                **self.service}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,14 @@ def world(module_api: ApiHarness, recorded_segments: list[Piece]) -> World:
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     footage = {"segment_a": segments[0].path, "rec_start": start.astimezone(UTC).strftime(stamp),
                "rec_end": (start + timedelta(seconds=8)).astimezone(UTC).strftime(stamp)}
-    return World(module_api, seeded, users, footage)
+    conn = module_api.conn
+    province = conn.execute("INSERT INTO provinces (code, name) VALUES ('hcm', 'TP Hồ Chí Minh') RETURNING id"
+                            ).fetchone()["id"]
+    conn.execute("UPDATE sites SET province_id = %s", (province,))
+    officers = [conn.execute("INSERT INTO officers (site_id, full_name, staff_code) VALUES (%s, 'Cán bộ', 'CB-1')"
+                             " RETURNING id", (site,)).fetchone()["id"] for site in seeded.sites]
+    return World(module_api, seeded, users, footage, {"province": province, "officer_a": officers[0],
+                                                      "officer_b": officers[1]})
 
 
 def unique() -> str:
@@ -123,6 +132,27 @@ ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
     ("GET", "/api/devices", None, frozenset({"admin"}), 200),
     ("GET", "/api/outbound", None, frozenset({"admin"}), 200),
     ("GET", "/metrics", None, frozenset({"admin"}), 200),
+    # service centers (issue 17): officers are for managers and admins; the hall screen's key for admins
+    ("GET", "/api/officers", None, frozenset({"manager", "admin"}), 200),
+    ("POST", "/api/officers", lambda i: {"site_id": i["site_a"], "full_name": "Lê Thị Tư", "staff_code": unique()},
+     frozenset({"manager", "admin"}), 201),
+    ("GET", "/api/officers/{officer_a}", None, frozenset({"manager", "admin"}), 200),
+    ("PATCH", "/api/officers/{officer_a}", lambda i: {"department": "Tư pháp"}, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/officers/{officer_a}/report?month={month}", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/sites/{site_a}/roster", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/sites/{site_a}/assignments", None, frozenset({"manager", "admin"}), 200),
+    ("POST", "/api/sites/{site_a}/roster-exceptions", lambda i: {"counter_id": i["counter_a"], "officer_id": None,
+                                                                 "day": i["today"], "start": "12:00", "end": "13:00"},
+     frozenset({"manager", "admin"}), 201),
+    ("GET", "/api/provinces", None, EVERYONE, 200),
+    ("GET", "/api/provinces/{province}/overview?month={month}", None, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/exports/province-overview?province_id={province}&month={month}", None,
+     frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/sites/{site_a}/ticket-mapping", None, frozenset({"manager", "admin"}), 200),
+    ("PUT", "/api/sites/{site_a}/ticket-mapping", lambda i: {"ticket_number": "Số vé", "issued_at": "Giờ lấy số"},
+     frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/sites/{site_a}/display-key", None, frozenset({"admin"}), 200),
+    ("POST", "/api/sites/{site_a}/display-key", lambda i: {}, frozenset({"admin"}), 201),
 ]
 PUBLIC = [("GET", "/healthz"), ("GET", "/readyz")]
 
@@ -161,11 +191,14 @@ OTHER_SITE_OBJECTS = [
     ("engineer", "/api/cameras/{camera_b}"), ("engineer", "/api/cameras/{camera_b}/zones"),
     ("manager", "/api/recordings/{camera_b}/spans?start={rec_start}&end={rec_end}"),
     ("manager", "/api/events/{event_b}/clip"),
+    ("manager", "/api/officers/{officer_b}"), ("manager", "/api/officers/{officer_b}/report?month={month}"),
+    ("manager", "/api/sites/{site_b}/roster"), ("manager", "/api/sites/{site_b}/assignments"),
+    ("manager", "/api/sites/{site_b}/ticket-mapping"), ("admin", "/api/sites/{site_b}/display-key"),
 ]
 OTHER_SITE_FILTERS = [
     ("operator", "/api/events?site_id={site_b}"), ("operator", "/api/cameras?site_id={site_b}"),
     ("manager", "/api/counters/live?site_id={site_b}"), ("engineer", "/api/cameras/health?site_id={site_b}"),
-    ("manager", "/api/exports/events?site_id={site_b}"),
+    ("manager", "/api/exports/events?site_id={site_b}"), ("manager", "/api/officers?site_id={site_b}"),
 ]
 
 

@@ -56,15 +56,17 @@ class ApiHarness:
     users: dict[str, ApiUser] = field(default_factory=dict)
 
     def user(self, role: str, site_ids: list[int] | None = None, name: str | None = None,
-             must_change_password: bool = False) -> ApiUser:
-        """A user of this role (and sites) with a bearer token; the password is ``PASSWORD``."""
+             must_change_password: bool = False, province_ids: list[int] | None = None) -> ApiUser:
+        """A user of this role (and sites, and whole provinces) with a bearer token; the password is ``PASSWORD``."""
         name = name or f"{role}-{uuid.uuid4().hex[:6]}"
         if PASSWORD not in _HASH:
             _HASH[PASSWORD] = hash_password(PASSWORD)  # argon2 is slow by design: hash once per session
+        if province_ids is not None and site_ids is None:
+            site_ids = []
         row = self.conn.execute(
-            "INSERT INTO users (username, password_hash, role, site_ids, must_change_password)"
-            " VALUES (%s, %s, %s, %s, %s) RETURNING id", (name, _HASH[PASSWORD], role, site_ids, must_change_password)
-        ).fetchone()
+            "INSERT INTO users (username, password_hash, role, site_ids, province_ids, must_change_password)"
+            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (name, _HASH[PASSWORD], role, site_ids, province_ids, must_change_password)).fetchone()
         token = new_token(TOKEN_PREFIX)
         self.conn.execute("INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (%s, 'test', %s, %s)",
                           (row["id"], token_hash(token), token[:10]))

@@ -34,6 +34,9 @@ class SeededCity:
     zones: dict[str, int] = field(default_factory=dict)
     events: dict[str, uuid.UUID] = field(default_factory=dict)
     yesterday: str = ""
+    province: int = 0  # the center's province, with a second (commune) center in it
+    commune: int = 0
+    officers: dict[str, int] = field(default_factory=dict)  # full name -> id
 
 
 def _insert(conn: psycopg.Connection, sql: str, params: tuple) -> int:
@@ -142,6 +145,39 @@ def _counter_day(conn: psycopg.Connection, city: SeededCity, day: datetime, now:
                         [(tm, city.center, c, uuid.uuid4().hex, score) for tm, score, c in ratings])
 
 
+def _province(conn: psycopg.Connection, city: SeededCity, now: datetime, rng: random.Random) -> None:
+    """The center's province (the center keeps its legacy district level), a commune center with one counter and a
+    morning of data, and the center's officers rostered on their counters every day since a month ago."""
+    city.province = _insert(conn, "INSERT INTO provinces (code, name) VALUES ('hcm', 'Thành phố Hồ Chí Minh')", ())
+    conn.execute("UPDATE sites SET province_id = %s WHERE id = %s", (city.province, city.center))
+    since = (now.astimezone(ZoneInfo(TZ)) - timedelta(days=30)).date()
+    for (number, department, name), counter in zip(COUNTERS, city.counters, strict=True):
+        officer = _insert(conn, "INSERT INTO officers (site_id, full_name, staff_code, department) VALUES"
+                          " (%s, %s, %s, %s)", (city.center, name, f"Q1-{number:03d}", department))
+        city.officers[name] = officer
+        conn.execute("INSERT INTO officer_rosters (counter_id, officer_id, weekdays, valid_from) VALUES"
+                     " (%s, %s, '{1,2,3,4,5,6,7}', %s)", (counter, officer, since))
+    city.commune = _insert(conn, "INSERT INTO sites (code, name, kind, level, province_id, timezone, working_hours)"
+                           " VALUES ('p-ben-thanh', 'Trung tâm Phục vụ hành chính công phường Bến Thành',"
+                           " 'service_center', 'commune', %s, %s, %s)",
+                           (city.province, TZ, Jsonb({"weekly": EVERY_DAY})))
+    camera = _insert(conn, "INSERT INTO cameras (site_id, name, source_kind, main_uri, state) VALUES"
+                     " (%s, 'Sảnh phường', 'file', %s, 'online')", (city.commune, HALL_FOOTAGE))
+    staff = _zone(conn, camera, "ghe-can-bo", "counter_staff", [[0.1, 0.1], [0.4, 0.1], [0.4, 0.4]])
+    counter = _insert(conn, "INSERT INTO counters (site_id, number, department, camera_id, staff_zone_id) VALUES"
+                      " (%s, 1, 'Tư pháp - Hộ tịch', %s, %s)", (city.commune, camera, staff))
+    morning = (now.astimezone(ZoneInfo(TZ)) - timedelta(days=1)).replace(hour=7, minute=30, second=0, microsecond=0)
+    obs = [(morning + timedelta(minutes=m), camera, staff, "officer_present", float(not 60 <= m < 75))
+           for m in range(0, 240)]
+    conn.cursor().executemany("INSERT INTO observations (time, camera_id, zone_id, metric, value) VALUES"
+                              " (%s, %s, %s, %s, %s)", obs)
+    conn.cursor().executemany("INSERT INTO counter_sessions (id, time, service_end, counter_id, camera_id,"
+                              " queue_enter) VALUES (%s, %s, %s, %s, %s, %s)",
+                              [(uuid.uuid4(), morning + timedelta(minutes=10 * k), morning + timedelta(
+                                  minutes=10 * k + rng.uniform(3, 8)), counter, camera,
+                                morning + timedelta(minutes=10 * k - rng.uniform(1, 9))) for k in range(1, 20)])
+
+
 def _street(conn: psycopg.Connection, city: SeededCity, now: datetime, data_dir: Path, rng: random.Random) -> None:
     city.street = _insert(conn, "INSERT INTO sites (code, name, kind, timezone) VALUES ('le-loi', 'Nút giao Lê Lợi -"
                           " Nguyễn Huệ', 'street', %s)", (TZ,))
@@ -211,6 +247,7 @@ def seed_city(conn: psycopg.Connection, data_dir: Path, now: datetime | None = N
           zone=city.zones["queue"], counter=city.counters[0], attributes={"wait_s": 1260})
     event(conn, now - timedelta(minutes=8), "hall_overcrowded", "medium", site=city.center, camera=city.hall_camera,
           attributes={"people": 64})
+    _province(conn, city, now, rng)
     _street(conn, city, now, data_dir, rng)
     _health(conn, city, now)
     return city

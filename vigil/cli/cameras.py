@@ -323,7 +323,7 @@ def check(ctx: typer.Context, camera: str = typer.Argument(..., help="SITE/NAME 
 def site_add(ctx: typer.Context, code: str = typer.Argument(..., help="Short code, e.g. q1-center."),
              name: str = typer.Option(..., "--name"),
              kind: str = typer.Option("service_center", "--kind", help="service_center, street or other."),
-             level: str = typer.Option(None, "--level", help="province, district or commune."),
+             level: str = typer.Option(None, "--level", help="province or commune (district: before the 2025 reform)."),
              address: str = typer.Option(None, "--address"),
              timezone: str = typer.Option("Asia/Ho_Chi_Minh", "--timezone")) -> None:
     """Add or update a site (working hours and more: `vigil config import`)."""

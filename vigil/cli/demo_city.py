@@ -7,6 +7,9 @@
   the clock so its counters are live whenever the demo runs.
 - A street point (``street-demo``) with two cameras: the campus junction of ``vtest.avi`` (a restricted
   car park, a crowd zone and a counting line) and the street of ``bikes.mp4`` (a counting line).
+- Service centers in depth: the center and a commune center (``xa-demo``, one counter, no camera) belong to one
+  province; two officers share counter 1 by a weekly roster (mornings and afternoons); the hall screen gets a
+  new display key at each start and its address is printed with the sign-in.
 
 ``prepare_demo`` makes the footage, registers the city through the same YAML import a city uses, creates
 the demo sign-in, and returns the RTSP server's process spec for the supervisor.
@@ -110,6 +113,9 @@ def city_config(rtsp: str) -> dict[str, Any]:
          "cameras": [{"name": "hall-1", "source": "rtsp", "main_uri": f"{rtsp}/hall", "analytics_fps": 4,
                       "zones": hall_zones}],
          "counters": counters},
+        {"code": "xa-demo", "name": "Trung tâm Phục vụ hành chính công xã Mỹ Hòa (demo)", "kind": "service_center",
+         "level": "commune", "timezone": "Asia/Ho_Chi_Minh", "working_hours": {},
+         "counters": [{"number": 1, "department": "Tư pháp - Hộ tịch"}]},
         {"code": "street-demo", "name": "Nút giao thông (demo)", "kind": "street", "timezone": "Asia/Ho_Chi_Minh",
          "cameras": [
              {"name": "junction", "source": "rtsp", "main_uri": f"{rtsp}/junction", "analytics_fps": 4,
@@ -126,8 +132,47 @@ def city_config(rtsp: str) -> dict[str, Any]:
     ]}
 
 
-def prepare_demo(settings: Settings, reset: bool = False, rtsp_port: int = 8554) -> tuple[ChildSpec, str]:
-    """Footage, registry, sign-in; return the RTSP server's child spec and the sign-in line to print."""
+DEMO_PROVINCE = ("demo-province", "Tỉnh Mỹ Hòa (demo)")
+DEMO_OFFICERS = [("DEMO-01", "Nguyễn Thị Lan", "00:00", "12:00"), ("DEMO-02", "Trần Văn Minh", "12:00", "24:00")]
+
+
+def service_centers(conn: Any) -> int:
+    """The demo's province (both centers in it) and two officers sharing the center's counter 1 by a roster
+    (idempotent: a second start adds nothing); returns the center's id."""
+    from datetime import UTC, datetime
+
+    from store import officers, provinces
+    from store.registry import get_site, list_counters
+
+    province = provinces.province_by_code(conn, DEMO_PROVINCE[0]) or provinces.insert_province(
+        conn, {"code": DEMO_PROVINCE[0], "name": DEMO_PROVINCE[1]})
+    center = get_site(conn, "hcc-demo")
+    for site in (center, get_site(conn, "xa-demo")):
+        provinces.set_site_province(conn, site.id or 0, province["id"])
+    counter = list_counters(conn, center.id)[0]
+    rostered = {r["officer_id"] for r in officers.list_rosters(conn, center.id or 0)}
+    for code, name, start, end in DEMO_OFFICERS:
+        officer = officers.officer_by_staff_code(conn, center.id or 0, code) or officers.insert_officer(
+            conn, {"site_id": center.id, "full_name": name, "staff_code": code, "department": counter.department})
+        if officer["id"] not in rostered:
+            officers.insert_roster(conn, counter.id or 0, officer["id"], [1, 2, 3, 4, 5, 6, 7], start, end,
+                                   datetime.now(UTC).date(), None)
+    return center.id or 0
+
+
+def hall_key(conn: Any, site_id: int) -> str:
+    """A new display key for the site's hall screen (the previous demo's stops working)."""
+    from ops_api.security import DISPLAY_PREFIX, new_token, token_hash
+    from store.displays import set_display_key
+
+    key = new_token(DISPLAY_PREFIX)
+    set_display_key(conn, site_id, token_hash(key), key[:8])
+    return key
+
+
+def prepare_demo(settings: Settings, reset: bool = False, rtsp_port: int = 8554) -> tuple[ChildSpec, str, str]:
+    """Footage, registry, sign-in; return the RTSP server's child spec, the sign-in line to print and the hall
+    screen's address (path and fragment, key included)."""
     from cameras.crypto import SecretBox
     from ops_api.accounts import create_user, get_user, set_password
     from store.config_io import ConfigError, import_config
@@ -155,6 +200,8 @@ def prepare_demo(settings: Settings, reset: bool = False, rtsp_port: int = 8554)
             create_user(conn, DEMO_USER, password, "admin", display_name="Demo", actor_name="vigil demo")
         else:
             set_password(conn, existing["id"], password, actor_name="vigil demo")
+        center = service_centers(conn)
+        screen = f"/hall/{center}#key={hall_key(conn, center)}"
     argv = ["/usr/bin/python3", str(RTSP_SERVER), "--port", str(port)]
     for name, path in clips.items():
         argv += ["--mount", f"/{name}={path}"]
@@ -164,7 +211,7 @@ def prepare_demo(settings: Settings, reset: bool = False, rtsp_port: int = 8554)
             return True
 
     sign_in = f"Sign in as '{DEMO_USER}' with password '{password}' (administrator; a new password each demo start)."
-    return ChildSpec("rtsp-server", argv, ready=rtsp_ready, ready_timeout_s=20, stop_grace_s=5), sign_in
+    return ChildSpec("rtsp-server", argv, ready=rtsp_ready, ready_timeout_s=20, stop_grace_s=5), sign_in, screen
 
 
 def demo(
@@ -183,10 +230,11 @@ def demo(
         raise fail("the demo needs the system python3 with GStreamer and ffmpeg: run `make setup`",
                    ExitCode.NOT_BUILT)
     try:
-        rtsp_child, sign_in = prepare_demo(settings, reset=reset)
+        rtsp_child, sign_in, screen = prepare_demo(settings, reset=reset)
     except DemoError as exc:
         raise fail(str(exc), ExitCode.FAILURE) from None
     supervisor, cleanup = _prepare(ctx, workers=1, capacity=16, api=True, extra=[rtsp_child])
     console = f"http://{settings.api.host}:{settings.api.port}/"
-    typer.secho(f"\nVigil demo: console at {console}\n{sign_in}\nStop with Ctrl-C.\n", fg=typer.colors.GREEN)
+    hall = f"Hall screen for the waiting hall's TV (no sign-in; a new key each start): {console}{screen.lstrip('/')}"
+    typer.secho(f"\nVigil demo: console at {console}\n{sign_in}\n{hall}\nStop with Ctrl-C.\n", fg=typer.colors.GREEN)
     _supervise(supervisor, cleanup)

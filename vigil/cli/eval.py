@@ -35,6 +35,8 @@ def _row(scores: dict[str, Any]) -> dict[str, Any]:
         "wait_err_%": citizens.get("wait_error_pct"),
         "service_err_%": citizens.get("service_error_pct"),
         "sessions": f"{citizens['matched']}/{citizens['citizens_served']}" if citizens else None,
+        "forecast_mae_hall_s": (scores.get("forecast") or {}).get("mae_hall_s"),
+        "forecast_err_%": (scores.get("forecast") or {}).get("mae_pct"),
         "incidents": f"{incidents['detected']}/{incidents['incidents']}",
         "max_delay_s": incidents["max_delay_s"],
         "false_alarms": incidents["false_alarms"],
@@ -76,7 +78,8 @@ def evaluate_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the scenario rendering.")] = 0,
 ) -> None:
     """Score the analytics rules on ground-truthed scenarios and on real footage: officer-presence accuracy,
-    queue-length MAE, wait- and service-time error, incident delay past the rule's threshold, false alarms."""
+    queue-length MAE, wait- and service-time error, incident delay past the rule's threshold, false alarms, and
+    the hall screen's wait forecast at each arrival against the true wait (MAE in hall seconds and %)."""
     settings = state(ctx).settings()
     from bench.report import report
     from core import media

@@ -8,7 +8,7 @@ import typer
 
 from vigil.cli.common import ExitCode, fail, state
 
-API_SCHEMA_VERSION = 40  # the recordings schema (playback): the API refuses to start on an older one
+API_SCHEMA_VERSION = 60  # the service-center tables (0060): the API refuses to start on an older schema
 
 
 def serve(

@@ -42,6 +42,8 @@ def add(
     username: str = typer.Argument(..., help="Sign-in name (letters, digits, . _ @ -)."),
     role: str = typer.Option(..., "--role", "-r", help="operator, manager, engineer or admin."),
     sites: str = typer.Option(None, help="Comma-separated site ids the user is limited to (default: all)."),
+    provinces: str = typer.Option(None, help="Comma-separated province ids: every center of each, new ones "
+                                             "included (with --sites: those sites too)."),
     name: str = typer.Option(None, "--name", help="Display name."),
     language: str = typer.Option("vi", help="vi or en."),
     password_stdin: bool = typer.Option(False, help="Read the password from the first line of stdin."),
@@ -54,12 +56,14 @@ def add(
         raise fail(f"--role must be one of: {', '.join(ROLES)}", ExitCode.USAGE)
     try:
         site_ids = [int(s) for s in sites.split(",") if s.strip()] if sites else None
+        province_ids = [int(s) for s in provinces.split(",") if s.strip()] if provinces else None
     except ValueError:
-        raise fail("--sites must be comma-separated numbers, e.g. 1,4", ExitCode.USAGE) from None
+        raise fail("--sites and --provinces must be comma-separated numbers, e.g. 1,4", ExitCode.USAGE) from None
     password, generated = _password(password_stdin, generate)
     with _conn(ctx) as conn:
         try:
-            row = create_user(conn, username, password, role, site_ids=site_ids, display_name=name,
+            row = create_user(conn, username, password, role, site_ids=site_ids, province_ids=province_ids,
+                              display_name=name,
                               language=language, must_change_password=generated, actor_name=cli_actor())
         except AccountError as exc:
             raise fail(str(exc), ExitCode.INVALID_INPUT) from None

@@ -20,6 +20,11 @@ export const PERMISSIONS = {
   // Recordings: the server also checks each camera's audience (operators: streets; managers: their centers).
   'recordings.view': [OPERATOR, MANAGER, ADMIN],
   'recordings.export': [OPERATOR, MANAGER, ADMIN],
+  'officers.read': [MANAGER, ADMIN],
+  'officers.write': [MANAGER, ADMIN],
+  'provinces.read': [MANAGER, ADMIN],
+  'tickets.import': [MANAGER, ADMIN],
+  'displays.admin': [ADMIN],
 };
 
 export function can(user, permission) {
@@ -32,6 +37,9 @@ export const PAGES = [
   { path: 'alarms', label: 'nav.alarms', permission: 'events.read', module: './pages/alarms.js' },
   { path: 'centers', label: 'nav.centers', permission: 'counters.stats', module: './pages/centers.js' },
   { path: 'counter-audit', label: 'nav.counter_audit', permission: 'counters.stats', module: './pages/counter_audit.js' },
+  { path: 'province', label: 'province.nav', permission: 'provinces.read', module: './pages/province.js' },
+  { path: 'officers', label: 'officers.nav', permission: 'officers.read', module: './pages/officers.js' },
+  { path: 'tickets', label: 'tickets.nav', permission: 'tickets.import', module: './pages/tickets.js' },
   { path: 'streets', label: 'nav.streets', permission: 'street.read', module: './pages/streets.js' },
   { path: 'playback', label: 'playback.title', permission: 'recordings.view', module: './pages/playback.js' },
   { path: 'cameras', label: 'nav.cameras', permission: 'cameras.write', module: './pages/cameras.js' },

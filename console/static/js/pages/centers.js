@@ -1,7 +1,7 @@
 // Service centers: the counters of a site as a floor strip (officer present or absent, queue at the counter,
 // served today, mean wait) and the hall: queue length and wait over the day.
 
-import { api, settle } from '../api.js';
+import { api, errorText, settle } from '../api.js';
 import { chart, destroyAll, PALETTE } from '../charts.js';
 import { fill, h } from '../dom.js';
 import { fmtDuration, fmtNumber, fmtTime, localDay, localHour, t } from '../i18n.js';
@@ -105,9 +105,26 @@ async function hallChart(site, counters) {
   return { made, summary };
 }
 
+/** Admins: a new display key for the hall's TV; its address is shown once (the previous one stops working). */
+function hallScreenButton(site, box) {
+  return h('button', { id: 'hall-key', onclick: async () => {
+    if (!window.confirm(t('hall.rotate_confirm'))) return;
+    try {
+      const made = await api(`/sites/${site.id}/display-key`, { method: 'POST', body: {} });
+      const address = `${location.origin}${made.url}`;
+      fill(box, h('div', { class: 'panel hall-link' }, h('h2', {}, t('hall.link_title')),
+        h('p', {}, t('hall.link_hint')), h('input', { id: 'hall-url', readonly: true, value: address, size: 90,
+          onfocus: (e) => e.target.select() }), h('a', { class: 'button', href: made.url, target: '_blank', rel: 'noreferrer' },
+          t('hall.open_screen'))));
+    } catch (error) { fill(box, h('p', { class: 'form-error' }, errorText(error))); }
+  } }, t('hall.rotate'));
+}
+
 export async function render(root, ctx) {
   const { site, element } = sitePicker(ctx, 'service_center', 'centers');
-  root.append(h('div', { class: 'toolbar' }, h('h1', {}, t('nav.centers')), element));
+  const linkBox = h('div', { id: 'hall-link-box' });
+  root.append(h('div', { class: 'toolbar' }, h('h1', {}, t('nav.centers')), element,
+    site && ctx.can('displays.admin') ? hallScreenButton(site, linkBox) : null), linkBox);
   if (!site) return null;
   const charts = [];
   const strip = h('div', { class: 'floor-strip', id: 'floor-strip' });
