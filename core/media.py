@@ -125,6 +125,13 @@ def exports_dir(data_dir: Path) -> Path:
     return Path(data_dir) / EXPORTS
 
 
+def export_file(data_dir: Path, name: str) -> Path:
+    """The file of one export, by its file name (a bare name: no folder may be smuggled in)."""
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"not an export file name: {name!r}")
+    return exports_dir(data_dir) / name
+
+
 # -- the rest ----------------------------------------------------------------------------------------------
 def database_dir(data_dir: Path) -> Path:
     """The embedded PostgreSQL cluster's folder (PGDATA, socket, log and password file inside)."""

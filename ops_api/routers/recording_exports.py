@@ -89,7 +89,7 @@ def export_range(*, camera_id: int, body: ExportBody, request: Request, user: Ex
     name = export_file_name(camera_id, pieces[0].start, pieces[-1].end, uuid.uuid4().hex[:6])
     covers = f"{pieces[0].start.isoformat()}/{pieces[-1].end.isoformat()}"
     try:
-        result = export_mp4(pieces, media.exports_dir(settings.data_dir) / name,
+        result = export_mp4(pieces, media.export_file(settings.data_dir, name),
                             timeout_s=settings.playback.export_timeout_s,
                             title=f"Vigil camera {camera_id} {covers}")
     except ExportError:
@@ -131,7 +131,7 @@ def _export_of(conn: Any, export_id: int, user: Principal, request: Request) -> 
 def export_file(*, export_id: int, request: Request, user: CurrentUser, conn: Conn) -> FileResponse:
     """The exported MP4 (to the person who made it, or an admin); each download is an audit row."""
     row = _export_of(conn, export_id, user, request)
-    file = media.exports_dir(context(request).settings.data_dir) / row["file_name"]
+    file = media.export_file(context(request).settings.data_dir, row["file_name"])
     if not file.is_file():
         raise ApiProblem(404, "the exported file is no longer on the server; export the range again",
                          code="recording_export_not_found")

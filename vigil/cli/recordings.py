@@ -111,7 +111,7 @@ def export(
                   for s in segments]
         name = export_file_name(camera, pieces[0].start, pieces[-1].end, uuid.uuid4().hex[:6])
         try:
-            result = export_mp4(pieces, media.exports_dir(settings.data_dir) / name,
+            result = export_mp4(pieces, media.export_file(settings.data_dir, name),
                                 timeout_s=settings.playback.export_timeout_s)
         except ExportError as exc:
             raise fail(f"export failed: {exc}") from None
