@@ -2,8 +2,9 @@
 
 Driven by its pool's thread through ``tick()`` (about once a second):
 - while ffmpeg runs, the live playlist is read and every segment of this run that closed since the last tick
-  becomes a ``RecordedSegment`` (start = its program date time, re-anchored to the file's close time when the
-  two part by more than a second: a camera's clock drifts from ours; end = start + its duration);
+  becomes a ``RecordedSegment`` (start = its program date time less how far ffmpeg's clock runs ahead of the
+  segment files' close times, so times follow the wall clock even when ffmpeg buffered at start or the camera's
+  clock drifts; end = start + its duration);
 - ffmpeg that exited (the camera went away, a write failed) or stalled (alive, but no new segment for
   ``stall_s``: killed) is started again after a backoff (``backoff_initial_s`` doubling to ``backoff_max_s``,
   back to the start once segments flow). Every start is a new run with its own id, so the index shows the gap;
@@ -38,7 +39,7 @@ from record.playlist import PlaylistEntry, read_playlist
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[Event], None]
-REANCHOR_S = 1.0  # program date time and the file's close time may part by this much before times re-anchor
+REANCHOR_S = 1.0  # a camera clock running fast: times re-anchor once the file close times lead by this much
 STOP_GRACE_S = 5.0  # ffmpeg closes its last segment on SIGTERM; SIGKILL after this
 
 
@@ -247,8 +248,10 @@ class CameraRecorder:
         if entry.program_time is None:
             start = closed - duration
         else:
+            # A file is written when its last frame arrived or later, never earlier: the largest lead of the
+            # program date time over the close time is the best estimate of how late ffmpeg's clock runs.
             drift = entry.program_time + duration - closed
-            if self._offset is None or abs((drift - self._offset).total_seconds()) > REANCHOR_S:
+            if self._offset is None or drift > self._offset or (self._offset - drift).total_seconds() > REANCHOR_S:
                 self._offset = drift
             start = entry.program_time - self._offset
         assert self.run_id is not None
