@@ -160,10 +160,8 @@ def set_camera_recording(conn: psycopg.Connection, camera_id: int, *, mode: Reco
         raise registry.NotFound(f"camera {camera_id} does not exist", "camera")
     values = _days(current, days, event_days)
     if mode is not None:
-        try:
-            values["record"] = RecordMode(mode).value
-        except ValueError:
-            raise RecordingPolicyError("record", f"must be one of {[m.value for m in RecordMode]}") from None
+        check_recording(str(mode), None, None)
+        values["record"] = RecordMode(mode).value
     if values:
         sets = ", ".join(f"{key} = %({key})s" for key in values)
         conn.execute(f"UPDATE cameras SET {sets}, updated_at = now() WHERE id = %(id)s", {**values, "id": camera_id})
@@ -179,6 +177,25 @@ def set_site_recording(conn: psycopg.Connection, site_id: int, *, days: int | No
     if values:
         sets = ", ".join(f"{key} = %({key})s" for key in values)
         conn.execute(f"UPDATE sites SET {sets}, updated_at = now() WHERE id = %(id)s", {**values, "id": site_id})
+
+
+def check_recording(mode: str | None, days: Any, event_days: Any) -> None:
+    """Refuse (``RecordingPolicyError`` naming the field) a mode or retention that cannot be saved."""
+    if mode is not None and mode not in {m.value for m in RecordMode}:
+        raise RecordingPolicyError("record", f"{mode!r}: one of {', '.join(m.value for m in RecordMode)}")
+    _days({"record_days": None, "record_event_days": None}, KEEP if days is None else days,
+          KEEP if event_days is None else event_days)
+
+
+def recording_columns(conn: psycopg.Connection, site_id: int) -> dict[int | None, dict[str, Any]]:
+    """A site's recording settings as the YAML set-up writes them: its own under None, each camera's by id."""
+    out: dict[int | None, dict[str, Any]] = {}
+    site = conn.execute("SELECT record_days, record_event_days FROM sites WHERE id = %s", (site_id,)).fetchone()
+    out[None] = {k: v for k, v in (site or {}).items() if v is not None}
+    for row in conn.execute("SELECT id, record, record_days, record_event_days FROM cameras WHERE site_id = %s",
+                            (site_id,)):
+        out[row["id"]] = {k: v for k, v in row.items() if v is not None and k != "id"}
+    return out
 
 
 def _days(current: dict[str, Any], days: Any, event_days: Any) -> dict[str, Any]:

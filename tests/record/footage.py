@@ -50,7 +50,8 @@ def on_disk(data_dir: Path, segments: list[RecordedSegment]) -> list[bool]:
 
 
 def indexed(db: psycopg.Connection, segments: list[RecordedSegment]) -> list[bool]:
-    rows = {(r["camera_id"], r["start_time"]) for r in db.execute("SELECT camera_id, start_time FROM recording_segments")}
+    rows = {(r["camera_id"], r["start_time"])
+            for r in db.execute("SELECT camera_id, start_time FROM recording_segments")}
     return [(s.camera_id, s.start) in rows for s in segments]
 
 

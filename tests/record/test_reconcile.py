@@ -100,7 +100,8 @@ def test_files_and_rows_that_lost_each_other_are_reconciled(
     closed_at = datetime.fromtimestamp(unindexed.stat().st_mtime, UTC)
 
     report = reconcile(index, Settings(data_dir=tmp_path), tmp_path, "node-2")
-    assert (report.resumed, report.rows_without_files, report.adopted, report.discarded, report.young) == (2, 2, 2, 1, 1)
+    counts = (report.resumed, report.rows_without_files, report.adopted, report.discarded, report.young)
+    assert counts == (2, 2, 2, 1, 1)
     assert all(on_disk(tmp_path, intact)) and all(indexed(db, intact))
     assert not any(on_disk(tmp_path, marked)) and not any(indexed(db, marked))
     assert not any(indexed(db, lost))

@@ -89,3 +89,37 @@ def test_an_events_camera_keeps_only_the_footage_around_its_events(
     assert report.expired.segments == len(segments) - len(near)
     assert on_disk(tmp_path, segments) == [s in near for s in segments]
     assert rows() == near
+
+
+def test_the_yaml_set_up_carries_what_each_camera_records_and_keeps(db: psycopg.Connection) -> None:
+    from store.config_io import ConfigError, export_config, import_config
+
+    city = {"version": 1, "sites": [{
+        "code": "q1", "name": "Q1", "kind": "street", "record_days": 14, "record_event_days": 60,
+        "cameras": [{"name": "gate", "source": "rtsp", "main_uri": "rtsp://127.0.0.1:9/gate", "record": "events",
+                     "record_days": 20},
+                    {"name": "hall", "source": "rtsp", "main_uri": "rtsp://127.0.0.1:9/hall"}]}]}
+    import_config(db, city, None, env={})
+    site = export_config(db)["sites"][0]
+    assert (site["record_days"], site["record_event_days"]) == (14, 60)
+    gate, hall = site["cameras"]
+    assert (gate["record"], gate["record_days"], "record_event_days" in gate) == ("events", 20, False)
+    assert hall["record"] == "continuous" and "record_days" not in hall
+    policy = recordings.recording_policy(db, registry_id(db, "gate"), Settings().record)
+    assert (policy.mode, policy.days, policy.event_days, policy.days_from, policy.event_days_from) == (
+        RecordMode.EVENTS, 20, 60, "camera", "site")
+    bad = {"version": 1, "sites": [{**city["sites"][0], "record_days": 90, "cameras": [
+        {**gate, "record": "sometimes"}, {**hall, "record_days": 0}]}]}
+    try:
+        import_config(db, bad, None, env={})
+    except ConfigError as exc:
+        assert exc.errors == [
+            "sites[0].record_event_days: footage around events must be kept at least as long as the rest (90 days)",
+            "sites[0].cameras[0].record: 'sometimes': one of off, continuous, events",
+            "sites[0].cameras[1].record_days: must be a whole number of days from 1 to 3650, or empty to inherit"]
+    else:
+        raise AssertionError("bad recording settings were imported")
+
+
+def registry_id(db: psycopg.Connection, name: str) -> int:
+    return int(db.execute("SELECT id FROM cameras WHERE name = %s", (name,)).fetchone()["id"])

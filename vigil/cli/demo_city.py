@@ -8,6 +8,9 @@
 - A street point (``street-demo``) with two cameras: the campus junction of ``vtest.avi`` (a restricted
   car park, a crowd zone and a counting line) and the street of ``bikes.mp4`` (a counting line).
 
+The worker records every demo camera's stream (``record: continuous``) into ``var/recordings/``, so its alarms
+have footage to play.
+
 ``prepare_demo`` makes the footage, registers the city through the same YAML import a city uses, creates
 the demo sign-in, and returns the RTSP server's process spec for the supervisor.
 """
@@ -108,11 +111,13 @@ def city_config(rtsp: str) -> dict[str, Any]:
         {"code": "hcc-demo", "name": "Trung tâm Phục vụ hành chính công (demo)", "kind": "service_center",
          "level": "province", "timezone": "Asia/Ho_Chi_Minh", "working_hours": {}, "capacity": hall.capacity,
          "cameras": [{"name": "hall-1", "source": "rtsp", "main_uri": f"{rtsp}/hall", "analytics_fps": 4,
+                      "record": "continuous",
                       "zones": hall_zones}],
          "counters": counters},
         {"code": "street-demo", "name": "Nút giao thông (demo)", "kind": "street", "timezone": "Asia/Ho_Chi_Minh",
          "cameras": [
              {"name": "junction", "source": "rtsp", "main_uri": f"{rtsp}/junction", "analytics_fps": 4,
+              "record": "continuous",
               "zones": [
                   {"name": "bãi xe đóng cửa", "kind": "restricted", "points": parking, "classes": ["person"]},
                   {"name": "ngã tư", "kind": "crowd", "points": [[0.2, 0.35], [1, 0.35], [1, 1], [0.2, 1]],
@@ -120,6 +125,7 @@ def city_config(rtsp: str) -> dict[str, Any]:
                   {"name": "vạch đếm", "kind": "line", "points": [[0.3, 0.6], [0.95, 0.6]], "direction": [0, 1]},
               ]},
              {"name": "bikes", "source": "rtsp", "main_uri": f"{rtsp}/bikes", "analytics_fps": 2,
+              "record": "continuous",
               "zones": [{"name": "vạch đếm", "kind": "line", "points": [[0.5, 0.05], [0.5, 0.95]],
                          "direction": [1, 0]}]},
          ]},
