@@ -169,6 +169,7 @@ def _window(pool: Any, conn: Any, ids: list[int], seconds: float, frames: list[i
                   if s.start >= t0 and s.end <= t1)
     gaps = sum(max(0, len(recordings.spans(conn, c, t0, t1)) - 1) for c in ids)
     starts = [playback(c, t0, t1) for c in ids] if playback is not None else []
+    export_s = export_hour(conn, ids[0], t0, t1, recordings, pool.data_dir) if len(ids) == 1 else None
     mb_per_hour = int(row["b"]) / 1e6 / max(1e-9, covered) * 3600 if covered else None
     return {
         "cameras": len(ids),
@@ -182,10 +183,40 @@ def _window(pool: Any, conn: Any, ids: list[int], seconds: float, frames: list[i
         "index_lag_p95_s": _round(_percentile(lags, 0.95)),
         "index_lag_max_s": _round(max(lags) if lags else None),
         "gaps": gaps, "restarts": restarts, "stalls": stalls,
-        "analytics_fps": round((frames[0] - frames0) / wall, 1),
+        "analytics_fps_all_cameras": round((frames[0] - frames0) / wall, 1),
         "playback_start_p95_ms": _round(1000 * p) if (p := _percentile(starts, 0.95)) is not None else None,
+        "export_1h_s": export_s,
         "load_average": round(os.getloadavg()[0], 2),
     }
+
+
+def export_hour(conn: Any, camera_id: int, t0: datetime, t1: datetime, recordings: Any,
+                data_dir: Path) -> float | None:
+    """Seconds to export one hour of the camera as MP4 with the playback work's exporter (``record/export.py``):
+    the window's real segments repeated to an hour (the concat demuxer shifts each file's timestamps). None when
+    that exporter is not part of this build."""
+    try:
+        from record.export import ExportPiece, export_mp4
+    except ImportError:
+        return None
+    from core import media
+
+    segments = [s for s in recordings.segments_between(conn, camera_id, t0, t1) if s.start >= t0]
+    if not segments:
+        return None
+    pieces, covered = [], 0.0
+    while covered < 3600:
+        for segment in segments:
+            file = media.recording_file(data_dir, segment.path)
+            assert file is not None
+            pieces.append(ExportPiece(file, segment.start, segment.end))
+            covered += segment.duration_s
+    target = media.exports_dir(data_dir) / "bench-hour.mp4"
+    started = time.monotonic()
+    export_mp4(pieces, target)
+    took = time.monotonic() - started
+    target.unlink(missing_ok=True)
+    return round(took, 2)
 
 
 def run_bench(settings: Any, variants: dict[str, tuple[Path, Path]], counts: Sequence[int], seconds: float,

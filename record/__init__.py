@@ -10,6 +10,8 @@
 - ``reconcile.py``: the start-up pass that makes files and index rows agree again after a crash.
 - ``upkeep.py``: retention run periodically by one leader for the whole recordings area.
 - ``index.py``: what the recorder and retention need of the index (``store.recordings`` provides it).
+- ``export.py``: an MP4 of recorded footage (whole segments joined by ffmpeg's concat demuxer, stream copy) and
+  its sha256; the API and ``vigil recordings export`` use it.
 
 This package imports ``core`` and ``cameras`` only: the index comes in as an object (``index.py``'s protocols).
 """

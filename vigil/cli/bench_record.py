@@ -66,6 +66,8 @@ def bench_record(
              "index_lag: a segment's end (its file closed) to its row committed; gaps: breaks inside the window "
              "(a new recorder run, or a segment starting > 1 s after the last ended), goal 0",
              "analytics ran beside the recorders on each camera's sub-stream (native size) in the same worker",
-             "playback_start_p95_ms and export of one hour: measured through the playback API and its export "
-             "(issue 15's playback work) by a probe passed to bench.record.run_bench(playback=...); empty here"]
+             "export_1h_s (1 camera only): one hour of that camera (its window's segments repeated) joined into "
+             "an MP4 by record/export.py, the playback work's exporter; empty when this build lacks it",
+             "playback_start_p95_ms: request -> first segment bytes through the playback API, by a probe passed "
+             "to bench.record.run_bench(playback=...) once the API serves recordings; empty here"]
     report("record", rows, summary, json_file, notes=notes)
