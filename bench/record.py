@@ -151,7 +151,7 @@ def _window(pool: Any, conn: Any, ids: list[int], seconds: float, frames: list[i
     say(f"  measuring {len(ids)} cameras for {seconds:g} s ...")
     time.sleep(seconds)
     wall = time.monotonic() - m0
-    t1 = datetime.now(UTC)
+    t1, frames1 = datetime.now(UTC), frames[0]
     after = {s.camera_id: s for s in pool.status()}
     cpu1 = {c: _cpu_s(s.pid) for c, s in after.items() if s.pid is not None}
     stats = pool.stats()
@@ -183,7 +183,7 @@ def _window(pool: Any, conn: Any, ids: list[int], seconds: float, frames: list[i
         "index_lag_p95_s": _round(_percentile(lags, 0.95)),
         "index_lag_max_s": _round(max(lags) if lags else None),
         "gaps": gaps, "restarts": restarts, "stalls": stalls,
-        "analytics_fps_all_cameras": round((frames[0] - frames0) / wall, 1),
+        "analytics_fps_all_cameras": round((frames1 - frames0) / wall, 1),
         "playback_start_p95_ms": _round(1000 * p) if (p := _percentile(starts, 0.95)) is not None else None,
         "export_1h_s": export_s,
         "load_average": round(os.getloadavg()[0], 2),

@@ -58,7 +58,7 @@ class PruneReport:
     expired: Tally = field(default_factory=Tally)  # past their retention
     budget_continuous: Tally = field(default_factory=Tally)  # taken early by the disk budget
     budget_events: Tally = field(default_factory=Tally)  # footage around resolved events taken early
-    footage_bytes: int = 0  # indexed footage before pruning
+    footage_bytes: int | None = None  # indexed footage before pruning (None: not summed, see prune)
     budget_bytes: int | None = None  # what footage may take (None: no budget)
     protected_bytes: int | None = None  # footage the budget takes last or never (held, around events)
     over_budget_bytes: int = 0  # still over after everything it may take
@@ -96,10 +96,12 @@ class PruneReport:
 
 
 def prune(index: FootageIndex, settings: Settings, data_dir: Path, *, now: datetime | None = None,
-          dry_run: bool = False) -> PruneReport:
+          dry_run: bool = False, count_footage: bool = True) -> PruneReport:
     """Delete the footage retention and the disk budget say must go, oldest first; ``dry_run`` only counts it.
 
     ``index`` is the footage index: ``store.recordings.RecordingIndex(conn)`` over a database connection.
+    ``count_footage`` False (the periodic upkeep) sums the index's bytes, a read of every row, only when a byte
+    budget is set or the volume nears its percentage; ``footage_bytes`` is then None when it was not needed.
     """
     if not isinstance(index, FootageIndex):
         raise TypeError("prune() takes the footage index: store.recordings.RecordingIndex(conn)")
@@ -108,15 +110,17 @@ def prune(index: FootageIndex, settings: Settings, data_dir: Path, *, now: datet
     report = PruneReport(now=now, dry_run=dry_run, alarm_percent=record.storage_alarm_percent)
     if not dry_run:
         finish_interrupted(index, data_dir, report)
-    report.footage_bytes = index.footage_bytes()
+    if count_footage:
+        report.footage_bytes = index.footage_bytes()
     for camera_id in index.cameras_with_footage():
         after: datetime | None = None
         while batch := index.expired_segments(camera_id, record, now, after, BATCH):
             _delete(index, data_dir, batch, report.expired, report)
             after = batch[-1].start
-    remaining = report.footage_bytes - report.expired.bytes
-    report.budget_bytes = footage_budget(record, data_dir, report.footage_bytes)
+    report.budget_bytes = _budget(index, record, data_dir, report)
     if report.budget_bytes is not None:
+        assert report.footage_bytes is not None
+        remaining = report.footage_bytes - report.expired.bytes
         excess = remaining - report.budget_bytes
         for around_events, tally in ((False, report.budget_continuous), (True, report.budget_events)):
             excess = _take(index, record, data_dir, now, around_events, excess, tally, report)
@@ -130,17 +134,32 @@ def prune(index: FootageIndex, settings: Settings, data_dir: Path, *, now: datet
     return report
 
 
-def footage_budget(record: RecordSettings, data_dir: Path, footage_bytes: int) -> int | None:
-    """Bytes footage may take: ``max_bytes``, and what ``max_disk_percent`` of the volume leaves after the rest
-    of what is on it; the smaller. None when neither is set."""
+def _budget(index: FootageIndex, record: RecordSettings, data_dir: Path, report: PruneReport) -> int | None:
+    """Bytes the footage left after expiry may take: ``max_bytes``, and what ``max_disk_percent`` of the volume
+    leaves after everything else on it; the smaller. None when there is no budget, or when the volume is so far
+    below its percentage that neither deleting nor the alarm can be due (footage <= used: protected footage
+    is at most used/allowed of the budget)."""
     limits = []
     if record.max_bytes is not None:
         limits.append(record.max_bytes)
     if record.max_disk_percent is not None:
         usage = shutil.disk_usage(_existing(media.recordings_dir(data_dir)))
-        others = max(0, usage.used - footage_bytes)
-        limits.append(max(0, int(usage.total * record.max_disk_percent / 100) - others))
+        allowed = int(usage.total * record.max_disk_percent / 100)
+        used = usage.used - (report.expired.bytes if report.dry_run else 0)  # a dry run removed nothing
+        if not limits and report.footage_bytes is None and used < allowed * (record.storage_alarm_percent - 10) / 100:
+            return None
+        remaining = _footage(index, report) - report.expired.bytes
+        limits.append(max(0, allowed - max(0, used - remaining)))
+    if limits:
+        _footage(index, report)
     return min(limits) if limits else None
+
+
+def _footage(index: FootageIndex, report: PruneReport) -> int:
+    """The indexed footage before this prune (summed now, after the expired rows went, when not yet known)."""
+    if report.footage_bytes is None:
+        report.footage_bytes = index.footage_bytes() + (0 if report.dry_run else report.expired.bytes)
+    return report.footage_bytes
 
 
 def finish_interrupted(index: FootageIndex, data_dir: Path, report: PruneReport) -> None:

@@ -88,7 +88,7 @@ class Upkeep:
                 return None
             log.info("recordings upkeep: %s leads retention for the recordings area", self.node)
             self.last_reconcile = reconcile(index, self.settings, self.data_dir, self.node)
-        report = prune(index, self.settings, self.data_dir)
+        report = prune(index, self.settings, self.data_dir, count_footage=False)
         self.last_prune = report
         self.runs += 1
         self._storage_alarm(report)

@@ -4,16 +4,19 @@ storage alarm is raised before it would have to; one node leads retention for th
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from core.settings import Settings
 from core.types import EventType
 from record.retention import prune
 from record.upkeep import Upkeep
 from store import recordings
+from tests.record.conftest import poll
 from tests.record.footage import add_event, add_hold, indexed, lay_segments, on_disk
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -83,8 +86,8 @@ def test_one_node_leads_retention_for_the_whole_area(db_url: str, tmp_path: Path
     try:
         assert first.run_once() is not None and first.leader
         assert second.run_once() is None and not second.leader
-        first.close()  # its node went away: the lock went with its connection
-        assert second.run_once() is not None and second.leader
+        first.close()  # its node went away: the lock goes with its connection (once the server has seen it)
+        assert poll(lambda: second.run_once() is not None, 10, 0.1) and second.leader
     finally:
         first.close()
         second.close()
@@ -148,3 +151,22 @@ def test_footage_around_events_is_never_kept_shorter_than_the_rest(db: psycopg.C
         pass
     else:
         raise AssertionError("the database accepted event days shorter than days")
+
+
+def test_a_share_of_the_volume_is_a_budget_too_and_is_not_summed_when_far_from_it(
+        db: psycopg.Connection, tmp_path: Path, add_camera) -> None:
+    camera = add_camera("rtsp://127.0.0.1:9/a")
+    segments = lay_segments(db, tmp_path, camera, NOW - timedelta(hours=2), 6)
+    add_hold(db, camera, segments[0].start, segments[1].end)
+    index = recordings.RecordingIndex(db)
+    usage = shutil.disk_usage(tmp_path)
+    if usage.used / usage.total > 0.7:
+        pytest.skip("the test volume is over 70 % full: 'far from 100 %' cannot be shown on it")
+    far = prune(index, Settings(data_dir=tmp_path, record={"max_disk_percent": 100}), tmp_path, count_footage=False)
+    assert (far.footage_bytes, far.budget_bytes, far.deleted_segments, far.storage_alarm) == (None, None, 0, False)
+    # A sliver of the volume: everything else on it already exceeds it, so all footage but the held goes.
+    tight = prune(index, Settings(data_dir=tmp_path, record={"max_disk_percent": 0.001}), tmp_path,
+                  count_footage=False)
+    assert (tight.footage_bytes, tight.budget_bytes, tight.budget_continuous.segments) == (6000, 0, 4)
+    assert tight.over_budget_bytes == 2000 and tight.storage_alarm
+    assert on_disk(tmp_path, segments) == [True, True, False, False, False, False]
