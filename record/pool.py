@@ -120,7 +120,10 @@ class RecorderPool:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                self._apply_commands()
+                try:
+                    self._apply_commands()
+                except Exception:  # a camera that cannot start or stop must not stop the others
+                    log.exception("recorders: a start or stop failed")
                 for recorder in list(self._recorders.values()):
                     try:
                         self._queue(recorder.tick())
