@@ -211,12 +211,10 @@ def export_hour(conn: Any, camera_id: int, t0: datetime, t1: datetime, recording
             assert file is not None
             pieces.append(ExportPiece(file, segment.start, segment.end))
             covered += segment.duration_s
-    target = media.exports_dir(data_dir) / "bench-hour.mp4"
-    started = time.monotonic()
-    export_mp4(pieces, target)
-    took = time.monotonic() - started
-    target.unlink(missing_ok=True)
-    return round(took, 2)
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-export-") as folder:
+        started = time.monotonic()
+        export_mp4(pieces, Path(folder) / "hour.mp4")
+        return round(time.monotonic() - started, 2)
 
 
 def run_bench(settings: Any, variants: dict[str, tuple[Path, Path]], counts: Sequence[int], seconds: float,
