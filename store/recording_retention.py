@@ -23,7 +23,9 @@ _WINDOW = "tstzrange(e.time - %(pre)s, coalesce(e.end_time, %(now)s) + %(post)s)
 _AROUND = f"""
     SELECT e.camera_id, range_agg({_WINDOW}) AS any_event,
            range_agg({_WINDOW}) FILTER (WHERE e.status <> 'resolved') AS open_event
-    FROM events e WHERE e.camera_id {{camera}} AND e.type <> ALL(%(equipment)s) GROUP BY e.camera_id"""
+    FROM events e WHERE e.camera_id {{camera}} AND e.type <> ALL(%(equipment)s)
+      AND coalesce(e.end_time, %(now)s) + %(post)s > (SELECT min(start_time) FROM recording_segments)
+    GROUP BY e.camera_id"""  # events older than all footage (events are kept longer) cannot hold any
 _HELD = """
     SELECT h.camera_id, range_agg(tstzrange(h.start_time, h.end_time)) AS held
     FROM recording_holds h WHERE h.camera_id {camera} AND h.released_at IS NULL GROUP BY h.camera_id"""
