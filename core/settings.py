@@ -132,7 +132,8 @@ class RecordSettings(_Section):
                                 description="ffmpeg gives up on a camera that sends nothing for about twice this.")
     stall_s: float = Field(default=12.0, gt=0, le=3600,
                            description="No new segment for this long while ffmpeg runs = stalled: it is killed and "
-                                       "restarted (a recording_stalled event).")
+                                       "restarted (a recording_stalled event). Keep it above a few key-frame "
+                                       "intervals of the slowest camera (a segment ends at a key frame).")
     offline_grace_s: float = Field(default=10.0, ge=0, le=3600,
                                    description="Nothing recorded for this long = a recording_offline event.")
     backoff_initial_s: float = Field(default=1.0, gt=0, le=600, description="First restart delay of a recorder.")

@@ -36,6 +36,9 @@ def record_command(settings: RecordSettings, source_uri: str, run_id: str) -> li
         "-analyzeduration", "0", "-probesize", "32",
         "-rtsp_transport", "tcp", "-i", source_uri,
         "-map", "0:v", "-map", "0:a?", "-c", "copy",
+        # A packet without a decoding time (the first ones of a stream with B-frames, seen here) would make the
+        # muxer give up on the camera: it gets its presentation time instead; every other packet is untouched.
+        "-bsf:v", "setts=dts='if(eq(DTS,NOPTS),PTS,DTS)'",
         "-f", "hls", "-hls_time", f"{settings.segment_s:g}", "-hls_list_size", str(settings.live_segments),
         "-hls_flags", "program_date_time+independent_segments+second_level_segment_index+temp_file",
         "-hls_segment_type", "mpegts", "-strftime", "1", "-strftime_mkdir", "1",

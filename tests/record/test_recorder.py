@@ -21,6 +21,7 @@ from core.types import EventType, RecordMode
 from record.recorder import RecordingSpec
 from store import recordings
 from tests.record.conftest import poll
+from tests.support.rtsp import footage
 
 HOUR = timedelta(hours=1)
 
@@ -65,6 +66,20 @@ def test_closed_segments_are_indexed_with_the_times_they_were_recorded(
     live = media.recording_live_playlist(tmp_path, camera).read_text()
     assert "#EXT-X-PROGRAM-DATE-TIME" in live and f"-{rows[0].run_id}-" in live
     assert not [e for e in events.events], "no health event while recording normally"
+
+
+def test_a_stream_with_b_frames_is_recorded_too(db: psycopg.Connection, rtsp_server_factory, add_camera,
+                                               recorder_pool, record_settings) -> None:
+    """bikes.mp4 has B-frames: its first packets come without a decoding time, which stopped ffmpeg's muxer."""
+    server = rtsp_server_factory({"/cam1": str(footage("bikes.mp4"))})
+    camera = add_camera(server.url("/cam1"))
+    # Its key frames come 1.2-2.5 s apart: the first segment may take longer than the other tests' 3 s grace.
+    pool, events = recorder_pool(record_settings.model_copy(update={"offline_grace_s": 10.0}))
+    pool.add(_spec(db, camera))
+    assert poll(lambda: len(_rows(db, camera)) >= 2, 30), pool.status()[0].last_reason
+    rows = _rows(db, camera)
+    assert {(r.codec, r.width, r.height) for r in rows} == {("h264", 640, 272)}
+    assert pool.status()[0].runs == 1 and events.events == []
 
 
 def test_a_killed_recorder_is_restarted_and_the_gap_stays_in_the_index(
