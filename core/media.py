@@ -9,7 +9,10 @@ DATA_DIR/
   live/<camera>.jpg                     each camera's newest annotated frame, written by its vision worker
   snapshots/camera-<camera>.jpg         the still taken when the camera was onboarded
   spool/[<worker>/]                     the store writer's disk spool (one folder per vision worker)
-  recordings/<camera>/<YYYY-MM-DD>/     recorded segments of the main stream
+  recordings/<camera>/live.m3u8         the recorder's live playlist (ffmpeg's own, newest segments)
+  recordings/<camera>/<YYYY-MM-DD>/<HHMMSS>-<run>-<NNNN>.ts
+                                        recorded segments of the main stream (UTC day and time the segment
+                                        opened, the recorder run, its number in the run)
   scenarios/                            `vigil eval`'s rendered scenarios and their cache
 ```
 
@@ -31,6 +34,7 @@ SNAPSHOTS = "snapshots"
 SPOOL = "spool"
 RECORDINGS = "recordings"
 EXPORTS = "exports"
+LIVE_PLAYLIST = "live.m3u8"  # in each camera's recordings folder
 DATABASE = "db"
 SECRET_KEY = "secret.key"
 SCENARIOS = "scenarios"
@@ -109,7 +113,7 @@ def recording_segments_dir(data_dir: Path, camera_id: int, day: date) -> Path:
 
 def recording_live_playlist(data_dir: Path, camera_id: int) -> Path:
     """The recorder's own HLS playlist of the camera's newest segments (the live view plays it)."""
-    return recording_camera_dir(data_dir, camera_id) / "live.m3u8"
+    return recording_camera_dir(data_dir, camera_id) / LIVE_PLAYLIST
 
 
 def recording_file(data_dir: Path, relative: str) -> Path | None:
@@ -118,6 +122,18 @@ def recording_file(data_dir: Path, relative: str) -> Path | None:
     area = recordings_dir(data_dir).resolve()
     path = (area / relative).resolve()
     return path if path.is_relative_to(area) else None
+
+
+def recording_segment_pattern(run_id: str) -> str:
+    """ffmpeg's ``-hls_segment_filename`` for one recorder run, relative to the camera's folder (ffmpeg runs there
+    with TZ=UTC and ``-strftime 1``): a folder per UTC day, the time the segment opened, the run, its number."""
+    return f"%Y-%m-%d/%H%M%S-{run_id}-%%04d.ts"
+
+
+def recording_path(camera_id: int, in_camera_dir: str) -> str:
+    """A segment's ``recording_segments.path`` (relative to the recordings area) from its path in the camera's
+    folder (as the live playlist lists it)."""
+    return f"{camera_id}/{in_camera_dir}"
 
 
 def exports_dir(data_dir: Path) -> Path:

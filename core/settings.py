@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -122,6 +122,59 @@ class VisionSettings(_Section):
                     "but one, at most one per camera); 0 everything in one process; N that many.")
 
 
+class RecordSettings(_Section):
+    """The recorder (record/): each camera's main stream copied by ffmpeg into short segments, and retention."""
+
+    segment_s: float = Field(default=2.0, ge=0.5, le=60,
+                             description="Target segment length (ffmpeg cuts at the next key frame after it).")
+    live_segments: int = Field(default=6, ge=2, le=100, description="Segments listed in the live playlist.")
+    io_timeout_s: float = Field(default=5.0, gt=0, le=120,
+                                description="ffmpeg gives up on a camera that sends nothing for about twice this.")
+    stall_s: float = Field(default=12.0, gt=0, le=3600,
+                           description="No new segment for this long while ffmpeg runs = stalled: it is killed and "
+                                       "restarted (a recording_stalled event). Keep it above a few key-frame "
+                                       "intervals of the slowest camera (a segment ends at a key frame).")
+    offline_grace_s: float = Field(default=10.0, ge=0, le=3600,
+                                   description="Nothing recorded for this long = a recording_offline event.")
+    backoff_initial_s: float = Field(default=1.0, gt=0, le=600, description="First restart delay of a recorder.")
+    backoff_max_s: float = Field(default=30.0, gt=0, le=3600, description="Longest restart delay.")
+    index_interval_s: float = Field(default=1.0, gt=0, le=60,
+                                    description="How often the live playlists are read for closed segments.")
+    days: int = Field(default=30, ge=1, le=3650,
+                      description="Continuous footage is kept this many days (a site's or camera's record_days wins).")
+    event_days: int = Field(default=90, ge=1, le=3650,
+                            description="Footage around events is kept this many days (record_event_days wins); "
+                                        "at least days.")
+    pre_roll_s: float = Field(default=10.0, ge=0, le=3600, description="Footage kept (and clipped) before an event.")
+    post_roll_s: float = Field(default=10.0, ge=0, le=3600, description="Footage kept (and clipped) after an event.")
+    events_buffer_s: float = Field(
+        default=1800.0, ge=60, le=86400,
+        description="Cameras that record 'events': continuous footage is kept this long before footage away from "
+                    "events is pruned (longer than any rule takes to open its event).")
+    max_disk_percent: float | None = Field(
+        default=90.0, gt=0, le=100,
+        description="Disk budget: the volume of the recordings area may be this full; the oldest continuous footage "
+                    "goes first. Empty: no percentage limit.")
+    max_bytes: int | None = Field(default=None, gt=0,
+                                  description="Disk budget: footage may take this many bytes. Empty: no byte limit.")
+    storage_alarm_percent: float = Field(
+        default=90.0, gt=0, le=100,
+        description="Footage that retention may not delete (held, or around events) over this share of the budget "
+                    "opens a recording_storage_full alarm (closed below 10 points less).")
+    retention_interval_s: float = Field(default=300.0, ge=1, le=86400, description="How often retention runs.")
+    ffmpeg: str = Field(default="ffmpeg", description="The ffmpeg program that records.")
+    ffprobe: str = Field(default="ffprobe", description="The ffprobe program that reads a segment's codec and size.")
+
+    @model_validator(mode="after")
+    def _event_days_cover_days(self) -> RecordSettings:
+        if self.event_days < self.days:
+            raise ValueError(f"record.event_days ({self.event_days}) must be at least record.days ({self.days}): "
+                             "footage around events is kept at least as long as the rest")
+        if self.backoff_max_s < self.backoff_initial_s:
+            raise ValueError("record.backoff_max_s must be at least record.backoff_initial_s")
+        return self
+
+
 class ApiSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Address the API and console listen on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port of the API and console.")
@@ -227,6 +280,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
     vision: VisionSettings = VisionSettings()
+    record: RecordSettings = RecordSettings()
     api: ApiSettings = ApiSettings()
     playback: PlaybackSettings = PlaybackSettings()
     centers: CentersSettings = CentersSettings()

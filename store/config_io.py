@@ -8,9 +8,11 @@ The file mirrors the registry one to one, keyed by human names, so it reads well
       name: Trung tâm Phục vụ hành chính công Quận 1
       kind: service_center
       working_hours: {weekly: {mon: [["07:30", "11:30"], ["13:30", "17:00"]]}}
+      record_days: 30                 # footage kept (optional: record.days); record_event_days likewise
       cameras:
       - name: hall-1
         source: onvif                 # onvif | rtsp | file
+        record: continuous            # off | continuous | events (optional, default continuous)
         onvif: {host: 10.0.0.21, port: 80}
         username: admin
         password_env: Q1_HALL1_PASSWORD   # import reads the password from this variable
@@ -41,7 +43,7 @@ from cameras.crypto import SecretBox
 from cameras.geometry import GeometryError, make_zone
 from cameras.models import CameraRecord, CounterRecord, SiteKind, SiteRecord, SourceKind, split_credentials
 from core.calendar import CalendarError, WorkingCalendar, check_timezone
-from store import registry
+from store import recordings, registry
 
 FORMAT_VERSION = 1
 HEADER = ("# Vigil set-up: sites, cameras, zones and counters (vigil config export).\n"
@@ -79,6 +81,8 @@ def export_config(conn: psycopg.Connection) -> dict[str, Any]:
         for key in ("level", "address", "latitude", "longitude", "capacity"):
             if getattr(site, key) is not None:
                 site_out[key] = getattr(site, key)
+        keeping = recordings.recording_columns(conn, site.id or 0)
+        site_out.update(keeping.pop(None, {}))
         site_out["timezone"] = site.timezone
         if site.working_hours:
             site_out["working_hours"] = site.working_hours
@@ -86,7 +90,7 @@ def export_config(conn: psycopg.Connection) -> dict[str, Any]:
         for camera in cameras:
             zones = registry.list_zones(conn, camera.id or 0)
             zone_names.update({z.id: z.name for z in zones if z.id is not None})
-            site_out["cameras"].append(_export_camera(camera, zones))
+            site_out["cameras"].append({**_export_camera(camera, zones), **keeping.get(camera.id, {})})
         site_out["counters"] = [_export_counter(c, names, zone_names) for c in registry.list_counters(conn, site.id)]
         sites.append(site_out)
     return {"version": FORMAT_VERSION, "sites": sites}
@@ -156,6 +160,8 @@ def _import_site(conn: psycopg.Connection, data: dict[str, Any], where: str, box
         level=data.get("level"), address=data.get("address"), latitude=data.get("latitude"),
         longitude=data.get("longitude"), timezone=data.get("timezone", "Asia/Ho_Chi_Minh"),
         working_hours=data.get("working_hours") or {}, capacity=data.get("capacity")))
+    recordings.set_site_recording(conn, site.id or 0, **{key: data[f"record_{key}"] for key in ("days", "event_days")
+                                                          if f"record_{key}" in data})
     report.sites += 1
     camera_ids: dict[str, int] = {}
     zone_ids: dict[tuple[str, str], int] = {}
@@ -185,6 +191,9 @@ def _import_site(conn: psycopg.Connection, data: dict[str, Any], where: str, box
             if password is registry.KEEP_PASSWORD and existing["has_password"]:
                 _check_addresses(existing, record, f"{where}.cameras[{j}]")
         saved = registry.save_camera(conn, record, password, box)
+        recordings.set_camera_recording(conn, saved.id or 0, mode=cam.get("record"),
+                                        **{key: cam[f"record_{key}"] for key in ("days", "event_days")
+                                           if f"record_{key}" in cam})
         camera_ids[saved.name] = saved.id or 0
         report.cameras += 1
         for zone_data in cam.get("zones") or []:
@@ -273,7 +282,22 @@ def validate_config(data: Any, env: Mapping[str, str]) -> list[str]:
             WorkingCalendar.from_dict(site.get("working_hours") or {}, field=f"{where}.working_hours")
         except CalendarError as exc:
             errors.append(str(exc))
+        errors += _validate_recording(site, where)
         errors += _validate_cameras(site, where, env)
+    return errors
+
+
+def _validate_recording(site: Mapping[str, Any], where: str) -> list[str]:
+    """``record``, ``record_days`` and ``record_event_days`` of the site and its cameras."""
+    errors = []
+    places = [(where, site)] + [(f"{where}.cameras[{j}]", c) for j, c in enumerate(site.get("cameras") or [])
+                                if isinstance(c, Mapping)]
+    for at, item in places:
+        try:
+            recordings.check_recording(item.get("record") if at != where else None,
+                                       item.get("record_days"), item.get("record_event_days"))
+        except recordings.RecordingPolicyError as exc:
+            errors.append(f"{at}.{exc.field}: {exc}")
     return errors
 
 

@@ -3,6 +3,7 @@
 Every heartbeat (a third of the lease TTL) the worker renews its leases and takes free cameras up to its
 capacity; for each camera it gains it loads the camera's stream, zones, counters and site calendar from the
 registry and starts reading and analysing it; a camera it loses (lease lapsed, camera disabled) is stopped.
+The same worker records the main stream of each camera it holds whose ``record`` is not off (``vigil/recording.py``).
 Results go to the store writer (events, observations, counter sessions, camera health); the newest
 annotated frame of each camera is written to its live picture (``core.media.live_picture``: the camera's
 ``snapshot_path``, which the API's snapshot and MJPEG preview serve while it is fresh) for the console's tiles.
@@ -31,6 +32,7 @@ from store import leases, registry, registry_rows, workers
 from store.db import connect
 from store.plans import load_camera_plan
 from store.writer import StoreWriter
+from vigil.recording import WorkerRecording
 from vigil.sinks import ResultObserver, StoreSinks
 from vision.detectors import load_detector
 from vision.pipeline import Pipeline, open_pipeline
@@ -69,6 +71,7 @@ class Worker:
         self._camera_state: dict[int, str] = {}
         self._conn: Any = None
         self._database_down = False
+        self.recording: WorkerRecording | None = None
 
     def stop(self, *_: object) -> None:
         self._stop.set()
@@ -92,7 +95,10 @@ class Worker:
                                                  sinks.on_health, preview, options.capacity, results="store")
             with live:
                 try:
-                    self._loop(live, box, writer)
+                    # Recorders stop (their last segments indexed) before the leases go back.
+                    with WorkerRecording(settings, self.url, options.worker_id, box, sinks.on_event) as recording:
+                        self.recording = recording
+                        self._loop(live, box, writer)
                 finally:
                     for camera_id in sorted(self.held):
                         live.remove_camera(camera_id)
@@ -156,6 +162,8 @@ class Worker:
             else:
                 leases.release(conn, options.worker_id, [camera_id])
         self.held = frozenset((change.held - change.gained) | started)
+        if self.recording is not None:
+            self.recording.sync(conn, self.held)
         self._record_states(conn, live)
 
     def _publish_writer_stats(self, conn: Any, writer: StoreWriter) -> None:

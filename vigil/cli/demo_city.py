@@ -11,6 +11,9 @@
   province; two officers share counter 1 by a weekly roster (mornings and afternoons); the hall screen gets a
   new display key at each start and its address is printed with the sign-in.
 
+The worker records every demo camera's stream (``record: continuous``) into ``var/recordings/``, so its alarms
+have footage to play.
+
 ``prepare_demo`` makes the footage, registers the city through the same YAML import a city uses, creates
 the demo sign-in, and returns the RTSP server's process spec for the supervisor.
 """
@@ -111,6 +114,7 @@ def city_config(rtsp: str) -> dict[str, Any]:
         {"code": "hcc-demo", "name": "Trung tâm Phục vụ hành chính công (demo)", "kind": "service_center",
          "level": "province", "timezone": "Asia/Ho_Chi_Minh", "working_hours": {}, "capacity": hall.capacity,
          "cameras": [{"name": "hall-1", "source": "rtsp", "main_uri": f"{rtsp}/hall", "analytics_fps": 4,
+                      "record": "continuous",
                       "zones": hall_zones}],
          "counters": counters},
         {"code": "xa-demo", "name": "Trung tâm Phục vụ hành chính công xã Mỹ Hòa (demo)", "kind": "service_center",
@@ -119,6 +123,7 @@ def city_config(rtsp: str) -> dict[str, Any]:
         {"code": "street-demo", "name": "Nút giao thông (demo)", "kind": "street", "timezone": "Asia/Ho_Chi_Minh",
          "cameras": [
              {"name": "junction", "source": "rtsp", "main_uri": f"{rtsp}/junction", "analytics_fps": 4,
+              "record": "continuous",
               "zones": [
                   {"name": "bãi xe đóng cửa", "kind": "restricted", "points": parking, "classes": ["person"]},
                   {"name": "ngã tư", "kind": "crowd", "points": [[0.2, 0.35], [1, 0.35], [1, 1], [0.2, 1]],
@@ -126,6 +131,7 @@ def city_config(rtsp: str) -> dict[str, Any]:
                   {"name": "vạch đếm", "kind": "line", "points": [[0.3, 0.6], [0.95, 0.6]], "direction": [0, 1]},
               ]},
              {"name": "bikes", "source": "rtsp", "main_uri": f"{rtsp}/bikes", "analytics_fps": 2,
+              "record": "continuous",
               "zones": [{"name": "vạch đếm", "kind": "line", "points": [[0.5, 0.05], [0.5, 0.95]],
                          "direction": [1, 0]}]},
          ]},
