@@ -218,12 +218,9 @@ class ApiSettings(_Section):
 
 
 class PlaybackSettings(_Section):
-    """Watching and handing out recorded footage (the recorder's own settings are in ``record``)."""
+    """Watching and handing out recorded footage (the recorder's own settings are in ``record``; an event's clip
+    runs from ``record.pre_roll_s`` before it to ``record.post_roll_s`` after it: the footage retention keeps)."""
 
-    clip_pre_roll_s: float = Field(default=10.0, ge=0, le=600, description="An event's clip starts this long "
-                                                                          "before the event.")
-    clip_post_roll_s: float = Field(default=10.0, ge=0, le=600, description="An event's clip ends this long after "
-                                                                           "the event (an open event: now).")
     playlist_max_hours: float = Field(default=24.0, gt=0, le=24 * 7, description="Longest range one playlist "
                                                                                  "covers.")
     export_max_hours: float = Field(default=4.0, gt=0, le=72, description="Longest range one MP4 export covers.")

@@ -140,10 +140,11 @@ def range_playlist(*, camera_id: int, start: Start, end: End, request: Request, 
 
 
 def _clip_range(event: dict[str, Any], request: Request) -> tuple[datetime, datetime]:
-    settings = context(request).settings.playback
-    start = event["time"] - timedelta(seconds=settings.clip_pre_roll_s)
-    end = (event["end_time"] or datetime.now(UTC)) + timedelta(seconds=settings.clip_post_roll_s)
-    return start, min(end, start + timedelta(hours=settings.playlist_max_hours))
+    # One setting for the clip and for what retention keeps around an event, so a clip is never cut short.
+    settings = context(request).settings
+    start = event["time"] - timedelta(seconds=settings.record.pre_roll_s)
+    end = (event["end_time"] or datetime.now(UTC)) + timedelta(seconds=settings.record.post_roll_s)
+    return start, min(end, start + timedelta(hours=settings.playback.playlist_max_hours))
 
 
 def _event_camera(conn: Any, event_id: UUID, user: Any, request: Request) -> tuple[dict[str, Any], Any]:
@@ -169,8 +170,8 @@ def event_clip(*, event_id: UUID, request: Request, user: CurrentUser, conn: Con
 
 @router.get("/api/events/{event_id}/clip.m3u8", response_class=Response, responses=PLAYLIST_RESPONSES)
 def event_clip_playlist(*, event_id: UUID, request: Request, user: CurrentUser, conn: Conn) -> Response:
-    """The event's clip as an HLS VOD playlist of its camera (``playback.clip_pre_roll_s`` before the event to
-    ``playback.clip_post_roll_s`` after it). One audit row per request."""
+    """The event's clip as an HLS VOD playlist of its camera (``record.pre_roll_s`` before the event to
+    ``record.post_roll_s`` after it). One audit row per request."""
     event, camera = _event_camera(conn, event_id, user, request)
     start, end = _clip_range(event, request)
     return _playlist(conn, request, user, camera, start, end, {"event_id": str(event_id)})

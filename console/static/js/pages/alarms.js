@@ -8,7 +8,8 @@ import { chime, liveEvents } from '../live.js';
 import { renderDetail } from './event_detail.js';
 
 const TYPES = ['officer_absent', 'counter_unattended_with_queue', 'long_wait', 'hall_overcrowded', 'stopped_vehicle',
-  'wrong_way', 'congestion', 'crowd', 'intrusion', 'loitering', 'camera_offline', 'camera_online', 'camera_tamper'];
+  'wrong_way', 'congestion', 'crowd', 'intrusion', 'loitering', 'camera_offline', 'camera_online', 'camera_tamper',
+  'recording_offline', 'recording_stalled', 'recording_storage_full'];
 const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
 const STATUSES = ['new', 'acknowledged', 'assigned', 'resolved'];
 const MAX_ROWS = 2000;
