@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-USER_COLUMNS = ("id, username, display_name, role, site_ids, language, active, must_change_password,"
+USER_COLUMNS = ("id, username, display_name, role, site_ids, language, active, must_change_password, supervisor,"
                 " (SELECT max(a.locked_until) FROM login_attempts a WHERE a.username = users.username"
                 " AND a.locked_until > now()) AS locked_until, created_at, updated_at")
 TOKEN_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, last_used, revoked_at"
@@ -57,11 +57,13 @@ def assignable_users(conn: psycopg.Connection, scope: list[int] | None) -> list[
 
 
 def insert_user(conn: psycopg.Connection, username: str, password_hash: str, role: str, site_ids: list[int] | None,
-                display_name: str | None, language: str, must_change_password: bool) -> dict[str, Any]:
+                display_name: str | None, language: str, must_change_password: bool,
+                supervisor: bool = False) -> dict[str, Any]:
     return conn.execute(
-        f"INSERT INTO users (username, display_name, password_hash, role, site_ids, language, must_change_password)"
-        f" VALUES (%s, %s, %s, %s, %s::bigint[], %s, %s) RETURNING {USER_COLUMNS}",
-        (username, display_name, password_hash, role, site_ids, language, must_change_password)).fetchone()
+        f"INSERT INTO users (username, display_name, password_hash, role, site_ids, language, must_change_password,"
+        f" supervisor) VALUES (%s, %s, %s, %s, %s::bigint[], %s, %s, %s) RETURNING {USER_COLUMNS}",
+        (username, display_name, password_hash, role, site_ids, language, must_change_password,
+         supervisor)).fetchone()
 
 
 def credentials(conn: psycopg.Connection, user_id: int | None = None,
@@ -79,8 +81,8 @@ def set_password_hash(conn: psycopg.Connection, user_id: int, password_hash: str
 
 
 def update_user(conn: psycopg.Connection, user_id: int, changes: dict[str, Any]) -> None:
-    """Set the given columns (role, site_ids, display_name, language, active) of a user."""
-    allowed = {"role", "site_ids", "display_name", "language", "active"}
+    """Set the given columns (role, site_ids, display_name, language, active, supervisor) of a user."""
+    allowed = {"role", "site_ids", "display_name", "language", "active", "supervisor"}
     if not changes:
         return
     if not set(changes) <= allowed:

@@ -164,3 +164,9 @@ def open_alarms_by_camera(conn: psycopg.Connection, camera_ids: list[int]) -> di
                        " FROM alarms WHERE status <> 'resolved' AND camera_id = ANY(%s::bigint[])"
                        " GROUP BY camera_id", (camera_ids,))
     return {int(r["camera_id"]): r for r in found}
+
+
+def listen(conn: psycopg.Connection) -> None:
+    """Have this (autocommit) connection receive the alarm notifications on ``CHANNEL``: JSON payloads with the
+    alarm's ``id``, ``site_id`` and ``op`` (insert, update, escalated)."""
+    conn.execute(f"LISTEN {CHANNEL}")

@@ -2,13 +2,17 @@
 ``/api/counters/live`` before ``/api/counters/{counter_id}``)."""
 
 from ops_api.routers import (
+    alarm_config,
+    alarms,
     auth,
     cameras,
     counters,
     events,
     exports,
+    handovers,
     integrations,
     live,
+    maps,
     onboarding,
     ops,
     reports,
@@ -18,4 +22,5 @@ from ops_api.routers import (
 )
 
 ROUTERS = [ops.router, auth.router, users.router, sites.router, reports.router, onboarding.router, cameras.router,
-           zones.router, counters.router, live.router, events.router, exports.router, integrations.router]
+           zones.router, counters.router, live.router, events.router, exports.router, integrations.router,
+           alarms.router, alarm_config.router, handovers.router, maps.router]
