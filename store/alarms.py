@@ -170,3 +170,12 @@ def listen(conn: psycopg.Connection) -> None:
     """Have this (autocommit) connection receive the alarm notifications on ``CHANNEL``: JSON payloads with the
     alarm's ``id``, ``site_id`` and ``op`` (insert, update, escalated)."""
     conn.execute(f"LISTEN {CHANNEL}")
+
+
+def has_recording(conn: psycopg.Connection, camera_id: int | None, start: datetime, end: datetime) -> bool:
+    """Whether the recordings index holds footage of the camera overlapping [start, end]."""
+    if camera_id is None:
+        return False
+    found = one(conn, "SELECT EXISTS (SELECT 1 FROM recording_segments WHERE camera_id = %s::bigint"
+                      " AND start_time <= %s AND end_time >= %s AND NOT deleting) AS found", (camera_id, end, start))
+    return bool(found and found["found"])

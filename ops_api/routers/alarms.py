@@ -22,7 +22,7 @@ from ops_api.routers.events import AssignBody, NoteBody, NoteOut, StepBody
 from ops_api.schemas import AlarmOut, EventOut, Page, StrictModel
 from store import alarm_steps, site_maps
 from store.accounts import find_user
-from store.alarms import AlarmFilter, alarm_events, alarm_notes, get_alarm, list_alarms
+from store.alarms import AlarmFilter, alarm_events, alarm_notes, get_alarm, has_recording, list_alarms
 from store.alarms import alarm_steps as checklist
 from store.errors import StoreInputError
 
@@ -55,6 +55,8 @@ class AlarmDetail(AlarmOut):
     notes: list[NoteOut] = Field(default_factory=list)
     unticked_required: int = Field(0, description="Required steps not yet ticked: resolving needs a reason.")
     clip_url: str = Field(description="The HLS playlist of the newest event's recording (404 while none exists).")
+    clip_available: bool = Field(False, description="The recordings index holds footage of the camera from the "
+                                 "alarm's first to its newest event (the playlist may still be on its way).")
 
 
 class TickBody(StrictModel):
@@ -137,7 +139,8 @@ def one_alarm(*, alarm_id: int, request: Request, user: Reader, conn: Conn) -> A
                        latest_event=events[0] if events else None, events=events, steps=steps,
                        notes=[NoteOut(**n) for n in alarm_notes(conn, alarm_id)],
                        unticked_required=sum(1 for s in steps if s.required and s.done_at is None),
-                       clip_url=f"/api/events/{row['last_event_id']}/clip.m3u8")
+                       clip_url=f"/api/events/{row['last_event_id']}/clip.m3u8",
+                       clip_available=has_recording(conn, row["camera_id"], row["first_time"], row["last_time"]))
 
 
 @router.get("/{alarm_id}/related", response_model=list[RelatedCamera])

@@ -132,9 +132,7 @@ def plan_picture(*, site_id: int, request: Request, user: Reader, conn: Conn) ->
 
 
 @router.put("/api/sites/{site_id}/plan", response_model=PlanOut,
-            openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string",
-                                                                                          "format": "binary"}}
-                                                                          for t in MEDIA_TYPES.values()}}})
+            openapi_extra={"requestBody": {"required": True, "content": {t: {} for t in MEDIA_TYPES.values()}}})
 async def upload_plan(*, site_id: int, request: Request,
                       user: Annotated[Principal, Depends(require_briefly("map.edit"))]) -> PlanOut:
     """Upload the site's floor or area plan (the body is the picture: PNG, JPEG or WebP, at most

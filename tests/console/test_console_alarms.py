@@ -1,25 +1,47 @@
-"""The alarm feed in a real browser: an event the store writer lands appears within 2 s without a reload,
-and an operator acknowledges and resolves it in the page, each step in its history and the audit log."""
+"""The alarm center in a real browser, in Vietnamese: an alarm the store writer's event raises appears within 2 s
+without a reload; the operator ticks its procedure with a note and resolves it, giving the reason the server asks
+for while a required step is left (each step in its history and the audit log); a flood is one row with its
+count; an escalated alarm rises to the top and a supervisor gets the banner and the tone on any page; a manager
+reads alarms without workflow buttons; events stay searchable on their own page with their evidence."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
+import pytest
 from prometheus_client import CollectorRegistry
 
 from core.settings import StoreSettings
 from core.types import Event, EventType, Severity
 from store.db import connect
 from store.writer import StoreWriter
-from tests.support.browser import ConsoleSite, shoot, wait_until
+from tests.console.test_console_pages import english_left
+from tests.support.browser import ConsoleSite, serve_console, shoot, wait_until
+
+# Alarms wait a day before the clock escalates them, so the seeded city's stay quiet while the tests run; a test
+# escalates one by making it a day old, as the clock sees it.
+A_DAY = {"alarms": {f"p{p}_ack_s": 86400 for p in range(1, 6)}}
 
 
-def test_a_new_event_appears_live_and_is_acknowledged_and_resolved(console: ConsoleSite, tmp_path) -> None:
+@pytest.fixture(scope="module")
+def console(module_db_url: str, chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
+    with serve_console(module_db_url, chromium, tmp_path_factory.mktemp("console-data"), sections=A_DAY) as site:
+        yield site
+
+
+def alarm_of(console: ConsoleSite, event_id: uuid.UUID) -> int:
+    with connect(console.db_url) as conn:
+        return conn.execute("SELECT alarm_id FROM alarm_events WHERE event_id = %s", (event_id,)).fetchone()["alarm_id"]
+
+
+def test_a_new_alarm_appears_live_its_checklist_is_ticked_and_it_is_resolved_with_a_reason(
+        console: ConsoleSite, tmp_path) -> None:
     page = console.open("operator", "alarms", ready="#live-state[data-state=live]")
-    rows_before = page.locator("#event-rows tr[data-event]").count()
     city = console.city
     event = Event(EventType.INTRUSION, city.street_cameras[0], datetime.now(UTC), Severity.HIGH,
                   site_id=city.street, zone_id=city.zones["no_stopping"], attributes={"class_name": "person"},
@@ -29,55 +51,105 @@ def test_a_new_event_appears_live_and_is_acknowledged_and_resolved(console: Cons
         writer.write_event(event)
         assert writer.flush(timeout=5)
         landed = time.monotonic()
-    row = page.locator(f"#event-rows tr[data-event='{event.id}']")
+    alarm = alarm_of(console, event.id)
+    row = page.locator(f"#alarm-rows tr[data-alarm='{alarm}']")
     row.wait_for(timeout=2000)
     assert time.monotonic() - landed < 2.0
-    assert page.locator("#event-rows tr[data-event]").count() == rows_before + 1
-    assert "Xâm nhập khu vực cấm" in row.inner_text()
+    assert "Xâm nhập khu vực cấm" in row.inner_text() and "P1" in row.inner_text()
+    assert page.locator("#alarm-rows tr[data-alarm]").first.get_attribute("data-alarm") == str(alarm)  # P1 first
 
     row.click()
-    page.wait_for_selector("#btn-acknowledge")
-    shoot(page, "alarms-detail-new")
-    page.fill("#event-note", "Đã cử tổ tuần tra")
-    page.click("#btn-acknowledge")
-    page.wait_for_selector("#event-status:has-text('Đã tiếp nhận')")
+    page.wait_for_selector("#alarm-steps li[data-position='3']")
+    assert page.locator("#alarm-steps li").all_inner_texts()[0].startswith("Xem lại clip")
+    assert page.locator("#alarm-clip").get_attribute("data-state") == "none"  # no recording of that time
+    page.fill("#step-note-1", "Clip rõ: 2 người trèo rào bãi xe")
+    page.check("#step-1")
+    page.wait_for_selector("#alarm-steps li[data-position='1'].done")
+    shoot(page, "alarm-checklist")
+    page.click("#btn-resolve")  # "Gọi đội trật tự khu vực" is required and not done: the reason is asked for
+    page.wait_for_selector("#resolve-reason:visible")
+    assert page.locator("#alarm-status").inner_text() == "Mới"
+    page.fill("#resolve-reason", "Đội trật tự đã có mặt tại chỗ trước khi gọi")
     page.click("#btn-resolve")
-    page.wait_for_selector("#event-status:has-text('Đã xử lý')")
-    page.wait_for_selector(f"#event-rows tr[data-event='{event.id}'][data-status=resolved]")
-    history = page.locator("#event-history li").all_inner_texts()
-    assert len(history) == 2 and "Tiếp nhận" in history[0] and "Đã cử tổ tuần tra" in history[0]
-    assert "Xử lý xong" in history[1]
-    shoot(page, "alarms-detail-resolved")
-
+    page.wait_for_selector("#alarm-status:has-text('Đã xử lý')")
+    page.wait_for_selector(f"#alarm-rows tr[data-alarm='{alarm}']", state="detached")  # the open list drops it
+    history = page.locator("#alarm-history li").all_inner_texts()
+    assert "Đánh dấu bước" in history[0] and "2 người trèo rào" in history[0]
+    assert "Xử lý xong" in history[1] and "Đội trật tự đã có mặt" in history[1]
+    shoot(page, "alarm-resolved")
+    assert english_left(page.inner_text("body")) == []
     with connect(console.db_url) as conn:
-        audit = conn.execute("SELECT action, username, after FROM audit_log WHERE object_type = 'event'"
-                             " AND object_id = %s ORDER BY id", (str(event.id),)).fetchall()
+        audit = conn.execute("SELECT action, username, after FROM audit_log WHERE object_type = 'alarm'"
+                             " AND object_id = %s ORDER BY id", (str(alarm),)).fetchall()
         stored = conn.execute("SELECT status FROM events WHERE id = %s", (event.id,)).fetchone()
-    assert [a["action"] for a in audit] == ["event.acknowledge", "event.resolve"]
+    assert [a["action"] for a in audit] == ["alarm.step", "alarm.resolve"]
     assert {a["username"] for a in audit} == {console.user("operator")["username"]}
-    assert audit[0]["after"]["note"] == "Đã cử tổ tuần tra"
+    assert audit[1]["after"]["unticked"] == ["Gọi đội trật tự khu vực"]
     assert stored["status"] == "resolved"
     assert page.problems == []
     page.context.close()
 
 
-def test_event_detail_shows_the_evidence_with_its_zone(console: ConsoleSite) -> None:
-    event_id = console.city.events["wrong_way"]
-    page = console.open("operator", f"alarms/{event_id}", ready="#evidence-image")
-    wait_until(page, "document.getElementById('evidence-image').naturalWidth > 0")
-    assert page.locator("#event-detail svg.zones polyline[data-zone='vach-dem-le-loi']").count() == 1
-    assert "Đi ngược chiều" in page.inner_text("#event-detail")
-    shoot(page, "alarms-evidence")
+def test_a_flood_is_one_row_and_an_escalated_alarm_rises_with_the_supervisors_banner_and_tone(
+        console: ConsoleSite) -> None:
+    city = console.city
+    console.add_user("lead", "operator", "Trần Trưởng Ca", supervisor=True)
+    page = console.open("lead", "alarms", ready="#live-state[data-state=live]")
+    now = datetime.now(UTC)
+    with connect(console.db_url) as conn:
+        flood = [uuid.uuid4() for _ in range(5)]
+        for i, event_id in enumerate(flood):
+            conn.execute("INSERT INTO events (id, time, site_id, camera_id, type, severity) VALUES"
+                         " (%s, %s, %s, %s, 'loitering', 'medium')",
+                         (event_id, now + timedelta(seconds=i), city.street, city.street_cameras[0]))
+    alarm = alarm_of(console, flood[0])
+    row = page.locator(f"#alarm-rows tr[data-alarm='{alarm}']")
+    row.wait_for(timeout=3000)
+    wait_until(page, f"document.querySelector(\"tr[data-alarm='{alarm}']\").innerText.includes('×5')")
+    assert page.locator("#escalation-banner").is_hidden()
+    with connect(console.db_url) as conn:  # nobody acknowledged it for a day: the clock escalates it
+        conn.execute("UPDATE alarms SET raised_at = now() - interval '1 day 1 second' WHERE id = %s", (alarm,))
+    page.wait_for_selector("#escalation-banner:visible", timeout=5000)
+    assert "chưa tiếp nhận" in page.inner_text("#escalation-banner")
+    assert page.get_attribute("#escalation-banner", "data-escalations") == "1"
+    if page.evaluate("typeof AudioContext !== 'undefined'"):
+        assert page.get_attribute("#escalation-banner", "data-toned") == "1"
+    page.wait_for_selector(f"#alarm-rows tr[data-alarm='{alarm}'][data-urgent='1']")
+    assert page.locator("#alarm-rows tr[data-alarm]").first.get_attribute("data-alarm") == str(alarm)
+    shoot(page, "alarm-escalated")
+    page.click("#escalation-link")
+    page.wait_for_selector("#btn-acknowledge")
+    page.click("#btn-acknowledge")
+    page.wait_for_selector("#escalation-banner", state="hidden")
+    assert english_left(page.inner_text("body")) == []
     assert page.problems == []
     page.context.close()
 
 
-def test_a_manager_reads_alarms_but_has_no_workflow_buttons(console: ConsoleSite) -> None:
-    event_id = console.city.events["stopped"]
-    page = console.open("manager", f"alarms/{event_id}", ready="#event-status")
-    assert page.locator("#btn-acknowledge").count() == 0
+def test_alarm_detail_shows_the_evidence_with_its_zone_and_a_manager_has_no_workflow(console: ConsoleSite) -> None:
+    alarm = alarm_of(console, console.city.events["wrong_way"])
+    page = console.open("operator", f"alarms/{alarm}", ready="#evidence-image")
+    wait_until(page, "document.getElementById('evidence-image').naturalWidth > 0")
+    assert page.locator("#alarm-detail svg.zones polyline[data-zone='vach-dem-le-loi']").count() == 1
+    assert "Đi ngược chiều" in page.inner_text("#alarm-detail")
+    shoot(page, "alarm-evidence")
+    assert page.problems == []
+    page.context.close()
+    page = console.open("manager", f"alarms/{alarm}", ready="#evidence-image")
+    assert "Đi ngược chiều" in page.inner_text("#alarm-detail")
+    assert page.locator("#btn-acknowledge").count() == 0 and page.locator("#step-1").is_disabled()
     with psycopg.connect(console.db_url) as conn:
-        status = conn.execute("SELECT status FROM events WHERE id = %s", (event_id,)).fetchone()[0]
+        status = conn.execute("SELECT status FROM alarms WHERE id = %s", (alarm,)).fetchone()[0]
     assert status == "new"
+    assert english_left(page.inner_text("body")) == []
+    assert page.problems == []
+    page.context.close()
+
+
+def test_events_stay_searchable_on_their_own_page(console: ConsoleSite) -> None:
+    event_id = console.city.events["congestion"]  # stored resolved: no alarm, still an event
+    page = console.open("operator", f"events/{event_id}", ready="#event-status")
+    assert "Ùn tắc" in page.inner_text("#event-detail")
+    assert page.locator(f"#event-rows tr[data-event='{event_id}']").count() == 1
     assert page.problems == []
     page.context.close()

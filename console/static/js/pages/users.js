@@ -11,7 +11,7 @@ function fieldLabels(password) {
   return { 'body.username': t('signin.username'), 'body.display_name': t('users.display_name'),
     'body.role': t('users.role'), 'body.site_ids': t('users.sites'), 'body.all_sites': t('users.sites'),
     'body.active': t('users.active'), 'body.language': t('users.language'), 'body.password': password,
-    'body.new_password': password };
+    'body.new_password': password, 'body.supervisor': t('alarmcenter.supervisor') };
 }
 
 function sitesText(ctx, ids) {
@@ -30,13 +30,14 @@ function editor(ctx, user, done) {
   const role = select(ROLES.map((r) => [r, label('role', r)]), user.role, { id: 'edit-role' });
   const sites = siteChooser(ctx, user.site_ids, 'edit-sites');
   const active = h('input', { type: 'checkbox', checked: user.active, id: 'edit-active' });
+  const supervisor = h('input', { type: 'checkbox', checked: user.supervisor, id: 'edit-supervisor' });
   const password = h('input', { type: 'password', autocomplete: 'new-password', id: 'edit-password' });
   const message = h('p', { class: 'form-error', role: 'alert' });
   const save = async () => {
     try {
       const picked = chosenSites(sites);
       await api(`/users/${user.id}`, { method: 'PATCH', body: { role: role.value, active: active.checked,
-        ...(picked.length ? { site_ids: picked } : { all_sites: true }) } });
+        supervisor: supervisor.checked, ...(picked.length ? { site_ids: picked } : { all_sites: true }) } });
       if (password.value) await api(`/users/${user.id}/password`, { method: 'POST', body: { password: password.value } });
       toast(t('common.saved'), 'ok');
       done();
@@ -44,7 +45,9 @@ function editor(ctx, user, done) {
   };
   return h('div', { class: 'panel user-edit' }, h('h3', {}, user.username),
     h('div', { class: 'form-grid' }, field(t('users.role'), role), field(t('users.sites'), sites, t('users.sites_hint')),
-      h('label', { class: 'toggle' }, active, t('users.active')), field(t('users.new_password'), password)),
+      h('label', { class: 'toggle' }, active, t('users.active')),
+      h('label', { class: 'toggle', title: t('alarmcenter.supervisor_hint') }, supervisor, t('alarmcenter.supervisor')),
+      field(t('users.new_password'), password)),
     message, h('div', { class: 'actions' }, h('button', { class: 'primary', onclick: save }, t('common.save')),
       h('button', { onclick: done }, t('common.cancel'))));
 }
@@ -87,7 +90,8 @@ export async function render(root, ctx) {
           'users.created'].map((k) => h('th', {}, t(k))))),
         h('tbody', {}, users.map((u) => h('tr', { dataset: { user: u.username }, class: 'clickable',
           onclick: () => fill(side, editor(ctx, u, reload)) },
-        h('td', {}, u.username), h('td', {}, u.display_name || '—'), h('td', {}, label('role', u.role)),
+        h('td', {}, u.username), h('td', {}, u.display_name || '—'), h('td', {}, label('role', u.role),
+          u.supervisor ? h('span', { class: 'badge supervisor' }, ` ${t('alarmcenter.supervisor')}`) : null),
         h('td', {}, sitesText(ctx, u.site_ids)),
         h('td', {}, u.active ? (u.locked_until && new Date(u.locked_until) > new Date() ? t('users.locked') : t('users.active'))
           : t('users.inactive')),
