@@ -169,7 +169,9 @@ export async function render(root, ctx) {
       draw();
     }, 300);
   };
-  const stopLive = liveAlarms({ onAlarm: (_, alarm) => {
+  // Alarms come live to those who read them; the others (engineers) see the map's state refreshed now and then.
+  const poll = ctx.can('events.read') ? null : setInterval(refresh, 15000);
+  const stopLive = poll ? () => clearInterval(poll) : liveAlarms({ onAlarm: (_, alarm) => {
     if (cameras.some((c) => c.id === alarm.camera_id)) refresh();
   } });
   map.on('zoomend', () => { if (chosen) directionHandle(cameras.find((c) => c.id === chosen)); });
