@@ -8,6 +8,8 @@ DATA_DIR/
                                         event pictures: the rules' (boxes and zones drawn) and tamper alarms'
   live/<camera>.jpg                     each camera's newest annotated frame, written by its vision worker
   snapshots/camera-<camera>.jpg         the still taken when the camera was onboarded
+  plans/site-<site>-<sha256 prefix>.<png|jpg|webp>
+                                        a site's uploaded floor or area plan (the map page)
   spool/[<worker>/]                     the store writer's disk spool (one folder per vision worker)
   recordings/<camera>/live.m3u8         the recorder's live playlist (ffmpeg's own, newest segments)
   recordings/<camera>/<YYYY-MM-DD>/<HHMMSS>-<run>-<NNNN>.ts
@@ -31,6 +33,7 @@ from uuid import UUID
 EVIDENCE = "evidence"
 LIVE_PICTURES = "live/"  # the prefix of a cameras.snapshot_path that is the worker's live picture
 SNAPSHOTS = "snapshots"
+PLANS = "plans"
 SPOOL = "spool"
 RECORDINGS = "recordings"
 EXPORTS = "exports"
@@ -86,6 +89,17 @@ def snapshot_file(data_dir: Path, camera_id: int) -> Path:
     """Where the picture taken at onboarding is kept (``cameras.snapshot_path``, absolute): a still of the
     camera, not its live picture."""
     return (Path(data_dir) / SNAPSHOTS / f"camera-{camera_id}.jpg").absolute()
+
+
+# -- site plans -------------------------------------------------------------------------------------------
+def plans_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / PLANS
+
+
+def site_plan_file(data_dir: Path, site_id: int, digest: str, extension: str) -> Path:
+    """Where a site's uploaded plan is kept (absolute; ``sites.plan_image``): named by its content, so a new
+    plan never reuses the old one's name (browsers cache plans) and the old file can go."""
+    return (plans_dir(data_dir) / f"site-{site_id}-{digest[:16]}.{extension}").absolute()
 
 
 # -- the store writer's spool ------------------------------------------------------------------------------

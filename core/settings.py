@@ -254,6 +254,59 @@ class CentersSettings(_Section):
                                   description="Window the wrong display keys are counted in, and the lock-out.")
 
 
+class AlarmSettings(_Section):
+    """The alarm center's clock: how long an alarm of each priority may wait for acknowledgement before it is
+    escalated, and how often the API looks (which events raise alarms is per site, in the database)."""
+
+    p1_ack_s: float = Field(default=60.0, gt=0, le=86400, description="A priority 1 alarm not acknowledged within "
+                                                                      "this long is escalated to the supervisors.")
+    p2_ack_s: float = Field(default=120.0, gt=0, le=86400, description="The same for priority 2.")
+    p3_ack_s: float = Field(default=300.0, gt=0, le=86400, description="The same for priority 3.")
+    p4_ack_s: float = Field(default=900.0, gt=0, le=86400, description="The same for priority 4.")
+    p5_ack_s: float = Field(default=1800.0, gt=0, le=86400, description="The same for priority 5.")
+    escalation_check_s: float = Field(
+        default=1.0, gt=0, le=60, description="Longest the escalation clock sleeps: a newly raised alarm's deadline "
+                                              "is seen within this long (known deadlines are met to the moment).")
+    auto_close_check_s: float = Field(default=30.0, gt=0, le=3600,
+                                      description="How often alarms are checked for their rule's auto-close.")
+    related_window_s: float = Field(
+        default=300.0, gt=0, le=86400,
+        description="The alarm detail shows a neighbouring camera's event picture taken within this long of the "
+                    "alarm; its live picture only while the alarm is this recent.")
+
+    @property
+    def ack_s(self) -> tuple[float, float, float, float, float]:
+        """The acknowledgement time of priorities 1..5, in seconds."""
+        return (self.p1_ack_s, self.p2_ack_s, self.p3_ack_s, self.p4_ack_s, self.p5_ack_s)
+
+
+class MapSettings(_Section):
+    """The map page: uploaded site plans, and a city map from the operations center's own tile server."""
+
+    tile_url: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[A-Za-z0-9.:\[\]{}-]+/[^\s;'\"]*\{z\}[^\s;'\"]*$",
+        description="Tile URL of the city map, with {z}, {x} and {y} (and optionally {s}), e.g. "
+                    "https://tiles.ioc.example/{z}/{x}/{y}.png. Empty: no city map (nothing is fetched from the "
+                    "internet). Its origin is allowed in the console's content security policy.")
+    tile_attribution: str = Field(default="", max_length=300, description="Text shown in the city map's corner.")
+    tile_max_zoom: int = Field(default=19, ge=1, le=24, description="The tile server's deepest zoom level.")
+    center_latitude: float = Field(default=10.7769, ge=-90, le=90, description="Where the city map opens (latitude).")
+    center_longitude: float = Field(default=106.7009, ge=-180, le=180, description="... and longitude.")
+    zoom: int = Field(default=14, ge=0, le=24, description="The city map's zoom level when it opens.")
+    plan_max_bytes: int = Field(default=10_000_000, ge=10_000, le=100_000_000,
+                                description="Largest site plan picture accepted (PNG, JPEG or WebP).")
+    plan_max_pixels: int = Field(default=40_000_000, ge=10_000, le=400_000_000,
+                                 description="Largest site plan picture in pixels (width x height).")
+
+    @property
+    def tile_origin(self) -> str | None:
+        """The tile server's scheme://host[:port] (the content security policy allows its pictures)."""
+        if not self.tile_url:
+            return None
+        scheme, _, rest = self.tile_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}".replace("{s}", "*")
+
+
 class Settings(BaseSettings):
     """Root of the settings tree."""
 
@@ -281,6 +334,8 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     playback: PlaybackSettings = PlaybackSettings()
     centers: CentersSettings = CentersSettings()
+    alarms: AlarmSettings = AlarmSettings()
+    map: MapSettings = MapSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -19,6 +19,9 @@ from ops_api.security import hash_password, needs_rehash, one_time_password, pas
 from store import accounts as store
 from store.accounts import Attempt
 
+# Supervisors are told when an alarm of their sites is escalated: people who work alarms (docs/security.md).
+SUPERVISOR_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
+
 
 class AccountError(ValueError):
     """A user cannot be created or changed; ``field`` names the input at fault, ``code`` and ``params`` say
@@ -54,8 +57,9 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: Ro
                 site_ids: list[int] | None = None, province_ids: list[int] | None = None,
                 display_name: str | None = None, language: str = "vi",
                 must_change_password: bool = False, actor: Principal | None = None, actor_name: str | None = None,
-                remote_addr: str | None = None) -> dict[str, Any]:
-    """Insert a user with an argon2id hash; raise AccountError for a taken name or a weak password."""
+                remote_addr: str | None = None, supervisor: bool = False) -> dict[str, Any]:
+    """Insert a user with an argon2id hash; raise AccountError for a taken name, a weak password, or a supervisor
+    whose role does not work alarms."""
     problem = password_problem(password, username)
     if problem:
         raise AccountError("password", problem.message, problem.code, problem.params)
@@ -64,6 +68,9 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: Ro
     except ValueError:
         raise AccountError("role", f"unknown role {role!r} (one of: {', '.join(r.value for r in Role)})",
                            "unknown_role", {"role": str(role)}) from None
+    if supervisor and role not in SUPERVISOR_ROLES:
+        raise AccountError("supervisor", "only operators and admins can be supervisors", "supervisor_needs_operator",
+                           {"role": role.value})
     with conn.transaction():
         if get_user(conn, username=username):
             raise AccountError("username", f"user {username!r} already exists", "username_taken",
@@ -76,7 +83,7 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: Ro
             raise AccountError("province_ids", f"no province with id {missing[0]}", "unknown_province",
                                {"province_id": missing[0]})
         row = store.insert_user(conn, username, hash_password(password), role.value, site_ids, display_name,
-                                language, must_change_password, province_ids)
+                                language, must_change_password, province_ids, supervisor)
         audit.record(conn, actor, "user.create", "user", row["id"], after=row, remote_addr=remote_addr,
                      username=actor_name)
     return row

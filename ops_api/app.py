@@ -1,6 +1,7 @@
 """The Operations API application: ``create_app(settings, database_url)``.
 
-Everything long-lived (connection pool, LISTEN thread, outbound dispatcher, picture cache, metrics registry) is created
+Everything long-lived (connection pool, LISTEN thread, outbound dispatcher, alarm clock, picture cache, metrics
+registry) is created
 by the lifespan and closed with it; nothing lives at module level, so tests and replicas can build as
 many apps as they like. The web console (``console/``), when it offers ``mount(app)``, is mounted here.
 Every answer carries the security headers (``ops_api.headers``), from outside Starlette's own error
@@ -21,15 +22,17 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from core.redact import install_log_redaction
 from core.settings import Settings
+from ops_api.alarm_watch import AlarmWatch
 from ops_api.deps import ApiContext
 from ops_api.errors import BodyLimitMiddleware, document_errors, install_error_handlers
-from ops_api.headers import SecurityHeaders
+from ops_api.headers import SecurityHeaders, content_policy
 from ops_api.live import LiveHub
 from ops_api.metrics import ApiMetrics, MetricsMiddleware
 from ops_api.outbound import OutboundDispatcher
 from ops_api.params import out_of_range
 from ops_api.pictures import PictureCache
 from ops_api.routers import ROUTERS
+from ops_api.routers.maps import PLAN_UPLOAD
 from store.db import make_pool
 
 log = logging.getLogger("vigil.api")
@@ -46,8 +49,10 @@ and `detail` are English; `code` is stable and `params` fill in its text (see `o
 class VigilApp(FastAPI):
     """FastAPI with ``SecurityHeaders`` around its whole middleware stack (the error middleware included)."""
 
+    content_policy: str | None = None  # the console's policy with the configured tile server (ops_api.headers)
+
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return SecurityHeaders(super().build_middleware_stack(), self.content_policy)
 
 
 def create_app(settings: Settings, database_url: str, *, live: bool = True, outbound: bool = True) -> FastAPI:
@@ -72,14 +77,19 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
         if live:
             ctx.hub = LiveHub(database_url, pool, metrics)
             if outbound:
-                ctx.outbound = OutboundDispatcher(database_url, pool, metrics)
+                ctx.outbound = OutboundDispatcher(database_url, pool, metrics, ack_s=settings.alarms.ack_s)
                 ctx.hub.add_listener(ctx.outbound.offer)
+                ctx.hub.add_alarm_listener(ctx.outbound.offer_alarm)
                 ctx.outbound.start()
             ctx.hub.start()
+            ctx.alarm_watch = AlarmWatch(database_url, settings.alarms, settings.store.event_retention_days)
+            ctx.alarm_watch.start()
         app.state.vigil = ctx
         try:
             yield
         finally:
+            if ctx.alarm_watch is not None:
+                ctx.alarm_watch.stop()
             if ctx.hub is not None:
                 ctx.hub.stop()
             if ctx.outbound is not None:
@@ -88,12 +98,14 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
             pool.close()
 
     app = VigilApp(title="Vigil Operations API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.content_policy = content_policy(settings.map.tile_origin)
     install_error_handlers(app)
     app.add_exception_handler(OverflowError, out_of_range)
     for router in ROUTERS:
         app.include_router(router)
     document_errors(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes,
+                       larger={PLAN_UPLOAD: max(settings.map.plan_max_bytes, settings.api.max_body_bytes)})
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.api.trusted_proxies:  # outermost: the scheme and client address every layer sees
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)

@@ -27,6 +27,7 @@ from ops_api.security import token_hash
 from store import accounts
 
 if TYPE_CHECKING:
+    from ops_api.alarm_watch import AlarmWatch
     from ops_api.live import LiveHub
     from ops_api.metrics import ApiMetrics
     from ops_api.outbound import OutboundDispatcher
@@ -46,6 +47,7 @@ class ApiContext:
     pictures: PictureCache  # camera pictures shared by every viewer (ops_api/pictures.py)
     hub: LiveHub | None = None
     outbound: OutboundDispatcher | None = None
+    alarm_watch: AlarmWatch | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def secure_cookies(self, scheme: str) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import uuid
 from typing import Any
 
@@ -90,7 +91,9 @@ class ApiProblem(HTTPException):
 NOT_FOUND = {"site": "site_not_found", "camera": "camera_not_found", "zone": "zone_not_found",
              "counter": "counter_not_found", "event": "event_not_found", "officer": "officer_not_found",
              "province": "province_not_found", "roster": "roster_not_found",
-             "roster_exception": "roster_exception_not_found"}
+             "roster_exception": "roster_exception_not_found", "alarm": "alarm_not_found",
+             "alarm_rule": "alarm_rule_not_found", "procedure": "procedure_not_found",
+             "handover": "handover_not_found"}
 
 
 def not_found(what: str) -> ApiProblem:
@@ -195,25 +198,31 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 for bodies above ``max_bytes`` (declared or streamed) and tags each request with an id."""
+    """Answers 413 for bodies above ``max_bytes`` (declared or streamed) and tags each request with an id.
+    ``larger`` allows bigger bodies on the paths its patterns match (a site plan's picture)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[re.Pattern[str], int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
+
+    def limit(self, path: str) -> int:
+        return next((n for pattern, n in self.larger.items() if pattern.match(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         scope["vigil.request_id"] = uuid.uuid4().hex[:16]
+        limit = self.limit(scope.get("path", ""))
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > limit
             except ValueError:
                 too_big = False
             if too_big:
-                await self._reject(send)
+                await self._reject(send, limit)
                 return
         received = 0
 
@@ -222,8 +231,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(413, self.too_large)
+                if received > limit:
+                    raise HTTPException(413, self.too_large(limit))
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -235,13 +244,13 @@ class BodyLimitMiddleware:
 
         await self.app(scope, limited_receive, tracking_send)
 
-    @property
-    def too_large(self) -> list[dict[str, Any]]:
-        return [problem("body", f"request body is larger than {self.max_bytes} bytes", "body_too_large",
-                        {"max_bytes": self.max_bytes})]
+    @staticmethod
+    def too_large(limit: int) -> list[dict[str, Any]]:
+        return [problem("body", f"request body is larger than {limit} bytes", "body_too_large",
+                        {"max_bytes": limit})]
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps({"detail": self.too_large}).encode()
+    async def _reject(self, send: Send, limit: int) -> None:
+        body = json.dumps({"detail": self.too_large(limit)}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

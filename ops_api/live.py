@@ -1,8 +1,9 @@
-"""Live events: one LISTEN connection per API process, fanned out to each open stream.
+"""Live events and alarms: one LISTEN connection per API process, fanned out to each open stream.
 
-The store notifies ``vigil_events`` on every insert or update of an event (a trigger, so every writer and
-every API replica takes part). The hub's thread reads the notifications, loads the rows in one query per
-batch, and hands each to the subscribers whose site scope covers it. After a lost connection it catches
+The store notifies ``vigil_events`` on every insert or update of an event, and ``vigil_alarms`` on every insert,
+update and escalation of an alarm (triggers, so every writer and every API replica takes part). The hub's thread
+reads the notifications, loads the rows in one query per batch and kind, and hands each to the subscribers whose
+site scope covers it (alarms only to those that asked for them). After a lost connection it catches
 up on inserts by ``seq`` before listening again. A subscriber that falls more than ``QUEUE_MAX`` events
 behind is closed; its client reconnects with the last seq it saw and resumes from there.
 """
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import psycopg
@@ -24,6 +25,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from ops_api.metrics import ApiMetrics
+from store import alarms as alarm_rows
 from store.queries.events import events_after, events_by_ids, last_seq, listen
 
 log = logging.getLogger("vigil.api.live")
@@ -39,6 +41,8 @@ class Subscription:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
     overflowed: bool = False
+    events: bool = True  # event messages ({"kind": "event", ...})
+    alarms: bool = False  # alarm messages ({"kind": "alarm", ...})
 
     def sees(self, site_id: int | None) -> bool:
         return self.scope is None or (site_id is not None and site_id in self.scope)
@@ -64,6 +68,7 @@ class LiveHub:
         self.metrics = metrics
         self._subscribers: set[Subscription] = set()
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._alarm_listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,8 +95,8 @@ class LiveHub:
         return self._thread is not None and self._thread.is_alive() and self.listening.is_set()
 
     # -- subscribers -----------------------------------------------------------------------------
-    def subscribe(self, scope: frozenset[int] | None) -> Subscription:
-        sub = Subscription(scope, asyncio.get_running_loop())
+    def subscribe(self, scope: frozenset[int] | None, *, events: bool = True, alarms: bool = False) -> Subscription:
+        sub = Subscription(scope, asyncio.get_running_loop(), events=events, alarms=alarms)
         with self._lock:
             self._subscribers.add(sub)
         self.metrics.live_subscribers.inc()
@@ -107,6 +112,11 @@ class LiveHub:
         """A callback ``callback(op, row)`` run on the hub's thread for every event (call before start)."""
         self._listeners.append(callback)
 
+    def add_alarm_listener(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """A callback ``callback(op, row)`` run on the hub's thread for every alarm change (op insert, update or
+        escalated; call before start)."""
+        self._alarm_listeners.append(callback)
+
     # -- the LISTEN thread -----------------------------------------------------------------------
     def _run(self) -> None:
         backoff = 0.5
@@ -116,6 +126,7 @@ class LiveHub:
                 with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row, connect_timeout=5,
                                      application_name=APPLICATION_NAME) as conn:
                     listen(conn)
+                    alarm_rows.listen(conn)
                     if caught_up:
                         self._catch_up(conn)
                     else:
@@ -135,27 +146,38 @@ class LiveHub:
 
     def _listen(self, conn: psycopg.Connection) -> None:
         while not self._stop.is_set():
-            batch: dict[str, str] = {}
+            batches: dict[str, dict[str, str]] = {"event": {}, "alarm": {}}
             for note in conn.notifies(timeout=0.5, stop_after=1):
-                self._collect(batch, note.payload)
-            if not batch:
+                self._collect(batches, note.channel, note.payload)
+            if not any(batches.values()):
                 continue
             # More may have queued behind the first one: take them in the same row query.
             for note in conn.notifies(timeout=0.005, stop_after=500):
-                self._collect(batch, note.payload)
+                self._collect(batches, note.channel, note.payload)
             # The listening connection reads the rows itself: a busy request pool never delays live events.
-            rows = events_by_ids(conn, [UUID(i) for i in batch])
-            self._dispatch([(batch[str(row["id"])], row) for row in rows])
+            events, alarms = batches["event"], batches["alarm"]
+            if events:
+                rows = events_by_ids(conn, [UUID(i) for i in events])
+                self._dispatch([(events[str(row["id"])], row) for row in rows])
+            if alarms:
+                found = alarm_rows.alarms_by_ids(conn, [int(i) for i in alarms])
+                self._dispatch_alarms([(alarms[str(row["id"])], row) for row in found])
 
-    @staticmethod
-    def _collect(batch: dict[str, str], payload: str) -> None:
+    # An alarm's first message wins over later ones of the same batch; an escalation over a plain update.
+    _RANK: ClassVar[dict[str, int]] = {"insert": 3, "escalated": 2, "update": 1}
+
+    @classmethod
+    def _collect(cls, batches: dict[str, dict[str, str]], channel: str, payload: str) -> None:
+        kind = "alarm" if channel == alarm_rows.CHANNEL else "event"
         try:
             data = json.loads(payload)
-            event_id, op = str(data["id"]), str(data.get("op", "update"))
+            object_id, op = str(data["id"]), str(data.get("op", "update"))
         except (ValueError, KeyError, TypeError):
             log.warning("live events: ignoring a malformed notification %r", payload[:200])
             return
-        batch[event_id] = "insert" if batch.get(event_id) == "insert" else op
+        batch = batches[kind]
+        if cls._RANK.get(op, 0) > cls._RANK.get(batch.get(object_id, ""), 0):
+            batch[object_id] = op
 
     def _catch_up(self, conn: psycopg.Connection) -> None:
         rows = events_after(conn, self.last_seq, None, limit=10_000)
@@ -171,12 +193,27 @@ class LiveHub:
                 self.last_seq = max(self.last_seq, int(row["seq"]))
             self.last_message_at = time.time()
             self.metrics.live_messages.labels(row["type"]).inc()
-            message = {"op": op, "row": row}
+            message = {"kind": "event", "op": op, "row": row}
             for sub in subscribers:
-                if sub.sees(row["site_id"]):
+                if sub.events and sub.sees(row["site_id"]):
                     sub.loop.call_soon_threadsafe(sub.push, message)
             for callback in self._listeners:
                 try:
                     callback(op, row)
                 except Exception:  # an outbound failure must not stop the stream
                     log.exception("live events: listener failed")
+
+    def _dispatch_alarms(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for op, row in items:
+            self.last_message_at = time.time()
+            message = {"kind": "alarm", "op": op, "row": row}
+            for sub in subscribers:
+                if sub.alarms and sub.sees(row["site_id"]):
+                    sub.loop.call_soon_threadsafe(sub.push, message)
+            for callback in self._alarm_listeners:
+                try:
+                    callback(op, row)
+                except Exception:  # an outbound failure must not stop the stream
+                    log.exception("live alarms: listener failed")

@@ -4,6 +4,8 @@ Targets live in ``outbound_targets``. With several API replicas only one sends: 
 PostgreSQL advisory lock on its own connection (another takes over within seconds when it dies).
 Webhook body: ``{"op": "insert"|"update", "event": {...}}`` with ``X-Vigil-Signature: sha256=<hex>`` of
 the body under the target's secret. MQTT topic: ``<prefix>/events/<site_id>/<type>``, QoS 1, same body.
+An alarm nobody acknowledged in time goes out once more, with its state: ``{"op": "escalated", "event": {its
+newest event}, "alarm": {...}}``, to the targets its event matches, on the same topic.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from psycopg_pool import ConnectionPool
 
 from core.redact import redact
 from ops_api.metrics import ApiMetrics
-from ops_api.schemas import event_json
+from ops_api.schemas import alarm_json, event_json
 from store import integrations
+from store.queries.events import events_by_ids
 
 log = logging.getLogger("vigil.api.outbound")
 LEADER_LOCK = 0x76_69_67_01  # "vig" + 1: the advisory lock whose holder sends outbound messages
@@ -47,11 +50,13 @@ def matches(target: dict[str, Any], row: dict[str, Any]) -> bool:
 class OutboundDispatcher:
     """A thread that delivers events offered by the live hub to the matching targets."""
 
-    def __init__(self, database_url: str, pool: ConnectionPool, metrics: ApiMetrics, queue_max: int = 10_000) -> None:
+    def __init__(self, database_url: str, pool: ConnectionPool, metrics: ApiMetrics, queue_max: int = 10_000,
+                 ack_s: tuple[float, ...] = (60.0, 120.0, 300.0, 900.0, 1800.0)) -> None:
         self.database_url = database_url
         self.pool = pool
         self.metrics = metrics
-        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(queue_max)
+        self.ack_s = ack_s  # alarms.p1_ack_s .. p5_ack_s: an escalated alarm's message says when it was due
+        self._queue: queue.Queue[tuple[str, str, dict[str, Any]] | None] = queue.Queue(queue_max)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._targets: list[dict[str, Any]] = []
@@ -78,8 +83,16 @@ class OutboundDispatcher:
 
     def offer(self, op: str, row: dict[str, Any]) -> None:
         """Called on the hub's thread; never blocks (a full queue drops and logs)."""
+        self._put(("event", op, row))
+
+    def offer_alarm(self, op: str, row: dict[str, Any]) -> None:
+        """Called on the hub's thread for alarm changes; only escalations go out."""
+        if op == "escalated":
+            self._put(("alarm", op, row))
+
+    def _put(self, item: tuple[str, str, dict[str, Any]]) -> None:
         try:
-            self._queue.put_nowait((op, row))
+            self._queue.put_nowait(item)
         except queue.Full:
             self.metrics.outbound.labels("any", "dropped").inc()
 
@@ -132,8 +145,17 @@ class OutboundDispatcher:
         """Re-read the targets at the next event (after the admin changed them)."""
         self._targets_at = 0.0
 
-    def _deliver(self, op: str, row: dict[str, Any]) -> None:
-        body = json.dumps({"op": op, "event": event_json(row)}, separators=(",", ":")).encode()
+    def _deliver(self, kind: str, op: str, row: dict[str, Any]) -> None:
+        message: dict[str, Any] = {"op": op}
+        if kind == "alarm":
+            with self.pool.connection() as conn:
+                found = events_by_ids(conn, [row["last_event_id"]])
+            if not found:
+                return  # its event is gone (retention): nothing to match targets with
+            message["alarm"] = alarm_json(row, self.ack_s)
+            row = found[0]
+        message["event"] = event_json(row)
+        body = json.dumps(message, separators=(",", ":")).encode()
         for target in self.targets():
             if not matches(target, row):
                 continue

@@ -33,6 +33,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "sites.write": frozenset({ADMIN}),
     "events.read": frozenset({OPERATOR, MANAGER, ADMIN}),
     "events.workflow": frozenset({OPERATOR, ADMIN}),
+    "alarms.configure": frozenset({MANAGER, ADMIN}),  # alarm rules and procedures
+    "handovers.read": frozenset({OPERATOR, MANAGER, ADMIN}),
+    "handovers.write": frozenset({OPERATOR, ADMIN}),
+    "map.read": EVERYONE,
+    "map.edit": frozenset({MANAGER, ENGINEER, ADMIN}),  # site plans, camera places, neighbours
     "cameras.read": frozenset({OPERATOR, ENGINEER, ADMIN}),
     "cameras.write": frozenset({ENGINEER, ADMIN}),
     "health.read": frozenset({OPERATOR, ENGINEER, ADMIN}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 from uuid import UUID
@@ -29,6 +29,7 @@ class UserOut(BaseModel):
     language: Literal["vi", "en"] = "vi"
     active: bool = True
     must_change_password: bool = False
+    supervisor: bool = Field(False, description="Told (banner and sound) when an alarm of its sites is escalated.")
     locked_until: datetime | None = None
     created_at: datetime | None = None
 
@@ -100,3 +101,43 @@ def evidence_urls(event_id: Any, evidence: dict[str, Any]) -> dict[str, str]:
 def event_json(row: dict[str, Any]) -> dict[str, Any]:
     """The JSON form of an event row, as the REST API, live stream, webhooks and MQTT send it."""
     return EventOut.of(row).model_dump(mode="json")
+
+
+class AlarmOut(BaseModel):
+    """An alarm: one incident (or a flood of one type on one camera, ``event_count`` events) to act on."""
+
+    id: int
+    site_id: int | None = None
+    camera_id: int | None = None
+    zone_id: int | None = None
+    counter_id: int | None = None
+    type: str
+    severity: str
+    priority: int = Field(description="1 (most urgent) .. 5")
+    rule_id: int | None = Field(None, description="The alarm rule that raised it; null: the event's severity did.")
+    status: str
+    assignee_id: int | None = None
+    event_count: int
+    first_event_id: UUID
+    first_time: datetime
+    last_event_id: UUID
+    last_time: datetime
+    raised_at: datetime
+    ack_due: datetime = Field(description="When it is escalated unless acknowledged (its priority's time).")
+    acknowledged_at: datetime | None = None
+    escalated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    auto_closed: bool = False
+    urgent: bool = Field(False, description="Escalated and still not acknowledged: first in the list.")
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any], ack_s: tuple[float, ...]) -> AlarmOut:
+        data = {k: row.get(k) for k in cls.model_fields if k != "ack_due"}
+        data["ack_due"] = row["raised_at"] + timedelta(seconds=ack_s[int(row["priority"]) - 1])
+        return cls.model_validate(data)
+
+
+def alarm_json(row: dict[str, Any], ack_s: tuple[float, ...]) -> dict[str, Any]:
+    """The JSON form of an alarm row, as the REST API, live stream, webhooks and MQTT send it."""
+    return AlarmOut.of(row, ack_s).model_dump(mode="json")

@@ -75,20 +75,26 @@ def to_csv(columns: Sequence[Column], rows: Iterable[dict[str, Any]], lang: str)
 
 
 def to_xlsx(columns: Sequence[Column], rows: Iterable[dict[str, Any]], lang: str, sheet: str) -> bytes:
+    return to_xlsx_sheets([(sheet, columns, rows)], lang)
+
+
+def to_xlsx_sheets(sheets: Sequence[tuple[str, Sequence[Column], Iterable[dict[str, Any]]]], lang: str) -> bytes:
+    """One workbook, a sheet per (name, columns, rows); every text cell inert."""
     book = Workbook(write_only=False)
-    ws = book.active
-    ws.title = sheet[:31]
-    ws.append(headers(columns, lang))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append([_cell(row.get(k)) for k, _, _ in columns])
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, whatever it looks like: never a formula
-    for i, (_, vi, en) in enumerate(columns, start=1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = max(12, len(vi if lang == "vi" else en) + 2)
-    ws.freeze_panes = "A2"
+    book.remove(book.active)
+    for sheet, columns, rows in sheets:
+        ws = book.create_sheet(sheet[:31])
+        ws.append(headers(columns, lang))
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            ws.append([_cell(row.get(k)) for k, _, _ in columns])
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text, whatever it looks like: never a formula
+        for i, (_, vi, en) in enumerate(columns, start=1):
+            ws.column_dimensions[ws.cell(1, i).column_letter].width = max(12, len(vi if lang == "vi" else en) + 2)
+        ws.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

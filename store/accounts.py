@@ -28,6 +28,7 @@ SCOPE_SITES = ("CASE WHEN {u}.province_ids IS NULL THEN {u}.site_ids ELSE ARRAY(
                "{u}.site_ids || ARRAY(SELECT s.id FROM sites s WHERE s.province_id = ANY({u}.province_ids))) AS x"
                " ORDER BY x) END")
 USER_COLUMNS = ("id, username, display_name, role, site_ids, province_ids, language, active, must_change_password,"
+                " supervisor,"
                 " (SELECT max(a.locked_until) FROM login_attempts a WHERE a.username = users.username"
                 f" AND a.locked_until > now()) AS locked_until, created_at, updated_at,"
                 f" {SCOPE_SITES.format(u='users')} AS scope_site_ids")
@@ -74,15 +75,16 @@ def assignable_users(conn: psycopg.Connection, scope: list[int] | None) -> list[
 
 def insert_user(conn: psycopg.Connection, username: str, password_hash: str, role: str, site_ids: list[int] | None,
                 display_name: str | None, language: str, must_change_password: bool,
-                province_ids: list[int] | None = None) -> dict[str, Any]:
+                province_ids: list[int] | None = None, supervisor: bool = False) -> dict[str, Any]:
     """A new user; with ``province_ids`` its ``site_ids`` are its extra sites ('{}' when None)."""
     if province_ids is not None and site_ids is None:
         site_ids = []
     return conn.execute(
         f"INSERT INTO users (username, display_name, password_hash, role, site_ids, province_ids, language,"
-        f" must_change_password) VALUES (%s, %s, %s, %s, %s::bigint[], %s::bigint[], %s, %s) RETURNING {USER_COLUMNS}",
+        f" must_change_password, supervisor) VALUES (%s, %s, %s, %s, %s::bigint[], %s::bigint[], %s, %s, %s)"
+        f" RETURNING {USER_COLUMNS}",
         (username, display_name, password_hash, role, site_ids, province_ids, language,
-         must_change_password)).fetchone()
+         must_change_password, supervisor)).fetchone()
 
 
 def credentials(conn: psycopg.Connection, user_id: int | None = None,
@@ -100,9 +102,9 @@ def set_password_hash(conn: psycopg.Connection, user_id: int, password_hash: str
 
 
 def update_user(conn: psycopg.Connection, user_id: int, changes: dict[str, Any]) -> None:
-    """Set the given columns (role, site_ids, province_ids, display_name, language, active) of a user; a user
-    given provinces keeps ``site_ids`` '{}' rather than NULL (every site)."""
-    allowed = {"role", "site_ids", "province_ids", "display_name", "language", "active"}
+    """Set the given columns (role, site_ids, province_ids, display_name, language, active, supervisor) of a
+    user; a user given provinces keeps ``site_ids`` '{}' rather than NULL (every site)."""
+    allowed = {"role", "site_ids", "province_ids", "display_name", "language", "active", "supervisor"}
     if not changes:
         return
     if not set(changes) <= allowed:

@@ -20,6 +20,8 @@ _SITES_OF: dict[str, str] = {
     "counter": "SELECT ARRAY[site_id] AS s FROM counters WHERE id = %s::bigint",
     "zone": "SELECT ARRAY[c.site_id] AS s FROM zones z JOIN cameras c ON c.id = z.camera_id WHERE z.id = %s::bigint",
     "event": "SELECT ARRAY[site_id] AS s FROM events WHERE id = %s::uuid AND site_id IS NOT NULL LIMIT 1",
+    "alarm": "SELECT ARRAY[site_id] AS s FROM alarms WHERE id = %s::bigint AND site_id IS NOT NULL",
+    "handover": "SELECT site_ids AS s FROM handovers WHERE id = %s::bigint",
     "device": "SELECT ARRAY[site_id] AS s FROM device_keys WHERE id = %s::bigint",
     "outbound_target": "SELECT site_ids AS s FROM outbound_targets WHERE id = %s::bigint",
     "user": "SELECT site_ids AS s FROM users WHERE id = %s::bigint",

@@ -2,14 +2,18 @@
 ``/api/counters/live`` before ``/api/counters/{counter_id}``)."""
 
 from ops_api.routers import (
+    alarm_config,
+    alarms,
     auth,
     cameras,
     counters,
     events,
     exports,
     hall_screen,
+    handovers,
     integrations,
     live,
+    maps,
     officers,
     onboarding,
     ops,
@@ -27,4 +31,5 @@ from ops_api.routers import (
 ROUTERS = [ops.router, auth.router, users.router, sites.router, reports.router, onboarding.router, cameras.router,
            zones.router, counters.router, live.router, events.router, exports.router, integrations.router,
            recording_exports.router, recordings.router, officers.router, roster.router, provinces.router,
-           hall_screen.router, ticket_imports.router]
+           hall_screen.router, ticket_imports.router, alarms.router, alarm_config.router, handovers.router,
+           maps.router]

@@ -57,9 +57,13 @@ SourceKind = Annotated[Literal["onvif", "rtsp", "file"], AfterValidator(_not_a_f
 
 
 class Position(BaseModel):
+    """On the site's plan (the map page places cameras with PUT /api/cameras/{id}/placement)."""
+
     model_config = {"extra": "forbid"}
     x: float = Field(ge=0, le=1)
     y: float = Field(ge=0, le=1)
+    direction: float | None = Field(None, ge=0, lt=360, description="Degrees clockwise from up.")
+    fov: float | None = Field(None, ge=1, le=360, description="Field of view in degrees.")
 
 
 class CameraFields(BaseModel):
@@ -137,6 +141,8 @@ class CameraHealthOut(BaseModel):
 
 def _columns(request: Request, fields: dict[str, Any]) -> dict[str, Any]:
     """Body fields as columns: credentials moved out of URIs, the password encrypted."""
+    if isinstance(fields.get("position"), dict):  # a plan place without direction or field of view stores none
+        fields["position"] = {k: v for k, v in fields["position"].items() if v is not None}
     for key in ("main_uri", "sub_uri", "snapshot_uri"):
         uri = fields.get(key)
         if not uri:

@@ -5,7 +5,9 @@ LISTEN/NOTIFY, so any replica serves any console. Resume: ``?after=<seq>`` (or S
 first replays the events inserted after that seq (up to 1000), then goes live. Messages:
 ``{"op": "insert"|"update", "event": {...}}``; a ``{"op": "ping"}`` every 15 s when idle.
 A browser authenticates with its session cookie (the Origin must be this host), a script with
-``Authorization: Bearer`` or ``?token=``.
+``Authorization: Bearer`` or ``?token=``. With ``?alarms=true`` the stream also carries the alarms of the user's
+sites as they are raised, change and are escalated (``{"op": "insert"|"update"|"escalated", "alarm": {...}}``;
+SSE ``event: alarm``); ``?events=false`` leaves the events out (a supervisor's escalation banner).
 
 A stream holds no database connection: the user is looked up on one that goes back to the pool before
 streaming starts, the replay takes one for its query, and live messages come from the process's one
@@ -29,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from ops_api.deps import SESSION_COOKIE, ApiContext, authenticate, require_briefly
 from ops_api.errors import ApiProblem
 from ops_api.roles import Principal
-from ops_api.schemas import event_json
+from ops_api.schemas import alarm_json, event_json
 from store.queries.events import events_after
 
 router = APIRouter(prefix="/api/events", tags=["live"])
@@ -37,14 +39,16 @@ PING_S = 15.0
 REPLAY_MAX = 1000
 
 
-async def event_messages(ctx: ApiContext, user: Principal, after: int | None) -> AsyncIterator[dict[str, Any]]:
+async def event_messages(ctx: ApiContext, user: Principal, after: int | None, *, events: bool = True,
+                         alarms: bool = False) -> AsyncIterator[dict[str, Any]]:
     """The replay after ``after`` then live messages for this user, with pings while idle."""
     if ctx.hub is None:
         raise ApiProblem(503, "live events are off in this process", code="live_events_off")
-    sub = ctx.hub.subscribe(user.site_ids)
+    sub = ctx.hub.subscribe(user.site_ids, events=events, alarms=alarms)
+    ack_s = ctx.settings.alarms.ack_s
     try:
         last = 0
-        if after is not None:
+        if after is not None and events:
             def replay() -> list[dict[str, Any]]:
                 with ctx.pool.connection() as conn:
                     return events_after(conn, after, user.scope, REPLAY_MAX)
@@ -61,6 +65,9 @@ async def event_messages(ctx: ApiContext, user: Principal, after: int | None) ->
             if message is None:
                 return  # fell behind or the server stops: the client resumes with its last seq
             row = message["row"]
+            if message["kind"] == "alarm":
+                yield {"op": message["op"], "alarm": alarm_json(row, ack_s)}
+                continue
             if message["op"] == "insert" and int(row["seq"]) <= last:
                 continue  # already sent in the replay
             yield {"op": message["op"], "event": event_json(row), "seq": row["seq"]}
@@ -85,7 +92,7 @@ def _ws_credentials(ws: WebSocket, token: str | None) -> tuple[str, str] | None:
 
 @router.websocket("/live")
 async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] = None,
-                      token: str | None = None) -> None:
+                      token: str | None = None, events: bool = True, alarms: bool = False) -> None:
     ctx: ApiContext = ws.app.state.vigil
     found = _ws_credentials(ws, token)
     user = None
@@ -104,7 +111,7 @@ async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] =
     await ws.accept()
 
     async def pump() -> None:
-        async for message in event_messages(ctx, user, after):
+        async for message in event_messages(ctx, user, after, events=events, alarms=alarms):
             await ws.send_text(json.dumps(message, separators=(",", ":")))
 
     async def until_closed() -> None:
@@ -128,6 +135,8 @@ async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] =
 @router.get("/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
 async def live_stream(*, request: Request, after: Annotated[int | None, Query(ge=0)] = None,
+                      events: Annotated[bool, Query(description="Event messages (default).")] = True,
+                      alarms: Annotated[bool, Query(description="Alarm messages too.")] = False,
                       user: Annotated[Principal, Depends(require_briefly("events.read"))]) -> StreamingResponse:
     """Server-Sent Events; the browser's EventSource resumes with Last-Event-ID by itself."""
     ctx: ApiContext = request.app.state.vigil
@@ -138,11 +147,14 @@ async def live_stream(*, request: Request, after: Annotated[int | None, Query(ge
         after = int(last_id)
 
     async def body() -> AsyncIterator[bytes]:
-        async for message in event_messages(ctx, user, after):
+        async for message in event_messages(ctx, user, after, events=events, alarms=alarms):
             if await request.is_disconnected():
                 return
             if message["op"] == "ping":
                 yield b": ping\n\n"
+                continue
+            if "alarm" in message:
+                yield f"event: alarm\ndata: {json.dumps(message, separators=(',', ':'))}\n\n".encode()
                 continue
             data = json.dumps(message["event"], separators=(",", ":"))
             seq = f"id: {message['seq']}\n" if message["op"] == "insert" else ""

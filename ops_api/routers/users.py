@@ -14,7 +14,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from ops_api import audit
-from ops_api.accounts import AccountError, create_user, deactivate, get_user, list_users, set_password
+from ops_api.accounts import (
+    SUPERVISOR_ROLES,
+    AccountError,
+    create_user,
+    deactivate,
+    get_user,
+    list_users,
+    set_password,
+)
 from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.params import Moment
@@ -37,6 +45,8 @@ class UserCreate(StrictModel):
     display_name: str | None = Field(None, max_length=200, examples=["Nguyễn Thị Lan"])
     language: Literal["vi", "en"] = "vi"
     must_change_password: bool = True
+    supervisor: bool = Field(False, description="Operators and admins: told when an alarm of their sites is "
+                                                "escalated.")
 
 
 class UserUpdate(StrictModel):
@@ -48,6 +58,7 @@ class UserUpdate(StrictModel):
     display_name: str | None = Field(None, max_length=200)
     language: Literal["vi", "en"] | None = None
     active: bool | None = None
+    supervisor: bool | None = None
 
 
 class PasswordReset(StrictModel):
@@ -109,7 +120,7 @@ def add_user(*, body: UserCreate, request: Request, user: Admin,
                           province_ids=body.province_ids or None,
                           display_name=body.display_name, language=body.language,
                           must_change_password=body.must_change_password, actor=user,
-                          remote_addr=client_addr(request))
+                          remote_addr=client_addr(request), supervisor=body.supervisor)
     except AccountError as exc:
         raise _account_error(exc) from None
     return UserOut.of(row)
@@ -154,6 +165,12 @@ def update_user(*, user_id: int, body: UserUpdate, request: Request, user: Admin
         if missing:
             raise ApiError(422, "body.province_ids", f"no province with id {missing[0]}", code="unknown_province",
                            params={"province_id": missing[0]})
+        if changes.get("supervisor") is None:
+            changes.pop("supervisor", None)
+        role = Role(changes.get("role") or before["role"])
+        if changes.get("supervisor", before["supervisor"]) and role not in SUPERVISOR_ROLES:
+            raise ApiError(422, "body.supervisor", "only operators and admins can be supervisors",
+                           code="supervisor_needs_operator", params={"role": role.value})
         store.update_user(conn, user_id, {k: (v.value if isinstance(v, Role) else v) for k, v in changes.items()})
         if body.active is False:
             deactivate(conn, user_id, actor=user, remote_addr=client_addr(request))

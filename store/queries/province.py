@@ -5,7 +5,7 @@ Each center's figures are the sum of its counters' daily audits (``store.queries
 same samples, one query for the month), so the overview always agrees with the centers' own audit pages: minutes
 and counts are added, means are weighted by what they average (waits by the citizens seen queueing, service by
 sessions). A p90 cannot be added up: it is computed over the month's sessions themselves, per center and for the
-province. Open alarms are the center's events not resolved now (the alarm center's own count once it lands).
+province. Open alarms are the alarm center's alarms of the center not resolved now (a grouped flood counts once).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ JOIN counters k ON k.site_id = x.site_id
 JOIN counter_sessions cs ON cs.counter_id = k.id AND cs.time >= x.a AND cs.time < x.b AND cs.queue_enter IS NOT NULL
 GROUP BY GROUPING SETS ((x.site_id), ())
 """
-_OPEN_ALARMS = ("SELECT site_id, count(*) AS n FROM events WHERE site_id = ANY(%s::bigint[]) AND status <> 'resolved'"
-                " AND time > now() - interval '90 days' GROUP BY site_id")
+_OPEN_ALARMS = ("SELECT site_id, count(*) AS n FROM alarms WHERE site_id = ANY(%s::bigint[]) AND status <> 'resolved'"
+                " GROUP BY site_id")
 
 
 @dataclass

@@ -37,7 +37,13 @@ class World:
                 "counter_b": s.counters[1],
                 "event_a": s.events[0], "event_b": s.events[3], "user_id": self.users["operator"].id,
                 "today": datetime.now(UTC).date().isoformat(), "month": datetime.now(UTC).strftime("%Y-%m"),
-                **self.service}
+                "alarm_a": self.alarm(s.events[0]), "alarm_b": self.alarm(s.events[3]),
+                "recipient_id": self.users["recipient"].id, **self.service}
+
+    def alarm(self, event_id: uuid.UUID) -> int:
+        """The alarm the event raised (seed_sites' first event of each site is an intrusion: an alarm)."""
+        return self.api.conn.execute("SELECT alarm_id FROM alarm_events WHERE event_id = %s",
+                                     (event_id,)).fetchone()["alarm_id"]
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +69,17 @@ def world(module_api: ApiHarness, recorded_segments: list[Piece]) -> World:
     conn.execute("UPDATE sites SET province_id = %s", (province,))
     officers = [conn.execute("INSERT INTO officers (site_id, full_name, staff_code) VALUES (%s, 'Cán bộ', 'CB-1')"
                              " RETURNING id", (site,)).fetchone()["id"] for site in seeded.sites]
+    users["recipient"] = module_api.user("operator")  # the next shift of every handover below
     return World(module_api, seeded, users, footage, {"province": province, "officer_a": officers[0],
                                                       "officer_b": officers[1]})
 
 
 def unique() -> str:
     return f"t{next(_serial)}-{uuid.uuid4().hex[:4]}"
+
+
+def unique_type() -> str:
+    return f"t{next(_serial)}_{uuid.uuid4().hex[:4]}"
 
 
 Body = Callable[[dict[str, Any]], Any] | None
@@ -129,6 +140,28 @@ ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
     ("GET", "/api/events/{event_a}/clip.m3u8", None, FOOTAGE, 200),
     ("POST", "/api/recordings/{camera_a}/exports", lambda i: {"start": i["rec_start"], "end": i["rec_end"],
                                                               "reason": "kiểm tra quyền"}, FOOTAGE, 201),
+    ("GET", "/api/alarms", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("GET", "/api/alarms/{alarm_a}", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("GET", "/api/alarms/{alarm_a}/related", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("POST", "/api/alarms/{alarm_a}/notes", lambda i: {"text": "đang theo dõi"}, frozenset({"operator", "admin"}), 200),
+    ("POST", "/api/alarms/{alarm_a}/steps/3", lambda i: {"note": "đã ghi"}, frozenset({"operator", "admin"}), 200),
+    ("GET", "/api/alarm-rules", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("POST", "/api/alarm-rules", lambda i: {"site_id": i["site_a"], "event_type": unique_type(), "priority": 2},
+     frozenset({"manager", "admin"}), 201),
+    ("GET", "/api/procedures", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("PUT", "/api/procedures", lambda i: {"site_id": i["site_a"], "event_type": "crowd",
+                                          "steps": [{"text": "Xem lại clip"}]}, frozenset({"manager", "admin"}), 200),
+    ("GET", "/api/handovers", None, frozenset({"operator", "manager", "admin"}), 200),
+    ("GET", "/api/handovers/draft", None, frozenset({"operator", "admin"}), 200),
+    ("POST", "/api/handovers", lambda i: {"to_user_id": i["recipient_id"], "remarks": "bình thường"},
+     frozenset({"operator", "admin"}), 201),
+    ("GET", "/api/map", None, EVERYONE, 200),
+    ("GET", "/api/map/cameras", None, EVERYONE, 200),
+    ("PUT", "/api/cameras/{camera_a}/placement", lambda i: {"position": {"x": 0.5, "y": 0.5, "direction": 45}},
+     frozenset({"manager", "engineer", "admin"}), 200),
+    ("PUT", "/api/cameras/{camera_a}/neighbours", lambda i: {"camera_ids": []},
+     frozenset({"manager", "engineer", "admin"}), 200),
+    ("DELETE", "/api/sites/{site_a}/plan", None, frozenset({"manager", "engineer", "admin"}), 204),
     ("GET", "/api/devices", None, frozenset({"admin"}), 200),
     ("GET", "/api/outbound", None, frozenset({"admin"}), 200),
     ("GET", "/metrics", None, frozenset({"admin"}), 200),
@@ -194,11 +227,15 @@ OTHER_SITE_OBJECTS = [
     ("manager", "/api/officers/{officer_b}"), ("manager", "/api/officers/{officer_b}/report?month={month}"),
     ("manager", "/api/sites/{site_b}/roster"), ("manager", "/api/sites/{site_b}/assignments"),
     ("manager", "/api/sites/{site_b}/ticket-mapping"), ("admin", "/api/sites/{site_b}/display-key"),
+    ("operator", "/api/alarms/{alarm_b}"), ("operator", "/api/alarms/{alarm_b}/related"),
+    ("manager", "/api/alarms/{alarm_b}"),
 ]
 OTHER_SITE_FILTERS = [
     ("operator", "/api/events?site_id={site_b}"), ("operator", "/api/cameras?site_id={site_b}"),
     ("manager", "/api/counters/live?site_id={site_b}"), ("engineer", "/api/cameras/health?site_id={site_b}"),
     ("manager", "/api/exports/events?site_id={site_b}"), ("manager", "/api/officers?site_id={site_b}"),
+    ("operator", "/api/alarms?site_id={site_b}"), ("operator", "/api/alarm-rules?site_id={site_b}"),
+    ("operator", "/api/procedures?site_id={site_b}"), ("manager", "/api/map/cameras?site_id={site_b}"),
 ]
 
 
@@ -225,6 +262,17 @@ def test_writes_into_other_sites_are_refused(world: World) -> None:
     acked = world.api.client.post(f"/api/events/{ids['event_b']}/acknowledge",
                                   headers=world.users["scoped-operator"].headers)
     assert acked.status_code == 404
+    operator = world.users["scoped-operator"].headers
+    for step in ("acknowledge", "resolve", "steps/1"):
+        assert world.api.client.post(f"/api/alarms/{ids['alarm_b']}/{step}", headers=operator).status_code == 404
+    manager = world.users["scoped-manager"].headers
+    assert world.api.client.put(f"/api/cameras/{ids['camera_b']}/placement", headers=manager,
+                                json={"latitude": 10.0}).status_code == 404
+    assert world.api.client.put(f"/api/cameras/{ids['camera_a']}/neighbours", headers=manager,
+                                json={"camera_ids": [ids["camera_b"]]}).status_code == 422
+    assert world.api.client.delete(f"/api/sites/{ids['site_b']}/plan", headers=manager).status_code == 404
+    assert world.api.client.post("/api/alarm-rules", headers=manager, json={
+        "site_id": ids["site_b"], "event_type": "crowd"}).status_code == 403
 
 
 def test_lists_show_only_the_users_sites(world: World) -> None:
@@ -238,6 +286,12 @@ def test_lists_show_only_the_users_sites(world: World) -> None:
     assert {c["site_id"] for c in cameras} == {ids["site_a"]}
     live = world.api.client.get("/api/counters/live", headers=world.users["scoped-manager"].headers).json()
     assert {c["site_id"] for c in live} == {ids["site_a"]}
+    alarms = world.api.client.get("/api/alarms", headers=headers).json()["items"]
+    assert alarms and {a["site_id"] for a in alarms} == {ids["site_a"]}
+    shown = world.api.client.get("/api/map/cameras", headers=headers).json()
+    assert {c["site_id"] for c in shown} == {ids["site_a"]}
+    rules = world.api.client.get("/api/alarm-rules", headers=headers).json()
+    assert {r["site_id"] for r in rules} <= {None, ids["site_a"]}
 
 
 def test_unknown_objects_are_not_found_for_everyone_allowed(world: World) -> None:

@@ -168,3 +168,13 @@ def test_timescaledb_path_matches_plain_postgresql(timescale_url: str, timescale
         assert writer.flush(60)
     again = conn.execute("SELECT count(*) AS n FROM observations").fetchone()["n"]
     assert again == len(day_observations(city, step_s=60))
+    # The alarm center on the events hypertable: an event stored now raises its alarm (0050's trigger), and the
+    # alarm list reads it back in its order.
+    from store.alarms import AlarmFilter, list_alarms
+
+    camera = conn.execute("SELECT id, site_id FROM cameras ORDER BY id LIMIT 1").fetchone()
+    for kind in ("intrusion", "intrusion", "long_wait"):
+        conn.execute("INSERT INTO events (id, time, site_id, camera_id, type, severity) VALUES"
+                     " (gen_random_uuid(), now(), %s, %s, %s, 'high')", (camera["site_id"], camera["id"], kind))
+    alarms, _ = list_alarms(conn, AlarmFilter(), None, 10)
+    assert [(a["type"], a["priority"], a["event_count"]) for a in alarms] == [("intrusion", 1, 2), ("long_wait", 4, 1)]

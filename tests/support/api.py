@@ -56,7 +56,8 @@ class ApiHarness:
     users: dict[str, ApiUser] = field(default_factory=dict)
 
     def user(self, role: str, site_ids: list[int] | None = None, name: str | None = None,
-             must_change_password: bool = False, province_ids: list[int] | None = None) -> ApiUser:
+             must_change_password: bool = False, province_ids: list[int] | None = None,
+             supervisor: bool = False) -> ApiUser:
         """A user of this role (and sites, and whole provinces) with a bearer token; the password is ``PASSWORD``."""
         name = name or f"{role}-{uuid.uuid4().hex[:6]}"
         if PASSWORD not in _HASH:
@@ -64,9 +65,9 @@ class ApiHarness:
         if province_ids is not None and site_ids is None:
             site_ids = []
         row = self.conn.execute(
-            "INSERT INTO users (username, password_hash, role, site_ids, province_ids, must_change_password)"
-            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-            (name, _HASH[PASSWORD], role, site_ids, province_ids, must_change_password)).fetchone()
+            "INSERT INTO users (username, password_hash, role, site_ids, province_ids, must_change_password,"
+            " supervisor) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (name, _HASH[PASSWORD], role, site_ids, province_ids, must_change_password, supervisor)).fetchone()
         token = new_token(TOKEN_PREFIX)
         self.conn.execute("INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (%s, 'test', %s, %s)",
                           (row["id"], token_hash(token), token[:10]))
@@ -75,14 +76,18 @@ class ApiHarness:
         return found
 
 
-def make_settings(data_dir: Path, database: dict[str, Any] | None = None, **api: Any) -> Settings:
+def make_settings(data_dir: Path, database: dict[str, Any] | None = None, sections: dict[str, Any] | None = None,
+                  **api: Any) -> Settings:
+    """Test settings; ``sections`` sets other sections (``{"alarms": {"p1_ack_s": 2}}``)."""
     extra = {"database": database} if database else {}
-    return Settings(data_dir=data_dir, api={"login_max_failures": 3, "login_lockout_s": 60, **api}, **extra)
+    return Settings(data_dir=data_dir, api={"login_max_failures": 3, "login_lockout_s": 60, **api}, **extra,
+                    **(sections or {}))
 
 
 @contextmanager
-def serve_in_process(db_url: str, data_dir: Path, **api_settings: Any) -> Iterator[ApiHarness]:
-    settings = make_settings(data_dir, **api_settings)
+def serve_in_process(db_url: str, data_dir: Path, sections: dict[str, Any] | None = None,
+                     **api_settings: Any) -> Iterator[ApiHarness]:
+    settings = make_settings(data_dir, sections=sections, **api_settings)
     app = create_app(settings, db_url)
     with TestClient(app, raise_server_exceptions=False) as client, connect(db_url) as conn:
         hub = app.state.vigil.hub
@@ -126,15 +131,16 @@ class ServedApi:
 
 @contextmanager
 def serve_uvicorn(db_url: str, data_dir: Path, database: dict[str, Any] | None = None,
-                  **api_settings: Any) -> Iterator[ServedApi]:
-    """``database``: settings of that section (``{"pool_size": 2}``); keyword arguments: the ``api`` section."""
+                  sections: dict[str, Any] | None = None, **api_settings: Any) -> Iterator[ServedApi]:
+    """``database``: settings of that section (``{"pool_size": 2}``); ``sections``: other sections; keyword
+    arguments: the ``api`` section."""
     import threading
 
     import uvicorn
 
     from ops_api.server import ApiServerConfig
 
-    settings = make_settings(data_dir, database, **api_settings)
+    settings = make_settings(data_dir, database, sections, **api_settings)
     port = free_port()
     server = uvicorn.Server(ApiServerConfig(create_app(settings, db_url), host="127.0.0.1", port=port,
                                             log_level="warning", lifespan="on", ws="websockets-sansio",

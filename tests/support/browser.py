@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,18 @@ class ConsoleSite:
 
     def user(self, role: str) -> dict[str, Any]:
         return self.users[role]
+
+    def add_user(self, key: str, role: str, display_name: str, **columns: Any) -> dict[str, Any]:
+        """Another console user (``key`` names it for ``open``), e.g. the next shift's operator."""
+        name = f"{key}.{uuid.uuid4().hex[:4]}"
+        with connect(self.db_url) as conn:
+            row = conn.execute("INSERT INTO users (username, display_name, password_hash, role, language)"
+                               " SELECT %s, %s, password_hash, %s, 'vi' FROM users WHERE id = %s RETURNING id",
+                               (name, display_name, role, self.users["operator"]["id"])).fetchone()
+            for column, value in columns.items():  # e.g. supervisor=True
+                conn.execute(f"UPDATE users SET {column} = %s WHERE id = %s", (value, row["id"]))
+        self.users[key] = {"id": row["id"], "username": name, "role": role}
+        return self.users[key]
 
     def context(self, lang: str = "vi", viewport: dict[str, int] | None = None, signed_in_as: str | None = None) -> Any:
         """A fresh browser context (its own cookies and storage), optionally signed in, in ``lang``."""
@@ -159,17 +172,28 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def console(module_db_url: str, chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
-    """The console over a seeded city, served on a loopback port, with a user per role."""
+@contextmanager
+def serve_console(db_url: str, chromium: Any, data_dir: Path, sections: dict[str, Any] | None = None,
+                  prepare: Any = None) -> Iterator[ConsoleSite]:
+    """The console over a seeded city with a user per role; ``sections`` sets settings sections (``{"map": {...}}``),
+    ``prepare(app)`` may add to the app before it serves."""
     from console import vendor_missing
 
     if vendor_missing():
         pytest.fail(f"console vendor files missing ({', '.join(vendor_missing())}): run scripts/setup.sh")
-    data_dir = tmp_path_factory.mktemp("console-data")
-    with connect(module_db_url) as conn:
+    with connect(db_url) as conn:
         city = seed_city(conn, data_dir)
         users = _add_users(conn)
-    settings = make_settings(data_dir, login_max_failures=50)
-    with _Server(create_app(settings, module_db_url)) as base_url:
-        yield ConsoleSite(base_url, module_db_url, data_dir, city, chromium, users)
+    settings = make_settings(data_dir, sections=sections, login_max_failures=50)
+    app = create_app(settings, db_url)
+    if prepare is not None:
+        prepare(app)
+    with _Server(app) as base_url:
+        yield ConsoleSite(base_url, db_url, data_dir, city, chromium, users)
+
+
+@pytest.fixture(scope="module")
+def console(module_db_url: str, chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
+    """The console over a seeded city, served on a loopback port, with a user per role."""
+    with serve_console(module_db_url, chromium, tmp_path_factory.mktemp("console-data")) as site:
+        yield site

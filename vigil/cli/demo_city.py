@@ -196,6 +196,7 @@ def prepare_demo(settings: Settings, reset: bool = False, rtsp_port: int = 8554)
         if reset:
             for table in ("events", "observations", "counter_sessions", "camera_health"):
                 conn.execute(f"TRUNCATE {table}")
+            conn.execute("TRUNCATE alarms CASCADE")  # their events are gone (their steps, notes and links go too)
         try:
             import_config(conn, city_config(rtsp), SecretBox.from_key_file(settings.key_file))
         except ConfigError as exc:

@@ -48,6 +48,8 @@ def add(
     language: str = typer.Option("vi", help="vi or en."),
     password_stdin: bool = typer.Option(False, help="Read the password from the first line of stdin."),
     generate: bool = typer.Option(False, help="Generate a one-time password (printed; changed at first sign-in)."),
+    supervisor: bool = typer.Option(False, help="A supervisor (operators and admins): told when an alarm of its "
+                                                "sites is escalated."),
 ) -> None:
     """Create a user; without --password-stdin or --generate the password is asked for twice."""
     from ops_api.accounts import AccountError, cli_actor, create_user
@@ -63,8 +65,8 @@ def add(
     with _conn(ctx) as conn:
         try:
             row = create_user(conn, username, password, role, site_ids=site_ids, province_ids=province_ids,
-                              display_name=name,
-                              language=language, must_change_password=generated, actor_name=cli_actor())
+                              display_name=name, language=language, must_change_password=generated,
+                              actor_name=cli_actor(), supervisor=supervisor)
         except AccountError as exc:
             raise fail(str(exc), ExitCode.INVALID_INPUT) from None
     typer.echo(f"created {row['username']} ({row['role']}, id {row['id']})")

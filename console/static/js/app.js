@@ -3,6 +3,7 @@
 
 import { api, errorText } from './api.js';
 import { clear, h } from './dom.js';
+import { stopEscalations, watchEscalations } from './escalations.js';
 import { currentLang, loadLang, savedLang, t } from './i18n.js';
 import { can, homePage, PAGES } from './roles.js';
 
@@ -62,6 +63,7 @@ async function signOutNow() {
     // already signed out: the sign-in page follows either way
   }
   state.user = null;
+  stopEscalations();
   navigate('sign-in');
 }
 
@@ -84,6 +86,7 @@ export async function signedIn(user) {
   if (!savedLang() && user.language) await loadLang(user.language);
   await loadSession();
   navigate(homePage(state.user), { replace: true });
+  watchEscalations(state.user);
 }
 
 async function route() {
@@ -143,6 +146,7 @@ window.addEventListener('popstate', route);
 window.addEventListener('vigil:signed-out', () => {
   if (state.user) {
     state.user = null;
+    stopEscalations();
     navigate('sign-in', { replace: true });
   }
 });
@@ -152,6 +156,7 @@ async function start() {
   await loadSession();
   if (state.user && !savedLang()) await loadLang(state.user.language || 'vi');
   await route();
+  if (state.user && !state.user.must_change_password) watchEscalations(state.user);
 }
 
 start();

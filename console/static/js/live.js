@@ -45,3 +45,54 @@ export function chime() {
     }
   } catch { /* no audio device: the feed still shows the event */ }
 }
+
+/**
+ * The alarms of the user's sites as they are raised, change and are escalated: `onAlarm(op, alarm)` with op
+ * insert, update or escalated. Changes made while the stream was away are not replayed: `onReopen` is called
+ * when it comes back, for the page to read its list again.
+ */
+export function liveAlarms({ onAlarm, onState = () => {}, onReopen = () => {} }) {
+  let source = null;
+  let closed = false;
+  let retry = null;
+  let opened = false;
+  function open() {
+    source = new EventSource('/api/events/stream?alarms=true&events=false');
+    source.onopen = () => {
+      onState('live');
+      if (opened) onReopen();
+      opened = true;
+    };
+    source.addEventListener('alarm', (message) => {
+      const data = JSON.parse(message.data);
+      onAlarm(data.op, data.alarm);
+    });
+    source.onerror = () => {
+      onState('reconnecting');
+      source.close();
+      if (!closed) retry = setTimeout(open, 2000);
+    };
+  }
+  open();
+  return () => { closed = true; clearTimeout(retry); source.close(); };
+}
+
+/** Three short urgent beeps, generated (no sound file): an escalated alarm. Returns whether it could play. */
+export function alertTone() {
+  try {
+    audio = audio || new AudioContext();
+    const now = audio.currentTime;
+    for (let i = 0; i < 3; i += 1) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = 'square';
+      osc.frequency.value = 988;
+      gain.gain.setValueAtTime(0.12, now + i * 0.22);
+      gain.gain.exponentialRampToValueAtTime(0.001, now + i * 0.22 + 0.15);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(now + i * 0.22);
+      osc.stop(now + i * 0.22 + 0.16);
+    }
+    return true;
+  } catch { return false; /* no audio device: the banner still shows */ }
+}

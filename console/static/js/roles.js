@@ -9,6 +9,11 @@ const ADMIN = 'admin';
 export const PERMISSIONS = {
   'events.read': [OPERATOR, MANAGER, ADMIN],
   'events.workflow': [OPERATOR, ADMIN],
+  'alarms.configure': [MANAGER, ADMIN],
+  'handovers.read': [OPERATOR, MANAGER, ADMIN],
+  'handovers.write': [OPERATOR, ADMIN],
+  'map.read': [OPERATOR, MANAGER, ENGINEER, ADMIN],
+  'map.edit': [MANAGER, ENGINEER, ADMIN],
   'cameras.read': [OPERATOR, ENGINEER, ADMIN],
   'cameras.write': [ENGINEER, ADMIN],
   'health.read': [OPERATOR, ENGINEER, ADMIN],
@@ -35,6 +40,9 @@ export function can(user, permission) {
 export const PAGES = [
   { path: 'wall', label: 'nav.wall', permission: 'cameras.read', module: './pages/wall.js' },
   { path: 'alarms', label: 'nav.alarms', permission: 'events.read', module: './pages/alarms.js' },
+  { path: 'events', label: 'nav.events', permission: 'events.read', module: './pages/events.js' },
+  { path: 'map', label: 'nav.map', permission: 'map.read', module: './pages/map.js' },
+  { path: 'handover', label: 'nav.handover', permission: 'handovers.read', module: './pages/handover.js' },
   { path: 'centers', label: 'nav.centers', permission: 'counters.stats', module: './pages/centers.js' },
   { path: 'counter-audit', label: 'nav.counter_audit', permission: 'counters.stats', module: './pages/counter_audit.js' },
   { path: 'province', label: 'province.nav', permission: 'provinces.read', module: './pages/province.js' },
@@ -43,6 +51,7 @@ export const PAGES = [
   { path: 'streets', label: 'nav.streets', permission: 'street.read', module: './pages/streets.js' },
   { path: 'playback', label: 'playback.title', permission: 'recordings.view', module: './pages/playback.js' },
   { path: 'cameras', label: 'nav.cameras', permission: 'cameras.write', module: './pages/cameras.js' },
+  { path: 'alarm-rules', label: 'nav.alarm_rules', permission: 'alarms.configure', module: './pages/alarm_rules.js' },
   { path: 'users', label: 'nav.users', permission: 'users.admin', module: './pages/users.js' },
   { path: 'audit-log', label: 'nav.audit_log', permission: 'audit.read', module: './pages/audit_log.js' },
 ];

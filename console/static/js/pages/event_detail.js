@@ -9,13 +9,13 @@ import { fmtDateTime, fmtNumber, label, t } from '../i18n.js';
 
 const OPEN = ['new', 'acknowledged', 'assigned'];
 
-async function assignees(ctx) {
+export async function assignees(ctx) {
   const people = await api('/events/assignees');
   const others = people.filter((u) => u.id !== ctx.user.id).map((u) => [u.id, u.display_name || u.username]);
   return [[ctx.user.id, t('event.assign_me')], ...others];
 }
 
-function evidence(event, zone) {
+export function evidence(event, zone) {
   if (!event.evidence_url) return h('div', { class: 'evidence none' }, t('event.no_evidence'));
   return h('div', { class: 'evidence' }, h('div', { class: 'camera-view' },
     h('img', { src: event.evidence_url, alt: t('event.evidence'), id: 'evidence-image', onload: (e) => {
@@ -32,7 +32,7 @@ function attributeValue(key, value) {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-function attributes(attrs) {
+export function attributes(attrs) {
   const entries = Object.entries(attrs || {});
   if (!entries.length) return null;
   return h('dl', { class: 'attrs' }, entries.flatMap(([k, v]) => [h('dt', {}, label('attr', k)),

@@ -1,9 +1,9 @@
-// Streets: line counts per hour by class, incidents by type, and a schematic site plan of the cameras with
-// their state (no online map tiles: positions are the cameras' 0..1 places on the plan).
+// Streets: line counts per hour by class and incidents by type; the cameras' places and states are on the map
+// page (the site's uploaded plan, or the city map), which this page links to.
 
-import { api, errorText, settle } from '../api.js';
+import { api, settle } from '../api.js';
 import { chart, destroyAll, PALETTE } from '../charts.js';
-import { h, s, toast } from '../dom.js';
+import { h } from '../dom.js';
 import { fmtHour, fmtNumber, label, t } from '../i18n.js';
 import { sitePicker } from '../site_picker.js';
 
@@ -31,54 +31,6 @@ async function hourlyCounts(site) {
   return { hours, classes };
 }
 
-/** Let a user who may change cameras drag them to their place on the plan (saved as 0..1 positions). */
-function draggable(svg, mark, camera) {
-  mark.classList.add('movable');
-  mark.addEventListener('pointerdown', (down) => {
-    down.preventDefault();
-    const box = svg.getBoundingClientRect();
-    const at = (e) => [Math.min(1, Math.max(0, (e.clientX - box.left) / box.width)),
-      Math.min(1, Math.max(0, (e.clientY - box.top) / box.height))];
-    const move = (e) => { const [x, y] = at(e); mark.setAttribute('transform', `translate(${x * 1000},${y * 600})`); };
-    const up = async (e) => {
-      svg.removeEventListener('pointermove', move);
-      svg.removeEventListener('pointerup', up);
-      const [x, y] = at(e);
-      try {
-        await api(`/cameras/${camera.id}`, { method: 'PATCH', body: { position: { x: Math.round(x * 1000) / 1000,
-          y: Math.round(y * 1000) / 1000 } } });
-        toast(t('streets.placed', { name: camera.name }), 'ok');
-      } catch (error) { toast(errorText(error), 'error'); }
-    };
-    svg.setPointerCapture(down.pointerId);
-    svg.addEventListener('pointermove', move);
-    svg.addEventListener('pointerup', up);
-  });
-}
-
-function plan(cameras, canMove) {
-  const placed = cameras.filter((c) => c.position);
-  const unplaced = cameras.filter((c) => !c.position);
-  const svg = s('svg', { class: 'site-plan', id: 'site-plan', viewBox: '0 0 1000 600' },
-    s('rect', { x: 0, y: 0, width: 1000, height: 600, class: 'plan-ground' }),
-    s('path', { d: 'M0 300 H1000 M500 0 V600', class: 'plan-road' }));
-  const mark = (camera, x, y) => s('g', { class: `plan-camera state-${camera.state}`, 'data-camera': camera.id,
-    transform: `translate(${x},${y})` },
-  s('circle', { r: 12 }), s('text', { y: 30, 'text-anchor': 'middle' }, camera.name),
-  s('title', {}, `${camera.name}: ${label('state', camera.state)}`));
-  const add = (camera, x, y) => {
-    const g = mark(camera, x, y);
-    if (canMove) draggable(svg, g, camera);
-    svg.append(g);
-  };
-  placed.forEach((c) => add(c, c.position.x * 1000, c.position.y * 600));
-  unplaced.forEach((c, i) => add(c, 60 + i * 140, 560));
-  return h('div', {}, svg, unplaced.length ? h('p', { class: 'muted' }, t('streets.unplaced')) : null,
-    canMove ? h('p', { class: 'muted' }, t('streets.drag_hint')) : null,
-    h('div', { class: 'legend' }, ['online', 'offline', 'tamper', 'reconnecting'].map((st) =>
-      h('span', {}, h('i', { class: `swatch state-${st}` }), label('state', st)))));
-}
-
 export async function render(root, ctx) {
   const { site, element } = sitePicker(ctx, 'street', 'streets');
   root.append(h('div', { class: 'toolbar' }, h('h1', {}, t('nav.streets')), element));
@@ -104,8 +56,8 @@ export async function render(root, ctx) {
     options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: {} } },
   }, { height: 220, id: 'incident-chart' });
   charts.push(incidentChart);
-  let planBox = h('p', { class: 'muted' }, t('streets.plan_not_allowed'));
-  if (ctx.can('cameras.read')) planBox = plan(await api('/cameras', { query: { site_id: site.id } }), ctx.can('cameras.write'));
+  const planBox = h('p', {}, h('a', { class: 'button', id: 'streets-map', href: `/console/map?mode=plan&site=${site.id}` },
+    t('map.open_site_map')), ' ', h('span', { class: 'muted' }, t('map.streets_hint')));
   const lineTable = h('table', { class: 'grid' }, h('thead', {}, h('tr', {},
     [t('streets.line'), t('streets.class'), t('streets.direction'), t('streets.count_24h')].map((x) => h('th', {}, x)))),
   h('tbody', {}, day.line_counts.map((row) => h('tr', {}, h('td', {}, row.line), h('td', {}, label('class', row.class_name)),

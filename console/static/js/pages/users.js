@@ -11,7 +11,7 @@ function fieldLabels(password) {
   return { 'body.username': t('signin.username'), 'body.display_name': t('users.display_name'),
     'body.role': t('users.role'), 'body.site_ids': t('users.sites'), 'body.all_sites': t('users.sites'),
     'body.active': t('users.active'), 'body.language': t('users.language'), 'body.password': password,
-    'body.new_password': password };
+    'body.new_password': password, 'body.supervisor': t('alarmcenter.supervisor') };
 }
 
 function sitesText(ctx, ids, provinces = null, provinceNames = new Map()) {
@@ -38,6 +38,7 @@ function editor(ctx, user, done, provinces) {
   const sites = siteChooser(ctx, user.site_ids, 'edit-sites');
   const whole = provinceChooser(provinces, user.province_ids, 'edit-provinces');
   const active = h('input', { type: 'checkbox', checked: user.active, id: 'edit-active' });
+  const supervisor = h('input', { type: 'checkbox', checked: user.supervisor, id: 'edit-supervisor' });
   const password = h('input', { type: 'password', autocomplete: 'new-password', id: 'edit-password' });
   const message = h('p', { class: 'form-error', role: 'alert' });
   const save = async () => {
@@ -45,6 +46,7 @@ function editor(ctx, user, done, provinces) {
       const picked = chosenSites(sites);
       const wholes = chosenSites(whole);
       await api(`/users/${user.id}`, { method: 'PATCH', body: { role: role.value, active: active.checked,
+        supervisor: supervisor.checked,
         ...(picked.length || wholes.length ? { site_ids: picked, province_ids: wholes } : { all_sites: true }) } });
       if (password.value) await api(`/users/${user.id}/password`, { method: 'POST', body: { password: password.value } });
       toast(t('common.saved'), 'ok');
@@ -54,7 +56,9 @@ function editor(ctx, user, done, provinces) {
   return h('div', { class: 'panel user-edit' }, h('h3', {}, user.username),
     h('div', { class: 'form-grid' }, field(t('users.role'), role), field(t('users.sites'), sites, t('users.sites_hint')),
       provinces.length ? field(t('officers.provinces'), whole, t('officers.provinces_hint')) : null,
-      h('label', { class: 'toggle' }, active, t('users.active')), field(t('users.new_password'), password)),
+      h('label', { class: 'toggle' }, active, t('users.active')),
+      h('label', { class: 'toggle', title: t('alarmcenter.supervisor_hint') }, supervisor, t('alarmcenter.supervisor')),
+      field(t('users.new_password'), password)),
     message, h('div', { class: 'actions' }, h('button', { class: 'primary', onclick: save }, t('common.save')),
       h('button', { onclick: done }, t('common.cancel'))));
 }
@@ -102,7 +106,8 @@ export async function render(root, ctx) {
           'users.created'].map((k) => h('th', {}, t(k))))),
         h('tbody', {}, users.map((u) => h('tr', { dataset: { user: u.username }, class: 'clickable',
           onclick: () => fill(side, editor(ctx, u, reload, provinces)) },
-        h('td', {}, u.username), h('td', {}, u.display_name || '—'), h('td', {}, label('role', u.role)),
+        h('td', {}, u.username), h('td', {}, u.display_name || '—'), h('td', {}, label('role', u.role),
+          u.supervisor ? h('span', { class: 'badge supervisor' }, ` ${t('alarmcenter.supervisor')}`) : null),
         h('td', {}, sitesText(ctx, u.site_ids, u.province_ids, provinceNames)),
         h('td', {}, u.active ? (u.locked_until && new Date(u.locked_until) > new Date() ? t('users.locked') : t('users.active'))
           : t('users.inactive')),
