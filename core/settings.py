@@ -88,7 +88,13 @@ class TamperSettings(_Section):
 
 
 class IngestSettings(_Section):
-    analytics_fps: float = Field(default=2.0, gt=0, le=60, description="Default frames/s handed to vision.")
+    analytics_fps: float = Field(default=2.0, gt=0, le=60, description="Frames/s handed to vision for a camera "
+                                 "without zones (cameras with zones take their role's rate below).")
+    counter_fps: float = Field(default=2.0, gt=0, le=60, description="Frames/s of a camera watching counters or "
+                               "queues, unless the camera sets its own (people standing and walking indoors).")
+    street_fps: float = Field(default=5.0, gt=0, le=60, description="Frames/s of a camera watching a street "
+                              "(lanes, lines, no-stopping, restricted or crowd zones), unless the camera sets its "
+                              "own: a car crosses the view in a few seconds.")
     open_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Give up opening a stream after this long.")
     read_timeout_s: float = Field(default=5.0, gt=0, le=120, description="A read blocking this long fails.")
     watchdog_s: float = Field(default=4.0, gt=0, le=120, description="No frame for this long = stalled.")

@@ -13,6 +13,7 @@ nothing: the cameras keep running, the writer spools their results, and the hear
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -170,13 +171,14 @@ class Worker:
         except (registry.RegistryError, CalendarError, ValueError) as exc:
             log.error("camera %d cannot be started: %s", camera_id, exc)
             return False
-        source, zones = plan.source, list(plan.zones)
-        assert source is not None  # a plan from the registry always has its stream
+        assert plan.source is not None  # a plan from the registry always has its stream
+        source = dataclasses.replace(plan.source, analytics_fps=plan.analytics_fps(self.settings.ingest))
+        zones = list(plan.zones)
         live.add_camera(source, zones, rules)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
         registry_rows.set_snapshot_path(conn, camera_id, media.live_picture(camera_id))
-        log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, plan.name, len(zones), len(rules),
-                 source.display_uri)
+        log.info("camera %d (%s): started, %s camera at %g fps, %d zones, %d rules, %s", camera_id, plan.name,
+                 plan.role, source.analytics_fps, len(zones), len(rules), source.display_uri)
         return True
 
     def _record_states(self, conn: Any, live: Pipeline) -> None:

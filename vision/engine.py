@@ -39,6 +39,7 @@ class CameraSetup:
     zones: Sequence[ZoneSpec] = ()
     rules: Sequence[Rule] = ()
     name: str = ""
+    fps: float | None = None  # the camera's analytics rate (the tracker is tuned to it); None: the tracker's default
 
 
 @dataclass
@@ -66,7 +67,7 @@ class _Camera:
     def __init__(self, setup: CameraSetup, vision: VisionSettings) -> None:
         self.setup = setup
         self.gate = MotionGate(vision.motion_threshold, vision.forced_refresh_s, enabled=vision.motion_gate)
-        self.tracker = CameraTracker()
+        self.tracker = CameraTracker(setup.fps) if setup.fps else CameraTracker()
         self.lines = LineWatch(setup.zones)
         self.evidence: dict[UUID, dict[str, str]] = {}  # open event id -> {"start": path, ...}
 

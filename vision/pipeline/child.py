@@ -178,7 +178,8 @@ class CameraProcess:
         self._remove(spec.camera_id)
         feed = spec.feed(spec.source, self.settings, lambda e: self.send((EVENT, e)),
                          lambda h: self.send((HEALTH, h)))
-        self.engine.add_camera(CameraSetup(spec.camera_id, spec.zones, spec.rules, spec.source.name))
+        fps = spec.source.analytics_fps or self.settings.ingest.analytics_fps
+        self.engine.add_camera(CameraSetup(spec.camera_id, spec.zones, spec.rules, spec.source.name, fps))
         self.cameras[spec.camera_id] = HostedCamera(spec, feed)
         feed.start()
 

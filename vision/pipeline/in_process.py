@@ -103,7 +103,8 @@ class InProcessPipeline:
                    feed: FeedFactory = READ_CAMERA) -> None:
         """Start a camera (replacing one of the same id) with its zones and rules; ``feed`` builds what
         delivers its frames (default: ingest's reader on ``source``)."""
-        self.engine.add_camera(CameraSetup(source.id, zones, rules, source.name))
+        fps = source.analytics_fps or self.settings.ingest.analytics_fps
+        self.engine.add_camera(CameraSetup(source.id, zones, rules, source.name, fps))
         previous = self._feeds.pop(source.id, None)
         if previous is not None:
             previous.stop()
