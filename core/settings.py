@@ -120,6 +120,11 @@ class VisionSettings(_Section):
     motion_gate: bool = Field(default=True, description="Skip detection on cameras without motion.")
     motion_threshold: float = Field(default=0.002, ge=0, le=1, description="Share of changed pixels.")
     forced_refresh_s: float = Field(default=3.0, gt=0, le=600, description="Detect at least this often anyway.")
+    regions: bool = Field(
+        default=False, description="Region detection: on motion, detect only crops of the moving areas at the "
+                                   "model's input size (far people seen larger); the whole frame at each refresh.")
+    max_regions: int = Field(default=4, ge=1, le=32, description="More crops than this in a frame: one crop "
+                                                                 "around them all.")
     evidence_jpeg_quality: int = Field(default=85, ge=10, le=100, description="JPEG quality of evidence.")
     camera_processes: int = Field(
         default=-1, ge=-1, le=256,
