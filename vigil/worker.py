@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from store import leases, registry, registry_rows, workers
 from store.db import connect
 from store.plans import load_camera_plan
 from store.writer import StoreWriter
+from vigil import allocator
 from vigil.sinks import ResultObserver, StoreSinks
 from vision.detectors import load_detector
 from vision.pipeline import Pipeline, open_pipeline
@@ -40,6 +42,7 @@ from vision.rules import build_rules
 from vision.tracking import CameraTracker
 
 log = logging.getLogger("vigil.worker")
+TRIM_EVERY_S = 60.0  # free memory handed back to the system this often (vigil/allocator.py)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Worker:
 
     def run(self) -> None:
         settings, options = self.settings, self.options
+        allocator.limit_arenas(allocator.default_arenas())  # before the cameras' threads make arenas of their own
         detector = load_detector(settings.vision, settings.models_dir)
         # The tracker's first use imports ultralytics and torch: tens of seconds on a busy machine. Do it now,
         # not inside the first heartbeat, where it would let the leases just taken lapse (TTL) and churn.
@@ -102,12 +106,16 @@ class Worker:
 
     def _loop(self, live: Pipeline, box: SecretBox, writer: StoreWriter) -> None:
         beat_s = max(0.5, self.options.lease_ttl_s / 3)
+        trim_at = time.monotonic() + TRIM_EVERY_S
         while not self._stop.is_set():
             try:
                 self._beat(self._connection(), live, box)
                 self._publish_writer_stats(self._connection(), writer)
             except psycopg.OperationalError as exc:
                 self._database_lost(exc)
+            if time.monotonic() >= trim_at:  # free memory back to the system (vigil/allocator.py)
+                allocator.trim()
+                trim_at = time.monotonic() + TRIM_EVERY_S
             self._stop.wait(beat_s)
 
     def _connection(self) -> Any:
