@@ -113,6 +113,16 @@ class VisionSettings(_Section):
     model: str = Field(default="yolov3-tiny", description="yolov3-tiny, person-yolov8s, or a model path.")
     imgsz: int = Field(default=416, ge=64, le=4096, description="Detector input size in pixels.")
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N.")
+    backend: Literal["auto", "torch", "onnxruntime", "openvino"] = Field(
+        default="auto", description="What runs an Ultralytics model (person-yolov8s) on a CPU: auto = the fastest "
+                                    "installed (OpenVINO, then ONNX Runtime, then torch) whose exported model setup "
+                                    "made; GPU hosts run torch on CUDA whatever this says.")
+    int8: Literal["auto", "on", "off"] = Field(
+        default="auto", description="The int8 model on ONNX Runtime/OpenVINO: auto = only when setup measured its "
+                                    "boxes agreeing with fp32's (models/person-yolov8s-int8.json).")
+    detectors: int = Field(
+        default=0, ge=0, le=64, description="Detector instances of a worker on a CPU, each with its own thread and "
+                                            "cameras (0: one per core); 1 on a GPU host.")
     confidence: float = Field(default=0.35, gt=0, lt=1, description="Detections below this are dropped.")
     iou: float = Field(default=0.45, gt=0, lt=1, description="Non-maximum suppression overlap.")
     max_batch: int = Field(default=8, ge=1, le=256, description="Frames per detector call.")

@@ -35,7 +35,7 @@ from store.plans import load_camera_plan
 from store.writer import StoreWriter
 from vigil import allocator
 from vigil.sinks import ResultObserver, StoreSinks
-from vision.detectors import load_detector
+from vision.detectors import load_detectors
 from vision.pipeline import Pipeline, open_pipeline
 from vision.preview import PreviewSpec
 from vision.rules import build_rules
@@ -80,7 +80,7 @@ class Worker:
     def run(self) -> None:
         settings, options = self.settings, self.options
         allocator.limit_arenas(allocator.default_arenas())  # before the cameras' threads make arenas of their own
-        detector = load_detector(settings.vision, settings.models_dir)
+        detectors = load_detectors(settings.vision, settings.models_dir)  # one per core on a CPU
         # The tracker's first use imports ultralytics and torch: tens of seconds on a busy machine. Do it now,
         # not inside the first heartbeat, where it would let the leases just taken lapse (TTL) and churn.
         CameraTracker()
@@ -93,7 +93,7 @@ class Worker:
         with StoreWriter(self.url, settings.store, spool) as writer, self._conn:
             log.info("worker %s: store writer ready", options.worker_id)
             sinks = StoreSinks(writer, self.observers)
-            live = self.pipeline = open_pipeline(settings, detector, sinks.on_result, sinks.on_event,
+            live = self.pipeline = open_pipeline(settings, detectors, sinks.on_result, sinks.on_event,
                                                  sinks.on_health, preview, options.capacity, results="store")
             with live:
                 try:
