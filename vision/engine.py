@@ -24,7 +24,7 @@ from core.types import CounterSession, Detections, Event, Frame, Observation, Tr
 from vision.detectors.base import Detector
 from vision.evidence import write_evidence
 from vision.gate import GateDecision, MotionGate
-from vision.regions import Box, detect_in_regions, hold_outside, plan_crops
+from vision.regions import Box, detect_in_regions, hold_outside, plan_crops, zone_boxes
 from vision.rules.base import Rule, SnapshotRequest
 from vision.tracking import CameraTracker
 from vision.zones import LineWatch, zone_membership
@@ -126,11 +126,15 @@ class VisionEngine:
 
     def plan(self, frame: Frame, decision: GateDecision) -> list[Box] | None:
         """The crops to detect in a frame the gate opened (``vision.regions``), or None for the whole frame."""
-        if not self.vision.regions or decision.regions is None:
+        if not self.vision.regions or decision.reason not in ("motion", "refresh"):
             return None
         width, height = frame.size
         imgsz = self.detector.imgsz if self.detector is not None else self.vision.imgsz
-        return plan_crops(decision.regions, width, height, imgsz, self.vision.max_regions) or None
+        if decision.reason == "refresh":  # where the rules look: the zones (none: the whole frame)
+            wanted = zone_boxes(self._camera(frame.camera_id).setup.zones, width, height)
+        else:
+            wanted = list(decision.regions or ())
+        return plan_crops(wanted, width, height, imgsz, self.vision.max_regions) or None
 
     # -- the two halves of ``process``, for a camera process whose detector runs elsewhere (vision.pipeline) --
     def decide(self, frame: Frame) -> GateDecision:

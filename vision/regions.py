@@ -4,7 +4,9 @@ The motion gate yields motion boxes (``vision.gate``); those that overlap are me
 region becomes a crop of at least the model's input size (``imgsz``) centred on it, so a far person fills the
 network's input at one to one instead of being shrunk with the whole frame (crops may overlap one another:
 their seams are de-duplicated). More than ``max_regions`` crops, or crops as costly as the frame: the whole
-frame. Boxes found in a crop are moved back to the
+frame. The gate's forced refresh detects crops around the camera's zones (``zone_boxes``: where its rules
+look), so people standing still in a long queue are seen at the model's own scale too; a camera without zones
+refreshes the whole frame. Boxes found in a crop are moved back to the
 frame's pixels exactly (crops are cut at whole pixels and never scaled here: the detector letterboxes each one
 as it would a frame) and de-duplicated where crops meet. What lies outside every crop did not move: the
 camera's previous boxes there stand (``hold_outside``), and the gate's forced refresh runs the whole frame.
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cameras.geometry import ZoneSpec
 from core.types import CLASS_ID, Detections
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in whole pixels of the frame, x2/y2 exclusive
@@ -86,6 +89,21 @@ def _merge_overlapping(crops: list[Box], width: int, height: int, share: float =
             if merged:
                 break
     return crops
+
+
+def zone_boxes(zones: Sequence[ZoneSpec], width: int, height: int) -> list[Box]:
+    """Each polygon zone's bounding box in pixels, raised by a quarter of the frame: a zone holds people's feet,
+    their heads stand above it."""
+    out = []
+    for zone in zones:
+        if zone.is_line or not zone.points:
+            continue
+        xs, ys = [p[0] for p in zone.points], [p[1] for p in zone.points]
+        x1, x2 = max(0, int(min(xs) * width)), min(width, int(np.ceil(max(xs) * width)))
+        y1, y2 = max(0, int((min(ys) - 0.25) * height)), min(height, int(np.ceil(max(ys) * height)))
+        if x2 > x1 and y2 > y1:
+            out.append((x1, y1, x2, y2))
+    return out
 
 
 def cut(image: np.ndarray, crops: Sequence[Box]) -> list[np.ndarray]:

@@ -102,3 +102,23 @@ def test_in_region_mode_people_outside_the_crops_keep_their_tracks(coco_detector
     gate = MotionGate()
     gate.check(frames[0].image, 0.0)
     assert gate.check(frames[1].image, 0.5).regions, "walkers moved: the gate says where"
+
+
+def test_in_region_mode_a_refresh_looks_at_the_camera_s_zones_and_a_first_frame_at_everything(coco_detector):
+    # A long queue standing still makes no motion: the forced refresh is what sees it, so it detects crops
+    # around the zones (raised to take in the heads of people whose feet are in them), at the model's scale.
+    from cameras.geometry import make_zone
+    from core.types import Frame
+    from vision.engine import CameraSetup
+    from vision.gate import GateDecision
+
+    queue = make_zone("queue", "queue", [[0.40, 0.40], [0.65, 0.40], [0.65, 0.65], [0.40, 0.65]])
+    engine = VisionEngine(coco_detector, VisionSettings(regions=True), [CameraSetup(1, [queue])])
+    frame = Frame(1, np.zeros((576, 768, 3), np.uint8), 0.0, 0)
+    [crop] = engine.plan(frame, GateDecision(True, "refresh", 0.0))
+    assert crop[0] <= 0.40 * 768 and crop[2] >= 0.65 * 768 and crop[3] >= 0.65 * 576
+    assert crop[1] <= (0.40 - 0.25) * 576  # heads above the zone's far edge
+    assert crop[2] - crop[0] == 416  # the model's input size: seen one to one
+    assert engine.plan(frame, GateDecision(True, "first", 1.0)) is None  # the whole frame
+    bare = VisionEngine(coco_detector, VisionSettings(regions=True))
+    assert bare.plan(Frame(2, frame.image, 0.0, 0), GateDecision(True, "refresh", 0.0)) is None

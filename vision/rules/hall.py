@@ -20,8 +20,9 @@ can miss someone half hidden by their neighbours for tens of seconds. A newcomer
 seen queueing takes over the wait of the queueing citizen the tracker lost most recently (the walk from a
 seat to the desk is where trackers lose people); and citizens are served in the order they came
 (``_take_turn``), so identities swapped between neighbours in a long queue do not swap their waits. A citizen
-lost for less than ``queue_hold_s`` (3) still counts in the queue where they were last seen. Thresholds come from the counters' zones and the
-queue zones (``thresholds`` mapping), then the ``thresholds`` argument, then these defaults.
+lost for less than ``queue_hold_s`` (3) still counts in the queue where they were last seen. Thresholds come
+from the counters' zones and the queue zones (``thresholds`` mapping), then the ``thresholds`` argument, then
+these defaults.
 """
 
 from __future__ import annotations
