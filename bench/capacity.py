@@ -1,7 +1,9 @@
 """``vigil bench capacity``: how many cameras this machine serves at their configured rates.
 
 For a profile (counter cameras: the composed hall clip at 2 analysed frames/s, its counter zones and rules;
-street cameras: vtest at 5 frames/s, its street zones and rules), N file cameras play their clip in real time
+street cameras: vtest at 5 frames/s, its street zones and rules), N file cameras play their clip in real time,
+each from another point of it (``phased``: four starting points, so their busy moments do not coincide and a
+short probe sees the whole clip's mix)
 through ingest's own readers into the in-process pipeline the worker runs (its detectors: one per core on a
 CPU), and the share of analytics frames dropped (replaced in a camera's slot before vision took them) is
 counted. A camera count passes when under 1 % of its frames are dropped over the measured window.
@@ -42,6 +44,37 @@ class Profile:
     clip: Path
     fps: float
     plan: CameraPlan  # the zones and counters every camera of the profile watches
+    phases: tuple[Path, ...] = ()  # the clip started at other points (camera k plays phase k mod n)
+
+    def clip_of(self, camera: int) -> Path:
+        return self.phases[(camera - 1) % len(self.phases)] if self.phases else self.clip
+
+
+def phased(clip: Path, count: int, folder: Path) -> tuple[Path, ...]:
+    """The clip and ``count - 1`` copies of it that start further in (and wrap around), made once with ffmpeg:
+    cameras that all played the same second at once would see their busy moments together, and a short probe
+    would only see the clip's first seconds."""
+    import subprocess
+
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    length = capture.get(cv2.CAP_PROP_FRAME_COUNT) / (capture.get(cv2.CAP_PROP_FPS) or 10.0)
+    capture.release()
+    folder.mkdir(parents=True, exist_ok=True)
+    out = [clip]
+    for k in range(1, count):
+        start = length * k / count
+        made = folder / f"{clip.stem}-phase{k}of{count}.mp4"
+        if not made.is_file():
+            part = folder / f"{made.stem}.part.mp4"
+            subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-ss", f"{start:.2f}", "-i", str(clip), "-t",
+                            f"{start:.2f}", "-i", str(clip), "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]",
+                            "-map", "[v]", "-c:v", "libx264", "-preset", "veryfast", "-g", "20", "-bf", "0",
+                            "-pix_fmt", "yuv420p", str(part)], check=True, timeout=900)
+            part.replace(made)
+        out.append(made)
+    return tuple(out)
 
 
 @dataclass
@@ -89,7 +122,7 @@ def trial(settings: Settings, detectors: Sequence[Detector], profile: Profile, c
     settings = settings.model_copy(update={"vision": settings.vision.model_copy(update={"camera_processes": 0})})
     with InProcessPipeline(settings, detectors, results.on_result) as pipeline:
         for number in range(1, cameras + 1):
-            source = CameraSource.from_file(number, profile.clip, analytics_fps=profile.fps, loop=True,
+            source = CameraSource.from_file(number, profile.clip_of(number), analytics_fps=profile.fps, loop=True,
                                             realtime=True, name=f"{profile.name}-{number}")
             pipeline.add_camera(source, profile.plan.zones, build_rules(profile.plan))
         time.sleep(warmup_s)

@@ -68,3 +68,34 @@ def test_recording_beside_the_cameras_is_refused_until_the_recorder_exists(tmp_p
         pytest.skip("the recorder exists: --recording runs")
     result = CliRunner().invoke(app, ["bench", "capacity", "--recording", "--json", str(tmp_path / "x.json")])
     assert result.exit_code != 0 and "issue 15" in result.output
+
+
+def test_cameras_play_the_clip_from_different_points_so_their_busy_moments_do_not_coincide(tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    import cv2
+    import numpy as np
+
+    from bench.capacity import phased
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg missing (scripts/setup.sh)")
+    clip = tmp_path / "clip.mp4"  # 4 s whose frames all differ (a moving test pattern)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=4",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "10", str(clip)], check=True)
+
+    def frames(path):  # type: ignore[no-untyped-def]
+        capture, out = cv2.VideoCapture(str(path)), []
+        while (got := capture.read())[0]:
+            out.append(got[1].astype(np.int16))
+        return out
+
+    original = frames(clip)
+    clips = phased(clip, 4, tmp_path / "phases")
+    assert clips[0] == clip and len(clips) == 4
+    for k, made in enumerate(clips[1:], start=1):
+        shifted = frames(made)
+        assert abs(len(shifted) - len(original)) <= 1  # as long as the clip: it wraps around
+        assert np.abs(shifted[0] - original[10 * k]).mean() < 6  # starts k seconds in (of 4)
+    assert phased(clip, 4, tmp_path / "phases") == clips  # made once

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 STREET_CLIP = Path("var/footage/vtest.mp4")
 PROFILES = ("counter", "street")
+PHASES = 4  # each profile's clip from four starting points
 
 
 def register_bench(bench_app: typer.Typer) -> None:
@@ -95,7 +96,7 @@ def _runner(settings: Settings, detectors: list[Detector], chosen: Profile):  # 
 
 def _profile(settings: Settings, detector: Detector, name: str) -> Profile:
     """The counter profile: the composed hall scenario (rendered once into the data folder), its zones."""
-    from bench.capacity import Profile
+    from bench.capacity import Profile, phased
     from core import media
     from scenarios.evaluate import camera_plan
     from scenarios.library import build
@@ -107,12 +108,15 @@ def _profile(settings: Settings, detector: Detector, name: str) -> Profile:
     folder = media.scenarios_dir(settings.data_dir)
     [truth_file] = build(folder, load_bank(folder / "cache", lambda: detector), ["counter_absence"])
     truth = json.loads(truth_file.read_text(encoding="utf-8"))
-    return Profile(name, truth_file.with_suffix(".mp4"), settings.ingest.counter_fps, camera_plan(truth))
+    clip = truth_file.with_suffix(".mp4")
+    return Profile(name, clip, settings.ingest.counter_fps, camera_plan(truth), phased(clip, PHASES, folder / "phases"))
 
 
 def _street(settings: Settings) -> Profile:
-    from bench.capacity import Profile
+    from bench.capacity import Profile, phased
+    from core import media
     from scenarios.evaluate import camera_plan
     from scenarios.real import real_truth
 
-    return Profile("street", STREET_CLIP, settings.ingest.street_fps, camera_plan(real_truth()))
+    phases = phased(STREET_CLIP, PHASES, media.scenarios_dir(settings.data_dir) / "phases")
+    return Profile("street", STREET_CLIP, settings.ingest.street_fps, camera_plan(real_truth()), phases)
