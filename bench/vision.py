@@ -2,9 +2,11 @@
 
 Same model and machine in one run, on the shipped footage as N file cameras:
 
-- raw_fps: the detector alone on pre-decoded frames, at the best batch size (the limit);
+- raw_fps: the detector alone on pre-decoded frames, at the best batch size (the limit of one instance);
 - pipeline_fps: camera-frames/s through decode (ingest's decoder: NVDEC on GPU hosts), motion gate,
-  batch scheduler, detector, tracker and zones;
+  batch scheduler, detector, tracker and zones, whole frames, with the worker's detectors (one per core on a
+  CPU, ``vision.detectors``, on the backend ``vision.backend`` chooses);
+- regions_fps: the same with region detection (``vision.regions``: crops of the moving areas);
 - naive_fps: one thread per camera, each with its own Ultralytics model calling
   ``model.track(source, stream=True)``;
 - static_fps: the pipeline on a static scene (a still clip made from the footage's first frame).
@@ -140,12 +142,14 @@ def _live_sources(clip: Path, cameras: int) -> list[CameraSource]:
             for i in range(1, cameras + 1)]
 
 
-def run_pipeline(detector: Detector, settings: Settings, clip: Path, cameras: int, seconds: float,
-                 decoder: Decoder, motion_gate: bool = True, warmup_s: float = 1.0, live: bool = False,
-                 processes: int = 0) -> PipelineRun:
+def run_pipeline(detector: Detector | Sequence[Detector], settings: Settings, clip: Path, cameras: int,
+                 seconds: float, decoder: Decoder, motion_gate: bool = True, warmup_s: float = 1.0,
+                 live: bool = False, processes: int = 0, regions: bool = False) -> PipelineRun:
     """N bench cameras (``live``: ingest's real-time readers) -> scheduler -> engine for ``seconds``;
-    ``processes`` > 0: the same in that many camera processes (``vision.pipeline.pool``)."""
-    vision = settings.vision.model_copy(update={"motion_gate": motion_gate})
+    ``processes`` > 0: the same in that many camera processes (``vision.pipeline.pool``, the first detector);
+    several detectors share the cameras in one process (``InProcessPipeline``)."""
+    vision = settings.vision.model_copy(update={"motion_gate": motion_gate, "regions": regions})
+    detectors = list(detector) if isinstance(detector, Sequence) else [detector]
     settings = settings.model_copy(update={"vision": vision})
     counter = _Counter()
     feed: FeedFactory
@@ -154,10 +158,10 @@ def run_pipeline(detector: Detector, settings: Settings, clip: Path, cameras: in
     else:
         sources, feed = [on_demand_source(i, clip) for i in range(1, cameras + 1)], OnDemandFile(decoder)
     if processes > 0:  # the GPU-host layout: decode, gate and tracking in camera processes
-        with serving_pool(settings, detector, sources, min(processes, cameras), counter.on_result, feed=feed):
+        with serving_pool(settings, detectors[0], sources, min(processes, cameras), counter.on_result, feed=feed):
             elapsed = counter.measure(warmup_s, seconds)
     else:
-        with InProcessPipeline(settings, detector, counter.on_result) as pipeline:
+        with InProcessPipeline(settings, detectors, counter.on_result) as pipeline:
             for source in sources:
                 pipeline.add_camera(source, feed=feed)
             elapsed = counter.measure(warmup_s, seconds)
@@ -293,13 +297,16 @@ def predecode(path: Path, count: int) -> list[np.ndarray]:
     return images
 
 
-def run_bench(settings: Settings, detector: Detector, model_path: Path, footage: Path, cameras: list[int],
-              seconds: float, batches: list[int], say: Callable[[str], None] = print,
+def run_bench(settings: Settings, detector: Detector | Sequence[Detector], model_path: Path, footage: Path,
+              cameras: list[int], seconds: float, batches: list[int], say: Callable[[str], None] = print,
               processes: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """All four figures per camera count, side by side; returns the table rows and a summary.
+    """Every figure per camera count, side by side; returns the table rows and a summary.
 
+    ``detector``: the pipeline's detectors (the worker's: one per core on a CPU); raw_fps is the first one's.
     ``processes``: camera processes of the pipeline (None: ``vision.camera_processes``, -1 = auto). With
     camera processes the in-process pipeline is measured too (``pipeline_1proc_fps``), for comparison."""
+    detectors = list(detector) if isinstance(detector, Sequence) else [detector]
+    detector = detectors[0]
     decoder = choose_decoder(settings.ingest.decode)
     load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     images = predecode(footage, 48)
@@ -315,20 +322,25 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
             single = None
             if procs:
                 say(f"{n} camera(s): pipeline in one process (for comparison)")
-                single = run_pipeline(detector, settings, footage, n, seconds, decoder)
-            say(f"{n} camera(s): pipeline" + (f" ({procs} camera processes)" if procs else ""))
-            pipe = run_pipeline(detector, settings, footage, n, seconds, decoder, processes=procs)
+                single = run_pipeline(detectors, settings, footage, n, seconds, decoder)
+            say(f"{n} camera(s): pipeline" + (f" ({procs} camera processes)" if procs else
+                                              f" ({len(detectors)} detector(s))"))
+            pipe = run_pipeline(detectors, settings, footage, n, seconds, decoder, processes=procs)
+            say(f"{n} camera(s): pipeline with region detection")
+            regional = run_pipeline(detectors, settings, footage, n, seconds, decoder, processes=procs, regions=True)
             say(f"{n} camera(s): naive (one thread and one model per camera, model.track)")
             naive = run_naive(model_path, footage, n, seconds, detector.imgsz, detector.device,
                               settings.vision.confidence)
             say(f"{n} camera(s): pipeline on a static scene")
-            still = run_pipeline(detector, settings, static, n, seconds, decoder, processes=procs)
+            still = run_pipeline(detectors, settings, static, n, seconds, decoder, processes=procs)
             say(f"{n} camera(s): live latency (ingest readers at the clip's own rate)")
-            paced = run_pipeline(detector, settings, footage, n, seconds, decoder, live=True, processes=procs)
+            paced = run_pipeline(detectors, settings, footage, n, seconds, decoder, live=True, processes=procs)
             rows.append({
-                "cameras": n, "raw_fps": None, "pipeline_fps": pipe.fps, "naive_fps": naive,
-                "static_fps": still.fps, "pipeline/raw": None,
+                "cameras": n, "raw_fps": None, "pipeline_fps": pipe.fps, "regions_fps": regional.fps,
+                "naive_fps": naive, "static_fps": still.fps, "pipeline/raw": None,
                 "pipeline/naive": pipe.fps / naive if naive else None,
+                "regions/naive": regional.fps / naive if naive else None,
+                "regions_detected_share": regional.detected_share,
                 "static/pipeline": still.fps / pipe.fps if pipe.fps else None,
                 "p50_ms": pipe.p50_ms, "p95_ms": pipe.p95_ms, "static_p95_ms": still.p95_ms,
                 "live_fps": paced.fps, "live_p50_ms": paced.p50_ms, "live_p95_ms": paced.p95_ms,
@@ -344,6 +356,8 @@ def run_bench(settings: Settings, detector: Detector, model_path: Path, footage:
     for row in rows:
         row["raw_fps"], row["pipeline/raw"] = raw_fps, row["pipeline_fps"] / raw_fps
     summary = {"model": model_path.name, "imgsz": detector.imgsz, "device": detector.device, "decoder": decoder,
+               "detector": f"{type(detector).__name__} {getattr(detector, 'runtime', '')}".strip(),
+               "detectors": len(detectors), "threads_per_detector": getattr(detector, "threads", None),
                "best_batch": best_batch, "max_batch": settings.vision.max_batch,
                **{f"raw_fps_batch{b}": v for b, v in raw.items()},
                **{f"raw_fps_batch{b}_end": v for b, v in raw_end.items()}, "seconds_per_figure": seconds,

@@ -88,7 +88,13 @@ class TamperSettings(_Section):
 
 
 class IngestSettings(_Section):
-    analytics_fps: float = Field(default=2.0, gt=0, le=60, description="Default frames/s handed to vision.")
+    analytics_fps: float = Field(default=2.0, gt=0, le=60, description="Frames/s handed to vision for a camera "
+                                 "without zones (cameras with zones take their role's rate below).")
+    counter_fps: float = Field(default=2.0, gt=0, le=60, description="Frames/s of a camera watching counters or "
+                               "queues, unless the camera sets its own (people standing and walking indoors).")
+    street_fps: float = Field(default=5.0, gt=0, le=60, description="Frames/s of a camera watching a street "
+                              "(lanes, lines, no-stopping, restricted or crowd zones), unless the camera sets its "
+                              "own: a car crosses the view in a few seconds.")
     open_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Give up opening a stream after this long.")
     read_timeout_s: float = Field(default=5.0, gt=0, le=120, description="A read blocking this long fails.")
     watchdog_s: float = Field(default=4.0, gt=0, le=120, description="No frame for this long = stalled.")
@@ -107,6 +113,16 @@ class VisionSettings(_Section):
     model: str = Field(default="yolov3-tiny", description="yolov3-tiny, person-yolov8s, or a model path.")
     imgsz: int = Field(default=416, ge=64, le=4096, description="Detector input size in pixels.")
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N.")
+    backend: Literal["auto", "torch", "onnxruntime", "openvino"] = Field(
+        default="auto", description="What runs an Ultralytics model (person-yolov8s) on a CPU: auto = the fastest "
+                                    "installed (OpenVINO, then ONNX Runtime, then torch) whose exported model setup "
+                                    "made; GPU hosts run torch on CUDA whatever this says.")
+    int8: Literal["auto", "on", "off"] = Field(
+        default="auto", description="The int8 model on ONNX Runtime/OpenVINO: auto = only when setup measured its "
+                                    "boxes agreeing with fp32's (models/person-yolov8s-int8.json).")
+    detectors: int = Field(
+        default=0, ge=0, le=64, description="Detector instances of a worker on a CPU, each with its own thread and "
+                                            "cameras (0: one per core); 1 on a GPU host.")
     confidence: float = Field(default=0.35, gt=0, lt=1, description="Detections below this are dropped.")
     iou: float = Field(default=0.45, gt=0, lt=1, description="Non-maximum suppression overlap.")
     max_batch: int = Field(default=8, ge=1, le=256, description="Frames per detector call.")
@@ -114,6 +130,11 @@ class VisionSettings(_Section):
     motion_gate: bool = Field(default=True, description="Skip detection on cameras without motion.")
     motion_threshold: float = Field(default=0.002, ge=0, le=1, description="Share of changed pixels.")
     forced_refresh_s: float = Field(default=3.0, gt=0, le=600, description="Detect at least this often anyway.")
+    regions: bool = Field(
+        default=False, description="Region detection: on motion, detect only crops of the moving areas at the "
+                                   "model's input size (far people seen larger); the whole frame at each refresh.")
+    max_regions: int = Field(default=4, ge=1, le=32, description="More crops than this in a frame: one crop "
+                                                                 "around them all.")
     evidence_jpeg_quality: int = Field(default=85, ge=10, le=100, description="JPEG quality of evidence.")
     camera_processes: int = Field(
         default=-1, ge=-1, le=256,

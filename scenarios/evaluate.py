@@ -44,19 +44,23 @@ class RunResult:
     wall_s: float = 0.0
 
 
-def video_frames(path: Path, camera_id: int, start: datetime, seconds_per_frame: float, every: int = 1,
+def video_frames(path: Path, camera_id: int, start: datetime, seconds_per_frame: float, fps: float | None = None,
                  limit: int | None = None) -> Iterator[Frame]:
-    """Frames of a file with scenario times: frame k is at ``start + k * seconds_per_frame``; every Nth frame."""
+    """Frames of a file with scenario times: frame k is at ``start + k * seconds_per_frame``; sampled to ``fps``
+    frames per scenario second as a camera's reader samples its stream (``ingest.timing.Sampler``; None: all)."""
+    from ingest.timing import Sampler
+
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise FileNotFoundError(f"{path}: cannot be opened as a video")
+    sampler = Sampler(fps) if fps else None
     k, sent = -1, 0
     try:
         while limit is None or sent < limit:
             if not cap.grab():
                 break
             k += 1
-            if k % every:
+            if sampler is not None and not sampler.due(k * seconds_per_frame):
                 continue
             ok, image = cap.retrieve()
             if not ok:
@@ -263,20 +267,33 @@ def camera_plan(truth: dict[str, Any], camera_id: int = 1) -> CameraPlan:
                       capacity=truth.get("capacity"))
 
 
-def evaluate(truth: dict[str, Any], video: Path, detector: Any, vision_settings: Any, every: int = 1,
+def deployed_fps(truth: dict[str, Any], ingest: Any) -> float:
+    """The analytics rate the scenario's camera gets by default when deployed: its role's (``cameras.plan``)."""
+    from cameras.plan import role_fps
+
+    return role_fps(camera_plan(truth).role, ingest)
+
+
+def evaluate(truth: dict[str, Any], video: Path, detector: Any, vision_settings: Any, fps: float | None = None,
              camera_id: int = 1, limit: int | None = None, evidence_dir: Path | None = None,
              ) -> tuple[dict[str, Any], RunResult]:
-    """Run one ground-truthed video through the real engine and rules; return its scores and the raw run."""
+    """Run one ground-truthed video through the real engine and rules at ``fps`` analysed frames per scenario
+    second (None: every frame), the tracker tuned to that rate; return its scores and the raw run."""
     from vision.engine import CameraSetup, VisionEngine
     from vision.rules import build_rules
 
+    native = 1 / truth["seconds_per_frame"]
+    if fps is not None and fps > native + 1e-9:
+        raise ValueError(f"{truth['scenario']} has {native:g} frames per second: it cannot be analysed at {fps:g}")
+    rate = fps or native
     plan = camera_plan(truth, camera_id)
     rules = build_rules(plan)
-    engine = VisionEngine(detector, vision_settings, [CameraSetup(camera_id, list(plan.zones), rules, plan.name)],
-                          data_dir=evidence_dir)
+    setup = CameraSetup(camera_id, list(plan.zones), rules, plan.name, rate)
+    engine = VisionEngine(detector, vision_settings, [setup], data_dir=evidence_dir)
     start = datetime.fromisoformat(truth["start"])
-    frames = video_frames(video, camera_id, start, truth["seconds_per_frame"], every, limit)
+    frames = video_frames(video, camera_id, start, truth["seconds_per_frame"], fps, limit)
     run = run_video(engine, frames, rules, scenario_end(truth))
     scores = score(truth, run)
-    scores["analytics_fps"] = round(1 / (truth["seconds_per_frame"] * every), 2)
+    scores["analytics_fps"] = round(rate, 2)
+    scores["role"] = str(plan.role)
     return scores, run

@@ -116,6 +116,21 @@ PYEOF
     || { say "person-yolov8s files do not match their pinned sha256"; exit 1; }
 fi
 
+# The person model for the CPU backends (ONNX Runtime, OpenVINO): exported from the .pt, fp32 and int8 (the
+# int8 agreement with fp32 measured into person-yolov8s-int8.json). Deterministic, so the files are pinned.
+# GPU hosts run the .pt on CUDA and skip this.
+Y8FP32=f44ca7c6440baffbd5395b7ab7b6a528958832fe7e3c406ba49b9ddf8a8712f0
+Y8INT8=1fcfb1167ead4dc6869a428b35772ba03f2bc7a7079b7e3682fb1670ed864a64
+if ! (command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1) \
+   && { ! check "$MODELS/person-yolov8s-fp32.onnx" $Y8FP32 || ! check "$MODELS/person-yolov8s-int8.onnx" $Y8INT8 \
+        || [ ! -s "$MODELS/person-yolov8s-int8.json" ]; }; then
+  say "exporting person-yolov8s for ONNX Runtime and OpenVINO (fp32, int8)"
+  YOLO_OFFLINE=1 PYTHONPATH="$ROOT" "$VENV/bin/python" -m vision.detectors.export "$MODELS" >/dev/null 2>&1 \
+    || { say "exporting person-yolov8s failed"; exit 1; }
+  check "$MODELS/person-yolov8s-fp32.onnx" $Y8FP32 && check "$MODELS/person-yolov8s-int8.onnx" $Y8INT8 \
+    || { say "exported person-yolov8s files do not match their pinned sha256"; exit 1; }
+fi
+
 # ------------------------------------------------------------------------------------- timescaledb
 TSDIR="$ROOT/tools/timescaledb"
 if [ -f "$TSDIR/package-lock.json" ] && [ ! -d "$TSDIR/node_modules/@electric-sql/pglite" ]; then

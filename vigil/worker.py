@@ -14,10 +14,12 @@ nothing: the cameras keep running, the writer spools their results, and the hear
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,15 +34,17 @@ from store import leases, registry, registry_rows, workers
 from store.db import connect
 from store.plans import load_camera_plan
 from store.writer import StoreWriter
+from vigil import allocator
 from vigil.recording import WorkerRecording
 from vigil.sinks import ResultObserver, StoreSinks
-from vision.detectors import load_detector
+from vision.detectors import load_detectors
 from vision.pipeline import Pipeline, open_pipeline
 from vision.preview import PreviewSpec
 from vision.rules import build_rules
 from vision.tracking import CameraTracker
 
 log = logging.getLogger("vigil.worker")
+TRIM_EVERY_S = 60.0  # free memory handed back to the system this often (vigil/allocator.py)
 
 
 @dataclass
@@ -78,7 +82,8 @@ class Worker:
 
     def run(self) -> None:
         settings, options = self.settings, self.options
-        detector = load_detector(settings.vision, settings.models_dir)
+        allocator.limit_arenas(allocator.default_arenas())  # before the cameras' threads make arenas of their own
+        detectors = load_detectors(settings.vision, settings.models_dir)  # one per core on a CPU
         # The tracker's first use imports ultralytics and torch: tens of seconds on a busy machine. Do it now,
         # not inside the first heartbeat, where it would let the leases just taken lapse (TTL) and churn.
         CameraTracker()
@@ -91,7 +96,7 @@ class Worker:
         with StoreWriter(self.url, settings.store, spool) as writer, self._conn:
             log.info("worker %s: store writer ready", options.worker_id)
             sinks = StoreSinks(writer, self.observers)
-            live = self.pipeline = open_pipeline(settings, detector, sinks.on_result, sinks.on_event,
+            live = self.pipeline = open_pipeline(settings, detectors, sinks.on_result, sinks.on_event,
                                                  sinks.on_health, preview, options.capacity, results="store")
             with live:
                 try:
@@ -107,12 +112,16 @@ class Worker:
 
     def _loop(self, live: Pipeline, box: SecretBox, writer: StoreWriter) -> None:
         beat_s = max(0.5, self.options.lease_ttl_s / 3)
+        trim_at = time.monotonic() + TRIM_EVERY_S
         while not self._stop.is_set():
             try:
                 self._beat(self._connection(), live, box)
                 self._publish_writer_stats(self._connection(), writer)
             except psycopg.OperationalError as exc:
                 self._database_lost(exc)
+            if time.monotonic() >= trim_at:  # free memory back to the system (vigil/allocator.py)
+                allocator.trim()
+                trim_at = time.monotonic() + TRIM_EVERY_S
             self._stop.wait(beat_s)
 
     def _connection(self) -> Any:
@@ -178,13 +187,14 @@ class Worker:
         except (registry.RegistryError, CalendarError, ValueError) as exc:
             log.error("camera %d cannot be started: %s", camera_id, exc)
             return False
-        source, zones = plan.source, list(plan.zones)
-        assert source is not None  # a plan from the registry always has its stream
+        assert plan.source is not None  # a plan from the registry always has its stream
+        source = dataclasses.replace(plan.source, analytics_fps=plan.analytics_fps(self.settings.ingest))
+        zones = list(plan.zones)
         live.add_camera(source, zones, rules)
         # The API serves cameras.snapshot_path while it is fresh: point it at this camera's live picture.
         registry_rows.set_snapshot_path(conn, camera_id, media.live_picture(camera_id))
-        log.info("camera %d (%s): started, %d zones, %d rules, %s", camera_id, plan.name, len(zones), len(rules),
-                 source.display_uri)
+        log.info("camera %d (%s): started, %s camera at %g fps, %d zones, %d rules, %s", camera_id, plan.name,
+                 plan.role, source.analytics_fps, len(zones), len(rules), source.display_uri)
         return True
 
     def _record_states(self, conn: Any, live: Pipeline) -> None:

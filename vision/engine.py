@@ -24,6 +24,7 @@ from core.types import CounterSession, Detections, Event, Frame, Observation, Tr
 from vision.detectors.base import Detector
 from vision.evidence import write_evidence
 from vision.gate import GateDecision, MotionGate
+from vision.regions import Box, detect_in_regions, hold_outside, plan_crops, zone_boxes
 from vision.rules.base import Rule, SnapshotRequest
 from vision.tracking import CameraTracker
 from vision.zones import LineWatch, zone_membership
@@ -39,6 +40,7 @@ class CameraSetup:
     zones: Sequence[ZoneSpec] = ()
     rules: Sequence[Rule] = ()
     name: str = ""
+    fps: float | None = None  # the camera's analytics rate (the tracker is tuned to it); None: the tracker's default
 
 
 @dataclass
@@ -66,7 +68,7 @@ class _Camera:
     def __init__(self, setup: CameraSetup, vision: VisionSettings) -> None:
         self.setup = setup
         self.gate = MotionGate(vision.motion_threshold, vision.forced_refresh_s, enabled=vision.motion_gate)
-        self.tracker = CameraTracker()
+        self.tracker = CameraTracker(setup.fps) if setup.fps else CameraTracker()
         self.lines = LineWatch(setup.zones)
         self.evidence: dict[UUID, dict[str, str]] = {}  # open event id -> {"start": path, ...}
 
@@ -104,12 +106,14 @@ class VisionEngine:
         cameras = [self._camera(f.camera_id) for f in frames]  # once: a camera removed meanwhile is not re-added
         decisions = [camera.gate.check(f.image, f.captured_at) for camera, f in zip(cameras, frames, strict=True)]
         to_detect = [i for i, d in enumerate(decisions) if d.run]
+        plans = {i: self.plan(frames[i], decisions[i]) for i in to_detect}
         found: dict[int, Detections] = {}
         if to_detect:
             if self.detector is None:
                 raise RuntimeError("this engine has no detector: use decide() and finish()")
             try:
-                batch = self.detector.detect([frames[i].image for i in to_detect])
+                batch = detect_in_regions(self.detector, [frames[i].image for i in to_detect],
+                                          [plans[i] for i in to_detect])
             except Exception:
                 for i in to_detect:  # the gate must not believe these frames were seen
                     cameras[i].gate.forget()
@@ -117,8 +121,20 @@ class VisionEngine:
             found = dict(zip(to_detect, batch, strict=True))
             self.inferences += 1
             self.detected_frames += len(to_detect)
-        return [self._finish(cameras[i], frame, decision.reason, found.get(i)) for i, (frame, decision)
+        return [self._finish(cameras[i], frame, decision.reason, found.get(i), plans.get(i)) for i, (frame, decision)
                 in enumerate(zip(frames, decisions, strict=True))]
+
+    def plan(self, frame: Frame, decision: GateDecision) -> list[Box] | None:
+        """The crops to detect in a frame the gate opened (``vision.regions``), or None for the whole frame."""
+        if not self.vision.regions or decision.reason not in ("motion", "refresh"):
+            return None
+        width, height = frame.size
+        imgsz = self.detector.imgsz if self.detector is not None else self.vision.imgsz
+        if decision.reason == "refresh":  # where the rules look: the zones (none: the whole frame)
+            wanted = zone_boxes(self._camera(frame.camera_id).setup.zones, width, height)
+        else:
+            wanted = list(decision.regions or ())
+        return plan_crops(wanted, width, height, imgsz, self.vision.max_regions) or None
 
     # -- the two halves of ``process``, for a camera process whose detector runs elsewhere (vision.pipeline) --
     def decide(self, frame: Frame) -> GateDecision:
@@ -130,14 +146,19 @@ class VisionEngine:
         if camera_id in self._cameras:
             self._cameras[camera_id].gate.forget()
 
-    def finish(self, frame: Frame, reason: str, detections: Detections | None) -> FrameResult:
-        """Track, zones and rules of one frame, given its detections (None: the gate held its tracks)."""
+    def finish(self, frame: Frame, reason: str, detections: Detections | None,
+               crops: list[Box] | None = None) -> FrameResult:
+        """Track, zones and rules of one frame, given its detections (None: the gate held its tracks; with
+        ``crops``, found in those crops only)."""
         if detections is not None:  # ``inferences`` (detector calls) are counted where the detector runs
             self.detected_frames += 1
-        return self._finish(self._camera(frame.camera_id), frame, reason, detections)
+        return self._finish(self._camera(frame.camera_id), frame, reason, detections, crops)
 
-    def _finish(self, camera: _Camera, frame: Frame, reason: str, detections: Detections | None) -> FrameResult:
+    def _finish(self, camera: _Camera, frame: Frame, reason: str, detections: Detections | None,
+                crops: list[Box] | None = None) -> FrameResult:
         now = frame.captured_at
+        if detections is not None and crops:  # outside the crops nothing moved: what stood there still does
+            detections = hold_outside(camera.tracker.current, detections, crops)
         tracked = (camera.tracker.update(detections, now) if detections is not None
                    else camera.tracker.hold(now))
         width, height = frame.size

@@ -3,7 +3,9 @@
 The frame is shrunk to a small grey image and compared with the one taken when the detector last ran
 for this camera (not with the previous frame, so slow movement adds up instead of slipping through).
 No motion -> skip inference; the camera's tracks are kept as they were. A refresh is forced every
-``forced_refresh_s`` so people standing still and parked vehicles stay known.
+``forced_refresh_s`` so people standing still and parked vehicles stay known. On motion the decision also
+says where: the boxes of the changed areas in the frame's pixels (``regions``), for region detection
+(``vision.regions``); a first frame, a refresh or a gate that is off mean the whole frame (``regions`` None).
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ GATE_WIDTH = 160  # pixels; enough to see a person at CCTV distance, costs well 
 PIXEL_DELTA = 25  # grey levels; above sensor noise and compression ringing
 
 
+MIN_BLOB_PX = 3  # changed areas smaller than this many gate pixels are noise, not a region
+Region = tuple[int, int, int, int]  # x1, y1, x2, y2 in whole pixels of the frame
+
+
 @dataclass(slots=True)
 class GateDecision:
     run: bool  # True: run the detector on this frame
     reason: str  # "first", "motion", "refresh", "still", "off"
     changed: float  # share of changed pixels, 0..1
+    regions: tuple[Region, ...] | None = None  # on motion: where the frame changed; None: the whole frame
 
 
 class MotionGate:
@@ -39,9 +46,11 @@ class MotionGate:
             return self._decide(small, now, GateDecision(True, "off", 1.0))
         if self._reference is None or self._reference.shape != small.shape or self._last_run is None:
             return self._decide(small, now, GateDecision(True, "first", 1.0))
-        changed = float(np.count_nonzero(cv2.absdiff(small, self._reference) > PIXEL_DELTA)) / small.size
+        moved = cv2.absdiff(small, self._reference) > PIXEL_DELTA
+        changed = float(np.count_nonzero(moved)) / small.size
         if changed > self.threshold:
-            return self._decide(small, now, GateDecision(True, "motion", changed))
+            regions = motion_regions(moved, image.shape[1], image.shape[0])
+            return self._decide(small, now, GateDecision(True, "motion", changed, regions))
         if now - self._last_run >= self.forced_refresh_s:
             return self._decide(small, now, GateDecision(True, "refresh", changed))
         return GateDecision(False, "still", changed)
@@ -53,6 +62,21 @@ class MotionGate:
     def _decide(self, small: np.ndarray, now: float, decision: GateDecision) -> GateDecision:
         self._reference, self._last_run = small, now
         return decision
+
+
+def motion_regions(moved: np.ndarray, width: int, height: int) -> tuple[Region, ...]:
+    """Boxes of the changed areas of a gate mask, in the pixels of the width x height frame it was shrunk from
+    (parts of one person a few gate pixels apart are joined first)."""
+    mask = cv2.dilate(moved.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    factor = max(1, round(width / GATE_WIDTH))
+    out = []
+    for x, y, w, h, area in stats[1:count]:
+        if area < MIN_BLOB_PX + 16:  # the dilation adds about 16 pixels around a single changed one
+            continue
+        out.append((max(0, int(x) * factor - factor), max(0, int(y) * factor - factor),
+                    min(width, int(x + w) * factor + factor), min(height, int(y + h) * factor + factor)))
+    return tuple(out)
 
 
 def shrink(image: np.ndarray) -> np.ndarray:

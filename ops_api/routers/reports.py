@@ -93,6 +93,8 @@ class CounterAuditOut(BaseModel):
     waits: int = Field(0, description="Citizens seen queueing (the wait figures are over these).")
     peak_queue: float | None
     peak_queue_at: datetime | None = None
+    queue_source: str = Field("camera", description="Where the waits and the peak queue come from: tickets "
+                                                   "(the counter called tickets that day) or camera.")
     tickets_issued: int | None = None
     tickets_called: int | None = None
     tickets_served: int | None = None
@@ -175,7 +177,8 @@ def audit_out(audit: CounterAudit, counter: dict[str, Any], assigned: list[Assig
                   for a in audit.absences],
         sessions=audit.sessions, service_mean_s=audit.service_mean_s, service_p90_s=audit.service_p90_s,
         wait_mean_s=audit.wait_mean_s, wait_p90_s=audit.wait_p90_s, waits=audit.waits, peak_queue=audit.peak_queue,
-        peak_queue_at=audit.peak_queue_at, tickets_issued=audit.tickets_issued, tickets_called=audit.tickets_called,
+        peak_queue_at=audit.peak_queue_at, queue_source=audit.queue_source, tickets_issued=audit.tickets_issued,
+        tickets_called=audit.tickets_called,
         tickets_served=audit.tickets_served, ratings=audit.ratings, rating_mean=audit.rating_mean,
         ratings_while_absent=audit.ratings_while_absent, ratings_satisfied=audit.ratings_satisfied)
 

@@ -29,6 +29,7 @@ from core.calendar import CalendarError, WorkingCalendar
 from store.errors import StoreInputError
 from store.queries._common import local_day_bounds, one, rows
 from store.queries.steps import Staffing, peaks, staffing, unpack
+from store.queries.tickets import counter_waits, ticket_queue
 from store.queries.timeline import MAX_GAP_S
 
 ABSENCE_MIN_S = 300.0  # shorter gaps are a step away from the desk, not an absence
@@ -62,6 +63,9 @@ class CounterAudit:
     waits: int = 0  # sessions whose citizen was seen queueing (the wait figures are over these)
     peak_queue: float | None = None
     peak_queue_at: datetime | None = None
+    # Where waits and the peak queue come from: "tickets" when the counter called tickets that day (exact),
+    # "camera" otherwise (store.queries.tickets).
+    queue_source: str = "camera"
     # Ticket machines and satisfaction terminals: None when no device reported that day (not zero).
     tickets_issued: int | None = None
     tickets_called: int | None = None
@@ -158,7 +162,30 @@ def _audits(conn: psycopg.Connection, site: dict[str, Any], days: Sequence[date]
         queue = peaks(unpack([r["queue"] for r in day_rows]))
         out[day] = [_audit(*found_row, day, minutes_open) for found_row in zip(day_rows, presence, queue, strict=True)]
     _link_events(conn, [(a, start) for (start, _), day in zip(bounds, days, strict=True) for a in out[day]])
+    for (start, end), day in zip(bounds, days, strict=True):
+        _ticket_figures(conn, site["id"], out[day], start, end)
     return out
+
+
+def _ticket_figures(conn: psycopg.Connection, site_id: int, audits: list[CounterAudit], start: datetime,
+                    end: datetime) -> None:
+    """Where a ticket system is connected, each counter's waits and peak queue from its tickets (the camera's
+    figures stay where the counter called none)."""
+    tickets = ticket_queue(conn, site_id, start, end)
+    if not tickets.tickets:
+        return
+    waits = counter_waits(conn, site_id, [a.counter_id for a in audits], start, end, tickets)
+    for audit in audits:
+        found = waits[audit.counter_id]
+        if found.source != "tickets":
+            continue
+        audit.queue_source, audit.wait_mean_s, audit.wait_p90_s = "tickets", found.mean_s, found.p90_s
+        audit.waits = found.count
+        services = {t.service for t in tickets.tickets if t.counter_id == audit.counter_id}
+        peaks = [p for p in (tickets.peak(s) for s in services) if p is not None]
+        if peaks:
+            count, at = max(peaks, key=lambda p: p[0])
+            audit.peak_queue, audit.peak_queue_at = float(count), at
 
 
 def _audit(row: dict[str, Any], presence: Staffing, peak: tuple[float, float] | None, day: date,

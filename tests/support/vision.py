@@ -61,11 +61,11 @@ def coco_detector():
 
 @pytest.fixture(scope="session")
 def person_detector():
-    """person-yolov8s through Ultralytics on this machine's device (CPU here), at 640."""
+    """person-yolov8s through Ultralytics (torch) on this machine's device (CPU here), at 640."""
     from vision.detectors import load_detector
 
     _need("person-yolov8s.pt")
-    return load_detector(VisionSettings(model="person-yolov8s", imgsz=640, confidence=0.4), MODELS)
+    return load_detector(VisionSettings(model="person-yolov8s", imgsz=640, confidence=0.4, backend="torch"), MODELS)
 
 
 @pytest.fixture(scope="session")

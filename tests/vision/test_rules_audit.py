@@ -211,3 +211,27 @@ def test_a_sites_counters_at_once_equal_each_counter_alone(api: ApiHarness) -> N
                                          headers=manager.headers).json() for c in counters]
     assert any(a.ratings for a in site_daily_audit(api.conn, site, days[-1]))
     assert any(a.event_id for d in days for c in site_daily_audit(api.conn, site, d) for a in c.absences)
+
+
+def test_where_a_ticket_machine_is_connected_waits_and_the_queue_come_from_its_tickets(recorded: Recorded) -> None:
+    # The camera saw five citizens wait 10 minutes each and a queue of 2; the ticket machine knows better: six
+    # tickets issued a minute apart from 8:00, called from 8:04 at two-minute steps, so each waited 4 + i
+    # minutes and at 8:04 five tickets were waiting (the sixth issued at 8:05 made it five again).
+    sessions = [CounterSession(COUNTER, at(8, 10 + i), at(8, 12 + i), queue_enter=at(8, i)) for i in range(5)]
+    tickets = [TicketEvent(at(8, i), "issued", f"A{i:03d}") for i in range(6)] + \
+        [TicketEvent(at(8, 4 + 2 * i, 30), "called", f"A{i:03d}") for i in range(6)]
+    recorded.write([Observation(at(8, 0), CAMERA, "queue_length", 2.0, QUEUE)], sessions, tickets=tickets)
+    audit = counter_daily_audit(recorded.conn, COUNTER, DAY)
+    waits = [(4 + 2 * i - i) * 60 + 30 for i in range(6)]  # called at 8:04:30 + 2i min, issued at 8:00 + i min
+    assert audit.queue_source == "tickets"
+    assert audit.wait_mean_s == pytest.approx(sum(waits) / 6)
+    assert audit.wait_p90_s == pytest.approx(waits[4] + 0.5 * (waits[5] - waits[4]))
+    assert audit.peak_queue == 5 and audit.peak_queue_at == at(8, 4)
+    assert audit.sessions == 5  # the camera's sessions are still counted; only the waits and queue defer
+
+
+def test_a_counter_that_called_no_ticket_keeps_the_camera_s_waits(recorded: Recorded) -> None:
+    sessions = [CounterSession(COUNTER, at(8, 10), at(8, 12), queue_enter=at(8, 0))]
+    recorded.write([], sessions, tickets=[TicketEvent(at(8, 0), "issued", "B001")])  # issued, never called here
+    audit = counter_daily_audit(recorded.conn, COUNTER, DAY)
+    assert audit.queue_source == "camera" and audit.wait_mean_s == 600

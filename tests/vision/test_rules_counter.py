@@ -262,3 +262,17 @@ def test_build_rules_makes_one_hall_rule_from_the_counters_rows_and_refuses_fore
     assert isinstance(rules[0], HallRule) and rules[0].capacity == 20
     with pytest.raises(ValueError, match="counter 2: its staff and customer zones"):
         build_rules(CameraPlan(7, (STAFF, CUSTOMER), (CounterPlan(2, 11, 99),)))
+
+
+def test_citizens_are_served_in_the_order_they_came_even_when_the_tracker_swaps_their_ids() -> None:
+    # Two citizens queue side by side: the first sits at 10 s, the second at 40 s. At 100 s, as the line moves,
+    # the tracker swaps their ids (a neighbour partly hides the other). The first is called at 200 s and served
+    # till 320 s; the second from 330 s. Their waits are what they waited, not what the swapped ids say.
+    first = citizen(101, 10, (0.1, 0.7), 200, 320, id_changes=[(100, 102)])
+    second = citizen(102, 40, (0.2, 0.7), 330, 420, id_changes=[(100, 101)])
+    outputs = play(hall(), [officer(), first, second], MONDAY_9AM, 480)
+    served = sorted(sessions(outputs), key=lambda s: s.service_start)
+    assert len(served) == 2
+    waits = [s.wait_s for s in served]
+    assert waits[0] == pytest.approx(200 + 3 - 13, abs=3)  # sat at 13 s, reached the desk at 203 s
+    assert waits[1] == pytest.approx(330 + 3 - 43, abs=3)

@@ -167,3 +167,49 @@ def test_a_failed_inference_does_not_leave_the_gate_believing_the_frame_was_seen
     result = engine.process([Frame(1, still.copy(), 100.1, 1)])[0]
     assert result.detected and result.gate == "first", "the still scene is detected after the failure, not skipped"
     assert len(result.detections) >= 3
+
+
+def _seen_before(box: np.ndarray, earlier: np.ndarray) -> np.ndarray | None:
+    """The one box of the earlier frame whose foot point lies within 0.6 of this box's height of its own."""
+    near = [q for q in earlier if np.hypot((box[0] + box[2] - q[0] - q[2]) / 2, box[3] - q[3])
+            < 0.6 * (box[3] - box[1])]
+    return near[0] if len(near) == 1 else None
+
+
+def test_at_2_fps_a_walker_seen_three_frames_running_is_tracked_within_a_second(coco_detector):
+    # vtest.avi sampled at 2 fps (every 5th frame): walkers move 1-1.5 widths of their own box per second, so
+    # their boxes barely overlap from one frame to the next. A person the detector sees in three frames running
+    # (one second) must carry a confirmed track in the third: the tracker confirms within a second.
+    from vision.tracking import CameraTracker
+
+    frames = read_frames(VTEST, 60, step=5)
+    tracker = CameraTracker(fps=2.0)
+    seen: list[np.ndarray] = []
+    tracked = missed = 0
+    for frame in frames:
+        found = coco_detector.detect([frame.image])[0]
+        out = tracker.update(found, frame.captured_at)
+        seen.append(found.xyxy[(found.class_id == 0) & (found.confidence >= 0.5)])
+        if len(seen) < 3:
+            continue
+        for box in seen[-1]:
+            before = _seen_before(box, seen[-2])
+            if before is None or _seen_before(before, seen[-3]) is None:
+                continue
+            if any(np.allclose(box, b) for b in out.xyxy):
+                tracked += 1
+            else:
+                missed += 1
+    assert tracked + missed >= 80, "enough walkers were followed to judge"
+    assert tracked / (tracked + missed) >= 0.9, (tracked, missed)
+
+
+def test_the_tracker_keeps_lost_tracks_for_the_same_time_at_any_rate():
+    from vision.tracking import LOST_KEEP_S, CameraTracker
+
+    for fps in (2.0, 5.0, 10.0):
+        tracker = CameraTracker(fps=fps)
+        kept_s = tracker._tracker.max_frames_lost / fps
+        assert LOST_KEEP_S <= kept_s < LOST_KEEP_S + 1 / fps
+        # boxes are widened by what a walker covers between two frames: more at 2 fps than at 10
+        assert tracker._tracker.args.box_margin == pytest.approx(0.75 / fps)

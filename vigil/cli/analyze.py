@@ -82,7 +82,8 @@ def analyze(
     rate = fps or camera.analytics_fps
     rules = _rules_for(camera)
     engine = VisionEngine(detector, settings.vision,
-                          [CameraSetup(camera.camera_id, camera.zones, rules, camera.name)], settings.data_dir)
+                          [CameraSetup(camera.camera_id, camera.zones, rules, camera.name, rate or info.fps)],
+                          settings.data_dir)
     sinks: list[Any] = []
     if jsonl is not None:
         sinks.append(JsonlSink(jsonl, camera.zones))

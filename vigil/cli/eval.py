@@ -28,6 +28,7 @@ def _row(scores: dict[str, Any]) -> dict[str, Any]:
     incidents = scores["incidents"]
     return {
         "scenario": scores["scenario"],
+        "role": scores.get("role"),
         "fps": scores.get("analytics_fps"),
         "frames": scores["frames"],
         "presence_%": None if scores.get("presence_accuracy") is None else 100 * scores["presence_accuracy"],
@@ -71,19 +72,22 @@ def evaluate_command(
                                                   "--scenario).")] = True,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Render the scenarios again.")] = False,
     model: Annotated[str | None, typer.Option("--model", help="Detector (default: settings vision.model).")] = None,
-    real_every: Annotated[int, typer.Option("--real-every", min=1, help="Analyse every Nth frame of vtest.avi "
-                                            "(10 fps; default 2 = 5 fps).")] = 2,
+    fps: Annotated[float | None, typer.Option("--fps", min=0.1, max=10, help="Analytics frames per second "
+                                              "for every scenario, the tracker tuned to it (default: each camera's "
+                                              "deployed rate by role: ingest.counter_fps, ingest.street_fps).")
+                   ] = None,
     evidence: Annotated[Path | None, typer.Option("--evidence", help="Write the events' evidence JPEGs "
                                                   "under this folder.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the scenario rendering.")] = 0,
 ) -> None:
     """Score the analytics rules on ground-truthed scenarios and on real footage: officer-presence accuracy,
     queue-length MAE, wait- and service-time error, incident delay past the rule's threshold, false alarms, and
-    the hall screen's wait forecast at each arrival against the true wait (MAE in hall seconds and %)."""
+    the hall screen's wait forecast at each arrival against the true wait (MAE in hall seconds and %).
+    Each camera is analysed at the rate it gets when deployed (by its role), or at --fps."""
     settings = state(ctx).settings()
     from bench.report import report
     from core import media
-    from scenarios.evaluate import evaluate
+    from scenarios.evaluate import deployed_fps, evaluate
     from scenarios.library import SCENARIOS, build
     from scenarios.real import real_truth
     from scenarios.sprites import VTEST, load_bank
@@ -105,14 +109,16 @@ def evaluate_command(
     try:
         for truth_file in build(folder, bank, scenario or None, seed=seed, force=rebuild):
             truth = json.loads(truth_file.read_text(encoding="utf-8"))
-            typer.echo(f"{truth['scenario']}: {truth['frames']} frames ...", err=True)
-            scores, _ = evaluate(truth, truth_file.with_suffix(".mp4"), detector, settings.vision,
+            rate = fps or deployed_fps(truth, settings.ingest)
+            typer.echo(f"{truth['scenario']}: {truth['frames']} frames, analysed at {rate:g} fps ...", err=True)
+            scores, _ = evaluate(truth, truth_file.with_suffix(".mp4"), detector, settings.vision, rate,
                                  evidence_dir=evidence)
             results.append(scores)
         if real and not scenario:
             truth = real_truth()
-            typer.echo(f"{truth['scenario']}: {truth['frames']} frames, every {real_every} ...", err=True)
-            scores, _ = evaluate(truth, VTEST, detector, settings.vision, every=real_every, evidence_dir=evidence)
+            rate = fps or deployed_fps(truth, settings.ingest)
+            typer.echo(f"{truth['scenario']}: {truth['frames']} frames, analysed at {rate:g} fps ...", err=True)
+            scores, _ = evaluate(truth, VTEST, detector, settings.vision, rate, evidence_dir=evidence)
             results.append(scores)
     finally:
         detector.close()

@@ -89,13 +89,17 @@ def default_processes(device: str, cameras: int | None = None) -> int:
     return min(count, cameras) if cameras else count
 
 
-def open_pipeline(settings: Settings, detector: Detector, on_result: ResultSink, on_event: EventSink | None = None,
-                  on_health: HealthSink | None = None, preview: PreviewSpec | None = None,
-                  max_cameras: int | None = None, results: ResultsMode = "full") -> Pipeline:
-    """The pipeline ``vision.camera_processes`` asks for (-1: ``default_processes`` for ``detector``'s device
-    and ``max_cameras``), not started yet. ``results`` matters to camera processes only (see the module)."""
+def open_pipeline(settings: Settings, detector: Detector | Sequence[Detector], on_result: ResultSink,
+                  on_event: EventSink | None = None, on_health: HealthSink | None = None,
+                  preview: PreviewSpec | None = None, max_cameras: int | None = None,
+                  results: ResultsMode = "full") -> Pipeline:
+    """The pipeline ``vision.camera_processes`` asks for (-1: ``default_processes`` for the detector's device
+    and ``max_cameras``), not started yet. ``results`` matters to camera processes only (see the module).
+    Several detectors (one per core on a CPU) share the cameras in one process; camera processes use the first."""
+    detectors = list(detector) if isinstance(detector, Sequence) else [detector]
     wanted = settings.vision.camera_processes
-    processes = default_processes(detector.device, max_cameras) if wanted < 0 else wanted
+    processes = default_processes(detectors[0].device, max_cameras) if wanted < 0 else wanted
     if processes > 0:
-        return CameraProcessPool(settings, detector, processes, on_result, on_event, on_health, preview, results)
-    return InProcessPipeline(settings, detector, on_result, on_event, on_health, preview)
+        return CameraProcessPool(settings, detectors[0], processes, on_result, on_event, on_health, preview,
+                                 results)
+    return InProcessPipeline(settings, detectors, on_result, on_event, on_health, preview)

@@ -58,6 +58,7 @@ class _Waiting:
     reason: str
     seq: int
     buffer: int | None  # index of the shared buffer holding the frame (None: the gate held it)
+    crops: list[tuple[int, int, int, int]] | None = None  # region detection: the crops asked for (None: whole)
     ready: bool = False
     detections: Detections | None = None
 
@@ -178,7 +179,8 @@ class CameraProcess:
         self._remove(spec.camera_id)
         feed = spec.feed(spec.source, self.settings, lambda e: self.send((EVENT, e)),
                          lambda h: self.send((HEALTH, h)))
-        self.engine.add_camera(CameraSetup(spec.camera_id, spec.zones, spec.rules, spec.source.name))
+        fps = spec.source.analytics_fps or self.settings.ingest.analytics_fps
+        self.engine.add_camera(CameraSetup(spec.camera_id, spec.zones, spec.rules, spec.source.name, fps))
         self.cameras[spec.camera_id] = HostedCamera(spec, feed)
         feed.start()
 
@@ -199,7 +201,7 @@ class CameraProcess:
             waiting = camera.pending.popleft()
             if waiting.buffer is not None:
                 camera.free.append(waiting.buffer)
-            result = self.engine.finish(waiting.frame, waiting.reason, waiting.detections)
+            result = self.engine.finish(waiting.frame, waiting.reason, waiting.detections, waiting.crops)
             if self.previews is not None:
                 self.previews.offer(result)
             results.append(strip_picture(result) if self.full else summarise(result))
@@ -220,8 +222,9 @@ class CameraProcess:
         index = camera.buffer_for(image)
         shm = camera.buffers[index]
         np.ndarray(image.shape, np.uint8, buffer=shm.buf)[...] = image
-        camera.pending.append(_Waiting(frame, decision.reason, camera.seq, index))
-        self.send((REQUEST, camera.spec.camera_id, camera.seq, shm.name, image.shape))
+        crops = self.engine.plan(frame, decision)
+        camera.pending.append(_Waiting(frame, decision.reason, camera.seq, index, crops))
+        self.send((REQUEST, camera.spec.camera_id, camera.seq, shm.name, image.shape, crops))
         return True
 
     def _send_health(self) -> None:

@@ -81,6 +81,7 @@ from vision.pipeline.wire import (
     pack_boxes,
 )
 from vision.preview import PreviewSpec
+from vision.regions import detect_in_regions
 from vision.rules.base import Rule
 
 log = logging.getLogger("vigil.vision")
@@ -94,6 +95,7 @@ class _Request:
     camera_id: int
     seq: int
     image: np.ndarray  # view into the camera's shared buffer
+    crops: list[tuple[int, int, int, int]] | None = None  # region detection: detect these crops (None: whole)
 
 
 class _Child:
@@ -306,14 +308,14 @@ class CameraProcessPool:
     def _handle(self, child: _Child, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == REQUEST:
-            _, camera_id, seq, name, shape = message
+            _, camera_id, seq, name, shape, crops = message
             if self._where.get(camera_id) != child.index:
                 return  # removed meanwhile
             try:
                 image = child.view(camera_id, name, shape)
             except FileNotFoundError:  # the camera was removed and its buffer unlinked meanwhile
                 return
-            self._pending.append(_Request(child.index, camera_id, seq, image))
+            self._pending.append(_Request(child.index, camera_id, seq, image, crops))
         elif kind == RESULTS:
             if self.on_result is not None:
                 full = self.results == "full"
@@ -340,7 +342,7 @@ class CameraProcessPool:
 
     def _detect(self, batch: list[_Request]) -> None:
         try:
-            found = self.detector.detect([r.image for r in batch])
+            found = detect_in_regions(self.detector, [r.image for r in batch], [r.crops for r in batch])
         except Exception:  # one bad batch (a driver hiccup) must not stop every camera
             self.errors += 1
             log.exception("vision batch of %d frames failed", len(batch))

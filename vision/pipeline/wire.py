@@ -32,7 +32,7 @@ NO_IMAGE = np.empty((0, 0, 3), dtype=np.uint8)  # results crossing back to the v
 
 # camera process -> vision process
 READY = "ready"  # (READY, pid)
-REQUEST = "req"  # (REQUEST, camera id, sequence number, shared buffer name, picture shape): detect this frame
+REQUEST = "req"  # (REQUEST, camera id, sequence number, shared buffer name, picture shape, crops or None): detect
 RESULTS = "res"  # (RESULTS, [FrameResult without picture, or a summary tuple in the "store" mode, ...])
 EVENT = "event"  # (EVENT, core.types.Event) from a camera's reader
 HEALTH = "health"  # (HEALTH, core.types.CameraHealth) from a camera's reader, when it changes

@@ -18,9 +18,11 @@ Identities survive track breaks (``identity.py``: ``reassoc_gap_s`` = 30, ``reas
 a wait does not restart when the tracker loses someone: people sitting in a hall stay put, and a detector
 can miss someone half hidden by their neighbours for tens of seconds. A newcomer at a counter who was never
 seen queueing takes over the wait of the queueing citizen the tracker lost most recently (the walk from a
-seat to the desk is where trackers lose people). A citizen lost for less than ``queue_hold_s``
-(3) still counts in the queue where they were last seen. Thresholds come from the counters' zones and the
-queue zones (``thresholds`` mapping), then the ``thresholds`` argument, then these defaults.
+seat to the desk is where trackers lose people); and citizens are served in the order they came
+(``_take_turn``), so identities swapped between neighbours in a long queue do not swap their waits. A citizen
+lost for less than ``queue_hold_s`` (3) still counts in the queue where they were last seen. Thresholds come
+from the counters' zones and the queue zones (``thresholds`` mapping), then the ``thresholds`` argument, then
+these defaults.
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ class HallRule:
         inside = [i for i in citizens if zone.contains(anchor_point(i.track, "foot"))]
         for citizen in inside:
             self._hand_over(citizen, now.timestamp())
+        for citizen in inside:
+            self._take_turn(citizen)
         inside = [i.id for i in inside]
         session = counter.desk.update(inside, now, bool(counter.presence.present), counter.presence.since,
                                       self.queue_enter)
@@ -180,6 +184,25 @@ class HallRule:
         if lost.id in self.long_waits:
             self.long_waits[citizen.id] = self.long_waits.pop(lost.id)
         self.identities.forget(lost.id)
+
+    def _take_turn(self, citizen: Identity) -> None:
+        """Citizens are called in the order they came: the one reaching a counter takes the earliest queue entry
+        still waiting, and whoever held it takes theirs. In a long queue the tracker swaps neighbours' identities
+        as the line moves up (people partly hide each other); the order in which they came stays true."""
+        if citizen.id in self.arrived or citizen.id not in self.queue_enter:
+            return
+        mine = self.queue_enter[citizen.id]
+        waiting = [i for i in self.queue_enter if i != citizen.id and i not in self.arrived
+                   and self.identities.get(i) is not None]
+        earliest = min(waiting, key=lambda i: self.queue_enter[i], default=None)
+        if earliest is None or self.queue_enter[earliest] >= mine:
+            return
+        self.queue_enter[citizen.id], self.queue_enter[earliest] = self.queue_enter[earliest], mine
+        mine_latch, theirs_latch = self.long_waits.pop(citizen.id, None), self.long_waits.pop(earliest, None)
+        if theirs_latch is not None:
+            self.long_waits[citizen.id] = theirs_latch
+        if mine_latch is not None:
+            self.long_waits[earliest] = mine_latch
 
     def _absence(self, counter: _Counter, now: datetime, is_open: bool, out: RuleOutput) -> None:
         presence = counter.presence
