@@ -31,9 +31,11 @@ SERVER_JS = ENGINE_DIR / "node_modules" / "@electric-sql" / "pglite-socket" / "d
 START_TIMEOUT_S = 60.0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def timescale_url() -> Iterator[str]:
-    """URL of a fresh in-memory TimescaleDB (PostgreSQL 17 + TimescaleDB 2.23, WASM) on a free loopback port."""
+    """URL of a fresh in-memory TimescaleDB (PostgreSQL 17 + TimescaleDB 2.23, WASM) on a free loopback port, one
+    per test module: each module migrates its own engine from nothing (a shared one made the first module's
+    migrations everyone's, and "migrate applies every step" true only for whichever module ran first)."""
     node = shutil.which("node")
     if node is None or not SERVER_JS.exists():
         pytest.skip("the WASM TimescaleDB engine is not installed (run scripts/setup.sh: node + tools/timescaledb)")
