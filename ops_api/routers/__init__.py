@@ -17,6 +17,7 @@ from ops_api.routers import (
     officers,
     onboarding,
     ops,
+    picture_feed,
     provinces,
     recording_exports,
     recordings,
@@ -32,4 +33,4 @@ ROUTERS = [ops.router, auth.router, users.router, sites.router, reports.router, 
            zones.router, counters.router, live.router, events.router, exports.router, integrations.router,
            recording_exports.router, recordings.router, officers.router, roster.router, provinces.router,
            hall_screen.router, ticket_imports.router, alarms.router, alarm_config.router, handovers.router,
-           maps.router]
+           maps.router, picture_feed.router]

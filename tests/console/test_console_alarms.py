@@ -6,19 +6,14 @@ reads alarms without workflow buttons; events stay searchable on their own page 
 
 from __future__ import annotations
 
-import re
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from fastapi import HTTPException
-from fastapi.responses import FileResponse
 from prometheus_client import CollectorRegistry
 
 from core.settings import StoreSettings
@@ -27,46 +22,16 @@ from store.db import connect
 from store.writer import StoreWriter
 from tests.console.test_console_pages import english_left
 from tests.support.browser import ConsoleSite, serve_console, shoot, wait_until
+from tests.support.recordings import Piece, index_footage
 
 # Alarms wait a day before the clock escalates them, so the seeded city's stay quiet while the tests run; a test
 # escalates one by making it a day old, as the clock sees it.
 A_DAY = {"alarms": {f"p{p}_ack_s": 86400 for p in range(1, 6)}}
-FOOTAGE = Path(__file__).resolve().parents[2] / "var" / "footage" / "vtest.mp4"
 
 
 @pytest.fixture(scope="module")
-def hls_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real HLS VOD of 4 s of the footage (H.264 copied, 2 s segments), as the recordings serve a clip."""
-    folder = tmp_path_factory.mktemp("clip")
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(FOOTAGE), "-t", "4", "-c:v", "copy", "-an", "-f", "hls",
-                    "-hls_time", "2", "-hls_playlist_type", "vod", "-hls_segment_filename", str(folder / "seg%d.ts"),
-                    str(folder / "clip.m3u8")], check=True, timeout=60)
-    return folder
-
-
-def stand_in_clips(folder: Path) -> Any:
-    """The event clip URL of the recordings work (issue 15: /api/events/{id}/clip.m3u8, not in this branch yet),
-    answering with the real HLS VOD above, so the console's player is tested end to end in the browser."""
-
-    def prepare(app: Any) -> None:
-        @app.get("/api/events/{event_id}/clip.m3u8", include_in_schema=False)
-        def playlist(event_id: str) -> FileResponse:
-            return FileResponse(folder / "clip.m3u8", media_type="application/vnd.apple.mpegurl")
-
-        @app.get("/api/events/{event_id}/{segment}", include_in_schema=False)
-        def segment(event_id: str, segment: str) -> FileResponse:
-            if not re.fullmatch(r"seg\d+\.ts", segment):
-                raise HTTPException(404)
-            return FileResponse(folder / segment, media_type="video/mp2t")
-
-    return prepare
-
-
-@pytest.fixture(scope="module")
-def console(module_db_url: str, chromium: Any, tmp_path_factory: pytest.TempPathFactory,
-            hls_clip: Path) -> Iterator[ConsoleSite]:
-    with serve_console(module_db_url, chromium, tmp_path_factory.mktemp("console-data"), sections=A_DAY,
-                       prepare=stand_in_clips(hls_clip)) as site:
+def console(module_db_url: str, chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
+    with serve_console(module_db_url, chromium, tmp_path_factory.mktemp("console-data"), sections=A_DAY) as site:
         yield site
 
 
@@ -97,7 +62,7 @@ def test_a_new_alarm_appears_live_its_checklist_is_ticked_and_it_is_resolved_wit
     row.click()
     page.wait_for_selector("#alarm-steps li[data-position='3']")
     assert page.locator("#alarm-steps li").all_inner_texts()[0].startswith("Xem lại clip")
-    assert page.locator("#alarm-clip").get_attribute("data-state") == "none"  # no recording of that time
+    page.wait_for_selector("#event-clip #clip-missing")  # nothing was recorded at that time: said, not played
     page.fill("#step-note-1", "Clip rõ: 2 người trèo rào bãi xe")
     page.check("#step-1")
     page.wait_for_selector("#alarm-steps li[data-position='1'].done")
@@ -257,19 +222,17 @@ def test_a_manager_edits_a_sites_procedure_and_adds_a_night_rule(console: Consol
     assert rule["schedule"]["weekly"]["mon"] == [["00:00", "05:00"], ["22:00", "24:00"]]
 
 
-def test_an_alarm_with_footage_plays_its_clip_with_hls_js(console: ConsoleSite) -> None:
+def test_an_alarm_with_footage_plays_its_clip_with_hls_js(console: ConsoleSite, recorded_segments: list[Piece]) -> None:
     alarm = alarm_of(console, console.city.events["stopped"])
     with connect(console.db_url) as conn:
-        found = conn.execute("SELECT camera_id, first_time, last_time FROM alarms WHERE id = %s", (alarm,)).fetchone()
-        conn.execute("INSERT INTO recording_segments (camera_id, start_time, end_time, path, bytes, codec, node,"
-                     " run_id) VALUES (%s, %s, %s, 'x.ts', 1000, 'h264', 'test', 'run-1')",
-                     (found["camera_id"], found["first_time"] - timedelta(seconds=30),
-                      found["last_time"] + timedelta(seconds=30)))
-    page = console.open("operator", f"alarms/{alarm}", ready="#alarm-clip")
-    page.wait_for_selector("#alarm-clip[data-state='playing']", timeout=15000)
-    wait_until(page, "document.getElementById('alarm-clip-video').readyState >= 2")
-    assert page.evaluate("document.getElementById('alarm-clip-video').src.startsWith('blob:')")  # through MSE
-    assert page.get_attribute("#alarm-clip a", "href") == f"/api/events/{console.city.events['stopped']}/clip.m3u8"
+        found = conn.execute("SELECT camera_id, first_time FROM alarms WHERE id = %s", (alarm,)).fetchone()
+        index_footage(conn, console.data_dir, found["camera_id"], found["first_time"] - timedelta(seconds=20),
+                      recorded_segments[:20])
+    page = console.open("operator", f"alarms/{alarm}", ready="#event-clip:not([hidden])")
+    wait_until(page, "(() => { const v = document.getElementById('clip-video'); return v && v.currentTime > 1.5; })()",
+               timeout_s=20)
+    assert page.evaluate("document.getElementById('clip-video').src.startsWith('blob:')")  # hls.js through MSE
+    assert "camera=" in page.get_attribute("#clip-open-playback", "href")
     shoot(page, "alarm-clip")
     assert page.problems == []
     page.context.close()

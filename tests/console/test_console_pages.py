@@ -14,7 +14,7 @@ import pytest
 
 from store.db import connect
 from tests.support.api import PASSWORD
-from tests.support.browser import WALL_SCREEN, ConsoleSite, shoot
+from tests.support.browser import WALL_SCREEN, ConsoleSite, shoot, wait_until
 
 I18N = Path(__file__).resolve().parents[2] / "console" / "static" / "i18n"
 VI = json.loads((I18N / "vi.json").read_text(encoding="utf-8"))
@@ -181,6 +181,34 @@ def test_a_wall_tile_enlarges_on_click(console: ConsoleSite) -> None:
     assert "Trực tuyến" in page.inner_text("#tile-modal")
     page.keyboard.press("Escape")
     page.wait_for_selector("#tile-modal", state="detached")
+    assert page.problems == []
+    page.context.close()
+
+
+def test_a_full_wall_leaves_the_console_free_to_ask_for_anything_else(console: ConsoleSite) -> None:
+    """Chromium opens six connections to a server, and an MJPEG stream holds one for its life. With one stream per
+    tile, the seeded wall's four pictured tiles, its live event stream and an enlarged tile took all six, and every
+    other request of the console waited minutes (the enlarged tile never learnt it could play recorded video).
+    The grid's pictures share one connection."""
+    page = console.open("operator", "wall", ready=".tile .camera-view:not(.loading):not(.missing)")
+    tiles = page.locator(".tile .camera-view:not(.missing)").count()
+    assert tiles >= 4, f"the seeded wall shows {tiles} pictured cameras: too few to fill the browser's connections"
+    wait_until(page, f"document.querySelectorAll('.tile .camera-view:not(.loading):not(.missing)').length === {tiles}",
+               timeout_s=20)
+    page.click(f".tile[data-camera='{console.city.hall_camera}']")
+    page.wait_for_selector("#tile-modal .camera-view:not(.loading):not(.missing)", timeout=10_000)
+    took = page.evaluate("""async () => {
+        const started = performance.now();
+        const reads = [1, 2, 3, 4, 5, 6].map(() => fetch('/api/cameras', { cache: 'no-store' }).then((r) => r.ok));
+        const late = new Promise((resolve) => setTimeout(() => resolve('late'), 10000));
+        const answers = await Promise.race([Promise.all(reads), late]);
+        return { ms: performance.now() - started, answers };
+    }""")
+    assert took["answers"] == [True] * 6 and took["ms"] < 5000, f"six API reads beside the wall: {took}"
+    previews = page.evaluate("performance.getEntriesByType('resource').filter((e) => e.name.includes('/preview'))"
+                             ".map((e) => e.name)")
+    assert len(previews) == 1 and f"/api/cameras/{console.city.hall_camera}/preview" in previews[0], previews
+    page.keyboard.press("Escape")
     assert page.problems == []
     page.context.close()
 

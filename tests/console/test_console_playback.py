@@ -72,7 +72,7 @@ def test_the_counter_audit_opens_the_absence_in_playback_which_plays_and_downloa
 
 def test_an_events_detail_plays_its_clip(console: ConsoleSite, recorded: datetime) -> None:
     absence = console.city.events[f"absence-{console.city.yesterday}"]
-    page = console.open("manager", f"alarms/{absence}", ready="#event-clip:not([hidden])")
+    page = console.open("manager", f"events/{absence}", ready="#event-clip:not([hidden])")
     wait_until(page, ADVANCES.replace("{sel}", "#clip-video"), timeout_s=20)
     shoot(page, "event-clip")
     assert page.problems == []

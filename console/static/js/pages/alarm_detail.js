@@ -6,7 +6,7 @@
 import { api, errorText } from '../api.js';
 import { fill, h, select, toast } from '../dom.js';
 import { fmtDateTime, fmtTimeSec, label, t } from '../i18n.js';
-import { alarmClip } from './alarm_media.js';
+import { eventClip } from '../clip.js';
 import { assignees, attributes, evidence } from './event_detail.js';
 
 const OPEN = ['new', 'acknowledged', 'assigned'];
@@ -148,7 +148,7 @@ export async function renderAlarmDetail(panel, id, { ctx, cameras, onChange }) {
       h('dt', {}, t('event.zone')), h('dd', {}, zone ? `${zone.name} (${label('kind', zone.kind)})` : '—')),
     event ? attributes(event.attributes) : null,
     event ? evidence(event, zone) : null,
-    h('h3', {}, t('alarmcenter.clip')), alarmClip(alarm),
+    eventClip({ id: alarm.last_event_id, camera_id: alarm.camera_id }, ctx),
     h('h3', {}, t('alarmcenter.procedure')), checklist(alarm, tz, { canWork, tick }),
     canWork ? h('div', { class: 'workflow' }, note, reason, h('div', { class: 'actions' }, actions)) : null,
     h('h3', {}, t('alarmcenter.related')), related(relatedCameras, tz),

@@ -1,7 +1,7 @@
 // Operations wall: a grid of live camera tiles with zones drawn and the camera's state; click to enlarge.
 
 import { api } from '../api.js';
-import { cameraView } from '../camera_view.js';
+import { cameraView, hasPicture, pictureFeed } from '../camera_view.js';
 import { fill, h, select } from '../dom.js';
 import { fmtDateTime, fmtNumber, label, t } from '../i18n.js';
 import { liveEvents } from '../live.js';
@@ -21,6 +21,7 @@ export async function render(root, ctx) {
     try { zonesOf.set(camera.id, await api(`/cameras/${camera.id}/zones`)); } catch { zonesOf.set(camera.id, []); }
   }));
   const views = [];
+  let feed = null;  // the grid's pictures, all on one connection (camera_view.js pictureFeed)
   const grid = h('div', { class: 'wall-grid', id: 'wall-grid' });
   const counts = h('div', { class: 'wall-counts' });
   const siteChoice = select([['', t('common.all_sites')], ...ctx.sites.map((s) => [s.id, s.name])], siteId ?? '', {
@@ -79,16 +80,19 @@ export async function render(root, ctx) {
 
   function draw(list) {
     views.splice(0).forEach((v) => v.stop());
+    if (feed) feed.stop();
+    feed = pictureFeed(list.filter(hasPicture).map((camera) => camera.id), { fps: 2 });
     const tally = {};
     fill(grid, ...list.map((camera) => {
       tally[camera.state] = (tally[camera.state] || 0) + 1;
-      const view = cameraView(camera, zonesOf.get(camera.id), { fps: 2 });
+      const view = cameraView(camera, zonesOf.get(camera.id), { fps: 2, feed });
       views.push(view);
       return h('figure', { class: `tile state-${camera.state}`, dataset: { camera: camera.id }, tabindex: 0,
         onclick: () => enlarge(camera), onkeydown: (e) => { if (e.key === 'Enter') enlarge(camera); } },
       view.element,
       h('figcaption', {}, h('span', { class: 'name' }, camera.name), stateBadge(camera)));
     }));
+    feed.start();
     if (!list.length) grid.append(h('div', { class: 'panel empty' }, t('wall.no_cameras')));
     fill(counts, ...Object.entries(tally).map(([state, n]) => h('span', { class: `badge state-${state}` },
       `${label('state', state)}: ${n}`)));
@@ -108,7 +112,7 @@ export async function render(root, ctx) {
     if (op === 'insert' && event.type.startsWith('camera_')) refresh();
   } }) : () => {};
   return () => {
-    stopLive(); clearInterval(timer); views.forEach((v) => v.stop());
+    stopLive(); clearInterval(timer); views.forEach((v) => v.stop()); if (feed) feed.stop();
     if (closeModal && document.getElementById('tile-modal')) closeModal();
   };
 }
