@@ -18,10 +18,9 @@ from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem, not_found
 from ops_api.params import Moment
 from ops_api.roles import Principal
-from ops_api.routers.events import AssignBody, NoteBody, NoteOut, StepBody
+from ops_api.routers.events import AssignBody, NoteBody, NoteOut, StepBody, check_assignee
 from ops_api.schemas import AlarmOut, EventOut, Page, StrictModel
 from store import alarm_steps, site_maps
-from store.accounts import find_user
 from store.alarms import AlarmFilter, alarm_events, alarm_notes, get_alarm, has_recording, list_alarms
 from store.alarms import alarm_steps as checklist
 from store.errors import StoreInputError
@@ -207,13 +206,7 @@ def acknowledge(*, alarm_id: int, request: Request, body: StepBody | None = None
 @router.post("/{alarm_id}/assign", response_model=AlarmDetail, responses={409: {}})
 def assign(*, alarm_id: int, body: AssignBody, request: Request, user: Worker, conn: Conn) -> AlarmDetail:
     """Give the alarm to a person (an active operator or admin who may see its site)."""
-    target = find_user(conn, user_id=body.assignee_id)
-    if target is None or not target["active"] or target["role"] not in ("operator", "admin"):
-        raise ApiError(422, "body.assignee_id", "must be an active operator or admin", code="assignee_not_eligible")
-    row = _visible_alarm(conn, alarm_id, user)
-    if target["site_ids"] is not None and row["site_id"] not in target["site_ids"]:
-        raise ApiError(422, "body.assignee_id", "this user may not see the alarm's site",
-                       code="assignee_cannot_see_site")
+    check_assignee(conn, body.assignee_id, _visible_alarm(conn, alarm_id, user)["site_id"], "alarm")
     return _step(conn, request, user, alarm_id, "assign", OPEN, "assigned", body.note, assignee=body.assignee_id)
 
 

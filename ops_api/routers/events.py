@@ -179,17 +179,22 @@ def acknowledge(*, event_id: UUID, request: Request, body: StepBody | None = Non
     return _step(conn, request, user, event_id, "acknowledge", {"new"}, "acknowledged", body.note if body else None)
 
 
+def check_assignee(conn: psycopg.Connection, assignee_id: int, site_id: int | None, what: str) -> None:
+    """An event or alarm goes only to an active operator or admin who may see its site (their sites, their
+    provinces' sites, or every site): otherwise a 422 naming ``body.assignee_id``."""
+    target = find_user(conn, user_id=assignee_id)
+    if target is None or not target["active"] or target["role"] not in ("operator", "admin"):
+        raise ApiError(422, "body.assignee_id", "must be an active operator or admin", code="assignee_not_eligible")
+    if target["scope_site_ids"] is not None and site_id not in target["scope_site_ids"]:
+        raise ApiError(422, "body.assignee_id", f"this user may not see the {what}'s site",
+                       code="assignee_cannot_see_site")
+
+
 @router.post("/{event_id}/assign", response_model=EventDetail, responses={409: {}})
 def assign(*, event_id: UUID, body: AssignBody, request: Request, user: Worker,
            conn: Conn) -> EventDetail:
     """Give the event to a person (an active operator or admin who may see its site)."""
-    target = find_user(conn, user_id=body.assignee_id)
-    if target is None or not target["active"] or target["role"] not in ("operator", "admin"):
-        raise ApiError(422, "body.assignee_id", "must be an active operator or admin", code="assignee_not_eligible")
-    row = _visible_event(conn, event_id, user)
-    if target["scope_site_ids"] is not None and row["site_id"] not in target["scope_site_ids"]:
-        raise ApiError(422, "body.assignee_id", "this user may not see the event's site",
-                       code="assignee_cannot_see_site")
+    check_assignee(conn, body.assignee_id, _visible_event(conn, event_id, user)["site_id"], "event")
     return _step(conn, request, user, event_id, "assign", OPEN, "assigned", body.note, assignee=body.assignee_id)
 
 

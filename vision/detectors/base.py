@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import cv2
 import numpy as np
 
 from core.types import CLASS_ID, Detections
@@ -88,3 +89,16 @@ def resolve_model(name: str, models_dir: Path) -> Path:
         known = ", ".join(KNOWN_MODELS)
         raise ModelError(f"model {name!r}: no such file (and not a known name: {known})")
     return path
+
+
+def grouped_nms(xywh: np.ndarray, conf: np.ndarray, model_cls: np.ndarray, table: np.ndarray, confidence: float,
+                iou: float, width: int, height: int) -> Detections:
+    """Non-maximum suppression per group (people; vehicles): one van seen as both "car" and "truck" keeps only its
+    best box. ``xywh``: boxes (left, top, width, height) in frame pixels; the kept ones clipped to the frame."""
+    group = (table[model_cls] != CLASS_ID["person"]).astype(np.int32)
+    kept = cv2.dnn.NMSBoxesBatched(xywh.tolist(), conf.tolist(), group.tolist(), confidence, iou)
+    kept = np.asarray(kept, dtype=np.int64).reshape(-1)
+    xyxy = np.stack((xywh[:, 0], xywh[:, 1], xywh[:, 0] + xywh[:, 2], xywh[:, 1] + xywh[:, 3]), axis=1)
+    xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, width)
+    xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, height)
+    return to_detections(xyxy[kept], conf[kept], model_cls[kept], table)

@@ -20,8 +20,8 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from core.types import CLASS_ID, Detections
-from vision.detectors.base import ModelError, class_map, to_detections
+from core.types import Detections
+from vision.detectors.base import ModelError, class_map, grouped_nms
 
 log = logging.getLogger("vigil.vision")
 Runtime = Literal["onnxruntime", "openvino"]
@@ -103,13 +103,7 @@ class OnnxYoloDetector:
         cx, cy, w, h = (rows[:, 0] - pad[0]) / ratio, (rows[:, 1] - pad[1]) / ratio, rows[:, 2] / ratio, \
             rows[:, 3] / ratio
         xywh = np.stack((cx - w / 2, cy - h / 2, w, h), axis=1)
-        group = (self._table[model_cls] != CLASS_ID["person"]).astype(np.int32)
-        kept = cv2.dnn.NMSBoxesBatched(xywh.tolist(), conf.tolist(), group.tolist(), self.confidence, self.iou)
-        kept = np.asarray(kept, dtype=np.int64).reshape(-1)
-        xyxy = np.stack((xywh[:, 0], xywh[:, 1], xywh[:, 0] + xywh[:, 2], xywh[:, 1] + xywh[:, 3]), axis=1)
-        xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, width)
-        xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, height)
-        return to_detections(xyxy[kept], conf[kept], model_cls[kept], self._table)
+        return grouped_nms(xywh, conf, model_cls, self._table, self.confidence, self.iou, width, height)
 
     def close(self) -> None:
         self._run = None  # type: ignore[assignment]
