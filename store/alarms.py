@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from store.errors import StoreInputError
-from store.queries._common import aware, one, rows
+from store.queries._common import aware, match_any, one, rows
 from store.queries.events import EVENT_COLUMNS
 
 MAX_PAGE = 500
@@ -56,21 +56,11 @@ class AlarmFilter:
         clauses: list[sql.Composable] = [sql.SQL({"open": "status <> 'resolved'", "resolved": "status = 'resolved'",
                                                    "all": "true"}[self.state])]
         params: dict[str, Any] = {}
-        for name, column, values, cast in (
-                ("scope", "site_id", scope, "bigint"), ("site_ids", "site_id", self.site_ids, "bigint"),
-                ("camera_ids", "camera_id", self.camera_ids, "bigint"), ("types", "type", self.types, "text"),
-                ("priorities", "priority", self.priorities, "smallint"),
-                ("statuses", "status", self.statuses, "text")):
-            if values is None:
-                continue
-            values = list(values)
-            if len(values) == 1:  # plain equality lets the planner read (site_id, urgent, priority...) in order
-                clauses.append(sql.SQL("{} = %({})s::{}").format(sql.Identifier(column), sql.SQL(name), sql.SQL(cast)))
-                params[name] = values[0]
-            else:
-                clauses.append(sql.SQL("{} = ANY(%({})s::{}[])").format(sql.Identifier(column), sql.SQL(name),
-                                                                       sql.SQL(cast)))
-                params[name] = values
+        match_any(clauses, params, (
+            ("scope", "site_id", scope, "bigint"), ("site_ids", "site_id", self.site_ids, "bigint"),
+            ("camera_ids", "camera_id", self.camera_ids, "bigint"), ("types", "type", self.types, "text"),
+            ("priorities", "priority", self.priorities, "smallint"),
+            ("statuses", "status", self.statuses, "text")))
         if self.urgent_only:
             clauses.append(sql.SQL("urgent"))
         if self.since is not None:

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from store.errors import StoreInputError
@@ -48,3 +49,19 @@ def aware(value: datetime, field: str) -> datetime:
         raise StoreInputError(field, "must carry a time zone (naive datetimes are ambiguous)")
     return value
 
+
+def match_any(clauses: list[sql.Composable], params: dict[str, Any], filters: Any) -> None:
+    """Add ``column = value`` (one value) or ``column = ANY(values)`` for each ``(name, column, values, cast)`` of
+    ``filters`` whose values are not None. One value is plain equality, which lets the planner read an index
+    that starts with the column in order."""
+    for name, column, values, cast in filters:
+        if values is None:
+            continue
+        values = [str(v) for v in values] if cast == "text" else list(values)  # str: enum members too
+        if len(values) == 1:
+            clauses.append(sql.SQL("{} = %({})s::{}").format(sql.Identifier(column), sql.SQL(name), sql.SQL(cast)))
+            params[name] = values[0]
+        else:
+            clauses.append(sql.SQL("{} = ANY(%({})s::{}[])").format(sql.Identifier(column), sql.SQL(name),
+                                                                   sql.SQL(cast)))
+            params[name] = values

@@ -23,7 +23,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from store.errors import StoreInputError
-from store.queries._common import aware, one, rows
+from store.queries._common import aware, match_any, one, rows
 
 MAX_PAGE = 500
 CHANNEL = "vigil_events"  # the 0005_event_notify trigger announces each insert or update of an event here
@@ -54,21 +54,11 @@ class EventFilter:
             raise StoreInputError("filters.statuses", f"unknown status {bad[0]!r} (one of {', '.join(STATUSES)})")
         clauses: list[sql.Composable] = []
         params: dict[str, Any] = {}
-        for name, column, values, cast in (
-                ("scope", "site_id", scope, "bigint"), ("site_ids", "site_id", self.site_ids, "bigint"),
-                ("camera_ids", "camera_id", self.camera_ids, "bigint"),
-                ("counter_ids", "counter_id", self.counter_ids, "bigint"), ("types", "type", self.types, "text"),
-                ("severities", "severity", self.severities, "text"), ("statuses", "status", self.statuses, "text")):
-            if values is None:
-                continue
-            values = [str(v) for v in values] if cast == "text" else list(values)  # str: EventType members too
-            if len(values) == 1:  # plain equality lets the planner read (site_id, time) in order
-                clauses.append(sql.SQL("{} = %({})s::{}").format(sql.Identifier(column), sql.SQL(name), sql.SQL(cast)))
-                params[name] = values[0]
-            else:
-                clauses.append(sql.SQL("{} = ANY(%({})s::{}[])").format(sql.Identifier(column), sql.SQL(name),
-                                                                       sql.SQL(cast)))
-                params[name] = values
+        match_any(clauses, params, (
+            ("scope", "site_id", scope, "bigint"), ("site_ids", "site_id", self.site_ids, "bigint"),
+            ("camera_ids", "camera_id", self.camera_ids, "bigint"),
+            ("counter_ids", "counter_id", self.counter_ids, "bigint"), ("types", "type", self.types, "text"),
+            ("severities", "severity", self.severities, "text"), ("statuses", "status", self.statuses, "text")))
         if self.since is not None:
             clauses.append(sql.SQL("time >= %(since)s"))
             params["since"] = aware(self.since, "filters.since")
