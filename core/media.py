@@ -175,3 +175,8 @@ def key_file(data_dir: Path) -> Path:
 def scenarios_dir(data_dir: Path) -> Path:
     """``vigil eval``'s rendered scenarios, their ground truth and the cut-out cache."""
     return Path(data_dir) / SCENARIOS
+
+
+def clip_phases_dir(data_dir: Path) -> Path:
+    """A clip re-cut to start at other moments (``vigil bench capacity``: cameras not all in step)."""
+    return scenarios_dir(data_dir) / "phases"

@@ -118,5 +118,5 @@ def _street(settings: Settings) -> Profile:
     from scenarios.evaluate import camera_plan
     from scenarios.real import real_truth
 
-    phases = phased(STREET_CLIP, PHASES, media.scenarios_dir(settings.data_dir) / "phases")
+    phases = phased(STREET_CLIP, PHASES, media.clip_phases_dir(settings.data_dir))
     return Profile("street", STREET_CLIP, settings.ingest.street_fps, camera_plan(real_truth()), phases)
