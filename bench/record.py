@@ -6,8 +6,9 @@ stream (native size, or scaled to 1920x1080) and a sub-stream (native size) per 
 streams, exactly as ``vigil worker`` does. After a warm-up (every camera has indexed two segments) it measures
 for ``seconds``: ffmpeg's CPU per recorded stream (from /proc, the recorders' own processes), the recorder
 thread's CPU (playlists and index), MB per hour per stream (indexed bytes), index lag (segment closed -> row
-committed) p95, and gaps during steady state (a new run or a break inside the window). Playback start is
-measured through the API by a probe handed in as ``playback`` (see ``PlaybackProbe``) once playback exists.
+committed) p95, and gaps during steady state (a new run or a break inside the window). Then playback start
+(``bench/playback.py``: a playlist request to the first segment's bytes, through ``vigil serve``) and, with one
+camera, the export of an hour.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.ingest import BenchServer
+from bench.playback import PlaybackApi
 
 log = logging.getLogger("vigil.bench.record")
 Say = Callable[[str], None]
 # Given a camera id and a recorded range, the seconds from a playback request to the first segment's bytes.
 PlaybackProbe = Callable[[int, datetime, datetime], float]
 TICK = os.sysconf("SC_CLK_TCK")
+PLAYBACK_ROUNDS = 5  # playback starts measured per camera
 
 
 def _cpu_s(pid: int) -> float | None:
@@ -85,7 +88,7 @@ def seed(conn: Any, url_of: Callable[[str], str], cameras: int, fps: float) -> l
 
 
 def measure(settings: Any, main: Path, sub: Path, cameras: int, seconds: float, fps: float, port: int,
-            say: Say, playback: PlaybackProbe | None = None) -> dict[str, Any]:
+            say: Say, playback: bool = True) -> dict[str, Any]:
     """One run: ``cameras`` recorded and analysed for ``seconds`` after the warm-up; the row of figures."""
     from store import recordings
     from store.db import connect
@@ -98,6 +101,7 @@ def measure(settings: Any, main: Path, sub: Path, cameras: int, seconds: float, 
     server = _Server(main, sub, cameras, port)
     cluster.start()
     server.start()
+    api = PlaybackApi(cluster.url, folder, _free_port()) if playback else None
     try:
         with connect(cluster.url) as conn:
             migrate(conn)
@@ -106,8 +110,10 @@ def measure(settings: Any, main: Path, sub: Path, cameras: int, seconds: float, 
                 "data_dir": folder / "data", "secret_key_file": None,
                 "vision": settings.vision.model_copy(update={"camera_processes": 0})})
             run_settings.data_dir.mkdir(parents=True, exist_ok=True)
-            return _run(run_settings, cluster.url, conn, ids, seconds, say, playback, recordings)
+            return _run(run_settings, cluster.url, conn, ids, seconds, say, api.probe if api else None, recordings)
     finally:
+        if api is not None:
+            api.close()
         server.kill()
         cluster.stop(mode="immediate")
         shutil.rmtree(folder, ignore_errors=True)
@@ -168,7 +174,10 @@ def _window(pool: Any, conn: Any, ids: list[int], seconds: float, frames: list[i
     covered = sum(s.duration_s for c in ids for s in recordings.segments_between(conn, c, t0, t1)
                   if s.start >= t0 and s.end <= t1)
     gaps = sum(max(0, len(recordings.spans(conn, c, t0, t1)) - 1) for c in ids)
-    starts = [playback(c, t0, t1) for c in ids] if playback is not None else []
+    starts: list[float] = []
+    if playback is not None:
+        playback(ids[0], t0, t1)  # the API's first answer (its imports, its pool) is nobody's usual wait
+        starts = [playback(c, t0, t1) for _ in range(PLAYBACK_ROUNDS) for c in ids]
     export_s = export_hour(conn, ids[0], t0, t1, recordings, pool.data_dir) if len(ids) == 1 else None
     mb_per_hour = int(row["b"]) / 1e6 / max(1e-9, covered) * 3600 if covered else None
     return {
@@ -192,14 +201,10 @@ def _window(pool: Any, conn: Any, ids: list[int], seconds: float, frames: list[i
 
 def export_hour(conn: Any, camera_id: int, t0: datetime, t1: datetime, recordings: Any,
                 data_dir: Path) -> float | None:
-    """Seconds to export one hour of the camera as MP4 with the playback work's exporter (``record/export.py``):
-    the window's real segments repeated to an hour (the concat demuxer shifts each file's timestamps). None when
-    that exporter is not part of this build."""
-    try:
-        from record.export import ExportPiece, export_mp4
-    except ImportError:
-        return None
+    """Seconds to export one hour of the camera as MP4 with the exporter (``record/export.py``): the window's real
+    segments repeated to an hour (the concat demuxer shifts each file's timestamps)."""
     from core import media
+    from record.export import ExportPiece, export_mp4
 
     segments = [s for s in recordings.segments_between(conn, camera_id, t0, t1) if s.start >= t0]
     if not segments:
@@ -218,7 +223,7 @@ def export_hour(conn: Any, camera_id: int, t0: datetime, t1: datetime, recording
 
 
 def run_bench(settings: Any, variants: dict[str, tuple[Path, Path]], counts: Sequence[int], seconds: float,
-              fps: float, port: int, say: Say, playback: PlaybackProbe | None = None) -> list[dict[str, Any]]:
+              fps: float, port: int, say: Say, playback: bool = True) -> list[dict[str, Any]]:
     """Every footage variant (name -> (main clip, sub clip)) at every camera count; one row each."""
     rows = []
     for name, (main, sub) in variants.items():

@@ -30,7 +30,8 @@ def bench_record(
 ) -> None:
     """Every camera's main stream recorded by the real worker (ffmpeg, index, retention) while its analytics run
     on the sub-stream: ffmpeg CPU per stream, recorder-thread CPU, MB per hour per stream, index lag p95, gaps
-    during steady state. Playback start and export time need the playback API (bench/record.py's hook)."""
+    during steady state; then playback start through the API (`vigil serve` on the run's database: a range's
+    playlist request to its first segment's bytes, p95, goal < 300 ms) and, with one camera, an hour's export."""
     settings = state(ctx).settings()
     clips = {"native": (NATIVE, NATIVE), "1080p": (FULL_HD, NATIVE)}
     chosen = [s.strip() for s in sizes.split(",") if s.strip()]
@@ -67,7 +68,7 @@ def bench_record(
              "(a new recorder run, or a segment starting > 1 s after the last ended), goal 0",
              "analytics ran beside the recorders on each camera's sub-stream (native size) in the same worker",
              "export_1h_s (1 camera only): one hour of that camera (its window's segments repeated) joined into "
-             "an MP4 by record/export.py, the playback work's exporter; empty when this build lacks it",
-             "playback_start_p95_ms: request -> first segment bytes through the playback API, by a probe passed "
-             "to bench.record.run_bench(playback=...) once the API serves recordings; empty here"]
+             "an MP4 by record/export.py (the API's and `vigil recordings export`'s exporter)",
+             "playback_start_p95_ms: GET /api/recordings/{camera}/playlist.m3u8 for the window -> first bytes of its "
+             "first segment, through `vigil serve` started after the window, 5 per camera (goal < 300)"]
     report("record", rows, summary, json_file, notes=notes)
