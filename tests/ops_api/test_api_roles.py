@@ -114,6 +114,8 @@ ENDPOINTS: list[tuple[str, str, Body, frozenset[str], int]] = [
                                         "main_uri": "rtsp://192.0.2.10/s1"}, frozenset({"engineer", "admin"}), 201),
     ("PATCH", "/api/cameras/{camera_a}", lambda i: {"analytics_fps": 2.0}, frozenset({"engineer", "admin"}), 200),
     ("GET", "/api/cameras/{camera_a}/zones", None, frozenset({"operator", "engineer", "admin"}), 200),
+    ("GET", "/api/pictures/stream?cameras={camera_a}&seconds=1", None, frozenset({"operator", "engineer", "admin"}),
+     200),
     ("POST", "/api/cameras/{camera_a}/zones", lambda i: {"name": unique(), "kind": "crowd",
                                                          "points": [[0.1, 0.1], [0.2, 0.1], [0.2, 0.2]]},
      frozenset({"engineer", "admin"}), 201),
@@ -228,7 +230,7 @@ OTHER_SITE_OBJECTS = [
     ("manager", "/api/sites/{site_b}/roster"), ("manager", "/api/sites/{site_b}/assignments"),
     ("manager", "/api/sites/{site_b}/ticket-mapping"), ("admin", "/api/sites/{site_b}/display-key"),
     ("operator", "/api/alarms/{alarm_b}"), ("operator", "/api/alarms/{alarm_b}/related"),
-    ("manager", "/api/alarms/{alarm_b}"),
+    ("manager", "/api/alarms/{alarm_b}"), ("operator", "/api/pictures/stream?cameras={camera_a}&cameras={camera_b}"),
 ]
 OTHER_SITE_FILTERS = [
     ("operator", "/api/events?site_id={site_b}"), ("operator", "/api/cameras?site_id={site_b}"),
