@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -22,6 +23,7 @@ from store.db import connect
 from store.writer import StoreWriter
 from tests.console.test_console_pages import english_left
 from tests.support.browser import ConsoleSite, serve_console, shoot, wait_until
+from tests.support.console_seed import TZ
 from tests.support.recordings import Piece, index_footage
 
 # Alarms wait a day before the clock escalates them, so the seeded city's stay quiet while the tests run; a test
@@ -143,6 +145,33 @@ def test_alarm_detail_shows_the_evidence_with_its_zone_and_a_manager_has_no_work
         status = conn.execute("SELECT status FROM alarms WHERE id = %s", (alarm,)).fetchone()[0]
     assert status == "new"
     assert english_left(page.inner_text("body")) == []
+    assert page.problems == []
+    page.context.close()
+
+
+def test_an_alarm_shows_what_the_engine_wrote_in_vietnamese_not_its_raw_keys(console: ConsoleSite, tmp_path) -> None:
+    """An intrusion carries what the engine writes (zone, classes, the track ids, when it was raised, its pictures):
+    the detail names each in Vietnamese, in site time, with the pictures as links; nothing shows as `raised_at`
+    or a JSON object, and the track ids (only the software reads them) are not shown."""
+    city = console.city
+    event_id = uuid.uuid4()
+    raised = datetime.now(UTC).replace(microsecond=0)
+    event = Event(EventType.INTRUSION, city.street_cameras[0], raised, Severity.HIGH, site_id=city.street,
+                  zone_id=city.zones["no_stopping"], id=event_id,
+                  attributes={"zone": "bãi xe đóng cửa", "classes": ["person"], "intruders": [71],
+                              "raised_at": raised.isoformat(),
+                              "evidence": {"start": f"/api/events/{event_id}/evidence?label=start"}})
+    with StoreWriter(console.db_url, StoreSettings(), tmp_path / "spool", registry=CollectorRegistry(), threads=1,
+                     maintenance=False) as writer:
+        writer.write_event(event)
+        assert writer.flush(timeout=5)
+    page = console.open("operator", f"alarms/{alarm_of(console, event_id)}", ready="#alarm-detail dl.attrs")
+    terms = page.locator("#alarm-detail dl.attrs dt").all_inner_texts()
+    assert sorted(terms) == sorted(["Vùng", "Loại đối tượng", "Hệ thống báo lúc", "Ảnh bằng chứng"]), terms
+    shown = page.inner_text("#alarm-detail dl.attrs")
+    local = raised.astimezone(ZoneInfo(TZ)).strftime("%H:%M")
+    assert "Người" in shown and local in shown and "{" not in shown and "71" not in shown, shown
+    assert page.get_attribute("#alarm-detail dl.attrs a", "href") == f"/api/events/{event_id}/evidence?label=start"
     assert page.problems == []
     page.context.close()
 

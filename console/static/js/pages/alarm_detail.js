@@ -146,7 +146,7 @@ export async function renderAlarmDetail(panel, id, { ctx, cameras, onChange }) {
       h('dt', {}, t('common.site')), h('dd', {}, site?.name || '—'),
       h('dt', {}, t('common.camera')), h('dd', {}, camera?.name || (alarm.camera_id ? `#${alarm.camera_id}` : '—')),
       h('dt', {}, t('event.zone')), h('dd', {}, zone ? `${zone.name} (${label('kind', zone.kind)})` : '—')),
-    event ? attributes(event.attributes) : null,
+    event ? attributes(event.attributes, tz) : null,
     event ? evidence(event, zone) : null,
     eventClip({ id: alarm.last_event_id, camera_id: alarm.camera_id }, ctx),
     h('h3', {}, t('alarmcenter.procedure')), checklist(alarm, tz, { canWork, tick }),

@@ -25,18 +25,35 @@ export function evidence(event, zone) {
     zone ? zoneOverlay([zone]) : null));
 }
 
-function attributeValue(key, value) {
+// Attributes the console shows elsewhere or that only the software reads: the track ids of an intrusion, the
+// flags a rule keeps for itself (a leading underscore).
+const HIDDEN_ATTRS = new Set(['intruders']);
+const BYTES_ATTRS = new Set(['footage_bytes', 'budget_bytes', 'protected_bytes', 'over_budget_bytes']);
+
+function attributeValue(key, value, tz) {
+  if (key === 'evidence' && value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([which, url], i) => [i ? ' · ' : null,
+      h('a', { href: url, target: '_blank', rel: 'noopener' }, label('evidence', which))]);
+  }
+  if (BYTES_ATTRS.has(key) && typeof value === 'number') return `${fmtNumber(value / 1e9, 2)} GB`;
   if (typeof value === 'number') return fmtNumber(value, 1);
+  if (typeof value === 'boolean') return value ? t('common.yes') : t('common.no');
   if (key === 'class_name' || key === 'classes') return [].concat(value).map((v) => label('class', v)).join(', ');
-  if (key === 'reason') return label('reason', value);
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (key === 'reason' || key === 'kind') return label('reason', value);
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return fmtDateTime(value, tz);
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.entries(value).map(([k, v]) => `${label('attr', k)}: ${typeof v === 'number' ? fmtNumber(v, 3) : v}`)
+      .join(' · ');
+  }
+  return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
-export function attributes(attrs) {
-  const entries = Object.entries(attrs || {});
+/** An event's attributes as a definition list in the user's language (times in the site's time zone). */
+export function attributes(attrs, tz) {
+  const entries = Object.entries(attrs || {}).filter(([k]) => !k.startsWith('_') && !HIDDEN_ATTRS.has(k));
   if (!entries.length) return null;
   return h('dl', { class: 'attrs' }, entries.flatMap(([k, v]) => [h('dt', {}, label('attr', k)),
-    h('dd', {}, attributeValue(k, v))]));
+    h('dd', {}, attributeValue(k, v, tz))]));
 }
 
 function history(event, tz) {
@@ -104,7 +121,7 @@ export async function renderDetail(panel, id, { ctx, cameras, onChange }) {
       h('dt', {}, t('common.camera')), h('dd', {}, cameras.get(event.camera_id)?.name || (event.camera_id ? `#${event.camera_id}` : '—')),
       h('dt', {}, t('event.zone')), h('dd', {}, zone ? `${zone.name} (${label('kind', zone.kind)})` : '—'),
       event.counter_id ? [h('dt', {}, t('event.counter')), h('dd', {}, `#${event.counter_id}`)] : null),
-    attributes(event.attributes),
+    attributes(event.attributes, tz),
     evidence(event, zone),
     eventClip(event, ctx),
     ctx.can('events.workflow') ? h('div', { class: 'workflow' }, note, h('div', { class: 'actions' }, actions)) : null,
