@@ -26,7 +26,7 @@ from vision.evidence import write_evidence
 from vision.gate import GateDecision, MotionGate
 from vision.regions import Box, detect_in_regions, hold_outside, plan_crops, zone_boxes
 from vision.rules.base import Rule, SnapshotRequest
-from vision.tracking import CameraTracker
+from vision.tracking import CameraTracker, preload_tracker
 from vision.zones import LineWatch, zone_membership
 
 log = logging.getLogger("vigil.vision")
@@ -80,6 +80,7 @@ class VisionEngine:
     def __init__(self, detector: Detector | None, vision: VisionSettings, cameras: Iterable[CameraSetup] = (),
                  data_dir: Path | None = None) -> None:
         self.detector, self.vision, self.data_dir = detector, vision, data_dir
+        preload_tracker()  # before any camera's threads run (see vision.tracking.preload_tracker)
         self._cameras: dict[int, _Camera] = {}
         self.inferences = 0  # detector calls
         self.detected_frames = 0  # frames that went through the detector

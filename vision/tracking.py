@@ -66,6 +66,14 @@ def _widen(boxes: np.ndarray, margin: float) -> np.ndarray:
     return np.stack((boxes[:, 0] - w, boxes[:, 1] - h, boxes[:, 2] + w, boxes[:, 3] + h), axis=1)
 
 
+def preload_tracker() -> None:
+    """Import the tracker (Ultralytics, and torch under it: 1.5 s in a quiet process) now. Imported by the first
+    camera while the pipeline's reader and detector threads already ran, the import's pure-Python work fought
+    them for the interpreter and took 80-100 s on this 2-core machine: the first camera analysed nothing
+    meanwhile (``vigil bench capacity``'s one-camera run took 99 s, 3 of them measured)."""
+    _rate_tracker_class()
+
+
 def _rate_tracker(args: SimpleNamespace) -> Any:
     return _rate_tracker_class()(args)
 

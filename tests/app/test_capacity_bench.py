@@ -61,15 +61,6 @@ def test_a_short_real_run_reports_cameras_frames_cpu_and_latency(tmp_path, monke
         assert row["dropped_share"] < 0.01 and row["analysed_fps"] > 0 and row["cpu_share"] > 0
 
 
-def test_recording_beside_the_cameras_is_refused_until_the_recorder_exists(tmp_path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("record") is not None:
-        pytest.skip("the recorder exists: --recording runs")
-    result = CliRunner().invoke(app, ["bench", "capacity", "--recording", "--json", str(tmp_path / "x.json")])
-    assert result.exit_code != 0 and "issue 15" in result.output
-
-
 def test_cameras_play_the_clip_from_different_points_so_their_busy_moments_do_not_coincide(tmp_path) -> None:
     import shutil
     import subprocess

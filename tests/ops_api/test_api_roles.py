@@ -230,7 +230,8 @@ OTHER_SITE_OBJECTS = [
     ("manager", "/api/sites/{site_b}/roster"), ("manager", "/api/sites/{site_b}/assignments"),
     ("manager", "/api/sites/{site_b}/ticket-mapping"), ("admin", "/api/sites/{site_b}/display-key"),
     ("operator", "/api/alarms/{alarm_b}"), ("operator", "/api/alarms/{alarm_b}/related"),
-    ("manager", "/api/alarms/{alarm_b}"), ("operator", "/api/pictures/stream?cameras={camera_a}&cameras={camera_b}"),
+    ("manager", "/api/alarms/{alarm_b}"),
+    ("operator", "/api/pictures/stream?cameras={camera_a}&cameras={camera_b}&seconds=1"),
 ]
 OTHER_SITE_FILTERS = [
     ("operator", "/api/events?site_id={site_b}"), ("operator", "/api/cameras?site_id={site_b}"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -40,7 +39,7 @@ def bench_capacity(
     max_cameras: Annotated[int, typer.Option("--max-cameras", min=1, max=256, help="Search no higher.")] = 64,
     model: Annotated[str | None, typer.Option("--model", help="Detector (default: vision.model).")] = None,
     recording: Annotated[bool, typer.Option("--recording", help="Record every camera's stream beside the "
-                                            "analysis (issue 15's recorder).")] = False,
+                                            "analysis (record/: one ffmpeg per camera).")] = False,
 ) -> None:
     """For counter cameras (the composed hall clip, 2 fps) and street cameras (vtest, 5 fps): the largest number
     of cameras this machine analyses at their rates with under 1 % of frames dropped over --minutes, with the
@@ -51,8 +50,6 @@ def bench_capacity(
     unknown = sorted(set(wanted) - set(PROFILES))
     if unknown:
         raise fail(f"--profile {unknown[0]!r}: one of {', '.join(PROFILES)}", ExitCode.USAGE)
-    if recording and importlib.util.find_spec("record") is None:
-        raise fail("--recording: the recorder (record/, issue 15) is not part of this build yet", ExitCode.NOT_BUILT)
     if "street" in wanted and not STREET_CLIP.is_file():
         raise fail(f"{STREET_CLIP}: no such file (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
 
@@ -79,7 +76,7 @@ def bench_capacity(
     notes = [f"model {vision.model} at imgsz {vision.imgsz} on {len(detectors)} x {type(detectors[0]).__name__}; "
              "dropped: analytics frames replaced in a camera's slot before vision took them; cpu_share: this "
              "process's CPU time over wall time x cores", "recording beside the cameras: "
-             + ("on" if recording else "off (--recording, once issue 15's recorder is built)")]
+             + ("on" if recording else "off (--recording records every camera)")]
     document = report("capacity", [{k: r[k] for k in columns} for r in rows], {}, None, columns, notes)
     if json_file is not None:
         document["profiles"] = rows
