@@ -186,34 +186,27 @@ class LiveHub:
         self._dispatch([("insert", row) for row in rows])
 
     def _dispatch(self, items: list[tuple[str, dict[str, Any]]]) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers)
         for op, row in items:
             if op == "insert":
                 self.last_seq = max(self.last_seq, int(row["seq"]))
-            self.last_message_at = time.time()
             self.metrics.live_messages.labels(row["type"]).inc()
-            message = {"kind": "event", "op": op, "row": row}
-            for sub in subscribers:
-                if sub.events and sub.sees(row["site_id"]):
-                    sub.loop.call_soon_threadsafe(sub.push, message)
-            for callback in self._listeners:
-                try:
-                    callback(op, row)
-                except Exception:  # an outbound failure must not stop the stream
-                    log.exception("live events: listener failed")
+        self._fan_out("event", items, self._listeners)
 
     def _dispatch_alarms(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        self._fan_out("alarm", items, self._alarm_listeners)
+
+    def _fan_out(self, kind: str, items: list[tuple[str, dict[str, Any]]], listeners: list[Any]) -> None:
+        """Each item to the subscribers of ``kind`` ("event" or "alarm") who see its site, then to the listeners."""
         with self._lock:
             subscribers = list(self._subscribers)
         for op, row in items:
             self.last_message_at = time.time()
-            message = {"kind": "alarm", "op": op, "row": row}
+            message = {"kind": kind, "op": op, "row": row}
             for sub in subscribers:
-                if sub.alarms and sub.sees(row["site_id"]):
+                if (sub.events if kind == "event" else sub.alarms) and sub.sees(row["site_id"]):
                     sub.loop.call_soon_threadsafe(sub.push, message)
-            for callback in self._alarm_listeners:
+            for callback in listeners:
                 try:
                     callback(op, row)
                 except Exception:  # an outbound failure must not stop the stream
-                    log.exception("live alarms: listener failed")
+                    log.exception("live %ss: listener failed", kind)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from ops_api.errors import problem
+from ops_api.errors import ApiError, problem
 
 log = logging.getLogger("vigil.api")
 
@@ -62,3 +62,17 @@ async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
                 request.url.path, request.scope.get("vigil.request_id", "-"), exc, exc_info=exc)
     return JSONResponse({"detail": [problem("(request)", "a value in the request is out of range",
                                             "value_out_of_range")]}, status_code=422)
+
+
+def list_window(tz: Any, since: datetime | None, until: datetime | None,
+                types: list[str] | None) -> tuple[datetime | None, datetime | None]:
+    """A list's ``since``/``until`` (a time without an offset is in ``tz``, the database's time zone, as
+    PostgreSQL itself would read it) and its event type names checked: a 422 naming the parameter otherwise."""
+    since, until = (t.replace(tzinfo=tz) if t and t.tzinfo is None else t for t in (since, until))
+    if since and until and since >= until:
+        raise ApiError(422, "query.until", "must be after since", code="until_not_after_since")
+    for name in types or ():
+        if not name or len(name) > 64:
+            raise ApiError(422, "query.type", "must be an event type name (1-64 characters)", code="invalid_event_type",
+                           params={"max_length": 64})
+    return since, until

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem, not_found
-from ops_api.params import Moment
+from ops_api.params import Moment, list_window
 from ops_api.roles import Principal
 from ops_api.routers.events import AssignBody, NoteBody, NoteOut, StepBody, check_assignee
 from ops_api.schemas import AlarmOut, EventOut, Page, StrictModel
@@ -93,13 +93,7 @@ async def alarm_filter(*, state: Literal["open", "resolved", "all"] = "open",
                        status: Annotated[list[Status] | None, Query()] = None,
                        urgent: Annotated[bool, Query(description="Only escalated and unacknowledged.")] = False,
                        since: Moment | None = None, until: Moment | None = None, conn: Conn) -> AlarmFilter:
-    since, until = (t.replace(tzinfo=conn.info.timezone) if t and t.tzinfo is None else t for t in (since, until))
-    if since and until and since >= until:
-        raise ApiError(422, "query.until", "must be after since", code="until_not_after_since")
-    for name in type or ():
-        if not name or len(name) > 64:
-            raise ApiError(422, "query.type", "must be an event type name (1-64 characters)", code="invalid_event_type",
-                           params={"max_length": 64})
+    since, until = list_window(conn.info.timezone, since, until, type)
     return AlarmFilter(state=state, site_ids=site_id, camera_ids=None if camera_id is None else [camera_id],
                        types=type or None, priorities=priority or None, statuses=status or None, urgent_only=urgent,
                        since=since, until=until)

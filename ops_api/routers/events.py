@@ -16,7 +16,7 @@ from core import media
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem, not_found
-from ops_api.params import Moment
+from ops_api.params import Moment, list_window
 from ops_api.roles import Principal
 from ops_api.schemas import EventOut, Page, StrictModel
 from store import event_steps
@@ -70,14 +70,7 @@ async def event_filter(*, since: Moment | None = None, until: Moment | None = No
                        status: Annotated[list[Status] | None, Query()] = None,
                        open: Annotated[bool, Query(description="Only events the rule still holds open.")] = False,
                        conn: Conn) -> EventFilter:
-    # A time without an offset is the database's time zone, as PostgreSQL itself would read it.
-    since, until = (t.replace(tzinfo=conn.info.timezone) if t and t.tzinfo is None else t for t in (since, until))
-    if since and until and since >= until:
-        raise ApiError(422, "query.until", "must be after since", code="until_not_after_since")
-    for name in type or ():
-        if not name or len(name) > 64:
-            raise ApiError(422, "query.type", "must be an event type name (1-64 characters)", code="invalid_event_type",
-                           params={"max_length": 64})
+    since, until = list_window(conn.info.timezone, since, until, type)
     return EventFilter(since=since, until=until, site_ids=site_id,
                        camera_ids=None if camera_id is None else [camera_id],
                        counter_ids=None if counter_id is None else [counter_id],
