@@ -163,7 +163,8 @@ def _audits(conn: psycopg.Connection, site: dict[str, Any], days: Sequence[date]
         out[day] = [_audit(*found_row, day, minutes_open) for found_row in zip(day_rows, presence, queue, strict=True)]
     _link_events(conn, [(a, start) for (start, _), day in zip(bounds, days, strict=True) for a in out[day]])
     for (start, end), day in zip(bounds, days, strict=True):
-        _ticket_figures(conn, site["id"], out[day], start, end)
+        if any(a.tickets_called for a in out[day]):  # a day no counter called a ticket costs no more queries
+            _ticket_figures(conn, site["id"], out[day], start, end)
     return out
 
 
