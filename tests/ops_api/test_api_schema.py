@@ -53,4 +53,13 @@ def test_fuzzing_the_schema_finds_no_server_errors(served_api: ServedApi, tmp_pa
     output = result.stdout + result.stderr
     (tmp_path / "schemathesis.log").write_text(output)
     Path(os.environ.get("VIGIL_SCHEMATHESIS_LOG", "/dev/null")).write_text(output)
-    assert result.returncode == 0, output[-6000:]
+    assert result.returncode == 0, failures_first(output)
+
+
+def failures_first(output: str) -> str:
+    """Schemathesis's failures (the request, the response and a curl line) before its long list of warnings,
+    so that a CI log cut to its tail still names the operation that failed."""
+    start = output.find("= FAILURES =")
+    end = output.find("= WARNINGS =", start) if start >= 0 else -1
+    failures = output[start:end if end > start else None][:5000] if start >= 0 else ""
+    return failures + "\n[...]\n" + output[-1500:]
