@@ -3,12 +3,14 @@ column headers by default and English on request.
 
 Every text cell goes through ``inert``: a name such as ``=HYPERLINK(...)`` or ``@SUM(...)`` (a site, camera,
 counter or officer is named by people) would otherwise be a live formula when the file is opened in a
-spreadsheet. Numbers stay numbers."""
+spreadsheet, and control characters pasted into a name (which an XLSX file cannot hold: openpyxl refuses the
+whole workbook) are dropped. Numbers stay numbers."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -45,14 +47,17 @@ def headers(columns: Sequence[Column], lang: str) -> list[str]:
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# C0 controls but tab, line feed and carriage return: XML 1.0, hence XLSX, has no way to write them.
+UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def inert(value: Any) -> Any:
-    """A text that a spreadsheet would read as a formula, with a single quote in front (OWASP's advice for CSV
-    injection); anything else as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """A text without control characters and, where a spreadsheet would read it as a formula, with a single
+    quote in front (OWASP's advice for CSV injection); anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    value = UNWRITABLE.sub("", value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _cell(value: Any) -> Any:

@@ -159,3 +159,18 @@ def test_only_text_that_a_spreadsheet_would_run_is_changed() -> None:
     assert [inert(v) for v in ("\t=1+1", "\r=1", "-", "Nguyễn Văn A", "2026-11-16", "a=b")] == [
         "'\t=1+1", "'\r=1", "'-", "Nguyễn Văn A", "2026-11-16", "a=b"]
     assert [inert(v) for v in (-3, -2.5, 0, None)] == [-3, -2.5, 0, None]
+
+
+def test_a_name_with_a_pasted_control_character_still_exports_as_a_workbook(api: ApiHarness) -> None:
+    # Names are typed, or pasted from other systems, by people: a control character (here a vertical tab and a
+    # NUL-like \x01) cannot be written to XLSX, and openpyxl refused the whole workbook (a 500 found by fuzzing).
+    site, counter = arrange_counter_day(api)
+    manager = api.user("manager")
+    api.conn.execute("UPDATE counters SET officer = %s WHERE id = %s", ("Trần\x0b Thị\x01 B", counter))
+    for name, params in {"counter-audit": {"site_id": site, "date_from": DAY.isoformat()}, "events": {}}.items():
+        answer = api.client.get(f"/api/exports/{name}", params={**params, "format": "xlsx"}, headers=manager.headers)
+        assert answer.status_code == 200, (name, answer.text)
+        load_workbook(io.BytesIO(answer.content))
+    audit = load_workbook(io.BytesIO(api.client.get("/api/exports/counter-audit", params={
+        "site_id": site, "date_from": DAY.isoformat(), "format": "xlsx"}, headers=manager.headers).content)).active
+    assert "Trần Thị B" in [cell.value for row in audit.iter_rows(min_row=2) for cell in row]
