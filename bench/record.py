@@ -27,6 +27,7 @@ from typing import Any
 
 from bench.ingest import BenchServer
 from bench.playback import PlaybackApi
+from bench.store import free_port
 
 log = logging.getLogger("vigil.bench.record")
 Say = Callable[[str], None]
@@ -97,11 +98,11 @@ def measure(settings: Any, main: Path, sub: Path, cameras: int, seconds: float, 
 
     folder = Path(tempfile.mkdtemp(prefix="vigil-bench-record-"))
     folder.chmod(0o755)  # the cluster runs as 'postgres'
-    cluster = EmbeddedPostgres(folder / "db", port=_free_port())
+    cluster = EmbeddedPostgres(folder / "db", port=free_port())
     server = _Server(main, sub, cameras, port)
     cluster.start()
     server.start()
-    api = PlaybackApi(cluster.url, folder, _free_port()) if playback else None
+    api = PlaybackApi(cluster.url, folder, free_port()) if playback else None
     try:
         with connect(cluster.url) as conn:
             migrate(conn)
@@ -238,10 +239,3 @@ def run_bench(settings: Any, variants: dict[str, tuple[Path, Path]], counts: Seq
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

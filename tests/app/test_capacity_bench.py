@@ -47,16 +47,19 @@ FOOTAGE = ROOT / "var" / "footage" / "vtest.mp4"
 @pytest.mark.slow
 @pytest.mark.skipif(not FOOTAGE.is_file() or not (MODELS / "yolov3-tiny.weights").is_file(),
                     reason="footage or yolov3-tiny missing (run scripts/setup.sh)")
-def test_a_short_real_run_reports_cameras_frames_cpu_and_latency(tmp_path, monkeypatch) -> None:
+def test_a_short_real_run_reports_cameras_frames_cpu_and_latency_with_the_camera_recorded(
+        tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)  # the street clip is var/footage/vtest.mp4
     out = tmp_path / "capacity.json"
     result = CliRunner().invoke(app, ["bench", "capacity", "--profile", "street", "--minutes", "0.1", "--probe-s",
-                                      "3", "--start", "1", "--max-cameras", "1", "--json", str(out)],
+                                      "3", "--start", "1", "--max-cameras", "1", "--recording", "--json", str(out)],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     [row] = json.loads(out.read_text())["profiles"]
     assert row["profile"] == "street" and row["fps_per_camera"] == 5
     assert row["trials"] and all(t["offered"] > 0 for t in row["trials"])  # frames were offered and counted
+    # the camera was recorded (ffmpeg closing 2-second segments) through every trial, its CPU counted apart
+    assert all(t["recorders"] == 1 and t["segments"] >= 1 and t["recorder_cpu_share"] > 0 for t in row["trials"])
     if row["cameras"]:
         assert row["dropped_share"] < 0.01 and row["analysed_fps"] > 0 and row["cpu_share"] > 0
 

@@ -69,14 +69,19 @@ def bench_capacity(
         chosen = _profile(settings, detectors[0], name) if name == "counter" else _street(settings)
         say(f"{name}: {chosen.clip.name} at {chosen.fps:g} fps per camera, {len(detectors)} detector(s) "
             f"{type(detectors[0]).__name__}; probes of {probe_s:g} s, the best held {minutes:g} min")
-        best, trials = search(_runner(settings, detectors, chosen), minutes, probe_s, start, max_cameras, say)
+        run = _runner(settings, detectors, chosen, recording)
+        best, trials = search(run, minutes, probe_s, start, max_cameras, say)
         rows.append(summarise(chosen, best, trials))
     columns = ["profile", "cameras", "fps_per_camera", "analysed_fps", "dropped_share", "cpu_share",
                "p95_frame_to_result_ms", "p95_frame_to_event_ms", "window_s"]
+    if recording:
+        columns += ["recorders", "recorder_cpu_share", "camera_server_cpu_share"]
     notes = [f"model {vision.model} at imgsz {vision.imgsz} on {len(detectors)} x {type(detectors[0]).__name__}; "
              "dropped: analytics frames replaced in a camera's slot before vision took them; cpu_share: this "
              "process's CPU time over wall time x cores", "recording beside the cameras: "
-             + ("on" if recording else "off (--recording records every camera)")]
+             + ("on: one ffmpeg per camera (record/'s RecorderPool) from an RTSP server playing the clip; "
+                "recorder_cpu_share: those ffmpeg processes, camera_server_cpu_share: the RTSP server standing in "
+                "for the cameras, each of all cores" if recording else "off (--recording records every camera)")]
     document = report("capacity", [{k: r[k] for k in columns} for r in rows], {}, None, columns, notes)
     if json_file is not None:
         document["profiles"] = rows
@@ -85,10 +90,11 @@ def bench_capacity(
         typer.echo(f"wrote {json_file}")
 
 
-def _runner(settings: Settings, detectors: list[Detector], chosen: Profile):  # type: ignore[no-untyped-def]
+def _runner(settings: Settings, detectors: list[Detector], chosen: Profile, recording: bool):  # type: ignore[no-untyped-def]
     from bench.capacity import trial
 
-    return lambda cameras, seconds, kind: trial(settings, detectors, chosen, cameras, seconds, kind=kind)
+    return lambda cameras, seconds, kind: trial(settings, detectors, chosen, cameras, seconds, kind=kind,
+                                                recording=recording)
 
 
 def _profile(settings: Settings, detector: Detector, name: str) -> Profile:
