@@ -6,6 +6,11 @@ soak samples the process (resident memory, threads, open files), ingest (analyti
 vision, frames dropped because vision had not taken the previous one), vision (frame-to-result latency,
 and frame-to-event latency for results that carry an event) and the store writer (memory-queue depth,
 spooled rows). A worker that dies is restarted and counted, as the supervisor would.
+
+With ``recording`` the cameras are RTSP streams of the same footage (the GStreamer RTSP server,
+``tools/rtsp_server.py``, standing in for them) and the worker also records each one as ``vigil worker`` does
+(its RecorderPool: one ffmpeg per camera, segments indexed in the cluster), so the recorder's memory is in the
+worker's too.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from bench.store import free_port
 
 if TYPE_CHECKING:
     from vigil.worker import Worker
@@ -133,8 +140,10 @@ def process_sample() -> dict[str, float]:
             "fds": len(os.listdir("/proc/self/fd"))}
 
 
-def seed_cameras(conn: Any, footage: Sequence[Path], cameras: int, fps: float) -> list[int]:
-    """A street site with ``cameras`` file cameras (footage in turn), each watching its lower half."""
+def seed_cameras(conn: Any, footage: Sequence[Path], cameras: int, fps: float,
+                 stream_of: Callable[[int], str] | None = None) -> list[int]:
+    """A street site with ``cameras`` file cameras (footage in turn), each watching its lower half; with
+    ``stream_of`` (camera number from 1 -> RTSP URL) network cameras of that footage instead, recorded."""
     from cameras.geometry import make_zone
     from cameras.models import CameraRecord, SiteKind, SiteRecord, SourceKind
     from store import registry
@@ -143,9 +152,11 @@ def seed_cameras(conn: Any, footage: Sequence[Path], cameras: int, fps: float) -
     ids = []
     for number in range(cameras):
         clip = footage[number % len(footage)]
+        kind, uri = (SourceKind.FILE, str(clip.resolve())) if stream_of is None \
+            else (SourceKind.RTSP, stream_of(number + 1))
         camera = registry.save_camera(conn, CameraRecord(
-            site_id=site.id or 0, name=f"soak-{number + 1:02d}", source_kind=SourceKind.FILE,
-            main_uri=str(clip.resolve()), analytics_fps=fps))
+            site_id=site.id or 0, name=f"soak-{number + 1:02d}", source_kind=kind, main_uri=uri,
+            analytics_fps=fps))
         # People and vehicles cross the lower half of both clips all the time: intrusion events flow.
         registry.save_zone(conn, camera.id or 0, make_zone("lower", "restricted",
                                                            [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]))
@@ -160,7 +171,7 @@ class SoakRun:
 
 
 def run_soak(settings: Any, minutes: float, footage: Sequence[Path], cameras: int = 16, fps: float = 2.0,
-             sample_s: float = 30.0, say: Say = print, trace: Any = None) -> SoakRun:
+             sample_s: float = 30.0, say: Say = print, trace: Any = None, recording: bool = False) -> SoakRun:
     """Run the worker on ``cameras`` file cameras for ``minutes``; sample every ``sample_s`` seconds.
 
     With ``trace`` (a started :class:`bench.memtrace.MemoryTrace`) every sample also records the traced
@@ -172,12 +183,20 @@ def run_soak(settings: Any, minutes: float, footage: Sequence[Path], cameras: in
 
     folder = Path(tempfile.mkdtemp(prefix="vigil-bench-soak-"))
     folder.chmod(0o755)  # the cluster runs as 'postgres'
-    cluster = EmbeddedPostgres(folder / "db", port=_free_port())
+    cluster = EmbeddedPostgres(folder / "db", port=free_port())
+    server = None
+    if recording:
+        from bench.ingest import BenchServer
+
+        server = BenchServer(footage[0], 0, free_port())
+        server.args += [a for n in range(1, cameras + 1)
+                        for a in ("--mount", f"/cam{n}={footage[(n - 1) % len(footage)].resolve()}")]
+        server.start()
     cluster.start()
     try:
         with connect(cluster.url) as conn:
             migrate(conn)
-            seed_cameras(conn, footage, cameras, fps)
+            seed_cameras(conn, footage, cameras, fps, server.url if server is not None else None)
         # One process: the soak reads the readers' slots and measures one process's memory; with camera
         # processes (the GPU hosts' default) the cameras' state would live in children it does not see.
         run_settings = settings.model_copy(update={
@@ -186,16 +205,11 @@ def run_soak(settings: Any, minutes: float, footage: Sequence[Path], cameras: in
         run_settings.data_dir.mkdir(parents=True, exist_ok=True)
         return _soak(run_settings, cluster.url, minutes, sample_s, cameras, fps, say, trace)
     finally:
+        if server is not None:
+            server.kill()
         cluster.stop(mode="immediate")
         shutil.rmtree(folder, ignore_errors=True)
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int, fps: float, say: Say,
@@ -266,7 +280,9 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
         memory.update(trace.growth())
     with connect(url) as conn:
         stored = {table: conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
-                  for table in ("events", "observations", "camera_health")}
+                  for table in ("events", "observations", "camera_health", "recording_segments")}
+        recorded = conn.execute("SELECT count(DISTINCT camera_id) AS cameras, coalesce(sum(bytes), 0)::bigint AS bytes"
+                                " FROM recording_segments").fetchone()
     last = rows[-1] if rows else {"frames_offered": 0, "frames_analysed": 0, "frames_dropped": 0}
     # Counted while the worker still ran: a stopped worker has removed its readers (and their counters).
     delivered, taken, dropped = last["frames_offered"], last["frames_analysed"], last["frames_dropped"]
@@ -293,6 +309,8 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
         "worker_restarts": restarts, "worker_failures": failures[:5],
         "stored_events": stored["events"], "stored_observations": stored["observations"],
         "stored_health_rows": stored["camera_health"],
+        "recorded_cameras": recorded["cameras"], "recorded_segments": stored["recording_segments"],
+        "recorded_mb": round(recorded["bytes"] / 1e6, 1),
         "load_average_start": round(load_start[0], 2), "load_average_end": round(os.getloadavg()[0], 2),
     }
     if memory:

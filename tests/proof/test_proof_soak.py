@@ -24,14 +24,14 @@ def test_memory_growth_is_the_least_squares_slope_per_hour() -> None:
 
 
 @pytest.mark.slow
-def test_a_short_soak_reports_every_figure(tmp_path: Path) -> None:
+def test_a_short_soak_of_recorded_cameras_reports_every_figure(tmp_path: Path) -> None:
     if not VTEST.is_file():
         pytest.skip("var/footage/vtest.mp4 missing (run scripts/setup.sh)")
     out = tmp_path / "soak.json"
     env = {**os.environ, "VIGIL_MODELS_DIR": str(MODELS), "YOLO_OFFLINE": "1"}
     run = subprocess.run([sys.executable, "-m", "vigil", "bench", "soak", "--minutes", "0.5", "--cameras", "2",
-                          "--sample-s", "5", "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=240)
+                          "--sample-s", "5", "--recording", "--json", str(out)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-2000:]
     document = json.loads(out.read_text())
     summary = document["summary"]
@@ -40,6 +40,8 @@ def test_a_short_soak_reports_every_figure(tmp_path: Path) -> None:
                 "p95_frame_to_result_ms", "p95_frame_to_event_ms", "writer_queue_rows_max", "rss_end_mb"):
         assert key in summary
     assert len(document["rows"]) >= 3 and "memory_growth_mb_per_hour" in run.stdout
+    # both RTSP cameras were recorded by the worker beside their analysis, 2-second segments indexed
+    assert summary["recorded_cameras"] == 2 and summary["recorded_segments"] >= 4 and summary["recorded_mb"] > 0
 
 
 def _keep_rows(kept: list[str], n: int) -> None:

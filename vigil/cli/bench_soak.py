@@ -32,6 +32,9 @@ def bench_soak(
         "the warm-up to the end, and the RSS that malloc_trim gives back.")] = False,
     trace_frames: Annotated[int, typer.Option("--tracemalloc-frames", min=1, max=64,
                                               help="Call-stack depth kept per allocation.")] = 8,
+    recording: Annotated[bool, typer.Option(
+        "--recording", help="The cameras are RTSP streams of the footage (the GStreamer RTSP server) and the "
+        "worker also records each one (one ffmpeg per camera, segments indexed), as `vigil worker` does.")] = False,
 ) -> None:
     """The real vision worker (leases, readers, detector, rules, store writer) on N looping file cameras
     against a private embedded PostgreSQL for N minutes: memory growth per hour, frames dropped, p95
@@ -48,7 +51,8 @@ def bench_soak(
 
     logging.getLogger("vigil.worker").setLevel(logging.WARNING)  # one line per camera start is noise here
     say = lambda line: typer.echo(line, err=True)  # noqa: E731
-    say(f"soak: {cameras} file cameras at {fps:g} fps for {minutes:g} min, a sample every {sample_s:g} s ...")
+    kind = "RTSP cameras, recorded," if recording else "file cameras"
+    say(f"soak: {cameras} {kind} at {fps:g} fps for {minutes:g} min, a sample every {sample_s:g} s ...")
     trace = None
     if trace_memory:
         from bench.memtrace import MemoryTrace
@@ -56,7 +60,7 @@ def bench_soak(
         trace = MemoryTrace(trace_frames).start()
     try:
         run = run_soak(settings, minutes, clips, cameras=cameras, fps=fps, sample_s=min(sample_s, minutes * 30),
-                       say=say, trace=trace)
+                       say=say, trace=trace, recording=recording)
     except EmbeddedPostgresError as exc:
         raise fail(str(exc), ExitCode.DATABASE) from None
     except ModelError as exc:
@@ -67,7 +71,10 @@ def bench_soak(
              "memory_growth_mb_per_hour: least-squares slope of resident memory after the warm-up "
              "(the first fifth of the run, at least a minute); _robust: the Theil-Sen slope of the same samples "
              "(median of pairwise slopes), which transient spikes of a few samples hardly move",
-             "the worker runs in one process (vision.camera_processes 0) so all its memory is measured"]
+             "the worker runs in one process (vision.camera_processes 0) so all its memory is measured",
+             "recording: " + ("on (RTSP cameras from the GStreamer RTSP server, one ffmpeg recorder per camera in "
+                              "the worker's RecorderPool; recorded_*: the segment index at the end)" if recording
+                              else "off (--recording records every camera)")]
     if trace_memory:
         notes.append("--tracemalloc: python_heap is what tracemalloc traces (Python objects and numpy buffers); "
                      "malloc_in_use/free are glibc mallinfo2 over all arenas; a growing Python heap is a Python "
