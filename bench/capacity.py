@@ -196,7 +196,7 @@ class _Recorders:
         live = [s for s in self.pool.status() if s.state == "recording" and s.pid is not None]
         ffmpeg = {s.pid: c for s in live if (c := cpu(s.pid)) is not None}
         return _RecorderSample(len(live), self.index.segments if self.index else 0, ffmpeg,
-                               cpu(self.server_pid) or 0.0 if self.server_pid else 0.0)
+                               (cpu(self.server_pid) or 0.0) if self.server_pid else 0.0)
 
 
 class _CountingIndex:
