@@ -221,6 +221,9 @@ class CameraRecorder:
             return []
         marker = f"-{self.run_id}-"
         found = []
+        # Only names still in ffmpeg's sliding live playlist can come back: forget the rest (a run of days would
+        # otherwise keep every segment name it ever indexed; the soak found it growing).
+        self._indexed &= {entry.uri for entry in playlist.entries}
         for entry in playlist.entries:
             if marker not in entry.uri or entry.uri in self._indexed:
                 continue
