@@ -225,9 +225,7 @@ def _recorded(settings: Settings, profile: Profile, cameras: int) -> Iterator[_R
     from record.recorder import RecordingSpec
 
     folder = Path(tempfile.mkdtemp(prefix="vigil-bench-capacity-"))
-    server = BenchServer(profile.clip, 0, free_port())
-    for number in range(1, cameras + 1):
-        server.args += ["--mount", f"/cam{number}={profile.clip_of(number)}"]
+    server = BenchServer.of_clips([profile.clip_of(number) for number in range(1, cameras + 1)], free_port())
     index = _CountingIndex()
     server.start()
     try:

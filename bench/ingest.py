@@ -33,6 +33,13 @@ class BenchServer:
         self.port = port
         self.process: subprocess.Popen[str] | None = None
 
+    @classmethod
+    def of_clips(cls, clips: list[Path], port: int) -> BenchServer:
+        """One mount per clip: ``/cam1`` plays the first, ``/cam2`` the second, ..."""
+        server = cls(clips[0], 0, port)
+        server.args += [a for i, clip in enumerate(clips, 1) for a in ("--mount", f"/cam{i}={clip}")]
+        return server
+
     def start(self, timeout_s: float = 20.0) -> None:
         self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.monotonic() + timeout_s

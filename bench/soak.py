@@ -188,9 +188,7 @@ def run_soak(settings: Any, minutes: float, footage: Sequence[Path], cameras: in
     if recording:
         from bench.ingest import BenchServer
 
-        server = BenchServer(footage[0], 0, free_port())
-        server.args += [a for n in range(1, cameras + 1)
-                        for a in ("--mount", f"/cam{n}={footage[(n - 1) % len(footage)].resolve()}")]
+        server = BenchServer.of_clips([footage[n % len(footage)].resolve() for n in range(cameras)], free_port())
         server.start()
     cluster.start()
     try:
@@ -209,7 +207,6 @@ def run_soak(settings: Any, minutes: float, footage: Sequence[Path], cameras: in
             server.kill()
         cluster.stop(mode="immediate")
         shutil.rmtree(folder, ignore_errors=True)
-
 
 
 def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int, fps: float, say: Say,
