@@ -18,6 +18,7 @@ The reader turns them into ``camera_tamper`` events with a snapshot. Cheap: ever
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import cv2
@@ -25,6 +26,7 @@ import numpy as np
 
 KINDS = ("blackout", "frozen", "defocus", "moved")
 SIZE = (160, 120)
+SHARPNESS_SAMPLES = 64  # the reference is the median of at most this many learning frames
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class TamperDetector:
         self._prev: np.ndarray | None = None
         self._prev_fine: np.ndarray | None = None
         self._first_t: float | None = None
+        self._last_t: float | None = None
         self._last_motion_t: float | None = None
-        self._sharp_samples: list[float] = []
+        self._sharp_samples: deque[float] = deque(maxlen=SHARPNESS_SAMPLES)
         self._sharp_ref: float | None = None
         self._background: np.ndarray | None = None
         self._reference: np.ndarray | None = None
@@ -80,6 +83,9 @@ class TamperDetector:
             return []
         cfg = self.config
         gray = cv2.cvtColor(cv2.resize(image, SIZE, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        if self._last_t is not None and t < self._last_t:
+            self._restart_clock(t)
+        self._last_t = t
         if self._first_t is None:
             self._first_t = t
         learned = t - self._first_t >= cfg.learn_s
@@ -120,6 +126,15 @@ class TamperDetector:
                     changes.append(TamperChange(kind, False, t, self._details(kind)))
         self._prev = gray
         return changes
+
+    def _restart_clock(self, t: float) -> None:
+        """Time went back (a looped file, a stream whose first frame had no timestamp, a camera clock reset):
+        every duration measured so far restarts at ``t``, so learning and the hold times keep counting."""
+        if self._sharp_ref is None:
+            self._first_t = t
+        self._since = dict.fromkeys(self._since, t)
+        if self._last_motion_t is not None:
+            self._last_motion_t = t
 
     def _repeat(self, fine: np.ndarray) -> float | None:
         """Share of (half-resolution) pixels that changed by more than 2 levels since the previous frame."""

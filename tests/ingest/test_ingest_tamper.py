@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,14 @@ from cameras.models import CameraSource
 from core.settings import IngestSettings
 from core.types import Event, EventType
 from ingest.reader import CameraReader
-from tests.support.rtsp import footage
+from tests.support.rtsp import RtspServer, footage
 
 # Each clip: 8 s of the normal scene, then the fault (ffmpeg filters on the real footage).
 FAULTS = {
     "plain": ("-t", "30", "-vf", "null"),
     "blackout": ("-t", "20", "-vf", "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='gte(t,8)'"),
     "defocus": ("-t", "20", "-vf", "gblur=sigma=12:enable='gte(t,8)'"),
+    "defocus-late": ("-t", "24", "-vf", "gblur=sigma=12:enable='gte(t,12)'"),  # served over RTSP
     "frozen": ("-t", "25", "-vf", "loop=loop=170:size=1:start=80,setpts=N/10/TB"),
     "moved": ("-t", "30", "-filter_complex",
               "[0]split[a][b];[b]crop=iw-150:ih-110:150:110,scale=768:576[s];[a][s]overlay=enable='gte(t,8)'"),
@@ -80,3 +82,19 @@ def test_a_tamper_picture_lies_with_the_cameras_other_evidence_of_that_day(clips
     crowd = Event(EventType.CROWD, 9, opened.start, Severity.LOW)
     rule_picture = write_evidence(tmp_path, crowd, np.zeros((72, 96, 3), np.uint8), Detections.empty())
     assert rule_picture.parent == Path(opened.evidence_path or "").parent
+
+
+def test_a_network_camera_learns_its_view_and_raises_defocus(clips: dict[str, Path], tmp_path: Path,
+                                                            rtsp_server_factory: Callable[..., RtspServer]) -> None:
+    """An RTSP stream's first frame carries no timestamp, so the reader times it by the monotonic clock and
+    the next frames by the stream: time goes back. The detector must still finish learning the view, or
+    defocus and moved-camera alarms never come on any network camera (and its learning samples grow)."""
+    server = rtsp_server_factory({"/cam1": str(clips["defocus-late"])})
+    events: list[Event] = []
+    camera = CameraSource.from_rtsp(9, server.url())
+    with CameraReader(camera, SETTINGS, on_event=events.append, data_dir=tmp_path):
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not any(e.type == EventType.CAMERA_TAMPER for e in events):
+            time.sleep(0.1)
+    kinds = {e.attributes["kind"] for e in events if e.type == EventType.CAMERA_TAMPER}
+    assert kinds == {"defocus"}, f"a blurred network camera raised {kinds or 'nothing'}"
