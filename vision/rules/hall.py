@@ -16,13 +16,15 @@
 
 Identities survive track breaks (``identity.py``: ``reassoc_gap_s`` = 30, ``reassoc_distance`` = 0.06), so
 a wait does not restart when the tracker loses someone: people sitting in a hall stay put, and a detector
-can miss someone half hidden by their neighbours for tens of seconds. A newcomer at a counter who was never
-seen queueing takes over the wait of the queueing citizen the tracker lost most recently (the walk from a
-seat to the desk is where trackers lose people); and citizens are served in the order they came
-(``_take_turn``), so identities swapped between neighbours in a long queue do not swap their waits. A citizen
-lost for less than ``queue_hold_s`` (3) still counts in the queue where they were last seen. Thresholds come
-from the counters' zones and the queue zones (``thresholds`` mapping), then the ``thresholds`` argument, then
-these defaults.
+can miss someone half hidden by their neighbours for tens of seconds. Queue entries, turns and long waits are
+kept by ``waits.Queues``: a newcomer at a counter who was never seen queueing takes over the wait of the
+queueing citizen the tracker lost most recently (the walk from a seat to the desk is where trackers lose
+people), citizens are served in the order they came, and a waiting citizen lost for good leaves their entry
+for whoever is found again standing in the queue, so identities swapped or lost in a long queue do not move
+the waits (an entry left behind lapses after ``lost_entry_s`` = 600, or once the queues stood empty for
+``reassoc_gap_s``). A citizen lost for less than ``queue_hold_s`` (3) still counts in the queue where they were
+last seen. Thresholds come from the counters' zones and the queue zones (``thresholds`` mapping), then the
+``thresholds`` argument, then these defaults.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from core.types import Event, EventType, Observation, Severity, Track
 from .base import AlwaysOpen, IncidentLatch, OpenHours, RuleOutput, anchor_point, emit, live_tracks, setting
 from .counter import COUNTER_DEFAULTS, CounterSpec, OfficerPresence, ServiceDesk
 from .identity import Identities, Identity
+from .waits import Queues
 
 HALL_DEFAULTS: dict[str, float] = {
     **COUNTER_DEFAULTS,
@@ -51,6 +54,7 @@ HALL_DEFAULTS: dict[str, float] = {
     "cooldown_s": 60.0,
     "reassoc_gap_s": 30.0,
     "reassoc_distance": 0.06,
+    "lost_entry_s": 600.0,
 }
 
 
@@ -66,6 +70,8 @@ class _Counter:
         self.absence = IncidentLatch(setting(t, "absence_min_s", 300.0),
                                      update_every_s=setting(t, "update_every_s", 30))
         self.last_sample: datetime | None = None  # time of the last periodic presence observation
+        self.turn_of: int | None = None  # the citizen of the session last started
+        self.taken: tuple[int, datetime] | None = None  # the queue entry that session took (``Queues.settle_turn``)
         self.unattended = IncidentLatch(setting(t, "unattended_hold_s", 60.0), clear_s=5.0,
                                         cooldown_s=setting(t, "cooldown_s", 60.0),
                                         update_every_s=setting(t, "update_every_s", 30))
@@ -94,10 +100,10 @@ class HallRule:
         self.observe_every_s = setting(hall, "observe_every_s", 10)
         self.queue_hold_s = setting(hall, "queue_hold_s", 3)
         self.long_wait_s = setting(hall, "long_wait_s", 900)
-        self.queue_enter: dict[int, datetime] = {}  # citizen identity -> first entry into a queue zone
-        self.arrived: dict[int, datetime] = {}  # citizen identity -> first confirmed arrival at a counter
-        self.queue_last: dict[int, tuple[str, float]] = {}  # identity -> (queue zone, last time seen in it)
-        self.long_waits: dict[int, IncidentLatch] = {}
+        update_every_s = setting(hall, "update_every_s", 30)
+        self.queues = Queues(self.queue_zones, self.identities, self.queue_hold_s,
+                             lambda: IncidentLatch(self.long_wait_s, update_every_s=update_every_s),
+                             setting(hall, "lost_entry_s", 600))
         self.overcrowded = IncidentLatch(setting(hall, "overcrowded_hold_s", 30), clear_s=10.0,
                                          cooldown_s=setting(hall, "cooldown_s", 60),
                                          update_every_s=setting(hall, "update_every_s", 30))
@@ -105,7 +111,20 @@ class HallRule:
         self._hall_samples: list[int] = []
         self._last_observed: datetime | None = None
         self._open_since: datetime | None = None
-        self.queue_lengths: dict[str, int] = {z.name: 0 for z in self.queue_zones}
+
+    @property
+    def queue_enter(self) -> dict[int, datetime]:
+        """Waiting citizen (identity, or a lost one's entry: < 0) -> first entry into a queue zone."""
+        return self.queues.enter
+
+    @property
+    def arrived(self) -> dict[int, datetime]:
+        """Citizen identity -> first confirmed arrival at a counter."""
+        return self.queues.arrived
+
+    @property
+    def queue_lengths(self) -> dict[str, int]:
+        return self.queues.lengths
 
     # -- the frame --------------------------------------------------------------------------------------
     def update(self, tracks: Sequence[Track], now: datetime) -> RuleOutput:
@@ -133,76 +152,36 @@ class HallRule:
         return out
 
     def _follow_queues(self, citizens: list[Identity], now: datetime, ts: float) -> None:
-        for citizen in citizens:
-            for zone in self.queue_zones:
-                if zone.contains(citizen.foot):
-                    self.queue_last[citizen.id] = (zone.name, ts)
-                    if citizen.id not in self.arrived:
-                        self.queue_enter.setdefault(citizen.id, now)
-                    break
-        counts = dict.fromkeys(self._samples, 0)
-        for identity_id, (zone_name, seen) in list(self.queue_last.items()):
-            gone = ts - seen
-            if identity_id in self.arrived or gone > self.queue_hold_s:
-                del self.queue_last[identity_id]
-            else:
-                counts[zone_name] += 1
-        self.queue_lengths = counts
-        for name, count in counts.items():
+        for name, count in self.queues.follow(citizens, now, ts).items():
             self._samples[name].append(count)
 
     def _serve(self, counter: _Counter, citizens: list[Identity], now: datetime, out: RuleOutput) -> None:
         zone = counter.spec.customer_zone
         inside = [i for i in citizens if zone.contains(anchor_point(i.track, "foot"))]
         for citizen in inside:
-            self._hand_over(citizen, now.timestamp())
+            self.queues.hand_over(citizen, now.timestamp())
         for citizen in inside:
-            self._take_turn(citizen)
-        inside = [i.id for i in inside]
-        session = counter.desk.update(inside, now, bool(counter.presence.present), counter.presence.since,
-                                      self.queue_enter)
-        for identity_id, arrival in counter.desk.arrivals().items():
-            if identity_id not in self.arrived:
-                self.arrived[identity_id] = arrival
-                self.queue_last.pop(identity_id, None)
+            self.queues.take_turn(citizen)
+        desk = counter.desk
+        session = desk.update([i.id for i in inside], now, bool(counter.presence.present), counter.presence.since,
+                              self.queues.enter)
+        if counter.taken is not None and desk.citizen != counter.turn_of:
+            if session is None:  # a passer-by or a short stop: not served, so not their turn either
+                self.queues.give_back(*counter.taken, now.timestamp())
+            counter.taken = None
+        if desk.citizen is not None and desk.citizen != counter.turn_of:
+            counter.turn_of = desk.citizen  # a session just started: settle whose turn it was, once
+            if desk.queue_enter is None and desk.service_start is not None:
+                # Their first arrival at a desk: someone who came up to the desk before (the tracker's
+                # identities at the head of a line wander) was not walking in past the queue.
+                arrival = self.queues.arrived.get(desk.citizen) or desk.arrivals().get(desk.citizen,
+                                                                                       desk.service_start)
+                counter.taken = self.queues.settle_turn(desk.citizen, arrival)
+                desk.queue_enter = counter.taken[1] if counter.taken else None
+        for identity_id, arrival in desk.arrivals().items():
+            self.queues.arrive(identity_id, arrival)
         if session is not None:
             out.sessions.append(session)
-
-    def _hand_over(self, citizen: Identity, ts: float) -> None:
-        """A newcomer at a counter who was never seen queueing is taken to be the waiting citizen the tracker
-        lost most recently (people leave the queue for a counter): the wait goes with them."""
-        if citizen.id in self.queue_enter or citizen.id in self.arrived:
-            return
-        if ts - citizen.first_seen > self.identities.max_gap_s:
-            return  # seen a while and never in a queue: walked in straight to the counter
-        waiting = [i for i in self.identities.lost(ts) if i.id in self.queue_enter and i.id not in self.arrived]
-        if not waiting:
-            return
-        lost = max(waiting, key=lambda i: i.last_seen)
-        self.queue_enter[citizen.id] = self.queue_enter.pop(lost.id)
-        self.queue_last.pop(lost.id, None)
-        if lost.id in self.long_waits:
-            self.long_waits[citizen.id] = self.long_waits.pop(lost.id)
-        self.identities.forget(lost.id)
-
-    def _take_turn(self, citizen: Identity) -> None:
-        """Citizens are called in the order they came: the one reaching a counter takes the earliest queue entry
-        still waiting, and whoever held it takes theirs. In a long queue the tracker swaps neighbours' identities
-        as the line moves up (people partly hide each other); the order in which they came stays true."""
-        if citizen.id in self.arrived or citizen.id not in self.queue_enter:
-            return
-        mine = self.queue_enter[citizen.id]
-        waiting = [i for i in self.queue_enter if i != citizen.id and i not in self.arrived
-                   and self.identities.get(i) is not None]
-        earliest = min(waiting, key=lambda i: self.queue_enter[i], default=None)
-        if earliest is None or self.queue_enter[earliest] >= mine:
-            return
-        self.queue_enter[citizen.id], self.queue_enter[earliest] = self.queue_enter[earliest], mine
-        mine_latch, theirs_latch = self.long_waits.pop(citizen.id, None), self.long_waits.pop(earliest, None)
-        if theirs_latch is not None:
-            self.long_waits[citizen.id] = theirs_latch
-        if mine_latch is not None:
-            self.long_waits[earliest] = mine_latch
 
     def _absence(self, counter: _Counter, now: datetime, is_open: bool, out: RuleOutput) -> None:
         presence = counter.presence
@@ -233,27 +212,11 @@ class HallRule:
         emit(out, event, now)
 
     def _long_waits(self, now: datetime, ts: float, out: RuleOutput) -> None:
-        waiting = {i for i in self.queue_enter if i not in self.arrived and self.identities.get(i) is not None}
-        for identity_id in waiting - set(self.long_waits):
-            self.long_waits[identity_id] = IncidentLatch(self.long_wait_s, update_every_s=setting(
-                self.t, "update_every_s", 30))
-        for identity_id, latch in list(self.long_waits.items()):
-            active = identity_id in waiting
-            enter = self.queue_enter.get(identity_id, now)
+        def make(start: datetime, track_id: int | None) -> Event:
+            return Event(type=EventType.LONG_WAIT, camera_id=self.camera_id, start=start,
+                         severity=Severity.LOW, site_id=self.site_id, track_id=track_id)
 
-            def make(start: datetime, identity_id: int = identity_id) -> Event:
-                return Event(type=EventType.LONG_WAIT, camera_id=self.camera_id, start=start,
-                             severity=Severity.LOW, site_id=self.site_id, track_id=identity_id)
-
-            event = latch.step(active, now, make, {"wait_s": round((now - enter).total_seconds(), 1)}, since=enter)
-            emit(out, event, now, (identity_id,))
-            if not active and not latch.is_open:
-                del self.long_waits[identity_id]
-        # Forgotten identities never come back: drop their waits and arrivals (a citizen who walked straight
-        # to a counter has an arrival and no wait, and would otherwise stay in ``arrived`` for good).
-        for identity_id in [i for i in (*self.queue_enter, *self.arrived) if self.identities.get(i) is None]:
-            self.queue_enter.pop(identity_id, None)
-            self.arrived.pop(identity_id, None)
+        self.queues.alarms(now, out, make)
 
     def _crowding(self, citizens: list[Identity], now: datetime, out: RuleOutput) -> None:
         if not self.capacity:
@@ -312,6 +275,6 @@ class HallRule:
                 out.sessions.append(session)
             for latch in (counter.absence, counter.unattended):
                 emit(out, latch.close(now), now)
-        for latch in [*self.long_waits.values(), self.overcrowded]:
+        for latch in [*self.queues.long_waits.values(), self.overcrowded]:
             emit(out, latch.close(now), now)
         return out

@@ -1,0 +1,55 @@
+"""Waits in a long queue, where the tracker fails most: people hidden at the back for minutes, identities that
+outlive the person at the head of the line. Scripted tracks through the hall rule (counter_busy in
+``tests/vision/test_scenarios.py`` runs the same through the real detector)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.types import EventType
+from scenarios.timeline import Actor, play
+from tests.vision.test_rules_counter import MONDAY_9AM, citizen, events, hall, officer, sessions
+
+
+def test_a_citizen_hidden_behind_others_for_two_minutes_keeps_their_wait_and_their_long_wait_alarm() -> None:
+    """Lost for longer than ``reassoc_gap_s``, the citizen comes back as a new identity; their entry waited for
+    them, so the wait and the 15-minute alarm still count from when they joined."""
+    front = citizen(4, 0, (0.1, 0.6), called=1000, leave=1060)
+    hidden = citizen(5, 10, (0.15, 0.7), called=1100, leave=1200, hidden=[(100, 220)], id_changes=[(220, 55)])
+    outputs = play(hall(), [officer(), front, hidden], MONDAY_9AM, 1300)
+    waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    # each joins the queue on walking in (at 0 and 10 s) and reaches the desk 3 s after being called
+    assert len(waits) == 2 and abs(waits[0] - 1003) <= 2 and abs(waits[1] - 1093) <= 2
+    alarms = sorted(events(outputs, EventType.LONG_WAIT).values(), key=lambda e: e.start)
+    assert len(alarms) == 2
+    joined = [(e.start - MONDAY_9AM).total_seconds() for e in alarms]
+    raised = [(datetime.fromisoformat(e.attributes["raised_at"]) - MONDAY_9AM).total_seconds() for e in alarms]
+    assert abs(joined[1] - 10) <= 2 and abs(raised[1] - 910) <= 3  # counted from joining, raised while waiting
+
+
+def test_a_newcomer_walking_in_never_takes_the_wait_of_someone_who_left() -> None:
+    """Someone who gave up and left is lost to the tracker as a hidden citizen is. A newcomer is seen walking in
+    to the queue, so they start their own wait: 200 s, not the 390 s of the one who left."""
+    stays = citizen(4, 0, (0.1, 0.6), called=300, leave=360)
+    leaves = Actor("gave up", [(10, 0.1, 0.99), (13, 0.15, 0.7), (100, 0.15, 0.7), (103, 0.35, 0.99)], track_id=5)
+    newcomer = Actor("newcomer", [(200, 0.35, 0.99), (203, 0.2, 0.8), (400, 0.2, 0.8), (403, 0.5, 0.45),
+                                  (500, 0.5, 0.45), (503, 0.9, 0.99)], track_id=6)
+    outputs = play(hall(), [officer(), stays, leaves, newcomer], MONDAY_9AM, 600)
+    served = sorted(sessions(outputs), key=lambda s: s.service_start)
+    assert len(served) == 2
+    assert abs(served[1].wait_s - 200) <= 3
+
+
+def test_the_head_of_the_queue_reaching_the_desk_as_a_new_identity_takes_the_earliest_wait() -> None:
+    """The tracker gives the first citizen a new id at the desk and moves the ids they had in the queue one
+    person back (people stand close): the second citizen takes the first's, the third (hidden behind the
+    others for minutes, their own id long gone) the second's. Every identity in the queue is still seen, so
+    nobody looks lost; the one at the desk is the head of the queue all the same, and each turn after it keeps
+    its own wait."""
+    first = citizen(4, 0, (0.1, 0.6), called=200, leave=300, id_changes=[(200, 40)])
+    second = citizen(5, 20, (0.15, 0.7), called=350, leave=450, id_changes=[(200, 4)])
+    third = citizen(6, 40, (0.2, 0.8), called=500, leave=600, hidden=[(60, 200)], id_changes=[(200, 5)])
+    outputs = play(hall(), [officer(), first, second, third], MONDAY_9AM, 700)
+    waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 3 and None not in waits, waits
+    assert [round(w) for w in waits] == [203 - 0, 353 - 20, 503 - 40]  # desk (called + 3) - walking in

@@ -1,0 +1,197 @@
+"""The queues of a service hall: who waits, since when, and in what order they are called.
+
+``Queues`` keeps one queue entry per waiting citizen, keyed by identity (``identity.py``). A long queue is
+where trackers fail most: people at the back stand half hidden behind the ones in front, so their
+identities come and go, and neighbours' identities swap as the line moves up. The entries stay true anyway:
+
+- a citizen is served in the order they came (the one reaching a desk takes the earliest entry still waiting,
+  ``take_turn``; a session starting with someone never seen queueing, while others wait, is the head of the
+  queue, ``settle_turn``);
+- a waiting citizen lost for good leaves their entry behind (a *lost entry*, keyed by a negative number) and
+  the next citizen first seen already standing in a queue takes the earliest of them: that is someone found
+  again, since newcomers walk in and are seen outside the queue first (``_entry``);
+- lost entries are dropped once every queue has stood empty for ``max_gap_s``, or ``lost_keep_s`` after the
+  loss (someone who gave up and left is lost too, and must not lend a newcomer their wait for long);
+- a ``long_wait`` alarm follows the entry, not the identity, so a hidden citizen's alarm still comes on time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from cameras.geometry import ZoneSpec
+from core.types import Event
+
+from .base import IncidentLatch, RuleOutput, emit
+from .identity import Identities, Identity
+
+
+class Queues:
+    """Queue entries, turns and long waits of one camera's queue zones."""
+
+    def __init__(self, zones: Sequence[ZoneSpec], identities: Identities, hold_s: float,
+                 long_wait: Callable[[], IncidentLatch], lost_keep_s: float = 600.0) -> None:
+        self.zones = list(zones)
+        self.identities = identities
+        self.hold_s = hold_s  # a citizen lost for less still counts where last seen
+        self._new_latch = long_wait
+        self.enter: dict[int, datetime] = {}  # identity (or lost entry, < 0) -> first entry into a queue zone
+        self.arrived: dict[int, datetime] = {}  # citizen identity -> first confirmed arrival at a counter
+        self.last: dict[int, tuple[str, float]] = {}  # identity -> (queue zone, last time seen in it)
+        self.displaced: set[int] = set()  # identities whose entry went to a citizen served (``settle_turn``)
+        self.walked: set[int] = set()  # identities seen outside the queue zones
+        self.long_waits: dict[int, IncidentLatch] = {}
+        self.lengths: dict[str, int] = {z.name: 0 for z in self.zones}
+        self._empty_since: float | None = None
+        self.lost_keep_s = lost_keep_s
+        self._lost_keys = itertools.count(-1, -1)
+        self._lost_at: dict[int, float] = {}  # lost entry -> when its citizen was lost
+
+    # -- following citizens ----------------------------------------------------------------------------
+    def follow(self, citizens: Sequence[Identity], now: datetime, ts: float) -> dict[str, int]:
+        """Update with the citizens seen now; return each queue zone's length."""
+        for citizen in citizens:
+            zone = next((z for z in self.zones if z.contains(citizen.foot)), None)
+            if zone is None:
+                self.walked.add(citizen.id)
+                continue
+            self.last[citizen.id] = (zone.name, ts)
+            if citizen.id not in self.arrived and citizen.id not in self.displaced and citizen.id not in self.enter:
+                self._entry(citizen.id, now)
+        counts = {z.name: 0 for z in self.zones}
+        for identity_id, (zone_name, seen) in list(self.last.items()):
+            if identity_id in self.arrived or ts - seen > self.hold_s:
+                del self.last[identity_id]
+            else:
+                counts[zone_name] += 1
+        self.lengths = counts
+        # Queues empty for a while: nobody is hidden there (the last one may still be walking to a desk).
+        self._empty_since = None if any(counts.values()) else (self._empty_since or ts)
+        empty = self._empty_since is not None and ts - self._empty_since > self.identities.max_gap_s
+        for key in [k for k in self.enter if k < 0 and (empty or ts - self._lost_at[k] > self.lost_keep_s)]:
+            del self.enter[key]
+            del self._lost_at[key]
+        return counts
+
+    def _entry(self, identity_id: int, now: datetime) -> None:
+        """Someone who walked in was seen outside the queues first: they join now. Someone first seen standing in
+        a queue is a waiting citizen found again: they take the earliest entry the lost ones left behind."""
+        lost = [k for k in self.enter if k < 0]
+        if identity_id in self.walked or not lost:
+            self.enter[identity_id] = now
+            return
+        self._move(min(lost, key=lambda k: self.enter[k]), identity_id)
+
+    def _move(self, key: int, to: int) -> None:
+        """Entry ``key`` (and its long-wait alarm) now belongs to ``to``."""
+        self.enter[to] = self.enter.pop(key)
+        self._lost_at.pop(key, None)
+        if key in self.long_waits:
+            self.long_waits[to] = self.long_waits.pop(key)
+
+    def waiting(self) -> list[int]:
+        return [k for k in self.enter if k not in self.arrived and (k < 0 or self.identities.get(k) is not None)]
+
+    def head(self) -> int | None:
+        """The key of the earliest entry still waiting."""
+        return min(self.waiting(), key=lambda k: self.enter[k], default=None)
+
+    # -- at the desk -----------------------------------------------------------------------------------
+    def hand_over(self, citizen: Identity, ts: float) -> None:
+        """A newcomer at a counter who was never seen queueing is taken to be the waiting citizen the tracker
+        lost most recently (people leave the queue for a counter): the wait goes with them."""
+        if citizen.id in self.enter or citizen.id in self.arrived:
+            return
+        if ts - citizen.first_seen > self.identities.max_gap_s:
+            return  # seen a while and never in a queue: walked in straight to the counter
+        waiting = [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived]
+        if not waiting:
+            return
+        lost = max(waiting, key=lambda i: i.last_seen)
+        self._move(lost.id, citizen.id)
+        self.last.pop(lost.id, None)
+        self.identities.forget(lost.id)
+
+    def take_turn(self, citizen: Identity) -> None:
+        """Citizens are called in the order they came: the one reaching a counter takes the earliest entry still
+        waiting, and whoever held it takes theirs. In a long queue the tracker swaps neighbours' identities as
+        the line moves up; the order in which they came stays true."""
+        if citizen.id in self.arrived or citizen.id not in self.enter:
+            return
+        held = [k for k in self.waiting() if k > 0 and k != citizen.id]  # a lost entry may be someone who left
+        earliest = min(held, key=lambda k: self.enter[k], default=None)
+        if earliest is None or self.enter[earliest] >= self.enter[citizen.id]:
+            return
+        a, b = citizen.id, earliest
+        self.enter[a], self.enter[b] = self.enter[b], self.enter[a]
+        latch_a, latch_b = self.long_waits.pop(a, None), self.long_waits.pop(b, None)
+        if latch_b is not None:
+            self.long_waits[a] = latch_b
+        if latch_a is not None:
+            self.long_waits[b] = latch_a
+
+    def settle_turn(self, citizen_id: int, arrival: datetime) -> tuple[int, datetime] | None:
+        """The entry of a session starting with ``citizen_id``, who has none, and who held it: the head of the
+        queue's, when citizens wait. Its queueing identity is often still on the books (the tracker gave that
+        person a new identity at the desk, or moved the old one to the neighbour behind); whoever held the entry
+        gives it up and takes no new one, so later turns keep their own (and takes the head's entry in turn
+        when it reaches a desk). Anyone else seen in the hall for longer than ``max_gap_s`` before arriving
+        walked in past the queue and keeps no wait. ``give_back`` undoes it (the stop was too short)."""
+        citizen = self.identities.get(citizen_id)
+        if citizen is None:
+            return None
+        if arrival.timestamp() - citizen.first_seen > self.identities.max_gap_s and citizen_id not in self.displaced:
+            return None
+        head = self.head()
+        if head is None:
+            return None
+        entry = self.enter.pop(head)
+        if head > 0:
+            self.last.pop(head, None)
+            self.displaced.add(head)
+        return head, entry
+
+    def give_back(self, key: int, entry: datetime, ts: float) -> None:
+        """Undo ``settle_turn``: the entry waits again, with its holder if the tracker still knows them."""
+        if key > 0 and key in self.displaced and self.identities.get(key) is not None:
+            self.displaced.discard(key)
+            self.enter[key] = entry
+        else:
+            key = next(self._lost_keys)
+            self.enter[key] = entry
+            self._lost_at[key] = ts
+
+    def arrive(self, identity_id: int, arrival: datetime) -> None:
+        if identity_id not in self.arrived:
+            self.arrived[identity_id] = arrival
+            self.last.pop(identity_id, None)
+
+    # -- long waits ------------------------------------------------------------------------------------
+    def alarms(self, now: datetime, out: RuleOutput, make: Callable[[datetime, int | None], Event]) -> None:
+        """Step the long-wait alarms (``make(start, track_id)`` builds one), then let go of forgotten ones."""
+        # Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind; others
+        # drop their arrival (one who walked straight to a counter would otherwise stay in ``arrived``).
+        for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked)
+                            if i > 0 and self.identities.get(i) is None]:
+            if identity_id in self.enter and identity_id not in self.arrived:
+                key = next(self._lost_keys)
+                self._move(identity_id, key)
+                self._lost_at[key] = now.timestamp()
+            self.enter.pop(identity_id, None)
+            self.arrived.pop(identity_id, None)
+            self.displaced.discard(identity_id)
+            self.walked.discard(identity_id)
+        waiting = set(self.waiting())
+        for key in waiting - set(self.long_waits):
+            self.long_waits[key] = self._new_latch()
+        for key, latch in list(self.long_waits.items()):
+            active = key in waiting
+            enter = self.enter.get(key, now)
+            track_id = key if key > 0 else None
+            event = latch.step(active, now, lambda start, t=track_id: make(start, t),
+                               {"wait_s": round((now - enter).total_seconds(), 1)}, since=enter)
+            emit(out, event, now, (key,) if key > 0 else ())
+            if not active and not latch.is_open:
+                del self.long_waits[key]
