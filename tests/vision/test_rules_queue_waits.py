@@ -27,17 +27,20 @@ def test_a_citizen_hidden_behind_others_for_two_minutes_keeps_their_wait_and_the
     assert abs(joined[1] - 10) <= 2 and abs(raised[1] - 910) <= 3  # counted from joining, raised while waiting
 
 
-def test_a_newcomer_walking_in_never_takes_the_wait_of_someone_who_left() -> None:
-    """Someone who gave up and left is lost to the tracker as a hidden citizen is. A newcomer is seen walking in
-    to the queue, so they start their own wait: 200 s, not the 390 s of the one who left."""
+def test_the_wait_of_someone_who_gave_up_and_left_lapses() -> None:
+    """Someone who gave up and left is lost to the tracker as a hidden citizen is, and their entry is kept for
+    them; it lapses after ``lost_entry_s``, so the newcomer who walked in later is served with their own wait:
+    200 s, not the 390 s of the one who left."""
     stays = citizen(4, 0, (0.1, 0.6), called=300, leave=360)
     leaves = Actor("gave up", [(10, 0.1, 0.99), (13, 0.15, 0.7), (100, 0.15, 0.7), (103, 0.35, 0.99)], track_id=5)
     newcomer = Actor("newcomer", [(200, 0.35, 0.99), (203, 0.2, 0.8), (400, 0.2, 0.8), (403, 0.5, 0.45),
                                   (500, 0.5, 0.45), (503, 0.9, 0.99)], track_id=6)
-    outputs = play(hall(), [officer(), stays, leaves, newcomer], MONDAY_9AM, 600)
-    served = sorted(sessions(outputs), key=lambda s: s.service_start)
-    assert len(served) == 2
-    assert abs(served[1].wait_s - 200) <= 3
+    actors = [officer(), stays, leaves, newcomer]
+    served = sorted(sessions(play(hall(lost_entry_s=120), actors, MONDAY_9AM, 600)), key=lambda s: s.service_start)
+    assert len(served) == 2 and abs(served[1].wait_s - 202) <= 2
+    # Within lost_entry_s the entry is still taken for someone hidden: the newcomer is served with it.
+    served = sorted(sessions(play(hall(lost_entry_s=600), actors, MONDAY_9AM, 600)), key=lambda s: s.service_start)
+    assert abs(served[1].wait_s - (403 - 10)) <= 2
 
 
 def test_the_head_of_the_queue_reaching_the_desk_as_a_new_identity_takes_the_earliest_wait() -> None:

@@ -120,8 +120,9 @@ class Queues:
         the line moves up; the order in which they came stays true."""
         if citizen.id in self.arrived or citizen.id not in self.enter:
             return
-        held = [k for k in self.waiting() if k > 0 and k != citizen.id]  # a lost entry may be someone who left
-        earliest = min(held, key=lambda k: self.enter[k], default=None)
+        # A lost entry counts too: most are people hidden at the back, still waiting (one who gave up and left
+        # lends their wait to the next one served until it lapses, ``lost_keep_s``).
+        earliest = min((k for k in self.waiting() if k != citizen.id), key=lambda k: self.enter[k], default=None)
         if earliest is None or self.enter[earliest] >= self.enter[citizen.id]:
             return
         a, b = citizen.id, earliest
