@@ -91,6 +91,13 @@ class Queues:
         if key in self.long_waits:
             self.long_waits[to] = self.long_waits.pop(key)
 
+    def _lose(self, entry: datetime, ts: float) -> int:
+        """A new lost entry (a citizen lost for good at ``ts``); returns its key."""
+        key = next(self._lost_keys)
+        self.enter[key] = entry
+        self._lost_at[key] = ts
+        return key
+
     def waiting(self) -> list[int]:
         return [k for k in self.enter if k not in self.arrived and (k < 0 or self.identities.get(k) is not None)]
 
@@ -160,9 +167,7 @@ class Queues:
             self.displaced.discard(key)
             self.enter[key] = entry
         else:
-            key = next(self._lost_keys)
-            self.enter[key] = entry
-            self._lost_at[key] = ts
+            self._lose(entry, ts)
 
     def arrive(self, identity_id: int, arrival: datetime) -> None:
         if identity_id not in self.arrived:
@@ -177,9 +182,7 @@ class Queues:
         for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked)
                             if i > 0 and self.identities.get(i) is None]:
             if identity_id in self.enter and identity_id not in self.arrived:
-                key = next(self._lost_keys)
-                self._move(identity_id, key)
-                self._lost_at[key] = now.timestamp()
+                self._move(identity_id, self._lose(self.enter[identity_id], now.timestamp()))
             self.enter.pop(identity_id, None)
             self.arrived.pop(identity_id, None)
             self.displaced.discard(identity_id)
