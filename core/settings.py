@@ -111,10 +111,11 @@ class VisionSettings(_Section):
     model: str = Field(default="yolov3-tiny", description="yolov3-tiny, person-yolov8s, or a model path.")
     imgsz: int = Field(default=416, ge=64, le=4096, description="Detector input size in pixels.")
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N.")
-    backend: Literal["auto", "torch", "onnxruntime", "openvino"] = Field(
-        default="auto", description="What runs an Ultralytics model (person-yolov8s) on a CPU: auto = the fastest "
-                                    "installed (OpenVINO, then ONNX Runtime, then torch) whose exported model setup "
-                                    "made; GPU hosts run torch on CUDA whatever this says.")
+    backend: Literal["auto", "torch", "onnxruntime", "openvino", "opencv"] = Field(
+        default="auto", description="What runs the model on a CPU: auto = the fastest installed whose exported model "
+                                    "setup made (person-yolov8s: OpenVINO, then ONNX Runtime, then torch; yolov3-tiny: "
+                                    "OpenVINO where its boxes agree with OpenCV DNN's, else OpenCV DNN); opencv runs "
+                                    "Darknet models only; GPU hosts run torch on CUDA whatever this says.")
     int8: Literal["auto", "on", "off"] = Field(
         default="auto", description="The int8 model on ONNX Runtime/OpenVINO: auto = only when setup measured its "
                                     "boxes agreeing with fp32's (models/person-yolov8s-int8.json).")

@@ -52,7 +52,7 @@ def _need(*names: str) -> None:
 
 @pytest.fixture(scope="session")
 def coco_detector():
-    """yolov3-tiny (COCO) on OpenCV DNN at the default settings (416)."""
+    """yolov3-tiny (COCO) at the default settings (416): OpenVINO on setup's export where it agrees, else OpenCV DNN."""
     from vision.detectors import load_detector
 
     _need("yolov3-tiny.weights", "yolov3-tiny.cfg", "coco.names")

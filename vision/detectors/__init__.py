@@ -1,7 +1,8 @@
 """Detectors behind one interface: a batch of frames from several cameras in, typed Detections out.
 
 ``load_detector(settings.vision, settings.models_dir)`` picks the implementation from the model:
-Darknet cfg/weights -> OpenCV DNN; the person model on a CPU -> the fastest backend installed whose exported
+Darknet cfg/weights -> OpenVINO on setup's export where it is installed and its boxes agree with OpenCV's
+(``choose_darknet_backend``), else OpenCV DNN; the person model on a CPU -> the fastest backend installed whose exported
 model setup made (``choose_backend``: OpenVINO, then ONNX Runtime, then torch); anything else (.pt, .onnx,
 .engine, OpenVINO folders, and every model on a GPU host) -> Ultralytics. ``load_detectors`` builds one instance
 per core on a CPU (``vision.detectors``), each using its share of the cores.
@@ -16,7 +17,8 @@ from pathlib import Path
 from core.settings import VisionSettings
 from vision.detectors.base import KNOWN_MODELS, Detector, ModelError, class_map, resolve_model, to_detections
 
-__all__ = ["KNOWN_MODELS", "Detector", "ModelError", "choose_backend", "class_map", "detector_count",
+__all__ = ["KNOWN_MODELS", "Detector", "ModelError", "choose_backend", "choose_darknet_backend", "class_map",
+           "detector_count",
            "load_detector", "load_detectors", "resolve_model", "to_detections"]
 
 # Fastest first, as measured side by side on the development CPU (docs/benchmarks.md, "CPU backends").
@@ -31,6 +33,8 @@ def installed(backend: str) -> bool:
 def choose_backend(vision: VisionSettings, models_dir: Path, name: str, device: str) -> tuple[str, Path | None]:
     """(backend, exported model file or None for torch's own) for an Ultralytics model: what the settings ask,
     or on ``auto`` the first of ``BACKEND_ORDER`` that is installed and has its file; torch on a GPU."""
+    if vision.backend == "opencv":
+        raise ModelError("vision.backend opencv runs Darknet models (yolov3-tiny) only")
     if device.startswith("cuda") or name not in EXPORTED:
         return "torch", None
     from vision.detectors.export import int8_agrees
@@ -48,6 +52,27 @@ def choose_backend(vision: VisionSettings, models_dir: Path, name: str, device: 
             why = "is not installed" if not installed(backend) else f"needs {exported} (run `bash scripts/setup.sh`)"
             raise ModelError(f"vision.backend {backend} {why}")
     return "torch", None
+
+
+def choose_darknet_backend(vision: VisionSettings, weights: Path) -> str:
+    """What runs a Darknet model: what the settings ask, or on ``auto`` OpenVINO where it is installed, setup
+    exported the model beside its weights and measured its boxes agreeing with OpenCV DNN's
+    (``yolov3-tiny-openvino.json``), else OpenCV DNN."""
+    from vision.detectors.darknet_export import openvino_agrees
+
+    exported = weights.with_suffix(".onnx")
+    if vision.backend == "auto":
+        usable = installed("openvino") and exported.is_file() and openvino_agrees(weights)
+        return "openvino" if usable else "opencv"
+    if vision.backend == "opencv":
+        return "opencv"
+    if vision.backend == "openvino":
+        if not installed("openvino"):
+            raise ModelError("vision.backend openvino is not installed")
+        if not exported.is_file():
+            raise ModelError(f"vision.backend openvino needs {exported} (run `bash scripts/setup.sh`)")
+        return "openvino"
+    raise ModelError(f"vision.backend {vision.backend} cannot run a Darknet model: use auto, opencv or openvino")
 
 
 def detector_count(vision: VisionSettings, device: str) -> int:
@@ -72,8 +97,11 @@ def load_detector(vision: VisionSettings, models_dir: Path, model: str | None = 
         for needed in (cfg, names):
             if not needed.is_file():
                 raise ModelError(f"model {path}: {needed} not found beside it")
-        cv2.setNumThreads(threads)  # OpenCV's pool is the process's: the share of one instance
-        return DarknetDetector(cfg, path, names, imgsz=vision.imgsz, confidence=vision.confidence, iou=vision.iou)
+        runtime = choose_darknet_backend(vision, path)
+        if runtime == "opencv":
+            cv2.setNumThreads(threads)  # OpenCV's pool is the process's: the share of one instance
+        return DarknetDetector(cfg, path, names, imgsz=vision.imgsz, confidence=vision.confidence, iou=vision.iou,
+                               runtime=runtime, threads=threads)  # type: ignore[arg-type]
     from vision.detectors.ultralytics_yolo import UltralyticsDetector, pick_device
 
     device = pick_device(vision.device)
