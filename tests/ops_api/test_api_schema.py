@@ -43,11 +43,13 @@ def test_fuzzing_the_schema_finds_no_server_errors(served_api: ServedApi, tmp_pa
     seed_sites(api.conn, 2)
     admin = api.user("admin", name="fuzz-admin")
     report = tmp_path / "schemathesis.json"
+    # One worker: with two, Hypothesis parses lambdas' source in two threads at once and CPython 3.11 (<3.12)
+    # may raise "AST constructor recursion depth mismatch" (python/cpython#106905), a Runtime Error of the tool.
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{served_api.base_url}/openapi.json",
                "--checks", "not_a_server_error", "--max-examples", str(MAX_EXAMPLES), "--phases",
                "examples,coverage,fuzzing", "--header", f"Authorization: Bearer {admin.token}",
                "--exclude-path", "/api/events/stream", "--exclude-path-regex", f"{LOCKOUTS}|{OUTWARD}",
-               "--seed", "1", "--workers", "2", "--max-time", "60", "--request-timeout", "20",
+               "--seed", "1", "--workers", "1", "--max-time", "60", "--request-timeout", "20",
                "--generation-deterministic", "--report", "ndjson", "--report-ndjson-path", str(report)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=280, check=False)
     output = result.stdout + result.stderr
