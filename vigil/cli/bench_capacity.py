@@ -68,7 +68,7 @@ def bench_capacity(
     for name in wanted:
         chosen = _profile(settings, detectors[0], name) if name == "counter" else _street(settings)
         say(f"{name}: {chosen.clip.name} at {chosen.fps:g} fps per camera, {len(detectors)} detector(s) "
-            f"{type(detectors[0]).__name__}; probes of {probe_s:g} s, the best held {minutes:g} min")
+            f"{_kind(detectors[0])}; probes of {probe_s:g} s, the best held {minutes:g} min")
         run = _runner(settings, detectors, chosen, recording)
         best, trials = search(run, minutes, probe_s, start, max_cameras, say)
         rows.append(summarise(chosen, best, trials))
@@ -76,7 +76,7 @@ def bench_capacity(
                "p95_frame_to_result_ms", "p95_frame_to_event_ms", "window_s"]
     if recording:
         columns += ["recorders", "recorder_cpu_share", "camera_server_cpu_share"]
-    notes = [f"model {vision.model} at imgsz {vision.imgsz} on {len(detectors)} x {type(detectors[0]).__name__}; "
+    notes = [f"model {vision.model} at imgsz {vision.imgsz} on {len(detectors)} x {_kind(detectors[0])}; "
              "dropped: analytics frames replaced in a camera's slot before vision took them; cpu_share: this "
              "process's CPU time over wall time x cores", "recording beside the cameras: "
              + ("on: one ffmpeg per camera (record/'s RecorderPool) from an RTSP server playing the clip; "
@@ -88,6 +88,12 @@ def bench_capacity(
         json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
         typer.echo(f"wrote {json_file}")
+
+
+def _kind(detector: Detector) -> str:
+    """The detector's class and, where it has one, the runtime and precision it runs at."""
+    runtime = " ".join(str(getattr(detector, k)) for k in ("runtime", "precision") if hasattr(detector, k))
+    return f"{type(detector).__name__} ({runtime})" if runtime else type(detector).__name__
 
 
 def _runner(settings: Settings, detectors: list[Detector], chosen: Profile, recording: bool):  # type: ignore[no-untyped-def]

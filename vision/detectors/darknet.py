@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from core.types import Detections
-from vision.detectors.base import ModelError, class_map, grouped_nms
+from vision.detectors.base import OPENVINO_CPU, ModelError, class_map, grouped_nms
 
 log = logging.getLogger("vigil.vision")
 
@@ -74,8 +74,7 @@ class DarknetDetector:
         try:
             model = core.read_model(str(path))
             model.reshape([-1, 3, imgsz, imgsz])  # a fixed picture size, any batch
-            compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                         "PERFORMANCE_HINT": "LATENCY"})
+            compiled = core.compile_model(model, "CPU", OPENVINO_CPU | {"INFERENCE_NUM_THREADS": threads})
         except Exception as exc:
             raise ModelError(f"model {path.name}: OpenVINO cannot run it ({_first_line(exc)})") from None
         self.precision = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()

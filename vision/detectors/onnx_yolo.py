@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from core.types import Detections
-from vision.detectors.base import ModelError, class_map, grouped_nms
+from vision.detectors.base import OPENVINO_CPU, ModelError, class_map, grouped_nms
 
 log = logging.getLogger("vigil.vision")
 Runtime = Literal["onnxruntime", "openvino"]
@@ -131,7 +131,7 @@ def _openvino(path: Path, imgsz: int, threads: int) -> Any:
     core = ov.Core()
     model = core.read_model(str(path))
     model.reshape([-1, 3, imgsz, imgsz])  # a fixed picture size, any batch: faster than fully dynamic shapes
-    compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"})
+    compiled = core.compile_model(model, "CPU", OPENVINO_CPU | {"INFERENCE_NUM_THREADS": threads})
     request = compiled.create_infer_request()
 
     def run(blob: np.ndarray) -> np.ndarray:
