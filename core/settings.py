@@ -132,6 +132,9 @@ class VisionSettings(_Section):
     regions: bool = Field(
         default=False, description="Region detection: on motion, detect only crops of the moving areas at the "
                                    "model's input size (far people seen larger); the whole frame at each refresh.")
+    counter_regions: bool = Field(
+        default=True, description="Region detection on counter cameras (those with counter or queue zones) even "
+                                  "with vision.regions off: queues stand packed, people at the back half hidden.")
     max_regions: int = Field(default=4, ge=1, le=32, description="More crops than this in a frame: one crop "
                                                                  "around them all.")
     evidence_jpeg_quality: int = Field(default=85, ge=10, le=100, description="JPEG quality of evidence.")

@@ -19,6 +19,7 @@ from uuid import UUID
 import numpy as np
 
 from cameras.geometry import ZoneSpec
+from cameras.plan import CameraRole, camera_role
 from core.settings import VisionSettings
 from core.types import CounterSession, Detections, Event, Frame, Observation, Track
 from vision.detectors.base import Detector
@@ -70,6 +71,8 @@ class _Camera:
         self.gate = MotionGate(vision.motion_threshold, vision.forced_refresh_s, enabled=vision.motion_gate)
         self.tracker = CameraTracker(setup.fps) if setup.fps else CameraTracker()
         self.lines = LineWatch(setup.zones)
+        # region detection: on every camera with vision.regions, on counter cameras with vision.counter_regions
+        self.regions = vision.regions or (vision.counter_regions and camera_role(setup.zones) is CameraRole.COUNTER)
         self.evidence: dict[UUID, dict[str, str]] = {}  # open event id -> {"start": path, ...}
 
 
@@ -126,13 +129,15 @@ class VisionEngine:
                 in enumerate(zip(frames, decisions, strict=True))]
 
     def plan(self, frame: Frame, decision: GateDecision) -> list[Box] | None:
-        """The crops to detect in a frame the gate opened (``vision.regions``), or None for the whole frame."""
-        if not self.vision.regions or decision.reason not in ("motion", "refresh"):
+        """The crops to detect in a frame the gate opened (``vision.regions``, or ``vision.counter_regions`` on a
+        counter camera), or None for the whole frame."""
+        camera = self._camera(frame.camera_id)
+        if not camera.regions or decision.reason not in ("motion", "refresh"):
             return None
         width, height = frame.size
         imgsz = self.detector.imgsz if self.detector is not None else self.vision.imgsz
         if decision.reason == "refresh":  # where the rules look: the zones (none: the whole frame)
-            wanted = zone_boxes(self._camera(frame.camera_id).setup.zones, width, height)
+            wanted = zone_boxes(camera.setup.zones, width, height)
         else:
             wanted = list(decision.regions or ())
         return plan_crops(wanted, width, height, imgsz, self.vision.max_regions) or None
