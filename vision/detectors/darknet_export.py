@@ -159,11 +159,11 @@ def export_onnx(models: Path) -> Path:
 def agreement(models: Path) -> dict[str, Any]:
     """How far OpenVINO's boxes agree with OpenCV DNN's on 60 vtest frames (every 12th)."""
     from vision.detectors.darknet import DarknetDetector
-    from vision.detectors.export import VTEST, _iou
+    from vision.detectors.export import VTEST, _iou, sample_frames
 
     reference = DarknetDetector(models / CFG, models / WEIGHTS, models / NAMES, IMGSZ, runtime="opencv")
     fast = DarknetDetector(models / CFG, models / WEIGHTS, models / NAMES, IMGSZ, runtime="openvino")
-    frames = _frames(VTEST, 60, 12)
+    frames = sample_frames(VTEST, 60, lambda i: i % 12 == 6)
     found_ref = found_fast = total_ref = total_fast = 0
     for image in frames:
         a, b = reference.detect([image])[0].xyxy, fast.detect([image])[0].xyxy
@@ -174,22 +174,6 @@ def agreement(models: Path) -> dict[str, Any]:
             "opencv_boxes": total_ref, "openvino_boxes": total_fast,
             "opencv_found_by_openvino": round(found_ref / max(total_ref, 1), 4),
             "openvino_found_by_opencv": round(found_fast / max(total_fast, 1), 4)}
-
-
-def _frames(path: Path, count: int, step: int) -> list[np.ndarray]:
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    frames, index = [], -1
-    while len(frames) < count:
-        ok, image = cap.read()
-        if not ok:
-            break
-        index += 1
-        if index % step == step // 2:
-            frames.append(image)
-    cap.release()
-    return frames
 
 
 def agreement_file(weights: Path) -> Path:

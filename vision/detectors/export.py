@@ -19,7 +19,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,20 +60,27 @@ def export_fp32(models: Path) -> Path:
     return out
 
 
-def calibration_frames(start: int, count: int, step: int) -> list[np.ndarray]:
-    """Frames of vtest.avi (``count`` of them, every ``step``-th from ``start``), letterboxed at 320 as blobs."""
-    from vision.detectors.onnx_yolo import letterbox, to_blob
-
-    cap = cv2.VideoCapture(str(VTEST))
-    blobs, index = [], -1
-    while len(blobs) < count:
+def sample_frames(path: Path, count: int, keep: Callable[[int], bool]) -> list[np.ndarray]:
+    """Up to ``count`` frames of the video, those whose index ``keep`` accepts, in order."""
+    cap = cv2.VideoCapture(str(path))
+    frames, index = [], -1
+    while len(frames) < count:
         ok, image = cap.read()
         if not ok:
             break
         index += 1
-        if index >= start and (index - start) % step == 0:
-            blobs.append(to_blob([letterbox(image, IMGSZ)[0]]))
+        if keep(index):
+            frames.append(image)
     cap.release()
+    return frames
+
+
+def calibration_frames(start: int, count: int, step: int) -> list[np.ndarray]:
+    """Frames of vtest.avi (``count`` of them, every ``step``-th from ``start``), letterboxed at 320 as blobs."""
+    from vision.detectors.onnx_yolo import letterbox, to_blob
+
+    images = sample_frames(VTEST, count, lambda i: i >= start and (i - start) % step == 0)
+    blobs = [to_blob([letterbox(image, IMGSZ)[0]]) for image in images]
     if len(blobs) < count:
         raise RuntimeError(f"{VTEST}: too few frames for calibration")
     return blobs
@@ -109,16 +116,7 @@ def agreement(models: Path, runtime: str = "onnxruntime") -> dict[str, Any]:
 
     fp32 = OnnxYoloDetector(models / FP32, runtime, IMGSZ)  # type: ignore[arg-type]
     int8 = OnnxYoloDetector(models / INT8, runtime, IMGSZ)  # type: ignore[arg-type]
-    cap = cv2.VideoCapture(str(VTEST))
-    frames, index = [], -1
-    while len(frames) < 40:
-        ok, image = cap.read()
-        if not ok:
-            break
-        index += 1
-        if index % 20 == 7:  # never a calibration frame (those are multiples of 12 below 768)
-            frames.append(image)
-    cap.release()
+    frames = sample_frames(VTEST, 40, lambda i: i % 20 == 7)  # never a calibration frame (multiples of 12)
     matched_fp32 = matched_int8 = total_fp32 = total_int8 = 0
     shifts = []
     for image in frames:
