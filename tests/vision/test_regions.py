@@ -124,9 +124,9 @@ def test_in_region_mode_a_refresh_looks_at_the_camera_s_zones_and_a_first_frame_
     assert bare.plan(Frame(2, frame.image, 0.0, 0), GateDecision(True, "refresh", 0.0)) is None
 
 
-def test_counter_cameras_detect_in_regions_by_default_and_street_cameras_on_whole_frames(coco_detector):
-    # Queues stand packed with people half hidden at the back: counter cameras look at crops at the model's
-    # scale (vision.counter_regions, on by default); street cameras keep whole frames unless vision.regions.
+def test_counter_regions_crop_counter_cameras_only_and_regions_every_camera(coco_detector):
+    # Queues stand packed with people half hidden at the back: with vision.counter_regions counter cameras look
+    # at crops at the model's scale while street cameras keep whole frames; vision.regions crops every camera.
     from cameras.geometry import make_zone
     from core.types import Frame
     from vision.engine import CameraSetup
@@ -136,10 +136,11 @@ def test_counter_cameras_detect_in_regions_by_default_and_street_cameras_on_whol
     road = make_zone("road", "restricted", [[0.40, 0.40], [0.65, 0.40], [0.65, 0.65], [0.40, 0.65]])
     frame = np.zeros((576, 768, 3), np.uint8)
     refresh = GateDecision(True, "refresh", 0.0)
-    default = VisionEngine(coco_detector, VisionSettings(), [CameraSetup(1, [queue]), CameraSetup(2, [road])])
-    assert default.plan(Frame(1, frame, 0.0, 0), refresh), "the counter camera: crops around its zones"
-    assert default.plan(Frame(2, frame, 0.0, 0), refresh) is None, "the street camera: the whole frame"
-    off = VisionEngine(coco_detector, VisionSettings(counter_regions=False), [CameraSetup(1, [queue])])
-    assert off.plan(Frame(1, frame, 0.0, 0), refresh) is None
+    counters = VisionEngine(coco_detector, VisionSettings(counter_regions=True),
+                            [CameraSetup(1, [queue]), CameraSetup(2, [road])])
+    assert counters.plan(Frame(1, frame, 0.0, 0), refresh), "the counter camera: crops around its zones"
+    assert counters.plan(Frame(2, frame, 0.0, 0), refresh) is None, "the street camera: the whole frame"
+    default = VisionEngine(coco_detector, VisionSettings(), [CameraSetup(1, [queue])])
+    assert default.plan(Frame(1, frame, 0.0, 0), refresh) is None
     everywhere = VisionEngine(coco_detector, VisionSettings(regions=True), [CameraSetup(2, [road])])
     assert everywhere.plan(Frame(2, frame, 0.0, 0), refresh)
