@@ -178,8 +178,19 @@ def cut_vehicle(background: np.ndarray, detector: object) -> Sprite:
     return Sprite(background[y1:y2, x1:x2].copy(), cv2.GaussianBlur(alpha, (3, 3), 0))
 
 
-def load_bank(cache: Path, detector_factory: object, footage: Path = VTEST) -> SpriteBank:
-    """The sprite bank, built once (a minute on a CPU) and cached as ``cache/sprites.npz``."""
+def reference_detector(models_dir: Path) -> object:
+    """The detector that cuts the sprites: yolov3-tiny on OpenCV DNN (fp32) whatever runs the analysis, so the
+    scenes (and every figure measured on them) are the same on every machine; OpenVINO's bf16 boxes cut other
+    sprites, and so render other scenes."""
+    from core.settings import VisionSettings
+    from vision.detectors import load_detector
+
+    return load_detector(VisionSettings(model="yolov3-tiny", backend="opencv"), models_dir)
+
+
+def load_bank(cache: Path, models_dir: Path, footage: Path = VTEST) -> SpriteBank:
+    """The sprite bank, built once (a minute on a CPU) by ``reference_detector`` and cached as
+    ``cache/sprites.npz``."""
     cache.mkdir(parents=True, exist_ok=True)
     file = cache / "sprites.npz"
     if file.is_file():
@@ -187,7 +198,7 @@ def load_bank(cache: Path, detector_factory: object, footage: Path = VTEST) -> S
             return _read(file)
         except (KeyError, ValueError, OSError) as exc:  # a cache written by an older version of this module
             log.warning("sprite cache %s is unreadable (%s): building it again", file, exc)
-    detector = detector_factory()  # type: ignore[operator]
+    detector = reference_detector(models_dir)
     background = median_background(footage)
     walkers, height_at = extract_walkers(footage, background, detector)
     vehicle = cut_vehicle(background, detector)

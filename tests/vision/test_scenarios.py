@@ -105,7 +105,7 @@ def detector():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def bank(detector) -> SpriteBank:  # type: ignore[no-untyped-def]
-    return load_bank(CACHE, lambda: detector)
+    return load_bank(CACHE, MODELS)
 
 
 @needs_footage

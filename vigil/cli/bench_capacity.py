@@ -115,7 +115,7 @@ def _profile(settings: Settings, detector: Detector, name: str) -> Profile:
         raise fail(f"{VTEST} not found: the hall clip is composed from it (run `bash scripts/setup.sh`)",
                    ExitCode.NOT_FOUND)
     folder = media.scenarios_dir(settings.data_dir)
-    [truth_file] = build(folder, load_bank(folder / "cache", lambda: detector), ["counter_absence"])
+    [truth_file] = build(folder, load_bank(folder / "cache", settings.models_dir), ["counter_absence"])
     truth = json.loads(truth_file.read_text(encoding="utf-8"))
     clip = truth_file.with_suffix(".mp4")
     return Profile(name, clip, settings.ingest.counter_fps, camera_plan(truth), phased(clip, PHASES, folder / "phases"))

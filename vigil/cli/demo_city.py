@@ -74,11 +74,10 @@ def _hall_clip(settings: Settings, folder: Path) -> Path:
         return target
     from scenarios.library import SCENARIOS, build
     from scenarios.sprites import load_bank
-    from vision.detectors import load_detector
 
     log.info("demo: composing the service-center scenario from real footage (first run only, about a minute)")
     scenarios = ROOT / "var" / "scenarios"
-    bank = load_bank(scenarios, lambda: load_detector(settings.vision, settings.models_dir))
+    bank = load_bank(scenarios, settings.models_dir)
     build(scenarios, bank, names=["counter_absence"])
     scenario = SCENARIOS["counter_absence"]()
     fps = 1.0 / scenario.seconds_per_frame  # play at the scenario's clock

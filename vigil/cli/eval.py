@@ -104,7 +104,7 @@ def evaluate_command(
     except ModelError as exc:
         raise fail(str(exc), ExitCode.NOT_BUILT) from None
     folder = media.scenarios_dir(settings.data_dir)
-    bank = load_bank(folder / "cache", lambda: detector)
+    bank = load_bank(folder / "cache", settings.models_dir)
     results = []
     try:
         for truth_file in build(folder, bank, scenario or None, seed=seed, force=rebuild):
