@@ -159,7 +159,7 @@ def export_onnx(models: Path) -> Path:
 def agreement(models: Path) -> dict[str, Any]:
     """How far OpenVINO's boxes agree with OpenCV DNN's on 60 vtest frames (every 12th)."""
     from vision.detectors.darknet import DarknetDetector
-    from vision.detectors.export import VTEST, _iou, sample_frames
+    from vision.detectors.export import VTEST, found_in, sample_frames
 
     reference = DarknetDetector(models / CFG, models / WEIGHTS, models / NAMES, IMGSZ, runtime="opencv")
     fast = DarknetDetector(models / CFG, models / WEIGHTS, models / NAMES, IMGSZ, runtime="openvino")
@@ -168,8 +168,7 @@ def agreement(models: Path) -> dict[str, Any]:
     for image in frames:
         a, b = reference.detect([image])[0].xyxy, fast.detect([image])[0].xyxy
         total_ref, total_fast = total_ref + len(a), total_fast + len(b)
-        found_ref += sum(max((_iou(box, o) for o in b), default=0.0) >= 0.7 for box in a)
-        found_fast += sum(max((_iou(box, o) for o in a), default=0.0) >= 0.7 for box in b)
+        found_ref, found_fast = found_ref + found_in(a, b), found_fast + found_in(b, a)
     return {"frames": len(frames), "imgsz": IMGSZ, "iou_threshold": 0.7, "precision": fast.precision,
             "opencv_boxes": total_ref, "openvino_boxes": total_fast,
             "opencv_found_by_openvino": round(found_ref / max(total_ref, 1), 4),
@@ -183,11 +182,10 @@ def agreement_file(weights: Path) -> Path:
 
 def openvino_agrees(weights: Path) -> bool:
     """Whether setup measured OpenVINO's boxes agreeing with OpenCV DNN's for these weights (its file says so)."""
-    try:
-        found = json.loads(agreement_file(weights).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return min(found.get("opencv_found_by_openvino", 0), found.get("openvino_found_by_opencv", 0)) >= AGREEMENT
+    from vision.detectors.export import agreement_holds
+
+    keys = ("opencv_found_by_openvino", "openvino_found_by_opencv")
+    return agreement_holds(agreement_file(weights), keys, AGREEMENT)
 
 
 def main(argv: list[str]) -> int:

@@ -127,7 +127,7 @@ def agreement(models: Path, runtime: str = "onnxruntime") -> dict[str, Any]:
             matched_fp32 += best >= 0.7
             if best >= 0.7:
                 shifts.append(float(np.abs(box - b[int(np.argmax([_iou(box, o) for o in b]))]).max()))
-        matched_int8 += sum(max((_iou(box, other) for other in a), default=0.0) >= 0.7 for box in b)
+        matched_int8 += found_in(b, a)
     return {"frames": len(frames), "runtime": runtime, "fp32_boxes": total_fp32, "int8_boxes": total_int8,
             "fp32_found_by_int8": round(matched_fp32 / max(total_fp32, 1), 4),
             "int8_found_by_fp32": round(matched_int8 / max(total_int8, 1), 4),
@@ -142,13 +142,23 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(ix * iy / union) if union > 0 else 0.0
 
 
-def int8_agrees(models: Path) -> bool:
-    """Whether the int8 model's boxes agree with fp32's well enough to be used (its agreement file says so)."""
+def found_in(boxes: np.ndarray, others: np.ndarray, iou: float = 0.7) -> int:
+    """How many of ``boxes`` have a box of ``others`` overlapping them at ``iou`` or more."""
+    return sum(max((_iou(box, other) for other in others), default=0.0) >= iou for box in boxes)
+
+
+def agreement_holds(file: Path, keys: tuple[str, str], bar: float) -> bool:
+    """Whether an agreement file setup wrote says both shares ``keys`` reach ``bar`` (missing or unreadable: no)."""
     try:
-        found = json.loads((models / AGREEMENT).read_text(encoding="utf-8"))
+        found = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return min(found.get("fp32_found_by_int8", 0), found.get("int8_found_by_fp32", 0)) >= INT8_AGREEMENT
+    return min(found.get(keys[0], 0), found.get(keys[1], 0)) >= bar
+
+
+def int8_agrees(models: Path) -> bool:
+    """Whether the int8 model's boxes agree with fp32's well enough to be used (its agreement file says so)."""
+    return agreement_holds(models / AGREEMENT, ("fp32_found_by_int8", "int8_found_by_fp32"), INT8_AGREEMENT)
 
 
 def main(argv: list[str]) -> int:
