@@ -10,8 +10,6 @@ import typer
 
 from vigil.cli.common import ExitCode, fail, state
 
-FOOTAGE = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-
 
 def register_bench(bench_app: typer.Typer) -> None:
     bench_app.command("backends")(bench_backends)
@@ -33,10 +31,10 @@ def bench_backends(
     if imgsz:
         update["imgsz"] = imgsz
     vision = settings.vision.model_copy(update=update)
-    if not FOOTAGE.is_file():
-        raise fail(f"{FOOTAGE} not found (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
+    from vision.detectors.export import VTEST, sample_frames
 
-    import cv2
+    if not VTEST.is_file():
+        raise fail(f"{VTEST} not found (run `bash scripts/setup.sh`)", ExitCode.NOT_FOUND)
 
     from bench.backends import measure
     from bench.report import report
@@ -46,9 +44,7 @@ def bench_backends(
         weights = resolve_model(vision.model, settings.models_dir)
     except ModelError as exc:
         raise fail(str(exc), ExitCode.NOT_FOUND) from None
-    cap = cv2.VideoCapture(str(FOOTAGE))
-    frames = [cap.read()[1] for _ in range(60)]
-    cap.release()
+    frames = sample_frames(VTEST, 60, lambda _: True)
     typer.echo(f"{vision.model} at {vision.imgsz}, {os.cpu_count()} cores, {seconds:g} s per figure", err=True)
     rows = measure(vision, settings.models_dir, weights, frames, seconds, load_detector,
                    lambda line: typer.echo(line, err=True))

@@ -66,7 +66,7 @@ def bench_capacity(
     say = lambda line: typer.echo(line, err=True)  # noqa: E731
     rows = []
     for name in wanted:
-        chosen = _profile(settings, detectors[0], name) if name == "counter" else _street(settings)
+        chosen = _profile(settings, name) if name == "counter" else _street(settings)
         say(f"{name}: {chosen.clip.name} at {chosen.fps:g} fps per camera, {len(detectors)} detector(s) "
             f"{_kind(detectors[0])}; probes of {probe_s:g} s, the best held {minutes:g} min")
         run = _runner(settings, detectors, chosen, recording)
@@ -103,7 +103,7 @@ def _runner(settings: Settings, detectors: list[Detector], chosen: Profile, reco
                                                 recording=recording)
 
 
-def _profile(settings: Settings, detector: Detector, name: str) -> Profile:
+def _profile(settings: Settings, name: str) -> Profile:
     """The counter profile: the composed hall scenario (rendered once into the data folder), its zones."""
     from bench.capacity import Profile, phased
     from core import media
