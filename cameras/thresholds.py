@@ -38,6 +38,7 @@ class ZoneThresholds(BaseModel):
     service_min_s: Seconds | None = None
     absence_min_s: Seconds | None = None
     queue_hold_s: Seconds | None = None
+    queue_confirm_s: Seconds | None = None
     lost_entry_s: Seconds | None = None
     unattended_queue_min: Count | None = None
     unattended_hold_s: Seconds | None = None

@@ -133,10 +133,9 @@ class VisionSettings(_Section):
         default=False, description="Region detection: on motion, detect only crops of the moving areas at the "
                                    "model's input size (far people seen larger); the whole frame at each refresh.")
     counter_regions: bool = Field(
-        default=False, description="Region detection on counter cameras only (those with counter or queue zones): "
-                                   "packed queues are counted right (busy counter MAE 1.1 -> 0.33), at 16 instead "
-                                   "of 23 counter cameras per 2 cores; off by default until a false long-wait "
-                                   "alarm it raises in one rendering is understood (docs/benchmarks.md).")
+        default=True, description="Region detection on counter cameras only (those with counter or queue zones): "
+                                  "packed queues are counted right (busy counter MAE 1.1 -> 0.33) at 16 instead "
+                                  "of 23 counter cameras per 2 cores (docs/benchmarks.md); false: whole frames.")
     max_regions: int = Field(default=4, ge=1, le=32, description="More crops than this in a frame: one crop "
                                                                  "around them all.")
     evidence_jpeg_quality: int = Field(default=85, ge=10, le=100, description="JPEG quality of evidence.")

@@ -68,7 +68,7 @@ def _hall_thresholds(factor: float) -> dict[str, float]:
     scaled = {"absence_min_s": 300, "present_after_s": 3, "absent_after_s": 20, "enter_confirm_s": 2,
               "leave_after_s": 8, "service_min_s": 20, "long_wait_s": 300, "unattended_hold_s": 60,
               "overcrowded_hold_s": 30, "observe_every_s": 20, "cooldown_s": 60, "update_every_s": 30,
-              "lost_entry_s": 600}
+              "lost_entry_s": 600, "queue_confirm_s": 5}
     return {key: value / factor for key, value in scaled.items()}
 
 

@@ -140,7 +140,8 @@ def test_counter_regions_crop_counter_cameras_only_and_regions_every_camera(coco
                             [CameraSetup(1, [queue]), CameraSetup(2, [road])])
     assert counters.plan(Frame(1, frame, 0.0, 0), refresh), "the counter camera: crops around its zones"
     assert counters.plan(Frame(2, frame, 0.0, 0), refresh) is None, "the street camera: the whole frame"
-    default = VisionEngine(coco_detector, VisionSettings(), [CameraSetup(1, [queue])])
-    assert default.plan(Frame(1, frame, 0.0, 0), refresh) is None
+    assert VisionSettings().counter_regions, "on by default: the busy counter's queue is counted right"
+    off = VisionEngine(coco_detector, VisionSettings(counter_regions=False), [CameraSetup(1, [queue])])
+    assert off.plan(Frame(1, frame, 0.0, 0), refresh) is None
     everywhere = VisionEngine(coco_detector, VisionSettings(regions=True), [CameraSetup(2, [road])])
     assert everywhere.plan(Frame(2, frame, 0.0, 0), refresh)

@@ -56,3 +56,21 @@ def test_the_head_of_the_queue_reaching_the_desk_as_a_new_identity_takes_the_ear
     waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
     assert len(waits) == 3 and None not in waits, waits
     assert [round(w) for w in waits] == [203 - 0, 353 - 20, 503 - 40]  # desk (called + 3) - walking in
+
+
+def test_a_box_seen_in_the_queue_for_a_moment_is_nobody_waiting() -> None:
+    """A detector's false box on the queue's floor for two frames (at the model's own scale in a region crop, a
+    bag or a shadow can pass for a person) is not a citizen joining the queue: it holds no entry and raises no
+    long wait. A citizen standing there past ``queue_confirm_s`` (5) waits from their first sight."""
+    ghost = Actor("false box", [(20, 0.2, 0.75), (21, 0.2, 0.75)], track_id=9)
+    stays = citizen(4, 100, (0.1, 0.6), called=300, leave=360)
+
+    def alarms(**thresholds: float) -> list[float]:
+        outputs = play(hall(long_wait_s=20, **thresholds), [officer(), ghost, stays], MONDAY_9AM, 400)
+        found = events(outputs, EventType.LONG_WAIT).values()
+        return sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found)
+
+    assert alarms() == [100]  # the citizen's alone, counted from walking in
+    assert alarms(queue_confirm_s=0) == [20, 100]  # every box in the zone a citizen: the false one waits too
+    served = sessions(play(hall(), [officer(), ghost, stays], MONDAY_9AM, 400))
+    assert len(served) == 1 and abs(served[0].wait_s - 203) <= 2

@@ -23,8 +23,9 @@ people), citizens are served in the order they came, and a waiting citizen lost 
 for whoever is found again standing in the queue, so identities swapped or lost in a long queue do not move
 the waits (an entry left behind lapses after ``lost_entry_s`` = 600, or once the queues stood empty for
 ``reassoc_gap_s``). A citizen lost for less than ``queue_hold_s`` (3) still counts in the queue where they were
-last seen. Thresholds come from the counters' zones and the queue zones (``thresholds`` mapping), then the
-``thresholds`` argument, then these defaults.
+last seen; one joins a queue (and can raise a long wait) once seen in a queue zone for ``queue_confirm_s`` (5),
+the wait counting from the first sight there. Thresholds come from the counters' zones and the queue zones
+(``thresholds`` mapping), then the ``thresholds`` argument, then these defaults.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ HALL_DEFAULTS: dict[str, float] = {
     **COUNTER_DEFAULTS,
     "observe_every_s": 10.0,
     "queue_hold_s": 3.0,
+    "queue_confirm_s": 5.0,
     "unattended_queue_min": 3.0,
     "unattended_hold_s": 60.0,
     "long_wait_s": 900.0,
@@ -103,7 +105,7 @@ class HallRule:
         update_every_s = setting(hall, "update_every_s", 30)
         self.queues = Queues(self.queue_zones, self.identities, self.queue_hold_s,
                              lambda: IncidentLatch(self.long_wait_s, update_every_s=update_every_s),
-                             setting(hall, "lost_entry_s", 600))
+                             setting(hall, "lost_entry_s", 600), setting(hall, "queue_confirm_s", 5))
         self.overcrowded = IncidentLatch(setting(hall, "overcrowded_hold_s", 30), clear_s=10.0,
                                          cooldown_s=setting(hall, "cooldown_s", 60),
                                          update_every_s=setting(hall, "update_every_s", 30))

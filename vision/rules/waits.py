@@ -4,6 +4,9 @@
 where trackers fail most: people at the back stand half hidden behind the ones in front, so their
 identities come and go, and neighbours' identities swap as the line moves up. The entries stay true anyway:
 
+- a citizen joins a queue once seen standing in a queue zone for ``confirm_s`` (the entry dates from the first
+  sight): one passing through, or a detector's false box seen for a frame or two, holds no entry and raises no
+  long wait;
 - a citizen is served in the order they came (the one reaching a desk takes the earliest entry still waiting,
   ``take_turn``; a session starting with someone never seen queueing, while others wait, is the head of the
   queue, ``settle_turn``);
@@ -32,10 +35,12 @@ class Queues:
     """Queue entries, turns and long waits of one camera's queue zones."""
 
     def __init__(self, zones: Sequence[ZoneSpec], identities: Identities, hold_s: float,
-                 long_wait: Callable[[], IncidentLatch], lost_keep_s: float = 600.0) -> None:
+                 long_wait: Callable[[], IncidentLatch], lost_keep_s: float = 600.0, confirm_s: float = 0.0) -> None:
         self.zones = list(zones)
         self.identities = identities
         self.hold_s = hold_s  # a citizen lost for less still counts where last seen
+        self.confirm_s = confirm_s  # seen in a queue zone this long (since first seen there): joined the queue
+        self.first_in: dict[int, datetime] = {}  # identity -> first sight in a queue zone, not yet an entry
         self._new_latch = long_wait
         self.enter: dict[int, datetime] = {}  # identity (or lost entry, < 0) -> first entry into a queue zone
         self.arrived: dict[int, datetime] = {}  # citizen identity -> first confirmed arrival at a counter
@@ -59,7 +64,10 @@ class Queues:
                 continue
             self.last[citizen.id] = (zone.name, ts)
             if citizen.id not in self.arrived and citizen.id not in self.displaced and citizen.id not in self.enter:
-                self._entry(citizen.id, now)
+                first = self.first_in.setdefault(citizen.id, now)
+                if (now - first).total_seconds() >= self.confirm_s:
+                    del self.first_in[citizen.id]
+                    self._entry(citizen.id, first)
         counts = {z.name: 0 for z in self.zones}
         for identity_id, (zone_name, seen) in list(self.last.items()):
             if identity_id in self.arrived or ts - seen > self.hold_s:
@@ -173,14 +181,16 @@ class Queues:
         if identity_id not in self.arrived:
             self.arrived[identity_id] = arrival
             self.last.pop(identity_id, None)
+            self.first_in.pop(identity_id, None)
 
     # -- long waits ------------------------------------------------------------------------------------
     def alarms(self, now: datetime, out: RuleOutput, make: Callable[[datetime, int | None], Event]) -> None:
         """Step the long-wait alarms (``make(start, track_id)`` builds one), then let go of forgotten ones."""
         # Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind; others
         # drop their arrival (one who walked straight to a counter would otherwise stay in ``arrived``).
-        for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked)
+        for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked, *self.first_in)
                             if i > 0 and self.identities.get(i) is None]:
+            self.first_in.pop(identity_id, None)
             if identity_id in self.enter and identity_id not in self.arrived:
                 self._move(identity_id, self._lose(self.enter[identity_id], now.timestamp()))
             self.enter.pop(identity_id, None)
