@@ -88,3 +88,23 @@ def test_citizens_walking_straight_to_a_counter_all_day_leave_nothing_behind() -
     outputs = play(rule, actors, MONDAY_9AM, day)
     assert sum(len(out.sessions) for out in outputs) == served
     assert len(rule.arrived) <= 2 and len(rule.queue_enter) <= 2
+
+
+def test_false_boxes_flickering_in_the_queue_all_day_leave_nothing_behind() -> None:
+    # A detector's false box on the seats for a second, every 80 s for a working day: none is a citizen joining
+    # (queue_confirm_s), none raises a long wait, and none stays on the books.
+    seats = make_zone("seats", "queue", [[0.0, 0.5], [0.3, 0.5], [0.3, 1.0], [0.0, 1.0]], id=13)
+    staff = make_zone("staff 1", "counter_staff", [[0.4, 0.05], [0.6, 0.05], [0.6, 0.3], [0.4, 0.3]], id=11)
+    customer = make_zone("customer 1", "counter_customer", [[0.4, 0.35], [0.6, 0.35], [0.6, 0.55], [0.4, 0.55]],
+                         id=12)
+    rule = HallRule(7, [CounterSpec(1, staff, customer)], [seats], thresholds={"long_wait_s": 60})
+    flickers = 300
+    day = flickers * 80 + 100
+    actors = [Actor("officer", [(0.0, 0.5, 0.2), (day, 0.5, 0.2)], track_id=1, role="officer")]
+    for k in range(flickers):
+        at = 10 + 80 * k
+        spot = (0.05 + 0.2 * (k % 2), 0.6 + 0.03 * (k % 10))
+        actors.append(Actor(f"false box {k}", [(at, *spot), (at + 1, *spot)], track_id=100 + k))
+    outputs = play(rule, actors, MONDAY_9AM, day)
+    assert not [e for out in outputs for e in out.events if e.type == EventType.LONG_WAIT]
+    assert len(rule.queues.first_in) <= 2 and len(rule.queue_enter) <= 2
