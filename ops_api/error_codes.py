@@ -65,6 +65,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "range_too_long": ("max_days",),
     "date_out_of_range": ("min", "max"),
     "value_out_of_range": (),
+    "control_character": ("position",),
+    "not_one_line": ("position",),
     # signing in, roles and sites
     "not_signed_in": (),
     "session_expired": (),

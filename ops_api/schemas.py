@@ -2,20 +2,60 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from ops_api.roles import Role
 
 Username = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$", examples=["lan.nguyen"])
 
 
+# Characters nobody types into a form: C0 and C1 controls (NUL, escape sequences, bell) and DEL. A name holding
+# one is a paste gone wrong or an attack on whoever reads it later (a terminal, a log, a spreadsheet).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LAYOUT = re.compile(r"[\t\n\r\u2028\u2029]")  # fine in a note, not in a name shown on one line
+MULTILINE_FIELDS = frozenset({"note", "reason", "remarks", "comment", "text", "address"})
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "secret", "token"})  # never shown
+
+
+class PlainText(BaseModel):
+    """A request body whose texts hold no control characters: a 422 naming the field (code ``control_character``
+    or ``not_one_line``, with the 1-based ``position``) instead of a stored name that breaks a log line, a
+    terminal or an export. Notes keep their tabs and line breaks; names, codes and the rest are one line.
+    Passwords and secrets are taken as typed (they are only hashed or encrypted, never shown).
+    ``tests/ops_api/test_api_plain_text.py`` holds every body the API accepts to this."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        if name in SECRET_FIELDS:
+            return value
+        texts = [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else ()
+        for text in texts:
+            if not isinstance(text, str):
+                continue
+            if found := _CONTROL.search(text):
+                raise PydanticCustomError("control_character", "must not contain a control character (position "
+                                          "{position})", {"position": found.start() + 1})
+            if name not in MULTILINE_FIELDS and (found := _LAYOUT.search(text)):
+                raise PydanticCustomError("not_one_line", "must be one line, without tabs or line breaks "
+                                          "(position {position})", {"position": found.start() + 1})
+        return value
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class StrictIn(StrictModel, PlainText):
+    """A request body: unknown keys refused, texts plain."""
 
 
 class UserOut(BaseModel):

@@ -16,7 +16,7 @@ from ops_api import audit
 from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError
 from ops_api.roles import Principal
-from ops_api.schemas import StrictModel
+from ops_api.schemas import StrictIn
 from store import alarm_rules as store
 from store.registry_rows import find_site
 
@@ -28,7 +28,7 @@ NIGHT = {"weekly": {d: [["00:00", "06:00"], ["18:00", "24:00"]] for d in ("mon",
                                                                          "sun")}}
 
 
-class RuleSettings(StrictModel):
+class RuleSettings(StrictIn):
     raises: bool | None = Field(None, description="False: such events stay events (searchable, no alarm).")
     priority: int | None = Field(None, ge=1, le=5, description="1 most urgent .. 5")
     schedule: dict[str, Any] | None = Field(None, examples=[NIGHT], description="When it raises alarms, in the "
@@ -60,12 +60,12 @@ class RuleOut(BaseModel):
     auto_close_s: int | None
 
 
-class Step(StrictModel):
+class Step(StrictIn):
     text: str = Field(min_length=1, max_length=500, examples=["Gọi đội trật tự khu vực"])
     required: bool = True
 
 
-class ProcedureBody(StrictModel):
+class ProcedureBody(StrictIn):
     site_id: int | None = Field(None, description="null: every site's (admins of every site).")
     event_type: EventType
     steps: list[Step] = Field(max_length=30)

@@ -19,7 +19,7 @@ from ops_api.errors import ApiError, ApiProblem, not_found
 from ops_api.params import Moment, list_window
 from ops_api.roles import Principal
 from ops_api.routers.events import AssignBody, NoteBody, NoteOut, StepBody, check_assignee
-from ops_api.schemas import AlarmOut, EventOut, Page, StrictModel
+from ops_api.schemas import AlarmOut, EventOut, Page, StrictIn
 from store import alarm_steps, site_maps
 from store.alarms import AlarmFilter, alarm_events, alarm_notes, get_alarm, has_recording, list_alarms
 from store.alarms import alarm_steps as checklist
@@ -58,7 +58,7 @@ class AlarmDetail(AlarmOut):
                                  "alarm's first to its newest event (the playlist may still be on its way).")
 
 
-class TickBody(StrictModel):
+class TickBody(StrictIn):
     done: bool = Field(True, description="False unticks the step.")
     note: str | None = Field(None, max_length=4000, examples=["Đã gọi anh Tuấn, đội trật tự phường Bến Thành"])
 

@@ -20,24 +20,24 @@ from ops_api.accounts import (
 )
 from ops_api.deps import SESSION_COOKIE, Conn, CurrentUser, client_addr, context
 from ops_api.errors import ApiError, ApiProblem
-from ops_api.schemas import StrictModel, TokenOut, UserOut
+from ops_api.schemas import StrictIn, TokenOut, UserOut
 from ops_api.security import SESSION_PREFIX, TOKEN_PREFIX, new_token, token_hash
 from store import accounts as store
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-class SignIn(StrictModel):
+class SignIn(StrictIn):
     username: str = Field(min_length=1, max_length=64, examples=["lan.nguyen"])
     password: str = Field(min_length=1, max_length=200, examples=["correct horse battery"])
 
 
-class PasswordChange(StrictModel):
+class PasswordChange(StrictIn):
     current_password: str = Field(min_length=1, max_length=200)
     new_password: str = Field(min_length=1, max_length=200, examples=["a-long-new-passphrase"])
 
 
-class TokenCreate(StrictModel):
+class TokenCreate(StrictIn):
     name: str = Field(min_length=1, max_length=100, examples=["nightly export script"])
     expires_days: int | None = Field(None, ge=1, le=3650, description="Null: until revoked.")
 
@@ -96,7 +96,7 @@ def me(*, user: CurrentUser, conn: Conn) -> UserOut:
     return UserOut.of(get_user(conn, user_id=user.user_id))
 
 
-class Preferences(StrictModel):
+class Preferences(StrictIn):
     language: Literal["vi", "en"] = Field(description="The console's language for this user.", examples=["en"])
 
 

@@ -25,6 +25,7 @@ from ops_api.deps import Conn, context, require
 from ops_api.errors import ApiError
 from ops_api.params import Moment
 from ops_api.roles import Principal
+from ops_api.schemas import StrictIn
 from store import registry_rows
 from store.queries.live import cameras_health, health_samples
 
@@ -56,18 +57,16 @@ SourceKind = Annotated[Literal["onvif", "rtsp", "file"], AfterValidator(_not_a_f
                        Field(description="onvif or rtsp; file cameras are added with `vigil cameras add --file`")]
 
 
-class Position(BaseModel):
+class Position(StrictIn):
     """On the site's plan (the map page places cameras with PUT /api/cameras/{id}/placement)."""
 
-    model_config = {"extra": "forbid"}
     x: float = Field(ge=0, le=1)
     y: float = Field(ge=0, le=1)
     direction: float | None = Field(None, ge=0, lt=360, description="Degrees clockwise from up.")
     fov: float | None = Field(None, ge=1, le=360, description="Field of view in degrees.")
 
 
-class CameraFields(BaseModel):
-    model_config = {"extra": "forbid"}
+class CameraFields(StrictIn):
     name: str | None = Field(None, min_length=1, max_length=200, examples=["Sảnh chính - quầy 1-4"])
     source_kind: SourceKind | None = None
     onvif_host: str | None = Field(None, max_length=255, pattern=r"^[A-Za-z0-9._:\[\]-]+$", examples=["192.0.2.10"])

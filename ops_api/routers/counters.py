@@ -14,6 +14,7 @@ from ops_api.changes import COUNTER
 from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
 from ops_api.roles import Principal
+from ops_api.schemas import StrictIn
 from store import registry_rows
 
 router = APIRouter(prefix="/api/counters", tags=["counters"])
@@ -21,8 +22,7 @@ Reader = Annotated[Principal, Depends(require("counters.read"))]
 Writer = Annotated[Principal, Depends(require("counters.write"))]
 
 
-class CounterFields(BaseModel):
-    model_config = {"extra": "forbid"}
+class CounterFields(StrictIn):
     number: int | None = Field(None, gt=0, le=10_000, examples=[3])
     department: str | None = Field(None, min_length=1, max_length=200, examples=["Tư pháp - Hộ tịch"])
     officer: str | None = Field(None, max_length=200, examples=["Trần Thị Bình"])

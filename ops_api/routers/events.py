@@ -18,7 +18,7 @@ from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem, not_found
 from ops_api.params import Moment, list_window
 from ops_api.roles import Principal
-from ops_api.schemas import EventOut, Page, StrictModel
+from ops_api.schemas import EventOut, Page, StrictIn, StrictModel
 from store import event_steps
 from store.accounts import assignable_users, find_user
 from store.errors import StoreInputError
@@ -50,7 +50,7 @@ class EventDetail(EventOut):
     notes: list[NoteOut] = Field(default_factory=list)
 
 
-class StepBody(StrictModel):
+class StepBody(StrictIn):
     note: str | None = Field(None, max_length=4000, examples=["Đã gọi cán bộ trực quầy 3"])
 
 
@@ -58,7 +58,7 @@ class AssignBody(StepBody):
     assignee_id: int = Field(examples=[5])
 
 
-class NoteBody(StrictModel):
+class NoteBody(StrictIn):
     text: str = Field(min_length=1, max_length=4000, examples=["Camera bị che một phần, đã báo kỹ thuật"])
 
 

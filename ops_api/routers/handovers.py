@@ -18,7 +18,7 @@ from ops_api.errors import ApiError, ApiProblem
 from ops_api.handover_export import workbook
 from ops_api.params import Moment
 from ops_api.roles import Principal
-from ops_api.schemas import Page, StrictModel
+from ops_api.schemas import Page, StrictIn
 from store import handovers as store
 from store.accounts import find_user
 
@@ -56,7 +56,7 @@ class Draft(BaseModel):
     summary: dict[str, Any]
 
 
-class HandoverBody(StrictModel):
+class HandoverBody(StrictIn):
     to_user_id: int = Field(description="The next operator (an active operator or admin who sees these sites).")
     remarks: str | None = Field(None, max_length=8000, examples=["Camera ngã tư Lê Lợi hay mất tín hiệu, đã báo "
                                                                    "kỹ thuật; theo dõi tiếp cảnh báo #128."])
@@ -64,7 +64,7 @@ class HandoverBody(StrictModel):
                                                      "most a day ago; else 12 hours ago).")
 
 
-class AckBody(StrictModel):
+class AckBody(StrictIn):
     note: str | None = Field(None, max_length=4000, examples=["Đã nhận ca, đã đọc các cảnh báo còn mở"])
 
 

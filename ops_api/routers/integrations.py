@@ -14,13 +14,14 @@ from urllib.parse import urlsplit
 import psycopg
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ops_api import audit
 from ops_api.deps import Conn, client_addr, context, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.params import Moment
 from ops_api.roles import Principal
+from ops_api.schemas import StrictIn
 from ops_api.security import DEVICE_PREFIX, new_token, token_hash
 from store import integrations as store
 from store.accounts import unknown_sites
@@ -31,8 +32,7 @@ Admin = Annotated[Principal, Depends(require("integrations.admin"))]
 DeviceKey = Annotated[str, Header(alias="X-Device-Key", description="The device's key (vgd_...)")]
 
 
-class DeviceCreate(BaseModel):
-    model_config = {"extra": "forbid"}
+class DeviceCreate(StrictIn):
     device_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$", examples=["kiosk-q1-01"])
     kind: Literal["ticket_machine", "terminal"]
     site_id: int
@@ -55,10 +55,10 @@ class DeviceCreated(DeviceOut):
     key: str = Field(description="Shown once: the device sends it as X-Device-Key.")
 
 
-class TicketIn(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+class TicketIn(StrictIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "device_event_id": "evt-000123", "time": "2026-11-20T01:30:00Z", "kind": "issued", "ticket_number": "A015",
-        "service": "Hộ tịch"}]}}
+        "service": "Hộ tịch"}]})
     device_event_id: str = Field(min_length=1, max_length=100)
     time: Moment | None = Field(None, description="When it happened at the device (default: now).")
     kind: Literal["issued", "called", "served", "skipped", "login", "logout"] = Field(
@@ -70,9 +70,9 @@ class TicketIn(BaseModel):
                                    description="login/logout: the officer's staff code at this site.")
 
 
-class RatingIn(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "device_event_id": "r-88412", "score": 5, "comment": "Cán bộ nhiệt tình"}]}}
+class RatingIn(StrictIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "device_event_id": "r-88412", "score": 5, "comment": "Cán bộ nhiệt tình"}]})
     device_event_id: str = Field(min_length=1, max_length=100)
     time: Moment | None = None
     score: int = Field(ge=1, le=5)
@@ -87,10 +87,10 @@ class Accepted(BaseModel):
     counter_id: int | None
 
 
-class TargetIn(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+class TargetIn(StrictIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "kind": "webhook", "name": "IOC incident bus", "url": "https://ioc.example.vn/hooks/vigil", "secret": "s3cr3t",
-        "event_types": ["wrong_way", "stopped_vehicle"]}]}}
+        "event_types": ["wrong_way", "stopped_vehicle"]}]})
     kind: Literal["webhook", "mqtt"]
     name: str = Field(min_length=1, max_length=100)
     url: str = Field(min_length=1, max_length=2000, description="http(s)://... or mqtt://host:port/topic-prefix")

@@ -22,7 +22,7 @@ from ops_api.deps import Conn, client_addr, context, require, require_briefly
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.plan_images import MEDIA_TYPES, PlanImageError, inspect
 from ops_api.roles import Principal
-from ops_api.schemas import StrictModel
+from ops_api.schemas import StrictIn
 from store import site_maps
 
 router = APIRouter(tags=["map"])
@@ -54,14 +54,14 @@ class MapConfig(BaseModel):
     sites: list[MapSite]
 
 
-class PlanPosition(StrictModel):
+class PlanPosition(StrictIn):
     x: float = Field(ge=0, le=1, description="Across the plan, 0 left .. 1 right.")
     y: float = Field(ge=0, le=1, description="Down the plan, 0 top .. 1 bottom.")
     direction: float | None = Field(None, ge=0, lt=360, description="Where it looks, degrees clockwise from up.")
     fov: float | None = Field(None, ge=1, le=360, description="Field of view in degrees.")
 
 
-class Placement(StrictModel):
+class Placement(StrictIn):
     position: PlanPosition | None = Field(None, description="On the site's plan; null removes it from the plan.")
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
@@ -83,7 +83,7 @@ class MapCamera(BaseModel):
     alarm_urgent: bool = Field(False, description="One of its alarms is escalated and not acknowledged.")
 
 
-class Neighbours(StrictModel):
+class Neighbours(StrictIn):
     camera_ids: list[int] = Field(max_length=50, description="Cameras that see around this one (both ways).")
 
 

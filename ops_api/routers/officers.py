@@ -21,6 +21,7 @@ from ops_api.errors import ApiError
 from ops_api.params import Month
 from ops_api.roles import Principal
 from ops_api.routers.reports import absence_addresses, store_input_error
+from ops_api.schemas import StrictIn
 from store import officers as store
 from store.errors import StoreInputError
 from store.queries.officer_report import OfficerFigures, officer_month
@@ -32,8 +33,7 @@ Writer = Annotated[Principal, Depends(require("officers.write"))]
 STAFF_CODE = r"^[A-Za-z0-9._:-]{1,64}$"
 
 
-class OfficerFields(BaseModel):
-    model_config = {"extra": "forbid"}
+class OfficerFields(StrictIn):
     full_name: str | None = Field(None, min_length=1, max_length=200, examples=["Trần Thị Bình"])
     staff_code: str | None = Field(None, pattern=STAFF_CODE, examples=["CB-0231"],
                                    description="The code a ticket system's log-in names the officer by.")

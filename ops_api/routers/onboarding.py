@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from cameras import onvif
@@ -33,6 +33,7 @@ from ops_api.deps import client_addr, context, require, require_briefly
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
 from ops_api.routers.cameras import FILE_CAMERAS, CameraOut
+from ops_api.schemas import StrictIn
 from store import registry_rows
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
@@ -41,14 +42,13 @@ Writer = Annotated[Principal, Depends(require("cameras.write"))]
 BOUNDARY = "vigilframe"
 
 
-class DiscoverIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class DiscoverIn(StrictIn):
     timeout_s: float = Field(3.0, gt=0, le=10)
 
 
-class ProbeIn(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "host": "192.0.2.10", "port": 80, "username": "admin", "password": "camera-password"}]}}
+class ProbeIn(StrictIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "host": "192.0.2.10", "port": 80, "username": "admin", "password": "camera-password"}]})
     host: str = Field(min_length=1, max_length=255)
     port: int = Field(80, ge=1, le=65535)
     username: str | None = Field(None, max_length=100)
@@ -56,10 +56,10 @@ class ProbeIn(BaseModel):
     timeout_s: float = Field(8.0, gt=0, le=30)
 
 
-class OnboardIn(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
+class OnboardIn(StrictIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "site_id": 1, "name": "Sảnh chính", "kind": "onvif", "host": "192.0.2.10", "port": 80,
-        "username": "admin", "password": "camera-password", "analytics_fps": 2}]}}
+        "username": "admin", "password": "camera-password", "analytics_fps": 2}]})
     site_id: int
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["onvif", "rtsp", "file"]
@@ -74,7 +74,6 @@ class OnboardIn(BaseModel):
 
 
 class EncoderIn(ProbeIn):
-    model_config = {"extra": "forbid"}
     profile_token: str = Field(min_length=1, max_length=128, description="The profile whose stream to set (probe's "
                                "profiles[].token), normally the main stream's")
 

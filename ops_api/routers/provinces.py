@@ -22,6 +22,7 @@ from ops_api.errors import ApiProblem
 from ops_api.params import Month
 from ops_api.roles import Principal
 from ops_api.routers.exports import FILE_RESPONSES, XLSX
+from ops_api.schemas import StrictIn
 from ops_api.tables import province_xlsx
 from store import provinces as store
 from store.queries.officer_report import month_days
@@ -34,14 +35,12 @@ Overview = Annotated[Principal, Depends(require("provinces.read"))]
 Exporter = Annotated[Principal, Depends(require("exports"))]
 
 
-class ProvinceIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class ProvinceIn(StrictIn):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["an-giang"])
     name: str = Field(min_length=1, max_length=200, examples=["Tỉnh An Giang"])
 
 
-class ProvinceRename(BaseModel):
-    model_config = {"extra": "forbid"}
+class ProvinceRename(StrictIn):
     name: str = Field(min_length=1, max_length=200)
 
 

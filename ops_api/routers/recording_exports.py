@@ -23,7 +23,7 @@ from ops_api.errors import ApiProblem
 from ops_api.footage import check_footage, check_range
 from ops_api.params import Moment
 from ops_api.roles import ADMIN, Principal
-from ops_api.schemas import StrictModel
+from ops_api.schemas import StrictIn
 from record.export import ExportError, ExportPiece, export_file_name, export_mp4
 from store import playback
 
@@ -31,7 +31,7 @@ router = APIRouter(tags=["recordings"])
 Exporter = Annotated[Principal, Depends(require_briefly("recordings.export"))]
 
 
-class ExportBody(StrictModel):
+class ExportBody(StrictIn):
     start: Moment = Field(description="Start of the range, with its UTC offset.")
     end: Moment = Field(description="End of the range, with its UTC offset.")
     reason: str = Field(min_length=3, max_length=2000, examples=["Công dân khiếu nại tại quầy 2, đơn số 15/2026"])

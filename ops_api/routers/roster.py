@@ -21,6 +21,7 @@ from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError, ApiProblem, not_found
 from ops_api.params import Day
 from ops_api.roles import Principal
+from ops_api.schemas import StrictIn
 from store import officers as store
 from store.assignments import site_assignments
 from store.officers import hhmm
@@ -32,8 +33,7 @@ Writer = Annotated[Principal, Depends(require("officers.write"))]
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
 
-class RosterIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class RosterIn(StrictIn):
     counter_id: int
     officer_id: int
     weekdays: list[int] = Field(min_length=1, max_length=7, description="ISO weekdays: 1 Monday ... 7 Sunday.",
@@ -44,13 +44,11 @@ class RosterIn(BaseModel):
     valid_until: Day | None = None
 
 
-class RosterEnd(BaseModel):
-    model_config = {"extra": "forbid"}
+class RosterEnd(StrictIn):
     valid_until: Day = Field(description="The entry's last day: today or later (the past is not rewritten).")
 
 
-class ExceptionIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class ExceptionIn(StrictIn):
     counter_id: int
     officer_id: int | None = Field(description="Who staffs the counter then; null: nobody (leave, closed).")
     day: Day

@@ -15,6 +15,7 @@ from ops_api.changes import SITE
 from ops_api.deps import Conn, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
+from ops_api.schemas import StrictIn
 from store import provinces, registry_rows
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])
@@ -25,8 +26,7 @@ WORKING_HOURS_EXAMPLE = {"weekly": {"mon": [["07:30", "11:30"], ["13:30", "17:00
                          "holidays": ["2026-09-02"]}
 
 
-class SiteFields(BaseModel):
-    model_config = {"extra": "forbid"}
+class SiteFields(StrictIn):
     name: str | None = Field(None, min_length=1, max_length=200, examples=["Trung tâm Phục vụ hành chính công quận 1"])
     kind: Literal["service_center", "street", "other"] | None = None
     level: Literal["province", "commune"] | None = Field(

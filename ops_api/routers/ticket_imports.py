@@ -17,6 +17,7 @@ from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError
 from ops_api.params import Day
 from ops_api.roles import Principal
+from ops_api.schemas import StrictIn
 from ops_api.ticket_files import FIELDS, RowError, TicketFileError, parse_log, to_events
 from store import ticket_import as store
 from store.registry_rows import get_site
@@ -26,8 +27,7 @@ Importer = Annotated[Principal, Depends(require("tickets.import"))]
 PREVIEW_ROWS = 20
 
 
-class Mapping(BaseModel):
-    model_config = {"extra": "forbid"}
+class Mapping(StrictIn):
     ticket_number: str = Field(min_length=1, max_length=200, examples=["Số vé"])
     issued_at: str = Field(min_length=1, max_length=200, examples=["Giờ lấy số"])
     called_at: str | None = Field(None, max_length=200, examples=["Giờ gọi"])

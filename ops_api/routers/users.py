@@ -27,7 +27,7 @@ from ops_api.deps import Conn, client_addr, require
 from ops_api.errors import ApiError, ApiProblem
 from ops_api.params import Moment
 from ops_api.roles import Principal, Role
-from ops_api.schemas import Page, StrictModel, TokenOut, UserOut
+from ops_api.schemas import Page, StrictIn, StrictModel, TokenOut, UserOut
 from store import accounts as store
 from store import audit_log as audit_rows
 
@@ -35,7 +35,7 @@ router = APIRouter(tags=["users"])
 Admin = Annotated[Principal, Depends(require("users.admin"))]
 
 
-class UserCreate(StrictModel):
+class UserCreate(StrictIn):
     username: str = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$", examples=["lan.nguyen"])
     password: str = Field(min_length=1, max_length=200, examples=["a-long-first-passphrase"])
     role: Role = Field(examples=["operator"])
@@ -49,7 +49,7 @@ class UserCreate(StrictModel):
                                                 "escalated.")
 
 
-class UserUpdate(StrictModel):
+class UserUpdate(StrictIn):
     role: Role | None = None
     site_ids: list[int] | None = Field(None, max_length=1000)
     province_ids: list[int] | None = Field(None, max_length=100, description="Whole provinces; [] or null: none.")
@@ -61,7 +61,7 @@ class UserUpdate(StrictModel):
     supervisor: bool | None = None
 
 
-class PasswordReset(StrictModel):
+class PasswordReset(StrictIn):
     password: str = Field(min_length=1, max_length=200)
     must_change_password: bool = True
 

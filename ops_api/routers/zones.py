@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cameras.geometry import GeometryError, make_zone
 from cameras.thresholds import ZoneThresholds
@@ -16,6 +16,7 @@ from ops_api.changes import ZONE
 from ops_api.deps import Conn, require
 from ops_api.errors import ApiError
 from ops_api.roles import Principal
+from ops_api.schemas import StrictIn
 from store import registry_rows
 
 router = APIRouter(tags=["zones"])
@@ -25,9 +26,9 @@ ZoneKindName = Literal["counter_staff", "counter_customer", "queue", "restricted
                        "line"]
 
 
-class ZoneIn(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "name": "queue-hall", "kind": "queue", "points": [[0.1, 0.5], [0.6, 0.5], [0.6, 0.95], [0.1, 0.95]]}]}}
+class ZoneIn(StrictIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "queue-hall", "kind": "queue", "points": [[0.1, 0.5], [0.6, 0.5], [0.6, 0.95], [0.1, 0.95]]}]})
     name: str = Field(min_length=1, max_length=200)
     kind: ZoneKindName
     points: list[list[float]] = Field(min_length=2, max_length=64, description="[[x, y], ...] normalized 0..1")
