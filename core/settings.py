@@ -227,6 +227,10 @@ class ApiSettings(_Section):
         default=10.0, gt=0, le=300,
         description="A connection that has not sent a whole request head (request line and headers) in this "
                     "long is closed (slow-header attacks).")
+    stream_recheck_s: float = Field(
+        default=10.0, ge=1, le=300,
+        description="A live stream (events, alarms, camera pictures) checks its user's sign-in this often and "
+                    "ends once it was signed out, deactivated or given other sites or another role.")
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -87,7 +87,11 @@ def credentials(request: Request) -> tuple[str, str] | None:
 
 def authenticate(conn: psycopg.Connection, kind: str, secret: str) -> Principal | None:
     """The user behind a session cookie or API token, or None when it is unknown, expired or revoked."""
-    digest = token_hash(secret)
+    return authenticate_hash(conn, kind, token_hash(secret))
+
+
+def authenticate_hash(conn: psycopg.Connection, kind: str, digest: str) -> Principal | None:
+    """``authenticate`` by the credential's hash (what a ``Principal`` keeps of it)."""
     row = accounts.signed_in_user(conn, kind, digest)
     if row is None or not row["active"]:
         return None

@@ -9,10 +9,14 @@ A browser authenticates with its session cookie (the Origin must be this host), 
 sites as they are raised, change and are escalated (``{"op": "insert"|"update"|"escalated", "alarm": {...}}``;
 SSE ``event: alarm``); ``?events=false`` leaves the events out (a supervisor's escalation banner).
 
+A stream ends, with ``{"op": "end", "code": "session_expired"|"access_changed"}`` (SSE ``event: end``; the
+WebSocket then closes with 4401 or 4409), once its user is signed out, deactivated, or given another role or
+other sites (``ops_api.stream_access``, checked every ``api.stream_recheck_s``).
+
 A stream holds no database connection: the user is looked up on one that goes back to the pool before
 streaming starts, the replay takes one for its query, and live messages come from the process's one
-LISTEN connection (``ops_api.live.LiveHub``) through an in-memory queue. What a stream costs is that queue
-and an asyncio task; the user's sites are fixed when it opens (a reconnect picks up a change).
+LISTEN connection (``ops_api.live.LiveHub``) through an in-memory queue. What a stream costs is that queue,
+an asyncio task, and a pooled connection for a moment every ``api.stream_recheck_s``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -32,10 +37,12 @@ from ops_api.deps import SESSION_COOKIE, ApiContext, authenticate, require_brief
 from ops_api.errors import ApiProblem
 from ops_api.roles import Principal
 from ops_api.schemas import alarm_json, event_json
+from ops_api.stream_access import StreamAccess
 from store.queries.events import events_after
 
 router = APIRouter(prefix="/api/events", tags=["live"])
 PING_S = 15.0
+END_CODES = {"session_expired": 4401, "access_changed": 4409}  # WebSocket close codes of a stream ended
 REPLAY_MAX = 1000
 
 
@@ -44,6 +51,7 @@ async def event_messages(ctx: ApiContext, user: Principal, after: int | None, *,
     """The replay after ``after`` then live messages for this user, with pings while idle."""
     if ctx.hub is None:
         raise ApiProblem(503, "live events are off in this process", code="live_events_off")
+    access = StreamAccess(ctx, user, "events.read")
     sub = ctx.hub.subscribe(user.site_ids, events=events, alarms=alarms)
     ack_s = ctx.settings.alarms.ack_s
     try:
@@ -56,12 +64,19 @@ async def event_messages(ctx: ApiContext, user: Principal, after: int | None, *,
             for row in await run_in_threadpool(replay):
                 last = max(last, int(row["seq"]))
                 yield {"op": "insert", "event": event_json(row), "seq": row["seq"]}
+        quiet_since = time.monotonic()
         while True:
+            if not await access.allowed():
+                yield {"op": "end", "code": access.ended}
+                return
             try:
-                message = await asyncio.wait_for(sub.queue.get(), PING_S)
+                message = await asyncio.wait_for(sub.queue.get(), min(PING_S, access.seconds_to_check() + 0.01))
             except TimeoutError:
-                yield {"op": "ping"}
+                if time.monotonic() - quiet_since >= PING_S:
+                    quiet_since = time.monotonic()
+                    yield {"op": "ping"}
                 continue
+            quiet_since = time.monotonic()
             if message is None:
                 return  # fell behind or the server stops: the client resumes with its last seq
             row = message["row"]
@@ -110,9 +125,13 @@ async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] =
         return
     await ws.accept()
 
+    ended: list[str] = []
+
     async def pump() -> None:
         async for message in event_messages(ctx, user, after, events=events, alarms=alarms):
             await ws.send_text(json.dumps(message, separators=(",", ":")))
+            if message["op"] == "end":
+                ended.append(message["code"])
 
     async def until_closed() -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
@@ -129,7 +148,10 @@ async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] =
         if task.exception() is not None and not isinstance(task.exception(), WebSocketDisconnect | RuntimeError):
             raise task.exception()  # type: ignore[misc]
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await ws.close(code=1012 if ctx.hub and not ctx.hub.alive else 1000)
+        if ended:  # signed out (sign in again) or the user's access changed (reconnect for the new scope)
+            await ws.close(code=END_CODES[ended[0]], reason=ended[0])
+        else:
+            await ws.close(code=1012 if ctx.hub and not ctx.hub.alive else 1000)
 
 
 @router.get("/stream", response_class=StreamingResponse,
@@ -153,6 +175,9 @@ async def live_stream(*, request: Request, after: Annotated[int | None, Query(ge
             if message["op"] == "ping":
                 yield b": ping\n\n"
                 continue
+            if message["op"] == "end":
+                yield f"event: end\ndata: {json.dumps(message, separators=(',', ':'))}\n\n".encode()
+                return
             if "alarm" in message:
                 yield f"event: alarm\ndata: {json.dumps(message, separators=(',', ':'))}\n\n".encode()
                 continue

@@ -34,6 +34,7 @@ from ops_api.errors import ApiError, ApiProblem
 from ops_api.roles import Principal
 from ops_api.routers.cameras import FILE_CAMERAS, CameraOut
 from ops_api.schemas import StrictIn
+from ops_api.stream_access import StreamAccess
 from store import registry_rows
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
@@ -239,12 +240,14 @@ async def preview(*, camera_id: int, request: Request, fps: Annotated[float, Que
     """A live preview as MJPEG (an <img> shows it) for ``seconds`` at ``fps`` pictures per second.
 
     Served from memory: every viewer of a camera gets the same picture (``ops_api.pictures``); the stream
-    holds no database connection and no thread, and ends when the client goes away."""
+    holds no database connection and no thread, and ends when the client goes away or its user may no longer
+    watch (``ops_api.stream_access``)."""
     await _visible_camera(request, camera_id, user)
     pictures = context(request).pictures
     first = await pictures.picture(camera_id)  # fail now, with a status, when the camera gives nothing
     metrics = context(request).metrics
 
+    access = StreamAccess(context(request), user, "cameras.read")
     period = 1.0 / fps
     # Every viewer of a camera at this rate ticks at the same instants (one picture read, one loop wake-up for
     # all of them); cameras are spread over the period so the pictures do not all leave at once.
@@ -261,7 +264,7 @@ async def preview(*, camera_id: int, request: Request, fps: Annotated[float, Que
                 # The tick nearest to a period from now: a timer that fires a little early (uvloop's are
                 # millisecond-grained) must not send the next picture at once.
                 await asyncio.sleep(phase + round((now + period - phase) / period) * period - now)
-                if time.monotonic() >= end:
+                if time.monotonic() >= end or not await access.allowed():
                     return
                 try:
                     jpeg = await pictures.picture(camera_id)

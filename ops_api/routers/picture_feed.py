@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from ops_api.deps import context
 from ops_api.errors import ApiError
 from ops_api.routers.onboarding import StreamReader
+from ops_api.stream_access import StreamAccess
 from store import registry_rows
 
 router = APIRouter(prefix="/api/pictures", tags=["cameras"])
@@ -53,6 +54,7 @@ async def picture_stream(
 
     await run_in_threadpool(check)
     pictures, metrics, period = ctx.pictures, ctx.metrics, 1.0 / fps
+    access = StreamAccess(ctx, user, "cameras.read")  # ends the stream once the user may no longer watch
 
     async def one(camera_id: int) -> tuple[int, bytes | None]:
         try:
@@ -77,7 +79,7 @@ async def picture_stream(
                 if chunk:
                     yield bytes(chunk)
                 now = time.monotonic()
-                if now + period >= end:
+                if now + period >= end or not await access.allowed():
                     return
                 await asyncio.sleep(period - (now % period))  # every wall ticks at the same instants
         finally:

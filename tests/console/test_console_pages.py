@@ -279,3 +279,17 @@ def test_a_new_user_changes_the_first_password_before_anything_else(console: Con
     # not signed in yet (401 from /api/auth/me), then refused until the password is changed (403)
     assert [p for p in page.problems if "401" not in p and "403" not in p] == []
     page.context.close()
+
+
+def test_an_operator_deactivated_while_watching_the_events_is_sent_to_sign_in(console: ConsoleSite) -> None:
+    # The events page asks nothing more once it shows its list: only the live feed can notice. The server ends
+    # the feed within api.stream_recheck_s (10 s) with `session_expired`, and the page goes to sign-in.
+    leaving = console.add_user("leaving", "operator", "Lê Văn Nghỉ")
+    page = console.open("leaving", "events", ready="#event-rows tr[data-event]")
+    page.wait_for_selector("#live-state[data-state=live]", timeout=10_000)
+    admin = console.context(signed_in_as="admin")
+    off = admin.request.patch(f"/api/users/{leaving['id']}", data={"active": False},
+                              headers={"X-Requested-With": "test"})
+    assert off.ok, off.text()
+    admin.close()
+    page.wait_for_selector("form.signin", timeout=20_000)

@@ -1,5 +1,20 @@
 // The live event feed: Server-Sent Events from /api/events/stream, resumed after the last seq seen.
 
+/**
+ * The server ended the stream: signed out (the page goes to sign-in, as on any 401) or the user's role or sites
+ * changed (open it again at once, with the new scope).
+ */
+function ended(current, reopen) {
+  return (message) => {
+    current().close();
+    if (JSON.parse(message.data).code === 'session_expired') {
+      window.dispatchEvent(new CustomEvent('vigil:signed-out'));
+    } else {
+      reopen();
+    }
+  };
+}
+
 export function liveEvents({ after, onEvent, onState }) {
   let source = null;
   let last = after || 0;
@@ -15,6 +30,7 @@ export function liveEvents({ after, onEvent, onState }) {
     };
     source.addEventListener('insert', handle('insert'));
     source.addEventListener('update', handle('update'));
+    source.addEventListener('end', ended(() => source, () => { if (!closed) open(); }));
     source.onerror = () => {
       onState('reconnecting');
       // EventSource retries by itself, but with the first URL's `after`: reopen with the latest seq instead.
@@ -67,6 +83,7 @@ export function liveAlarms({ onAlarm, onState = () => {}, onReopen = () => {} })
       const data = JSON.parse(message.data);
       onAlarm(data.op, data.alarm);
     });
+    source.addEventListener('end', ended(() => source, () => { if (!closed) open(); }));
     source.onerror = () => {
       onState('reconnecting');
       source.close();
