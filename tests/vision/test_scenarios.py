@@ -104,7 +104,7 @@ def detector():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def bank(detector) -> SpriteBank:  # type: ignore[no-untyped-def]
+def bank() -> SpriteBank:
     return load_bank(CACHE, MODELS)
 
 
