@@ -24,6 +24,12 @@ MULTILINE_FIELDS = frozenset({"note", "reason", "remarks", "comment", "text", "a
 SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "secret", "token"})  # never shown
 
 
+def control_position(text: str) -> int | None:
+    """The 1-based position of the first control character in ``text`` (``_CONTROL``), or None."""
+    found = _CONTROL.search(text)
+    return found.start() + 1 if found else None
+
+
 class PlainText(BaseModel):
     """A request body whose texts hold no control characters: a 422 naming the field (code ``control_character``
     or ``not_one_line``, with the 1-based ``position``) instead of a stored name that breaks a log line, a

@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ops_api.schemas import control_position
 from store.ticket_import import TicketRow
 
 FIELDS = ("ticket_number", "issued_at", "called_at", "finished_at", "date", "service", "counter")
@@ -230,6 +231,11 @@ def _ticket(line: int, cells: list[Any], index: dict[str, int], tz: ZoneInfo, de
     if len(number) > 32:
         bad("ticket_number", "ticket_too_long", "ticket number longer than 32 characters", max_length=32)
         return None
+    service = str(_cell(cells, index, "service") or "").strip()[:200] or None
+    for name, text in (("ticket_number", number), ("service", service or "")):
+        if (position := control_position(text)) is not None:  # as the API refuses them (ops_api.schemas)
+            bad(name, "control_character", f"a control character at position {position}", position=position)
+            return None
     try:
         day = _day(_cell(cells, index, "date")) or default_day
     except ValueError as exc:
@@ -262,7 +268,6 @@ def _ticket(line: int, cells: list[Any], index: dict[str, int], tz: ZoneInfo, de
             bad("counter", "counter_unreadable", f"unreadable counter number {counter_cell}",
                 value=str(counter_cell)[:40])
             return None
-    service = str(_cell(cells, index, "service") or "").strip()[:200] or None
     return LogTicket(line, number, issued, called, finished, service, counter)
 
 

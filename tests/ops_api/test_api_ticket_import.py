@@ -124,3 +124,19 @@ def test_vigil_tickets_import_names_the_bad_line_and_imports_the_rest(cli: CliRu
                             (hall.site_id,)).fetchone()["n"] == 7
         assert conn.execute("SELECT mapping FROM ticket_import_mappings").fetchone()["mapping"] == {
             "ticket_number": "So phieu"}
+
+
+def test_a_row_with_a_control_character_is_named_and_the_rest_imported(api: ApiHarness) -> None:
+    # A ticket number or service with an escape sequence or a NUL (a serial bridge's noise, or worse) would be
+    # refused by the API; from a file it is the row that is refused, by line, and the others come in.
+    hall = make_center(api.conn, "xa-an-binh", "Trung tâm xã An Bình")
+    manager = api.user("manager", site_ids=[hall.site_id])
+    log = ("Số vé,Dịch vụ,Quầy,Ngày,Giờ lấy số,Giờ gọi,Giờ kết thúc\n"
+           "A001,Tư pháp,1,20/11/2026,07:35,07:41,07:52\n"
+           "A0\x1b[2J02,Tư pháp,1,20/11/2026,07:38,,\n"
+           "A003,Tư\x00 pháp,1,20/11/2026,07:40,,\n")
+    done = upload(api, hall.site_id, log.encode(), manager.headers, filename="nhat-ky.csv").json()
+    assert [(e["line"], e["field"], e["code"], e["params"]) for e in done["errors"]] == [
+        (3, "ticket_number", "control_character", {"position": 3}), (4, "service", "control_character",
+                                                                     {"position": 3})]
+    assert {number for number, _ in events(api, hall.site_id)} == {"A001"}
