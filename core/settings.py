@@ -227,6 +227,10 @@ class ApiSettings(_Section):
         default=10.0, gt=0, le=300,
         description="A connection that has not sent a whole request head (request line and headers) in this "
                     "long is closed (slow-header attacks).")
+    max_streams_per_user: int = Field(
+        default=100, ge=1, le=100_000,
+        description="Live streams (event feeds, previews, picture streams) one user may hold open at once in one "
+                    "API process; one more is a 429.")
     stream_recheck_s: float = Field(
         default=10.0, ge=1, le=300,
         description="A live stream (events, alarms, camera pictures) checks its user's sign-in this often and "

@@ -33,6 +33,7 @@ from ops_api.params import out_of_range
 from ops_api.pictures import PictureCache
 from ops_api.routers import ROUTERS
 from ops_api.routers.maps import PLAN_UPLOAD
+from ops_api.stream_access import StreamSlots
 from store.db import make_pool
 
 log = logging.getLogger("vigil.api")
@@ -73,6 +74,7 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
             log.warning("the database is not reachable yet; the API answers 503 until it is")
         metrics.watch_database(pool)
         ctx = ApiContext(settings=settings, database_url=database_url, pool=pool, metrics=metrics,
+                         streams=StreamSlots(settings.api.max_streams_per_user),
                          pictures=PictureCache(settings, pool, metrics))
         if live:
             ctx.hub = LiveHub(database_url, pool, metrics)

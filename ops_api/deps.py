@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ops_api.metrics import ApiMetrics
     from ops_api.outbound import OutboundDispatcher
     from ops_api.pictures import PictureCache
+    from ops_api.stream_access import StreamSlots
 
 SESSION_COOKIE = "vigil_session"
 
@@ -48,6 +49,7 @@ class ApiContext:
     hub: LiveHub | None = None
     outbound: OutboundDispatcher | None = None
     alarm_watch: AlarmWatch | None = None
+    streams: StreamSlots | None = None  # the open live streams per user (ops_api.stream_access)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def secure_cookies(self, scheme: str) -> bool:

@@ -75,6 +75,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "must_change_password": (),
     "wrong_credentials": (),
     "too_many_sign_ins": ("retry_after_s",),
+    "too_many_streams": ("max_streams",),
     "role_not_permitted": ("role", "permission"),
     "site_outside_scope": ("site_id",),
     "every_site_outside_scope": (),

@@ -14,27 +14,66 @@ checks) and says why the stream must end:
 
 While the database cannot be reached the stream goes on (nobody can be signed out meanwhile) and the check is
 tried again at the next interval.
+
+A user holds at most ``api.max_streams_per_user`` streams at once in one API process (``StreamSlots``): one
+more is a 429 ``too_many_streams`` (the WebSocket closes with 4429). Each stream costs a task, a queue and a
+socket; without a cap one signed-in account, or one leaked token, could open them until the process runs out.
+A stream gives its slot back when it ends, and also when its response is dropped before it ever started.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import weakref
+from collections import Counter
 
 import psycopg
 from psycopg_pool import PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from ops_api.deps import ApiContext, authenticate_hash
+from ops_api.errors import ApiProblem
 from ops_api.roles import Principal
 
 log = logging.getLogger("vigil.api")
 
 
+class StreamSlots:
+    """How many streams each user holds open in this process, up to ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held: Counter[int] = Counter()
+        self._lock = threading.Lock()
+
+    def take(self, user_id: int) -> None:
+        """One more stream for the user, or a 429 ``too_many_streams``."""
+        with self._lock:
+            if self.held[user_id] >= self.limit:
+                raise ApiProblem(429, f"you already have {self.limit} live streams open; close one first",
+                                 code="too_many_streams", params={"max_streams": self.limit})
+            self.held[user_id] += 1
+
+    def give_back(self, user_id: int) -> None:
+        with self._lock:
+            self.held[user_id] -= 1
+            if self.held[user_id] <= 0:
+                del self.held[user_id]
+
+
 class StreamAccess:
-    """The access check of one stream opened by ``user`` with ``permission``."""
+    """The access check of one stream opened by ``user`` with ``permission``; it holds one of the user's stream
+    slots until ``close`` (or until it is dropped)."""
 
     def __init__(self, ctx: ApiContext, user: Principal, permission: str) -> None:
+        slots = ctx.streams
+        assert slots is not None, "the app's lifespan makes them"
+        slots.take(user.user_id)
+        # Given back once: by ``close`` when the stream ends, or when this object goes away unclosed (a response
+        # dropped before its body started, whose generator's ``finally`` never runs).
+        self.close = weakref.finalize(self, slots.give_back, user.user_id)
         self.ctx = ctx
         self.user = user
         self.permission = permission

@@ -46,13 +46,18 @@ END_CODES = {"session_expired": 4401, "access_changed": 4409}  # WebSocket close
 REPLAY_MAX = 1000
 
 
-async def event_messages(ctx: ApiContext, user: Principal, after: int | None, *, events: bool = True,
+async def event_messages(ctx: ApiContext, access: StreamAccess, after: int | None, *, events: bool = True,
                          alarms: bool = False) -> AsyncIterator[dict[str, Any]]:
-    """The replay after ``after`` then live messages for this user, with pings while idle."""
-    if ctx.hub is None:
-        raise ApiProblem(503, "live events are off in this process", code="live_events_off")
-    access = StreamAccess(ctx, user, "events.read")
-    sub = ctx.hub.subscribe(user.site_ids, events=events, alarms=alarms)
+    """The replay after ``after`` then live messages for the stream's user, with pings while idle; the stream's
+    slot is given back when it ends."""
+    user = access.user
+    try:
+        if ctx.hub is None:
+            raise ApiProblem(503, "live events are off in this process", code="live_events_off")
+        sub = ctx.hub.subscribe(user.site_ids, events=events, alarms=alarms)
+    except BaseException:
+        access.close()
+        raise
     ack_s = ctx.settings.alarms.ack_s
     try:
         last = 0
@@ -88,6 +93,7 @@ async def event_messages(ctx: ApiContext, user: Principal, after: int | None, *,
             yield {"op": message["op"], "event": event_json(row), "seq": row["seq"]}
     finally:
         ctx.hub.unsubscribe(sub)
+        access.close()
 
 
 def _ws_credentials(ws: WebSocket, token: str | None) -> tuple[str, str] | None:
@@ -123,12 +129,18 @@ async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] =
     if not user.can("events.read"):
         await ws.close(code=4403, reason="your role may not read events")
         return
+    try:
+        access = StreamAccess(ctx, user, "events.read")
+    except ApiProblem as refused:  # accepted first, so that the client reads why (a refused handshake is a 403)
+        await ws.accept()
+        await ws.close(code=4429, reason=refused.code)
+        return
     await ws.accept()
 
     ended: list[str] = []
 
     async def pump() -> None:
-        async for message in event_messages(ctx, user, after, events=events, alarms=alarms):
+        async for message in event_messages(ctx, access, after, events=events, alarms=alarms):
             await ws.send_text(json.dumps(message, separators=(",", ":")))
             if message["op"] == "end":
                 ended.append(message["code"])
@@ -144,6 +156,7 @@ async def live_socket(ws: WebSocket, after: Annotated[int | None, Query(ge=0)] =
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
+    access.close()  # the pump's generator gives it back too, unless it was left suspended at a send
     for task in done:
         if task.exception() is not None and not isinstance(task.exception(), WebSocketDisconnect | RuntimeError):
             raise task.exception()  # type: ignore[misc]
@@ -167,9 +180,10 @@ async def live_stream(*, request: Request, after: Annotated[int | None, Query(ge
     last_id = request.headers.get("last-event-id")
     if after is None and last_id and last_id.isdigit():
         after = int(last_id)
+    access = StreamAccess(ctx, user, "events.read")  # 429 when the user holds too many streams
 
     async def body() -> AsyncIterator[bytes]:
-        async for message in event_messages(ctx, user, after, events=events, alarms=alarms):
+        async for message in event_messages(ctx, access, after, events=events, alarms=alarms):
             if await request.is_disconnected():
                 return
             if message["op"] == "ping":

@@ -272,6 +272,7 @@ async def preview(*, camera_id: int, request: Request, fps: Annotated[float, Que
                     return  # the camera stopped giving pictures: the console retries later
         finally:
             metrics.previews.dec()
+            access.close()
 
     return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
                              headers={"cache-control": "no-store"})

@@ -84,6 +84,7 @@ async def picture_stream(
                 await asyncio.sleep(period - (now % period))  # every wall ticks at the same instants
         finally:
             metrics.previews.dec()
+            access.close()
 
     return StreamingResponse(frames(), media_type=MEDIA_TYPE,
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})

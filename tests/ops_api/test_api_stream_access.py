@@ -128,3 +128,40 @@ def test_camera_pictures_stop_once_the_viewer_is_deactivated(served: ServedApi, 
         sent = sum(len(chunk) for chunk in preview.iter_bytes())  # ends too (60 s asked)
     assert ended < RECHECK_S + 3 and time.monotonic() - started < RECHECK_S + 4, ended
     assert sent > 0
+
+
+def test_one_user_holds_at_most_max_streams_per_user_and_a_closed_one_frees_its_slot(db_url: str,
+                                                                                        tmp_path: Path) -> None:
+    # Each stream costs the server a task, a queue and a socket: one account (or one leaked token) must not be
+    # able to open them until the process runs out. Other users are not affected.
+    with serve_uvicorn(db_url, tmp_path, max_streams_per_user=2) as served:
+        api = served.harness
+        seeded = seed_sites(api.conn, 1)
+        camera = seeded.cameras[0]
+        write_live_picture(tmp_path, camera, "live")
+        operator, colleague = api.user("operator"), api.user("operator")
+        events = f"{served.base_url}/api/events/stream"
+        preview = f"{served.base_url}/api/cameras/{camera}/preview"
+        ws_url = served.base_url.replace("http://", "ws://") + "/api/events/live"
+        with httpx.stream("GET", events, headers=operator.headers, timeout=10) as first, \
+                httpx.stream("GET", preview, headers=operator.headers, timeout=10) as second:
+            assert first.status_code == 200 and second.status_code == 200
+            third = httpx.get(events, headers=operator.headers, timeout=10)
+            assert third.status_code == 429, third.text
+            assert third.json()["code"] == "too_many_streams" and third.json()["params"] == {"max_streams": 2}
+            assert httpx.get(preview, headers=operator.headers, timeout=10).status_code == 429
+            with ws_connect(ws_url, additional_headers=operator.headers, open_timeout=10) as ws, \
+                    pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert ws.close_code == 4429
+            with httpx.stream("GET", events, headers=colleague.headers, timeout=10) as theirs:
+                assert theirs.status_code == 200, "another user still opens theirs"
+        deadline = time.monotonic() + 5  # both closed: the server sees the clients go and gives the slots back
+        while (status := _open_briefly(events, operator.headers)) == 429 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert status == 200
+
+
+def _open_briefly(url: str, headers: dict[str, str]) -> int:
+    with httpx.stream("GET", url, headers=headers, timeout=10) as response:
+        return response.status_code
