@@ -113,6 +113,24 @@ def growth_per_hour(points: Sequence[tuple[float, float]]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread * 3600
 
 
+# The memory goal of issue 18: over a run of 3 hours or more, the robust slope of resident memory over the last
+# two hours stays under 2 MB/h (a worker then gains under 50 MB a day).
+GOAL_MINUTES = 180.0
+GOAL_WINDOW_S = 7200.0
+GOAL_MB_PER_HOUR = 2.0
+
+
+def memory_goal(rss_points: Sequence[tuple[float, float]], minutes: float) -> dict[str, Any]:
+    """The robust RSS slope over the run's last two hours (None when the run sampled less than that) and
+    whether the goal is met: a run of ``GOAL_MINUTES`` or more whose slope is under ``GOAL_MB_PER_HOUR``."""
+    slope = None
+    if rss_points and rss_points[-1][0] - rss_points[0][0] >= GOAL_WINDOW_S:
+        end = rss_points[-1][0]
+        slope = robust_growth_per_hour([p for p in rss_points if p[0] >= end - GOAL_WINDOW_S])
+    return {"memory_growth_mb_per_hour_robust_last_2h": _round(slope),
+            "memory_goal_met": bool(minutes >= GOAL_MINUTES and slope is not None and slope < GOAL_MB_PER_HOUR)}
+
+
 def robust_growth_per_hour(points: Sequence[tuple[float, float]]) -> float | None:
     """Theil-Sen slope of (seconds, value) points, per hour: the median of the slopes between every two points.
     A transient spike (a burst of frames, an evidence JPEG) moves it little, unlike the least-squares slope,
@@ -291,6 +309,7 @@ def _soak(settings: Any, url: str, minutes: float, sample_s: float, cameras: int
         "rss_end_mb": round(rss_points[-1][1], 1) if rss_points else None,
         "memory_growth_mb_per_hour": _round(growth_per_hour(steady)),
         "memory_growth_mb_per_hour_robust": _round(robust_growth_per_hour(steady)),
+        **memory_goal(rss_points, (time.monotonic() - started) / 60),
         "threads_start": rows[0]["threads"] if rows else None, "threads_end": rows[-1]["threads"] if rows else None,
         "fds_start": rows[0]["fds"] if rows else None, "fds_end": rows[-1]["fds"] if rows else None,
         "frames_offered": delivered, "frames_analysed": taken, "frames_dropped": dropped,

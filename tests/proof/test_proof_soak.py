@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.soak import growth_per_hour, percentile
+from bench.soak import growth_per_hour, memory_goal, percentile
 from tests.support.proof import MODELS, ROOT, VTEST
 
 
@@ -21,6 +21,24 @@ def test_memory_growth_is_the_least_squares_slope_per_hour() -> None:
     assert growth_per_hour(leaking) == pytest.approx(30.0)
     assert growth_per_hour(leaking[:2]) is None
     assert percentile([float(v) for v in range(1, 101)], 0.95) == 95.0 and percentile([], 0.95) is None
+
+
+def test_the_memory_goal_is_judged_on_the_last_two_hours_of_a_three_hour_run() -> None:
+    # A warm-up step in the first hour, then flat with noise: met. The same with 3 MB/h after the step: not met.
+    # A flat run of 2.5 hours is too short to say.
+    def run(minutes: int, leak_mb_per_h: float) -> list[tuple[float, float]]:
+        return [(m * 60.0, 500.0 + (12.0 if m > 40 else 0.0) + leak_mb_per_h * m / 60 + (3.0 if m % 7 == 0 else 0.0))
+                for m in range(0, minutes + 1)]
+
+    flat = memory_goal(run(185, 0.0), 185.0)
+    assert flat["memory_goal_met"] and abs(flat["memory_growth_mb_per_hour_robust_last_2h"]) < 0.5
+    leaking = memory_goal(run(185, 3.0), 185.0)
+    assert not leaking["memory_goal_met"]
+    assert leaking["memory_growth_mb_per_hour_robust_last_2h"] == pytest.approx(3.0, abs=0.2)
+    short = memory_goal(run(150, 0.0), 150.0)
+    assert not short["memory_goal_met"] and abs(short["memory_growth_mb_per_hour_robust_last_2h"]) < 0.5
+    assert memory_goal(run(90, 0.0), 90.0) == {"memory_growth_mb_per_hour_robust_last_2h": None,
+                                                "memory_goal_met": False}
 
 
 @pytest.mark.slow
@@ -36,6 +54,7 @@ def test_a_short_soak_of_recorded_cameras_reports_every_figure(tmp_path: Path) -
     document = json.loads(out.read_text())
     summary = document["summary"]
     assert summary["cameras"] == 2 and summary["worker_restarts"] == 0 and summary["frames_analysed"] > 0
+    assert summary["memory_goal_met"] is False and summary["memory_growth_mb_per_hour_robust_last_2h"] is None
     for key in ("memory_growth_mb_per_hour", "memory_growth_mb_per_hour_robust", "frames_dropped",
                 "p95_frame_to_result_ms", "p95_frame_to_event_ms", "writer_queue_rows_max", "rss_end_mb"):
         assert key in summary

@@ -70,7 +70,9 @@ def bench_soak(
              "tracker, zones, rules); frame_to_event: the same for results that carried an event",
              "memory_growth_mb_per_hour: least-squares slope of resident memory after the warm-up "
              "(the first fifth of the run, at least a minute); _robust: the Theil-Sen slope of the same samples "
-             "(median of pairwise slopes), which transient spikes of a few samples hardly move",
+             "(median of pairwise slopes), which transient spikes of a few samples hardly move; _robust_last_2h: "
+             "that slope over the last two hours (runs of 2 hours or more); memory_goal_met: a run of 3 hours or "
+             "more whose last two hours grew under 2 MB/h (issue 18)",
              "the worker runs in one process (vision.camera_processes 0) so all its memory is measured",
              "recording: " + ("on (RTSP cameras from the GStreamer RTSP server, one ffmpeg recorder per camera in "
                               "the worker's RecorderPool; recorded_*: the segment index at the end)" if recording
