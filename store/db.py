@@ -8,6 +8,7 @@ from psycopg_pool import ConnectionPool
 
 from core import media
 from core.settings import Settings
+from store.check_watch import WATCH, CheckTimeout
 from store.embedded import EmbeddedPostgres
 
 
@@ -35,7 +36,8 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "vi
               connect_timeout_s: float = 5.0) -> ConnectionPool:
     """A connection pool with dict rows; open it with ``with make_pool(...) as pool``.
 
-    Each connection is checked before it is lent (a restarted server leaves dead ones in the pool). A borrower
+    Each connection is checked before it is lent (a restarted server leaves dead ones in the pool), within
+    ``timeout_s`` (a hung server is cut off, ``store.check_watch``). A borrower
     waits at most ``timeout_s``, then gets ``PoolTimeout``. Failed reconnections are given up after as long
     and tried again at the next loan, so the pool follows a database that comes back without a long backoff.
     """
@@ -43,7 +45,9 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "vi
 
     def check(conn: psycopg.Connection) -> None:
         try:
-            ConnectionPool.check_connection(conn)
+            WATCH.check(conn, timeout_s)  # within the borrower's wait: a hung server is cut (store/check_watch.py)
+        except CheckTimeout:
+            raise  # checking the idle ones would hang on each in turn; each fails its own check in time
         except psycopg.Error:
             pool.check()  # one dead means the server went away: drop every idle one now, not one per request
             raise

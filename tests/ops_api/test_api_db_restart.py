@@ -57,3 +57,55 @@ def test_the_api_serves_right_after_a_database_restart_and_fails_fast_while_it_i
             assert me().status_code == 200
     finally:
         cluster.stop(mode="immediate")
+
+
+def _freeze(cluster: EmbeddedPostgres, signal_number: int) -> None:
+    """Stop (SIGSTOP) or resume (SIGCONT) every process of the cluster: a database that hangs (its host paused,
+    its storage stalled) keeps its sockets open and its kernel keeps acknowledging, so no TCP timeout fires."""
+    import os
+
+    import psutil
+
+    postmaster = psutil.Process(int((cluster.pgdata / "postmaster.pid").read_text().split()[0]))
+    for process in [postmaster, *postmaster.children(recursive=True)]:
+        os.kill(process.pid, signal_number)
+
+
+def test_a_hung_database_gets_a_fast_503_too_and_service_comes_back(cluster_dir: Path, tmp_path: Path) -> None:
+    import signal
+
+    cluster = EmbeddedPostgres(cluster_dir / "db", port=free_port())
+    cluster.start()
+    frozen = False
+    try:
+        with connect(cluster.url) as conn:
+            migrate(conn)
+        with serve_uvicorn(cluster.url, tmp_path) as served:
+            headers = served.harness.user("operator").headers
+
+            def timed(_: int) -> tuple[httpx.Response, float]:
+                started = time.monotonic()
+                answer = httpx.get(f"{served.base_url}/api/auth/me", headers=headers, timeout=20)
+                return answer, time.monotonic() - started
+
+            with ThreadPoolExecutor(4) as parallel:  # several connections in the pool
+                assert {r.status_code for r, _ in parallel.map(timed, range(12))} == {200}
+
+            _freeze(cluster, signal.SIGSTOP)
+            frozen = True
+            with ThreadPoolExecutor(4) as parallel:
+                for hung, took in parallel.map(timed, range(8)):
+                    assert hung.status_code == 503 and hung.json()["code"] == "database_unavailable", hung.text
+                    assert took < 5.0, f"a request took {took:.1f} s to say the database does not answer"
+            assert httpx.get(f"{served.base_url}/healthz", timeout=5).status_code == 200
+
+            _freeze(cluster, signal.SIGCONT)
+            frozen = False
+            deadline = time.monotonic() + 15
+            while (back := timed(0)[0]).status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert back.status_code == 200, back.text
+    finally:
+        if frozen:
+            _freeze(cluster, signal.SIGCONT)
+        cluster.stop(mode="immediate")
