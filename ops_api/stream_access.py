@@ -80,6 +80,7 @@ class StreamAccess:
         self.every_s = ctx.settings.api.stream_recheck_s
         self._next = time.monotonic() + self.every_s
         self.ended: str | None = None  # why the stream must end, once it must
+        self._unchecked = False  # the last check could not reach the database
 
     def seconds_to_check(self) -> float:
         return max(0.0, self._next - time.monotonic())
@@ -94,8 +95,12 @@ class StreamAccess:
         try:
             now = await run_in_threadpool(self._look_up)
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            log.warning("stream access of user %s not checked (database unavailable): %s", self.user.username, exc)
+            if not self._unchecked:  # once per outage and stream, not every interval of every stream
+                log.warning("stream access of user %s not checked (database unavailable): %s", self.user.username,
+                            exc)
+            self._unchecked = True
             return True
+        self._unchecked = False
         if now is None or now.must_change_password:
             self.ended = "session_expired"
         elif (now.user_id, now.role, now.site_ids, now.province_ids) != (
