@@ -235,11 +235,16 @@ def demo(
     if not Path("/usr/bin/python3").exists() or shutil.which("ffmpeg") is None:
         raise fail("the demo needs the system python3 with GStreamer and ffmpeg: run `make setup`",
                    ExitCode.NOT_BUILT)
+    from store.db import embedded_cluster
+
+    # Seeding the demo city starts the embedded cluster: whether it ran before decides whether Ctrl-C stops it.
+    was_running = True if settings.database_url else embedded_cluster(settings).running()
     try:
         rtsp_child, sign_in, screen = prepare_demo(settings, reset=reset)
     except DemoError as exc:
         raise fail(str(exc), ExitCode.FAILURE) from None
-    supervisor, cleanup = _prepare(ctx, workers=1, capacity=16, api=True, extra=[rtsp_child])
+    supervisor, cleanup = _prepare(ctx, workers=1, capacity=16, api=True, extra=[rtsp_child],
+                                   cluster_was_running=was_running)
     console = f"http://{settings.api.host}:{settings.api.port}/"
     hall = f"Hall screen for the waiting hall's TV (no sign-in; a new key each start): {console}{screen.lstrip('/')}"
     typer.secho(f"\nVigil demo: console at {console}\n{sign_in}\n{hall}\nStop with Ctrl-C.\n", fg=typer.colors.GREEN)

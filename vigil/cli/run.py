@@ -66,10 +66,12 @@ def run(
     _supervise(supervisor, cleanup)
 
 
-def _prepare(ctx: typer.Context, workers: int, capacity: int, api: bool, extra: list) -> tuple:  # type: ignore[type-arg]
+def _prepare(ctx: typer.Context, workers: int, capacity: int, api: bool, extra: list,  # type: ignore[type-arg]
+             cluster_was_running: bool | None = None) -> tuple:  # type: ignore[type-arg]
     """Start the database, migrate, and build the supervisor's children (``extra`` first).
 
-    Returns the supervisor and a cleanup function that stops the embedded cluster if this call started it.
+    Returns the supervisor and a cleanup function that stops the embedded cluster if this command started it
+    (``cluster_was_running``: whether it ran before the command began, when the command used it already).
     """
     import psycopg
 
@@ -80,7 +82,8 @@ def _prepare(ctx: typer.Context, workers: int, capacity: int, api: bool, extra: 
 
     settings = state(ctx).settings()
     cluster = None if settings.database_url else embedded_cluster(settings)
-    started_here = cluster is not None and not cluster.running()
+    was_running = cluster.running() if cluster is not None and cluster_was_running is None else cluster_was_running
+    started_here = cluster is not None and not was_running
     try:
         url = resolve_url(settings)
         with connect(url) as conn:
