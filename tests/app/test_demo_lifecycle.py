@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import psutil
 import pytest
 
+from ops_api.readiness import wait_until_ready
 from store.embedded import EmbeddedPostgres
 from tests.support.net import free_port
 from tests.support.proof import MODELS, ROOT, VTEST
@@ -39,16 +39,10 @@ def test_ctrl_c_stops_the_demo_and_the_database_it_started(cluster_dir: Path) ->
             if "Stop with Ctrl-C" in line:
                 break
         assert demo.poll() is None, "".join(seen[-30:])
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        else:
-            raise AssertionError("the demo's API did not answer in 90 s:\n" + "".join(seen[-30:]))
+        try:
+            wait_until_ready(f"http://127.0.0.1:{port}", timeout_s=90)
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}:\n" + "".join(seen[-30:])) from None
         family = psutil.Process(demo.pid).children(recursive=True)
         cluster = EmbeddedPostgres(cluster_dir / "data" / "db", port=db_port)
         assert cluster.running()
