@@ -18,7 +18,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.api import ApiHarness, ApiUser, insert_event, seed_sites, serve_in_process, serve_uvicorn
+from tests.support.api import (
+    ApiHarness,
+    ApiUser,
+    insert_event,
+    seed_sites,
+    serve_in_process,
+    serve_uvicorn,
+    sse_messages,
+)
 from tests.support.net import free_port
 
 ACK_S = 1.5  # priority 2's time in these tests (wrong_way is P2 by default); every other priority: an hour
@@ -42,12 +50,9 @@ class AlarmStream:
         try:
             with self._client.stream("GET", "/api/events/stream?alarms=true&events=false") as response:
                 self.open.set()
-                kind = None
-                for line in response.iter_lines():
-                    if line.startswith("event: "):
-                        kind = line[7:]
-                    elif line.startswith("data: ") and kind == "alarm":
-                        self.got.put((time.time(), json.loads(line[6:])))
+                for kind, data in sse_messages(response):
+                    if kind == "alarm":
+                        self.got.put((time.time(), json.loads(data)))
         except httpx.HTTPError:
             pass
 

@@ -16,7 +16,7 @@ from websockets.sync.client import connect as ws_connect
 
 from tests.ops_api.test_api_picture_feed import feed_frames
 from tests.ops_api.test_api_streams import write_live_picture
-from tests.support.api import PASSWORD, ServedApi, insert_event, seed_sites, serve_uvicorn
+from tests.support.api import PASSWORD, ServedApi, insert_event, seed_sites, serve_uvicorn, sse_messages
 
 RECHECK_S = 1.0
 
@@ -25,19 +25,6 @@ RECHECK_S = 1.0
 def served(db_url: str, tmp_path: Path) -> Iterator[ServedApi]:
     with serve_uvicorn(db_url, tmp_path, stream_recheck_s=RECHECK_S) as found:
         yield found
-
-
-def sse_messages(response: httpx.Response) -> Iterator[tuple[str, str]]:
-    """(event name, data) of each Server-Sent Event; comments (pings) skipped."""
-    name, data = "message", ""
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: "):
-            data = line[6:]
-        elif line == "" and data:
-            yield name, data
-            name, data = "message", ""
 
 
 def test_signing_out_ends_the_browsers_event_stream(served: ServedApi) -> None:

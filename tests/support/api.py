@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -217,3 +218,16 @@ def seed_sites(conn: psycopg.Connection, n_sites: int = 2) -> Seeded:
         out.events.append(insert_event(conn, site, camera, type="long_wait", severity="low", counter_id=counter,
                                        when=now - timedelta(days=1)))
     return out
+
+
+def sse_messages(response: httpx.Response) -> Iterator[tuple[str, str]]:
+    """(event name, data) of each Server-Sent Event; comments (pings) skipped."""
+    name, data = "message", ""
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            data = line[6:]
+        elif line == "" and data:
+            yield name, data
+            name, data = "message", ""
