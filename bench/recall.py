@@ -21,7 +21,7 @@ import numpy as np
 
 from core.types import CLASS_ID, Detections
 from vision.gate import MotionGate
-from vision.regions import detect_in_regions, hold_outside, plan_crops
+from vision.regions import detect_in_regions, detector_inputs, hold_outside, plan_crops
 
 LABELS = Path(__file__).resolve().parents[1] / "scenarios" / "labels" / "vtest_people.json"
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -34,7 +34,7 @@ class Recall:
     labelled: int
     found: int
     false: int
-    inferences: int  # detector inputs (crops or frames) for the labelled frames
+    inferences: int  # detector inputs (crops, mosaics or frames) for the labelled frames
 
     @property
     def recall(self) -> float:
@@ -93,10 +93,13 @@ def _iou(a: Any, b: Any) -> float:
 
 
 def measure(detector: Any, labels: dict[str, Any] | None = None, max_regions: int = 4) -> dict[str, Recall]:
-    """Recall and false boxes of ``detector`` on the labelled frames: whole frame and region detection."""
+    """Recall and false boxes of ``detector`` on the labelled frames: whole frame ("frame"), region detection
+    as the engine runs it ("regions": two to four crops as one mosaic where that shows them larger than the
+    frame, ``vision.region_mosaic``) and with every crop at the model's own scale ("crops")."""
     labels = labels or load_labels()
     pairs = read_pairs(labels)
-    out = {"frame": Recall("frame", 0, 0, 0, 0), "regions": Recall("regions", 0, 0, 0, 0)}
+    modes = {"frame": None, "regions": True, "crops": False}
+    out = {mode: Recall(mode, 0, 0, 0, 0) for mode in modes}
     for (before, image), frame in zip(pairs, labels["frames"], strict=True):
         truth, ignore = [p["box"] for p in frame["people"]], frame["ignore"]
         whole, earlier = detector.detect([image, before])
@@ -105,16 +108,19 @@ def measure(detector: Any, labels: dict[str, Any] | None = None, max_regions: in
         decision = gate.check(image, 0.5)
         height, width = image.shape[:2]
         crops = plan_crops(decision.regions or (), width, height, detector.imgsz, max_regions) if decision.run else []
-        if crops is None:  # most of the frame moved: the whole frame is detected
-            regional, used = whole, 1
-        else:
-            [found] = detect_in_regions(detector, [image], [crops]) if crops else [Detections.empty()]
-            regional, used = hold_outside(earlier, found, crops), len(crops)
-        for key, boxes, count in (("frame", people(whole), 1), ("regions", people(regional), used)):
+        for mode, mosaic in modes.items():
+            if mode == "frame" or crops is None:  # most of the frame moved: the whole frame is detected
+                boxes, used = people(whole), 1
+            elif not crops:
+                boxes, used = people(earlier), 0
+            else:
+                [found] = detect_in_regions(detector, [image], [crops], bool(mosaic))
+                boxes = people(hold_outside(earlier, found, crops))
+                used = detector_inputs(crops, width, height, detector.imgsz, bool(mosaic))
             hit, false = match(boxes, truth, ignore)
-            result = out[key]
+            result = out[mode]
             result.labelled += len(truth)
             result.found += hit
             result.false += false
-            result.inferences += count
+            result.inferences += used
     return out

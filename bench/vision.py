@@ -6,7 +6,9 @@ Same model and machine in one run, on the shipped footage as N file cameras:
 - pipeline_fps: camera-frames/s through decode (ingest's decoder: NVDEC on GPU hosts), motion gate,
   batch scheduler, detector, tracker and zones, whole frames, with the worker's detectors (one per core on a
   CPU, ``vision.detectors``, on the backend ``vision.backend`` chooses);
-- regions_fps: the same with region detection (``vision.regions``: crops of the moving areas);
+- regions_fps: the same with region detection (``vision.regions``: crops of the moving areas, two to four of
+  them as one mosaic where that shows them larger than the whole frame, ``vision.region_mosaic``);
+- regions_crops_fps: region detection with every crop a detector input of its own (``region_mosaic`` off);
 - naive_fps: one thread per camera, each with its own Ultralytics model calling
   ``model.track(source, stream=True)``;
 - static_fps: the pipeline on a static scene (a still clip made from the footage's first frame).
@@ -144,11 +146,15 @@ def _live_sources(clip: Path, cameras: int) -> list[CameraSource]:
 
 def run_pipeline(detector: Detector | Sequence[Detector], settings: Settings, clip: Path, cameras: int,
                  seconds: float, decoder: Decoder, motion_gate: bool = True, warmup_s: float = 1.0,
-                 live: bool = False, processes: int = 0, regions: bool = False) -> PipelineRun:
+                 live: bool = False, processes: int = 0, regions: bool = False,
+                 mosaic: bool | None = None) -> PipelineRun:
     """N bench cameras (``live``: ingest's real-time readers) -> scheduler -> engine for ``seconds``;
     ``processes`` > 0: the same in that many camera processes (``vision.pipeline.pool``, the first detector);
     several detectors share the cameras in one process (``InProcessPipeline``)."""
-    vision = settings.vision.model_copy(update={"motion_gate": motion_gate, "regions": regions})
+    update: dict[str, Any] = {"motion_gate": motion_gate, "regions": regions}
+    if mosaic is not None:
+        update["region_mosaic"] = mosaic
+    vision = settings.vision.model_copy(update=update)
     detectors = list(detector) if isinstance(detector, Sequence) else [detector]
     settings = settings.model_copy(update={"vision": vision})
     counter = _Counter()
@@ -328,6 +334,9 @@ def run_bench(settings: Settings, detector: Detector | Sequence[Detector], model
             pipe = run_pipeline(detectors, settings, footage, n, seconds, decoder, processes=procs)
             say(f"{n} camera(s): pipeline with region detection")
             regional = run_pipeline(detectors, settings, footage, n, seconds, decoder, processes=procs, regions=True)
+            say(f"{n} camera(s): pipeline with region detection, each crop alone (no mosaic)")
+            crops_alone = run_pipeline(detectors, settings, footage, n, seconds, decoder, processes=procs,
+                                       regions=True, mosaic=False)
             say(f"{n} camera(s): naive (one thread and one model per camera, model.track)")
             naive = run_naive(model_path, footage, n, seconds, detector.imgsz, detector.device,
                               settings.vision.confidence)
@@ -340,7 +349,8 @@ def run_bench(settings: Settings, detector: Detector | Sequence[Detector], model
                 "naive_fps": naive, "static_fps": still.fps, "pipeline/raw": None,
                 "pipeline/naive": pipe.fps / naive if naive else None,
                 "regions/naive": regional.fps / naive if naive else None,
-                "regions_detected_share": regional.detected_share,
+                "regions_detected_share": regional.detected_share, "regions_crops_fps": crops_alone.fps,
+                "regions_crops/naive": crops_alone.fps / naive if naive else None,
                 "static/pipeline": still.fps / pipe.fps if pipe.fps else None,
                 "p50_ms": pipe.p50_ms, "p95_ms": pipe.p95_ms, "static_p95_ms": still.p95_ms,
                 "live_fps": paced.fps, "live_p50_ms": paced.p50_ms, "live_p95_ms": paced.p95_ms,

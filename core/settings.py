@@ -136,8 +136,13 @@ class VisionSettings(_Section):
         default=True, description="Region detection on counter cameras only (those with counter or queue zones): "
                                   "packed queues are counted right (busy counter MAE 1.1 -> 0.33) at 16 instead "
                                   "of 23 counter cameras per 2 cores (docs/benchmarks.md); false: whole frames.")
-    max_regions: int = Field(default=4, ge=1, le=32, description="More crops than this in a frame: one crop "
-                                                                 "around them all.")
+    max_regions: int = Field(default=4, ge=1, le=32, description="More crops than this in a frame: the whole "
+                                                                 "frame instead.")
+    region_mosaic: bool = Field(
+        default=True, description="Two to four crops go to the detector as one picture (scaled into a grid) where "
+                                  "that still shows each crop larger than the whole frame would (a 1080p camera; "
+                                  "not a 768-px one at 416): a frame costs at most one detector call; false: "
+                                  "each crop at the model's own scale, one call each.")
     evidence_jpeg_quality: int = Field(default=85, ge=10, le=100, description="JPEG quality of evidence.")
     camera_processes: int = Field(
         default=-1, ge=-1, le=256,

@@ -117,7 +117,7 @@ class VisionEngine:
                 raise RuntimeError("this engine has no detector: use decide() and finish()")
             try:
                 batch = detect_in_regions(self.detector, [frames[i].image for i in to_detect],
-                                          [plans[i] for i in to_detect])
+                                          [plans[i] for i in to_detect], self.vision.region_mosaic)
             except Exception:
                 for i in to_detect:  # the gate must not believe these frames were seen
                     cameras[i].gate.forget()

@@ -7,15 +7,24 @@ their seams are de-duplicated). More than ``max_regions`` crops, or crops as cos
 frame. The gate's forced refresh detects crops around the camera's zones (``zone_boxes``: where its rules
 look), so people standing still in a long queue are seen at the model's own scale too; a camera without zones
 refreshes the whole frame. Boxes found in a crop are moved back to the
-frame's pixels exactly (crops are cut at whole pixels and never scaled here: the detector letterboxes each one
-as it would a frame) and de-duplicated where crops meet. What lies outside every crop did not move: the
-camera's previous boxes there stand (``hold_outside``), and the gate's forced refresh runs the whole frame.
+frame's pixels exactly (a crop detected alone is cut at whole pixels and never scaled here: the detector
+letterboxes each one as it would a frame) and de-duplicated where crops meet. What lies outside every crop did
+not move: the camera's previous boxes there stand (``hold_outside``), and the gate's forced refresh runs the whole
+frame.
+
+Each crop is a detector call of its own, so on a busy scene two to four crops would cost two to four times
+the whole frame. Where one ``imgsz`` picture can hold them all (``mosaic_layout``: scaled into a grid of two
+or four) and still show every crop larger than the whole frame shows it, as on a camera of 1080p or on
+vtest at 320, the crops go to the detector as that one mosaic (``vision.region_mosaic``): a frame then never
+costs more than the whole frame, and a quiet one only its crops, or nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from cameras.geometry import ZoneSpec
@@ -27,6 +36,8 @@ SAME_CROP = 0.5  # crops sharing more than this share of the smaller one are one
 WHOLE_FRAME_SHARE = 0.7  # a crop covering this much of the frame: detect the frame itself
 EDGE_PX = 2.0  # a box this close to a crop's side that is not the frame's side was cut by the crop
 CONTAINED = 0.8  # a cut box this much inside another box is the same object seen whole elsewhere
+GUTTER_PX = 4  # grey between a mosaic's tiles: no box spans two crops
+PAD = 114  # the grey Ultralytics letterboxes with
 
 
 def plan_crops(motion: Sequence[Box], width: int, height: int, imgsz: int, max_regions: int = 4) -> list[Box] | None:
@@ -112,24 +123,26 @@ def cut(image: np.ndarray, crops: Sequence[Box]) -> list[np.ndarray]:
 
 
 def map_back(found: Sequence[Detections], crops: Sequence[Box], width: int, height: int,
-             iou: float = 0.5) -> Detections:
+             iou: float = 0.5, edge_px: Sequence[float] | None = None) -> Detections:
     """Boxes found in each crop, in the frame's pixels, one per object: duplicates where crops meet go (the
-    most confident of overlapping boxes stays, and a box cut by a crop's inner side yields to the whole one)."""
+    most confident of overlapping boxes stays, and a box cut by a crop's inner side yields to the whole one;
+    ``edge_px``: how near a crop's side, per crop, counts as cut, EDGE_PX unless told)."""
     parts, cut_flags = [], []
-    for detections, (x1, y1, x2, y2) in zip(found, crops, strict=True):
+    edges = list(edge_px) if edge_px is not None else [EDGE_PX] * len(crops)
+    for detections, (x1, y1, x2, y2), edge in zip(found, crops, edges, strict=True):
         if not len(detections):
             continue
         moved = detections.xyxy.astype(np.float32) + np.array([x1, y1, x1, y1], dtype=np.float32)
         parts.append(Detections(moved, detections.confidence, detections.class_id))
         inner = np.zeros(len(detections), dtype=bool)  # touches a side of the crop that is not the frame's
         if x1 > 0:
-            inner |= moved[:, 0] <= x1 + EDGE_PX
+            inner |= moved[:, 0] <= x1 + edge
         if y1 > 0:
-            inner |= moved[:, 1] <= y1 + EDGE_PX
+            inner |= moved[:, 1] <= y1 + edge
         if x2 < width:
-            inner |= moved[:, 2] >= x2 - EDGE_PX
+            inner |= moved[:, 2] >= x2 - edge
         if y2 < height:
-            inner |= moved[:, 3] >= y2 - EDGE_PX
+            inner |= moved[:, 3] >= y2 - edge
         cut_flags.append(inner)
     if not parts:
         return Detections.empty()
@@ -194,24 +207,111 @@ def hold_outside(current: Detections, found: Detections, crops: Sequence[Box]) -
                       np.concatenate([found.class_id, held.class_id]))
 
 
-def detect_in_regions(detector: object, images: Sequence[np.ndarray], plans: Sequence[list[Box] | None]
-                      ) -> list[Detections]:
-    """One detector call for several frames, each whole (plan None) or as its crops; boxes in each frame's
+@dataclass(frozen=True)
+class Tile:
+    """Where one crop lies in a mosaic: its corner and size there (the crop scaled by ``scale_x``/``scale_y``)."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    scale_x: float
+    scale_y: float
+
+
+def mosaic_layout(crops: Sequence[Box], width: int, height: int, imgsz: int) -> list[Tile] | None:
+    """Two to four crops packed into one ``imgsz`` square picture, one detector call instead of one each: the
+    grid (two side by side, one above the other, or two by two) that keeps the crops largest, each scaled down
+    to its cell. None when it would show some crop smaller than the whole frame shows it (``imgsz`` over the
+    frame's longer side): the crops are then detected one by one at the model's own scale."""
+    if not 2 <= len(crops) <= 4:
+        return None
+    best: tuple[float, int, int] | None = None
+    for cols, rows in ((2, 1), (1, 2), (2, 2)):
+        if cols * rows < len(crops):
+            continue
+        cell_w, cell_h = (imgsz - GUTTER_PX * (cols - 1)) / cols, (imgsz - GUTTER_PX * (rows - 1)) / rows
+        smallest = min(min(1.0, cell_w / (c[2] - c[0]), cell_h / (c[3] - c[1])) for c in crops)
+        if best is None or smallest > best[0]:
+            best = (smallest, cols, rows)
+    assert best is not None
+    smallest, cols, rows = best
+    if smallest <= imgsz / max(width, height):
+        return None
+    cell_w, cell_h = (imgsz - GUTTER_PX * (cols - 1)) / cols, (imgsz - GUTTER_PX * (rows - 1)) / rows
+    tiles = []
+    for k, (x1, y1, x2, y2) in enumerate(crops):
+        scale = min(1.0, cell_w / (x2 - x1), cell_h / (y2 - y1))
+        w, h = max(1, round((x2 - x1) * scale)), max(1, round((y2 - y1) * scale))
+        col, row = k % cols, k // cols
+        tiles.append(Tile(round(col * (cell_w + GUTTER_PX)), round(row * (cell_h + GUTTER_PX)), w, h,
+                          w / (x2 - x1), h / (y2 - y1)))
+    return tiles
+
+
+def compose(image: np.ndarray, crops: Sequence[Box], tiles: Sequence[Tile], imgsz: int) -> np.ndarray:
+    """The mosaic: each crop scaled into its tile on a grey ``imgsz`` square."""
+    canvas = np.full((imgsz, imgsz, 3), PAD, dtype=image.dtype)
+    for (x1, y1, x2, y2), tile in zip(crops, tiles, strict=True):
+        part = image[y1:y2, x1:x2]
+        if (tile.width, tile.height) != (x2 - x1, y2 - y1):
+            part = cv2.resize(part, (tile.width, tile.height), interpolation=cv2.INTER_AREA)
+        canvas[tile.y:tile.y + tile.height, tile.x:tile.x + tile.width] = part
+    return canvas
+
+
+def split(found: Detections, tiles: Sequence[Tile]) -> list[Detections]:
+    """The mosaic's boxes as each crop's own, in the crop's pixels: a box belongs to the tile holding its centre
+    (cut to that tile); one whose centre lies on grey belongs to none."""
+    centre_x = (found.xyxy[:, 0] + found.xyxy[:, 2]) / 2 if len(found) else np.empty(0, np.float32)
+    centre_y = (found.xyxy[:, 1] + found.xyxy[:, 3]) / 2 if len(found) else np.empty(0, np.float32)
+    out = []
+    for tile in tiles:
+        mine = ((centre_x >= tile.x) & (centre_x < tile.x + tile.width)
+                & (centre_y >= tile.y) & (centre_y < tile.y + tile.height))
+        part = found[mine]
+        boxes = part.xyxy.astype(np.float32).copy()
+        boxes[:, [0, 2]] = (np.clip(boxes[:, [0, 2]], tile.x, tile.x + tile.width) - tile.x) / tile.scale_x
+        boxes[:, [1, 3]] = (np.clip(boxes[:, [1, 3]], tile.y, tile.y + tile.height) - tile.y) / tile.scale_y
+        out.append(Detections(boxes, part.confidence, part.class_id))
+    return out
+
+
+def detector_inputs(plan: list[Box] | None, width: int, height: int, imgsz: int, mosaic: bool = True) -> int:
+    """How many pictures the detector is given for one frame under this plan (its cost)."""
+    if plan is None:
+        return 1
+    if mosaic and mosaic_layout(plan, width, height, imgsz) is not None:
+        return 1
+    return len(plan)
+
+
+def detect_in_regions(detector: object, images: Sequence[np.ndarray], plans: Sequence[list[Box] | None],
+                      mosaic: bool = True) -> list[Detections]:
+    """One detector call for several frames, each whole (plan None), as its crops, or (``mosaic``, where it
+    shows every crop larger than the whole frame would) as one mosaic of its crops; boxes in each frame's
     pixels, de-duplicated across its crops."""
+    imgsz = int(getattr(detector, "imgsz", 0))
     inputs: list[np.ndarray] = []
-    spans = []
+    spans: list[tuple[int, int, list[Tile] | None]] = []
     for image, crops in zip(images, plans, strict=True):
         start = len(inputs)
+        tiles = mosaic_layout(crops, image.shape[1], image.shape[0], imgsz) if mosaic and crops and imgsz else None
         if crops is None:
             inputs.append(image)
+        elif tiles is not None:
+            inputs.append(compose(image, crops, tiles, imgsz))
         else:
             inputs.extend(cut(image, crops))
-        spans.append((start, len(inputs)))
+        spans.append((start, len(inputs), tiles))
     found = detector.detect(inputs) if inputs else []  # type: ignore[attr-defined]
     out = []
-    for image, crops, (a, b) in zip(images, plans, spans, strict=True):
+    for image, crops, (a, b, tiles) in zip(images, plans, spans, strict=True):
         if crops is None:
             out.append(found[a])
+        elif tiles is not None:
+            edges = [EDGE_PX / min(t.scale_x, t.scale_y) for t in tiles]  # a mosaic pixel is 1/scale of the frame's
+            out.append(map_back(split(found[a], tiles), crops, image.shape[1], image.shape[0], edge_px=edges))
         else:
             out.append(map_back(found[a:b], crops, image.shape[1], image.shape[0]))
     return out

@@ -24,11 +24,12 @@ def test_bench_vision_writes_every_figure_and_the_gate_pays_on_a_still_scene(tmp
     report = json.loads(out.read_text())
     (row,) = report["rows"]
     assert row["cameras"] == 2 and row["camera_processes"] == 1
-    for figure in ("raw_fps", "pipeline_fps", "regions_fps", "pipeline_1proc_fps", "naive_fps", "static_fps",
-                   "live_fps"):
+    for figure in ("raw_fps", "pipeline_fps", "regions_fps", "regions_crops_fps", "pipeline_1proc_fps", "naive_fps",
+                   "static_fps", "live_fps"):
         assert row[figure] > 0, figure
     assert row["pipeline/raw"] == pytest.approx(row["pipeline_fps"] / row["raw_fps"])
     assert row["regions/naive"] == pytest.approx(row["regions_fps"] / row["naive_fps"])
+    assert row["regions_crops/naive"] == pytest.approx(row["regions_crops_fps"] / row["naive_fps"])
     assert row["fairness"] > 0.5  # both cameras were served
     # A still scene skips the detector between forced refreshes: many times the moving scene's rate.
     assert row["static_fps"] > 3 * row["pipeline_fps"]

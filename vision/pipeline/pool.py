@@ -169,6 +169,7 @@ class CameraProcessPool:
         self.on_result, self.on_event, self.on_health = on_result, on_event, on_health
         self.preview, self.results = preview, results
         self.max_batch, self.max_wait_s = settings.vision.max_batch, settings.vision.max_wait_ms / 1000.0
+        self.region_mosaic = settings.vision.region_mosaic
         self._context = mp.get_context("spawn")  # never fork a process that holds a CUDA context
         self._children: list[_Child] = []
         self._where: dict[int, int] = {}  # camera id -> child index
@@ -342,7 +343,8 @@ class CameraProcessPool:
 
     def _detect(self, batch: list[_Request]) -> None:
         try:
-            found = detect_in_regions(self.detector, [r.image for r in batch], [r.crops for r in batch])
+            found = detect_in_regions(self.detector, [r.image for r in batch], [r.crops for r in batch],
+                                      self.region_mosaic)
         except Exception:  # one bad batch (a driver hiccup) must not stop every camera
             self.errors += 1
             log.exception("vision batch of %d frames failed", len(batch))
