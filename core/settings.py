@@ -134,8 +134,9 @@ class VisionSettings(_Section):
                                    "model's input size (far people seen larger); the whole frame at each refresh.")
     counter_regions: bool = Field(
         default=True, description="Region detection on counter cameras only (those with counter or queue zones): "
-                                  "packed queues are counted right (busy counter MAE 1.1 -> 0.33) at 16 instead "
-                                  "of 23 counter cameras per 2 cores (docs/benchmarks.md); false: whole frames.")
+                                  "packed queues are counted right (busy counter at 2 fps: queue MAE 1.11 -> 0.33, "
+                                  "waits 29 -> 1.3 %) at 20 instead of 23 counter cameras per 2 cores "
+                                  "(docs/benchmarks.md); false: whole frames, which miss the wait goal.")
     max_regions: int = Field(default=4, ge=1, le=32, description="More crops than this in a frame: the whole "
                                                                  "frame instead.")
     region_mosaic: bool = Field(

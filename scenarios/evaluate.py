@@ -45,9 +45,10 @@ class RunResult:
 
 
 def video_frames(path: Path, camera_id: int, start: datetime, seconds_per_frame: float, fps: float | None = None,
-                 limit: int | None = None) -> Iterator[Frame]:
+                 limit: int | None = None, scale: float = 1.0) -> Iterator[Frame]:
     """Frames of a file with scenario times: frame k is at ``start + k * seconds_per_frame``; sampled to ``fps``
-    frames per scenario second as a camera's reader samples its stream (``ingest.timing.Sampler``; None: all)."""
+    frames per scenario second as a camera's reader samples its stream (``ingest.timing.Sampler``; None: all);
+    ``scale`` resizes each frame (2.5: the 768-px scenes as a 1920-px camera would frame them)."""
     from ingest.timing import Sampler
 
     cap = cv2.VideoCapture(str(path))
@@ -65,6 +66,9 @@ def video_frames(path: Path, camera_id: int, start: datetime, seconds_per_frame:
             ok, image = cap.retrieve()
             if not ok:
                 break
+            if scale != 1.0:
+                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+                image = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
             sent += 1
             yield Frame(camera_id, image, start.timestamp() + k * seconds_per_frame, k, k * seconds_per_frame)
     finally:
@@ -275,10 +279,11 @@ def deployed_fps(truth: dict[str, Any], ingest: Any) -> float:
 
 
 def evaluate(truth: dict[str, Any], video: Path, detector: Any, vision_settings: Any, fps: float | None = None,
-             camera_id: int = 1, limit: int | None = None, evidence_dir: Path | None = None,
+             camera_id: int = 1, limit: int | None = None, evidence_dir: Path | None = None, scale: float = 1.0,
              ) -> tuple[dict[str, Any], RunResult]:
     """Run one ground-truthed video through the real engine and rules at ``fps`` analysed frames per scenario
-    second (None: every frame), the tracker tuned to that rate; return its scores and the raw run."""
+    second (None: every frame), the tracker tuned to that rate, each frame resized by ``scale``; return its
+    scores and the raw run."""
     from vision.engine import CameraSetup, VisionEngine
     from vision.rules import build_rules
 
@@ -291,9 +296,10 @@ def evaluate(truth: dict[str, Any], video: Path, detector: Any, vision_settings:
     setup = CameraSetup(camera_id, list(plan.zones), rules, plan.name, rate)
     engine = VisionEngine(detector, vision_settings, [setup], data_dir=evidence_dir)
     start = datetime.fromisoformat(truth["start"])
-    frames = video_frames(video, camera_id, start, truth["seconds_per_frame"], fps, limit)
+    frames = video_frames(video, camera_id, start, truth["seconds_per_frame"], fps, limit, scale)
     run = run_video(engine, frames, rules, scenario_end(truth))
     scores = score(truth, run)
     scores["analytics_fps"] = round(rate, 2)
     scores["role"] = str(plan.role)
+    scores["scale"] = scale
     return scores, run

@@ -90,6 +90,24 @@ def test_eval_refuses_an_unknown_scenario() -> None:
     assert "unknown scenario 'moon_landing'" in result.output
 
 
+def test_eval_shows_the_scenes_at_another_camera_size_with_scale() -> None:
+    # --scale 2.5: the 768-px scenes as a 1920-px camera without a sub-stream frames them; times stay as they were
+    from datetime import UTC, datetime
+
+    from scenarios.evaluate import video_frames
+    from vigil.cli import app
+
+    if not VTEST.is_file():
+        pytest.skip("vtest.avi missing (scripts/setup.sh)")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    plain = list(video_frames(VTEST, 1, start, 0.1, limit=2))
+    large = list(video_frames(VTEST, 1, start, 0.1, limit=2, scale=2.5))
+    assert [f.image.shape for f in large] == [(1440, 1920, 3)] * 2
+    assert [f.captured_at for f in large] == [f.captured_at for f in plain]
+    result = CliRunner().invoke(app, ["eval", "--scale", "9"])
+    assert result.exit_code == 2 and "--scale" in result.output
+
+
 needs_footage = pytest.mark.skipif(not VTEST.is_file() or not (MODELS / "yolov3-tiny.weights").is_file(),
                                    reason="vtest.avi or the yolov3-tiny model is missing (scripts/setup.sh)")
 
@@ -152,6 +170,32 @@ def test_counter_monitoring_end_to_end_through_the_detector(bank: SpriteBank, de
     assert kinds["officer_absent"]["detected"] and kinds["officer_absent"]["delay_s"] <= 3
     assert scores["incidents"]["false_alarms"] == 0
     assert list((tmp_path / "evidence").rglob("*.jpg")), "the absence's snapshots were written"
+
+
+@needs_footage
+@pytest.mark.slow
+def test_the_same_counter_seen_by_a_larger_camera_gives_the_same_figures(bank: SpriteBank, detector,
+                                                                       tmp_path: Path) -> None:
+    # Nothing after the detector may count in pixels: the scene at 2.5 x (a 1920-px camera) on whole frames,
+    # where the detector's input is the same picture, must give the officer, the queue and the waits as at 768.
+    from scenarios.compose import render
+    from scenarios.evaluate import evaluate
+
+    scenario = counter_scenario(absence=(100.0, 460.0), arrivals=(10, 60, 130), services=(80, 60, 60),
+                                duration=640.0, seconds_per_frame=0.5, name="counter_sizes")
+    truth = ground_truth(scenario)
+    video = render(scenario, bank, tmp_path, truth)
+    saved = json.loads((tmp_path / "counter_sizes.json").read_text())
+    whole = VisionSettings(counter_regions=False)
+    small, _ = evaluate(saved, video, detector, whole)
+    large, _ = evaluate(saved, video, detector, whole, scale=2.5)
+    assert small["citizens"]["matched"] == large["citizens"]["matched"] == 3
+    assert abs(small["presence_accuracy"] - large["presence_accuracy"]) <= 0.01
+    assert abs(small["queue_mae"] - large["queue_mae"]) <= 0.05
+    for key in ("wait_error_pct", "service_error_pct"):
+        assert abs(small["citizens"][key] - large["citizens"][key]) <= 2.0, (key, small["citizens"], large["citizens"])
+    assert small["incidents"]["detected"] == large["incidents"]["detected"] >= 1
+    assert small["incidents"]["false_alarms"] == large["incidents"]["false_alarms"] == 0
 
 
 @needs_footage
