@@ -135,8 +135,8 @@ class VisionSettings(_Section):
     counter_regions: bool = Field(
         default=True, description="Region detection on counter cameras only (those with counter or queue zones): "
                                   "packed queues are counted right (busy counter at 2 fps: queue MAE 1.11 -> 0.33, "
-                                  "waits 29 -> 1.3 %) at 20 instead of 23 counter cameras per 2 cores "
-                                  "(docs/benchmarks.md); false: whole frames, which miss the wait goal.")
+                                  "waits 28 -> 1.3 %) at 20 instead of 23 counter cameras per 2 cores "
+                                  "(docs/benchmarks.md); false: whole frames, for short queues only.")
     max_regions: int = Field(default=4, ge=1, le=32, description="More crops than this in a frame: the whole "
                                                                  "frame instead.")
     region_mosaic: bool = Field(

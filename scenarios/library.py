@@ -8,10 +8,12 @@ normalized image units; people walk 0.05/s (about 40 px/s near the desk).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cameras.geometry import ZoneSpec, make_zone
@@ -213,15 +215,23 @@ SCENARIOS = {"counter_absence": counter_scenario, "counter_busy": busy_counter_s
 
 def build(folder: Path, bank: SpriteBank, names: Sequence[str] | None = None, seed: int = 0,
           force: bool = False) -> list[Path]:
-    """Render the named scenarios (default: all) into ``folder`` unless already there; return the truth files."""
+    """Render the named scenarios (default: all) into ``folder`` unless already there from the same script and
+    seed; return the truth files. A rendering whose pictures are current but whose ground truth is not (the
+    rules' thresholds or the truth's reckoning changed since) gets its truth file written again: a stale truth
+    would score today's rules against yesterday's thresholds."""
     out = []
     for name in names or list(SCENARIOS):
         truth_file = folder / f"{name}.json"
         scenario = SCENARIOS[name]()
-        if force or not (folder / f"{name}.mp4").is_file() or _script_of(truth_file) != script_digest(scenario):
-            truth = ground_truth(scenario)
-            truth["script"] = script_digest(scenario)
+        truth = ground_truth(scenario)
+        truth["script"], truth["seed"] = script_digest(scenario), seed
+        saved = _saved(truth_file)
+        current = (folder / f"{name}.mp4").is_file() and saved is not None and \
+            saved.get("script") == truth["script"] and saved.get("seed", 0) == seed
+        if force or not current:
             render(scenario, bank, folder, truth, seed)
+        elif saved != json.loads(json.dumps(truth, default=str)):
+            truth_file.write_text(json.dumps(truth, indent=1, default=str) + "\n", encoding="utf-8")
         out.append(truth_file)
     return out
 
@@ -229,7 +239,6 @@ def build(folder: Path, bank: SpriteBank, names: Sequence[str] | None = None, se
 def script_digest(scenario: Scenario) -> str:
     """A digest of what a scenario's video is made from: a rendering of an older script is made again."""
     import hashlib
-    import json
 
     fields = (scenario.name, scenario.start.isoformat(), scenario.duration_s, scenario.seconds_per_frame,
               scenario.video_fps, scenario.time_factor, scenario.desks,
@@ -237,10 +246,8 @@ def script_digest(scenario: Scenario) -> str:
     return hashlib.sha256(json.dumps(fields, default=str).encode()).hexdigest()[:16]
 
 
-def _script_of(truth_file: Path) -> str | None:
-    import json
-
+def _saved(truth_file: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(truth_file.read_text(encoding="utf-8")).get("script")
+        return json.loads(truth_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None

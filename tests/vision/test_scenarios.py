@@ -267,3 +267,18 @@ def test_vigil_eval_runs_a_scenario_at_the_deployed_rate_and_at_2_fps(tmp_path: 
     assert row["fps"] == 2 and row["role"] == "street"
     assert row["incidents"] == "5/5" and row["false_alarms"] == 0 and row["max_delay_s"] <= 3
     assert document["summary"]["goals_met"] is True
+
+    # A later change of the rules' thresholds (the script, so the pictures, unchanged): the next eval scores
+    # against today's truth, written again without rendering the video again.
+    truth_file, video = (tmp_path / "scenarios" / f"street_incidents.{ext}" for ext in ("json", "mp4"))
+    stale = json.loads(truth_file.read_text())
+    current = json.loads(json.dumps(stale))
+    for zone in stale["zones"]:
+        zone["thresholds"] = {**(zone.get("thresholds") or {}), "loiter_s": 9999}
+    truth_file.write_text(json.dumps(stale))
+    rendered_at = video.stat().st_mtime_ns
+    result = CliRunner().invoke(app, ["eval", "--scenario", "street_incidents", "--fps", "2"],
+                                env={"VIGIL_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(truth_file.read_text()) == current
+    assert video.stat().st_mtime_ns == rendered_at
