@@ -47,6 +47,12 @@ class DatabaseSettings(_Section):
         description="A request waits at most this long for a database connection, then answers 503 "
                     "database_unavailable (the database is down, or every connection is busy).")
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Give up connecting after this long.")
+    statement_timeout_s: float = Field(
+        default=60.0, ge=0, le=3600,
+        description="The API's queries run at most this long: the server stops a longer one (or one stuck behind a "
+                    "lock) and the request answers 503 query_timeout, so it cannot hold one of the pool's few "
+                    "connections for good (0: no limit). Reports are bounded by their range limits and take well "
+                    "under a second (docs/benchmarks.md).")
 
 
 class StoreSettings(_Section):

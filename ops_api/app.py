@@ -66,7 +66,8 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
         install_log_redaction()  # again: a server configures its log handlers after the app is built
         database = settings.database
         pool = make_pool(database_url, min_size=1, max_size=database.pool_size, name="vigil-api",
-                         timeout_s=database.pool_timeout_s, connect_timeout_s=database.connect_timeout_s)
+                         timeout_s=database.pool_timeout_s, connect_timeout_s=database.connect_timeout_s,
+                         statement_timeout_s=database.statement_timeout_s)
         pool.open(wait=False)
         try:
             pool.wait(timeout=settings.database.connect_timeout_s)
@@ -112,6 +113,7 @@ def create_app(settings: Settings, database_url: str, *, live: bool = True, outb
     if settings.api.trusted_proxies:  # outermost: the scheme and client address every layer sees
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
     app.state.metrics = metrics
+    app.state.statement_timeout_s = settings.database.statement_timeout_s  # named in a query_timeout answer
     _mount_console(app)
     return app
 

@@ -57,6 +57,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "reference_conflict": (),
     "body_too_large": ("max_bytes",),
     "database_unavailable": (),
+    "query_timeout": ("timeout_s",),
     "internal_error": (),
     "invalid_input": ("detail",),
     "cannot_be_null": (),

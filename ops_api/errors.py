@@ -182,6 +182,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response({"detail": [problem(exc.diag.constraint_name or "body", detail,
                                                       "reference_conflict")]}, 409)
 
+    @app.exception_handler(psycopg.errors.QueryCanceled)
+    async def _too_slow(request: Request, exc: Exception) -> JSONResponse:
+        request_id = request.scope.get("vigil.request_id", "-")
+        timeout_s = getattr(request.app.state, "statement_timeout_s", 0.0)
+        log.warning("query stopped after database.statement_timeout_s = %g s on %s %s (request %s)", timeout_s,
+                    request.method, request.url.path, request_id)
+        return error_response({"detail": f"the request took the database longer than {timeout_s:g} s and was "
+                                         "stopped; ask for less (a shorter range, fewer cameras) or try again",
+                               "code": "query_timeout", "params": {"timeout_s": timeout_s},
+                               "request_id": request_id}, 503)
+
     @app.exception_handler(psycopg.OperationalError)
     async def _db_down(request: Request, exc: Exception) -> JSONResponse:
         request_id = request.scope.get("vigil.request_id", "-")

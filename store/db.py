@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
@@ -33,8 +35,11 @@ def connect(url: str, *, autocommit: bool = True, timeout_s: float = 5.0) -> psy
 
 
 def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "vigil", timeout_s: float = 30.0,
-              connect_timeout_s: float = 5.0) -> ConnectionPool:
+              connect_timeout_s: float = 5.0, statement_timeout_s: float = 0.0) -> ConnectionPool:
     """A connection pool with dict rows; open it with ``with make_pool(...) as pool``.
+
+    ``statement_timeout_s`` > 0: the server cancels any statement of these connections running longer
+    (``psycopg.errors.QueryCanceled``), waits for locks included.
 
     Each connection is checked before it is lent (a restarted server leaves dead ones in the pool), within
     ``timeout_s`` (a hung server is cut off, ``store.check_watch``). A borrower
@@ -52,8 +57,12 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "vi
             pool.check()  # one dead means the server went away: drop every idle one now, not one per request
             raise
 
+    def configure(conn: psycopg.Connection) -> None:  # a setting of the session: the URL's own options stay
+        conn.execute(f"SET statement_timeout = {max(1, round(statement_timeout_s * 1000))}")
+
+    kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row,
+                              "connect_timeout": max(1, round(connect_timeout_s))}
     pool = ConnectionPool(url, min_size=min_size, max_size=max_size, name=name, open=False, check=check,
-                          timeout=timeout_s, reconnect_timeout=max(1.0, timeout_s),
-                          kwargs={"autocommit": True, "row_factory": dict_row,
-                                  "connect_timeout": max(1, round(connect_timeout_s))})
+                          timeout=timeout_s, reconnect_timeout=max(1.0, timeout_s), kwargs=kwargs,
+                          configure=configure if statement_timeout_s > 0 else None)
     return pool

@@ -109,3 +109,26 @@ def test_a_hung_database_gets_a_fast_503_too_and_service_comes_back(cluster_dir:
         if frozen:
             _freeze(cluster, signal.SIGCONT)
         cluster.stop(mode="immediate")
+
+
+def test_a_query_stuck_past_the_statement_timeout_is_stopped_with_a_clear_503(db_url: str, tmp_path: Path) -> None:
+    # A query that cannot finish (here: stuck behind a lock another session holds) would hold one of the pool's
+    # few connections for as long as it lasted; database.statement_timeout_s has the server stop it, and the
+    # request says why, while the rest keeps serving.
+    with serve_uvicorn(db_url, tmp_path, database={"statement_timeout_s": 1.0}) as served:
+        headers = served.harness.user("operator").headers
+        sites = f"{served.base_url}/api/sites"
+        assert httpx.get(sites, headers=headers, timeout=30).status_code == 200
+        with connect(db_url, autocommit=False) as locker:
+            locker.execute("LOCK TABLE sites IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            stuck = httpx.get(sites, headers=headers, timeout=30)
+            took = time.monotonic() - started
+            assert stuck.status_code == 503, stuck.text
+            body = stuck.json()
+            assert body["code"] == "query_timeout" and body["params"] == {"timeout_s": 1.0}, body
+            assert "1 s" in body["detail"] and "LOCK" not in body["detail"] and "sites" not in body["detail"]
+            assert took < 5, f"the stuck request took {took:.1f} s"
+            assert httpx.get(f"{served.base_url}/healthz", timeout=10).status_code == 200
+            locker.rollback()
+        assert httpx.get(sites, headers=headers, timeout=30).status_code == 200  # the pool's connections still work
