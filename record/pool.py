@@ -157,9 +157,11 @@ class RecorderPool:
             else:
                 assert isinstance(item, int)
                 with self._lock:
-                    recorder = self._recorders.pop(item, None)
+                    recorder = self._recorders.get(item)
                 if recorder is not None:
-                    self._queue(recorder.stop())
+                    self._queue(recorder.stop())  # its last segments wait for the index before it leaves status()
+                    with self._lock:
+                        self._recorders.pop(item, None)
                     log.info("%s: recording stopped here", recorder.label())
 
     def _shutdown(self) -> None:

@@ -48,6 +48,8 @@ def test_the_worker_records_the_held_cameras_whose_record_is_not_off(
         recording.sync(db, held - {events})  # lease lost
         assert recording.pool.cameras() == {}
         assert poll(lambda: recording.pool.status() == [], 10), "recorders still running"
+        # their last segments, closed as they stopped, are indexed next: footage up to the stop is kept
+        assert poll(lambda: recording.pool.stats().pending == 0, 10), "last segments not indexed"
         stopped = {c: recorded(c) for c in (continuous, events)}
         assert not poll(lambda: any(recorded(c) > n for c, n in stopped.items()), 3), "still recording"
     assert recorded(off) == recorded(video_file) == recorded(disabled) == 0
