@@ -226,19 +226,18 @@ def mosaic_layout(crops: Sequence[Box], width: int, height: int, imgsz: int) -> 
     frame's longer side): the crops are then detected one by one at the model's own scale."""
     if not 2 <= len(crops) <= 4:
         return None
-    best: tuple[float, int, int] | None = None
+    best: tuple[float, int, float, float] | None = None  # smallest crop scale, columns, cell width and height
     for cols, rows in ((2, 1), (1, 2), (2, 2)):
         if cols * rows < len(crops):
             continue
         cell_w, cell_h = (imgsz - GUTTER_PX * (cols - 1)) / cols, (imgsz - GUTTER_PX * (rows - 1)) / rows
         smallest = min(min(1.0, cell_w / (c[2] - c[0]), cell_h / (c[3] - c[1])) for c in crops)
         if best is None or smallest > best[0]:
-            best = (smallest, cols, rows)
+            best = (smallest, cols, cell_w, cell_h)
     assert best is not None
-    smallest, cols, rows = best
+    smallest, cols, cell_w, cell_h = best
     if smallest <= imgsz / max(width, height):
         return None
-    cell_w, cell_h = (imgsz - GUTTER_PX * (cols - 1)) / cols, (imgsz - GUTTER_PX * (rows - 1)) / rows
     tiles = []
     for k, (x1, y1, x2, y2) in enumerate(crops):
         scale = min(1.0, cell_w / (x2 - x1), cell_h / (y2 - y1))
