@@ -58,6 +58,46 @@ def test_the_torch_rebuild_of_the_darknet_network_gives_opencvs_rows_on_a_real_f
 
 
 @needs_export
+def test_the_exported_file_holds_weights_folded_the_same_on_every_cpu() -> None:
+    """Setup pins the export's sha256, so no number in it may depend on the CPU that made it: torch's own
+    batch-norm folding gave other bits on an Intel Xeon than on an AMD EPYC, and setup failed there. Every
+    weight in the file must be exactly the float64 fold of the Darknet weights, rounded once, and no batch
+    norm may be left for the exporter to fold."""
+    import onnx
+    from onnx import numpy_helper
+
+    from vision.detectors.darknet_export import parse_cfg
+
+    exported = onnx.load(str(MODELS / "yolov3-tiny.onnx"))
+    assert not [n for n in exported.graph.node if n.op_type == "BatchNormalization"]
+    stored = {i.name: numpy_helper.to_array(i) for i in exported.graph.initializer}
+    cfg_blocks = parse_cfg(CFG)[1:]
+    values = np.frombuffer(WEIGHTS.read_bytes()[20:], dtype=np.float32)
+    at = 0
+    for index, block in enumerate(cfg_blocks):
+        if block["type"] != "convolutional":
+            continue
+        size, filters = int(block["size"]), int(block["filters"])
+        channels = stored[f"layers.{index}.0.weight"].shape[1]
+        if int(block.get("batch_normalize", 0)):
+            beta, gamma, mean, var = (values[at + k * filters: at + (k + 1) * filters].astype(np.float64)
+                                      for k in range(4))
+            at += 4 * filters
+            kernel = values[at: at + filters * channels * size * size].astype(np.float64)
+            scale = gamma / np.sqrt(var + 1e-5)
+            weight = (kernel.reshape(filters, channels, size, size) * scale[:, None, None, None]).astype(np.float32)
+            bias = (beta - mean * scale).astype(np.float32)
+        else:
+            bias = values[at: at + filters].copy()
+            at += filters
+            weight = values[at: at + filters * channels * size * size].reshape(filters, channels, size, size)
+        at += filters * channels * size * size
+        assert stored[f"layers.{index}.0.weight"].tobytes() == weight.tobytes(), index
+        assert stored[f"layers.{index}.0.bias"].tobytes() == bias.tobytes(), index
+    assert at == len(values)
+
+
+@needs_export
 def test_openvino_boxes_the_people_and_vehicles_opencv_boxes_on_real_footage() -> None:
     opencv = DarknetDetector(CFG, WEIGHTS, NAMES, 416, runtime="opencv")
     openvino = DarknetDetector(CFG, WEIGHTS, NAMES, 416, runtime="openvino")

@@ -5,7 +5,8 @@
 - ``yolov3-tiny.onnx``: the network built in torch from the cfg, the Darknet weights loaded into it, exported to
   ONNX (opset 17, any batch and picture size). Its YOLO layers decode as OpenCV DNN's do, so each output row is
   exactly OpenCV's: (cx, cy, w, h) relative to the input, the objectness, then the class scores multiplied by
-  it; ``DarknetDetector`` decodes both the same way. Deterministic, so setup pins its sha256.
+  it; ``DarknetDetector`` decodes both the same way. The same bytes on every CPU (the batch norms are folded
+  in float64, ``_fold_batch_norms``), so setup pins its sha256.
 - ``yolov3-tiny-openvino.json``: how far OpenVINO's boxes agree with OpenCV DNN's (fp32) on 60 vtest frames at
   416, at the precision OpenVINO runs on this CPU (bf16 where the CPU has it: that is where its speed comes
   from). ``choose_darknet_backend`` takes OpenVINO only when both shares are at least ``AGREEMENT`` (0.95).
@@ -118,6 +119,7 @@ def build(cfg: Path, weights: Path) -> Any:
 
     model = Darknet()
     _load_weights(model, weights)
+    _fold_batch_norms(model)
     return model.eval()
 
 
@@ -141,6 +143,29 @@ def _load_weights(model: Any, weights: Path) -> None:
             at += count
     if at != len(values):
         raise ValueError(f"{weights}: {len(values) - at} values left over: not the weights of this cfg")
+
+
+def _fold_batch_norms(model: Any) -> None:
+    """Each batch norm folded into its convolution, computed in float64 by numpy and rounded once to float32.
+
+    The ONNX export would fold them itself, in float32 with torch's vectorised kernels, whose last bits differ
+    between CPUs (an AMD EPYC and an Intel Xeon gave two files); numpy's float64 element-wise arithmetic is
+    correctly rounded everywhere, so the weights, and with them the file's bytes, are the same on every machine.
+    """
+    import torch
+
+    for b, layer in zip(model.blocks, model.layers, strict=True):
+        if b["type"] != "convolutional" or len(layer) < 2 or not isinstance(layer[1], torch.nn.BatchNorm2d):
+            continue
+        conv, norm = layer[0], layer[1]
+        kernel = conv.weight.detach().numpy().astype(np.float64)
+        gamma, beta, mean, var = (t.detach().numpy().astype(np.float64)
+                                  for t in (norm.weight, norm.bias, norm.running_mean, norm.running_var))
+        scale = gamma / np.sqrt(var + norm.eps)
+        folded = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
+        folded.weight.data.copy_(torch.from_numpy((kernel * scale[:, None, None, None]).astype(np.float32)))
+        folded.bias.data.copy_(torch.from_numpy((beta - mean * scale).astype(np.float32)))
+        layer[0], layer[1] = folded, torch.nn.Identity()
 
 
 def export_onnx(models: Path) -> Path:
