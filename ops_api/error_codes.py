@@ -58,6 +58,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "body_too_large": ("max_bytes",),
     "database_unavailable": (),
     "query_timeout": ("timeout_s",),
+    "query_cancelled": (),
     "internal_error": (),
     "invalid_input": ("detail",),
     "cannot_be_null": (),

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import re
+import time
 import uuid
 from typing import Any
 
@@ -184,8 +185,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(psycopg.errors.QueryCanceled)
     async def _too_slow(request: Request, exc: Exception) -> JSONResponse:
+        # The server raises the same error for its statement timeout and for a cancel (an administrator's
+        # pg_cancel_backend): which one it was shows in how long the request ran, whatever the server's language.
         request_id = request.scope.get("vigil.request_id", "-")
         timeout_s = getattr(request.app.state, "statement_timeout_s", 0.0)
+        started = request.scope.get("vigil.started")
+        ran_s = time.monotonic() - started if started is not None else math.inf
+        if not timeout_s or ran_s < 0.95 * timeout_s:
+            log.warning("query cancelled by the database after %.1f s on %s %s (request %s): %s", ran_s,
+                        request.method, request.url.path, request_id, str(exc).split("\n")[0])
+            return error_response({"detail": "the database cancelled the request (an administrator stopped it); "
+                                             "try again", "code": "query_cancelled", "params": {},
+                                   "request_id": request_id}, 503)
         log.warning("query stopped after database.statement_timeout_s = %g s on %s %s (request %s)", timeout_s,
                     request.method, request.url.path, request_id)
         return error_response({"detail": f"the request took the database longer than {timeout_s:g} s and was "
@@ -225,6 +236,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         scope["vigil.request_id"] = uuid.uuid4().hex[:16]
+        scope["vigil.started"] = time.monotonic()  # tells a statement timeout from a cancel
         limit = self.limit(scope.get("path", ""))
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:

@@ -132,3 +132,29 @@ def test_a_query_stuck_past_the_statement_timeout_is_stopped_with_a_clear_503(db
             assert httpx.get(f"{served.base_url}/healthz", timeout=10).status_code == 200
             locker.rollback()
         assert httpx.get(sites, headers=headers, timeout=30).status_code == 200  # the pool's connections still work
+
+
+def test_a_query_an_administrator_cancels_is_answered_as_cancelled_not_as_too_slow(db_url: str,
+                                                                                  tmp_path: Path) -> None:
+    # The server raises the same error for its statement timeout and for pg_cancel_backend; telling the user
+    # to "ask for less" after an administrator stopped a query a second in would send them the wrong way.
+    with serve_uvicorn(db_url, tmp_path, database={"statement_timeout_s": 60.0}) as served:
+        headers = served.harness.user("operator").headers
+        sites = f"{served.base_url}/api/sites"
+        with connect(db_url, autocommit=False) as locker, ThreadPoolExecutor(1) as background:
+            locker.execute("LOCK TABLE sites IN ACCESS EXCLUSIVE MODE")
+            pending = background.submit(httpx.get, sites, headers=headers, timeout=30)
+            with connect(db_url) as admin:
+                cancelled: list[object] = []
+                deadline = time.monotonic() + 10
+                while not cancelled and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    cancelled = admin.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                                              "WHERE wait_event_type = 'Lock' AND query ILIKE '%sites%'").fetchall()
+                assert cancelled, "the request never reached the database"
+            answer = pending.result(timeout=30)
+            locker.rollback()
+        assert answer.status_code == 503, answer.text
+        body = answer.json()
+        assert body["code"] == "query_cancelled" and "60" not in body["detail"], body
+        assert httpx.get(sites, headers=headers, timeout=30).status_code == 200
