@@ -215,19 +215,21 @@ SCENARIOS = {"counter_absence": counter_scenario, "counter_busy": busy_counter_s
 
 def build(folder: Path, bank: SpriteBank, names: Sequence[str] | None = None, seed: int = 0,
           force: bool = False) -> list[Path]:
-    """Render the named scenarios (default: all) into ``folder`` unless already there from the same script and
-    seed; return the truth files. A rendering whose pictures are current but whose ground truth is not (the
+    """Render the named scenarios (default: all) into ``folder`` unless already there from the same script, seed
+    and sprite bank (``SpriteBank.digest``: a bank built again, from other footage or by another detector, gives
+    other pictures); return the truth files. A rendering whose pictures are current but whose ground truth is not (the
     rules' thresholds or the truth's reckoning changed since) gets its truth file written again: a stale truth
     would score today's rules against yesterday's thresholds."""
     out = []
+    pictures = bank.digest()
     for name in names or list(SCENARIOS):
         truth_file = folder / f"{name}.json"
         scenario = SCENARIOS[name]()
         truth = ground_truth(scenario)
-        truth["script"], truth["seed"] = script_digest(scenario), seed
+        truth["script"], truth["seed"], truth["bank"] = script_digest(scenario), seed, pictures
         saved = _saved(truth_file)
         current = (folder / f"{name}.mp4").is_file() and saved is not None and \
-            saved.get("script") == truth["script"] and saved.get("seed", 0) == seed
+            all(saved.get(key) == truth[key] for key in ("script", "bank")) and saved.get("seed", 0) == seed
         if force or not current:
             render(scenario, bank, folder, truth, seed)
         elif saved != json.loads(json.dumps(truth, default=str)):

@@ -50,6 +50,17 @@ class SpriteBank:
         a, b = self.height_at
         return max(20.0, a * foot_y_px + b)
 
+    def digest(self) -> str:
+        """A digest of every picture in the bank: a scene rendered from another bank is rendered again."""
+        import hashlib
+
+        h = hashlib.sha256(np.asarray(self.height_at, dtype=np.float64).tobytes())
+        for array in (self.background, self.vehicle.image, self.vehicle.alpha,
+                      *(a for walker in self.walkers for sprite in walker for a in (sprite.image, sprite.alpha))):
+            h.update(repr(array.shape).encode())
+            h.update(np.ascontiguousarray(array).tobytes())
+        return h.hexdigest()[:16]
+
 
 def median_background(path: Path, step: int = 8) -> np.ndarray:
     cap = cv2.VideoCapture(str(path))

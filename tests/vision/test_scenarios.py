@@ -216,6 +216,29 @@ def test_a_busy_counter_at_2_fps_raises_every_long_wait_on_time(bank: SpriteBank
 
 
 @needs_footage
+def test_a_scene_is_rendered_again_when_its_sprite_bank_changes_and_only_then(bank: SpriteBank, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bank built again (other footage, another detector, a fixed cut-out) draws other pictures: a rendering
+    # from the old bank must not be scored as if it showed the new one; the same bank keeps the rendering.
+    import dataclasses
+
+    from scenarios import library
+
+    monkeypatch.setitem(library.SCENARIOS, "tiny", lambda: street_scenario(name="tiny", duration=3.0))
+    [truth_file] = library.build(tmp_path, bank, ["tiny"])
+    video = tmp_path / "tiny.mp4"
+    first = video.stat().st_mtime_ns
+    library.build(tmp_path, bank, ["tiny"])
+    assert video.stat().st_mtime_ns == first
+    background = bank.background.copy()
+    background[0, 0] ^= 0xFF
+    rebuilt = dataclasses.replace(bank, background=background)
+    library.build(tmp_path, rebuilt, ["tiny"])
+    assert video.stat().st_mtime_ns != first
+    assert json.loads(truth_file.read_text())["bank"] == rebuilt.digest() != bank.digest()
+
+
+@needs_footage
 @pytest.mark.slow
 def test_street_incidents_end_to_end_through_the_detector(bank: SpriteBank, detector, tmp_path: Path) -> None:
     scores = _run(street_scenario(name="street_short", duration=100.0), bank, detector, tmp_path)
