@@ -74,3 +74,23 @@ def test_a_box_seen_in_the_queue_for_a_moment_is_nobody_waiting() -> None:
     assert alarms(queue_confirm_s=0) == [20, 100]  # every box in the zone a citizen: the false one waits too
     served = sessions(play(hall(), [officer(), ghost, stays], MONDAY_9AM, 400))
     assert len(served) == 1 and abs(served[0].wait_s - 203) <= 2
+
+
+def test_a_waiting_citizen_back_under_a_new_identity_before_the_old_one_is_given_up_holds_one_entry() -> None:
+    """Hidden for a few seconds, a citizen comes back under a new track id too far from where they were last seen
+    to be re-associated (a half-hidden person's box ends at the shoulder of the one in front, so their foot point
+    jumps), while the old identity is still being looked for. They hold their own entry, not a second one: a
+    spare entry would lend its wait to the next citizen served (here the one who joins at 350) and raise a long
+    wait for nobody."""
+    hidden = Actor("hidden", [(0, 0.1, 0.99), (3, 0.05, 0.95), (100, 0.05, 0.95), (105, 0.25, 0.6), (300, 0.25, 0.6),
+                              (303, 0.5, 0.45), (360, 0.5, 0.45), (363, 0.9, 0.99)], track_id=4, role="citizen",
+                   hidden=[(100, 105)], id_changes=[(105, 55)])
+    second = citizen(5, 50, (0.15, 0.7), called=400, leave=460)
+    late = citizen(6, 350, (0.2, 0.8), called=500, leave=560)
+    outputs = play(hall(long_wait_s=120), [officer(), hidden, second, late], MONDAY_9AM, 700)
+    waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    expected = [303, 403 - 50, 503 - 350]  # desk (called + 3) - joining
+    assert len(waits) == 3 and all(abs(w - t) <= 2 for w, t in zip(waits, expected, strict=True)), waits
+    found = events(outputs, EventType.LONG_WAIT).values()
+    alarms = sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found)
+    assert alarms == [0, 50, 350], alarms

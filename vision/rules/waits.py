@@ -12,7 +12,8 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   queue, ``settle_turn``);
 - a waiting citizen lost for good leaves their entry behind (a *lost entry*, keyed by a negative number) and
   the next citizen first seen already standing in a queue takes the earliest of them: that is someone found
-  again, since newcomers walk in and are seen outside the queue first (``_entry``);
+  again, since newcomers walk in and are seen outside the queue first (``_entry``); with none left behind, they
+  are a waiting citizen the tracker is still looking for, back under a new identity, and take that one's entry;
 - lost entries are dropped once every queue has stood empty for ``max_gap_s``, or ``lost_keep_s`` after the
   loss (someone who gave up and left is lost too, and must not lend a newcomer their wait for long);
 - a ``long_wait`` alarm follows the entry, not the identity, so a hidden citizen's alarm still comes on time.
@@ -21,6 +22,7 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -67,7 +69,7 @@ class Queues:
                 first = self.first_in.setdefault(citizen.id, now)
                 if (now - first).total_seconds() >= self.confirm_s:
                     del self.first_in[citizen.id]
-                    self._entry(citizen.id, first)
+                    self._entry(citizen, first, ts)
         counts = {z.name: 0 for z in self.zones}
         for identity_id, (zone_name, seen) in list(self.last.items()):
             if identity_id in self.arrived or ts - seen > self.hold_s:
@@ -83,14 +85,25 @@ class Queues:
             del self._lost_at[key]
         return counts
 
-    def _entry(self, identity_id: int, now: datetime) -> None:
+    def _entry(self, citizen: Identity, now: datetime, ts: float) -> None:
         """Someone who walked in was seen outside the queues first: they join now. Someone first seen standing in
-        a queue is a waiting citizen found again: they take the earliest entry the lost ones left behind."""
+        a queue is a waiting citizen found again: they take the earliest entry the lost ones left behind, or else
+        the entry of the nearest waiting citizen the tracker is still looking for (hidden behind the one in
+        front and back under a new identity before the old one was given up): a new entry would count them
+        twice, and the entry nobody holds would lend its wait to each citizen served after it."""
         lost = [k for k in self.enter if k < 0]
-        if identity_id in self.walked or not lost:
-            self.enter[identity_id] = now
-            return
-        self._move(min(lost, key=lambda k: self.enter[k]), identity_id)
+        if citizen.id in self.walked:
+            self.enter[citizen.id] = now
+        elif lost:
+            self._move(min(lost, key=lambda k: self.enter[k]), citizen.id)
+        elif missing := [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived
+                         and any(z.contains(i.foot) for z in self.zones)]:
+            was = min(missing, key=lambda i: math.dist(i.foot, citizen.foot))
+            self._move(was.id, citizen.id)
+            self.last.pop(was.id, None)
+            self.identities.forget(was.id)
+        else:
+            self.enter[citizen.id] = now
 
     def _move(self, key: int, to: int) -> None:
         """Entry ``key`` (and its long-wait alarm) now belongs to ``to``."""
