@@ -1,7 +1,8 @@
 """``vigil eval``: the analytics rules measured against ground truth, through the real detector and engine.
 
 The scripted scenarios (``scenarios/library.py``) are rendered once into ``DATA_DIR/scenarios``
-(deterministic from the seed: real people cut from vtest.avi, composited along the scripts) and the
+(deterministic from the seed: real people cut from vtest.avi, composited along the scripts; each further
+``--seed`` renders into ``scenarios/seed-N`` with other people in each part) and the
 untouched vtest.avi is scored against its hand annotations (``scenarios/real.py``).
 """
 
@@ -28,6 +29,7 @@ def _row(scores: dict[str, Any]) -> dict[str, Any]:
     incidents = scores["incidents"]
     return {
         "scenario": scores["scenario"],
+        "seed": scores.get("seed"),
         "role": scores.get("role"),
         "fps": scores.get("analytics_fps"),
         "frames": scores["frames"],
@@ -78,7 +80,10 @@ def evaluate_command(
                    ] = None,
     evidence: Annotated[Path | None, typer.Option("--evidence", help="Write the events' evidence JPEGs "
                                                   "under this folder.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the scenario rendering.")] = 0,
+    seed: Annotated[list[int] | None, typer.Option("--seed", help="Seed of the scenario rendering (repeatable: each "
+                                                   "seed is another rendering, other people in the same script, "
+                                                   "scored on its own row; the goals hold on every one). Default 0.")
+                    ] = None,
     scale: Annotated[float, typer.Option("--scale", min=0.25, max=4, help="Resize every frame by this factor "
                                          "before analysis: 2.5 shows the 768-px scenes as a 1920-px camera "
                                          "without a sub-stream would (default 1: as rendered).")] = 1.0,
@@ -108,15 +113,20 @@ def evaluate_command(
         raise fail(str(exc), ExitCode.NOT_BUILT) from None
     folder = media.scenarios_dir(settings.data_dir)
     bank = load_bank(folder / "cache", settings.models_dir)
+    seeds = list(dict.fromkeys(seed or [0]))
     results = []
     try:
-        for truth_file in build(folder, bank, scenario or None, seed=seed, force=rebuild):
-            truth = json.loads(truth_file.read_text(encoding="utf-8"))
-            rate = fps or deployed_fps(truth, settings.ingest)
-            typer.echo(f"{truth['scenario']}: {truth['frames']} frames, analysed at {rate:g} fps ...", err=True)
-            scores, _ = evaluate(truth, truth_file.with_suffix(".mp4"), detector, settings.vision, rate,
-                                 evidence_dir=evidence, scale=scale)
-            results.append(scores)
+        for one in seeds:  # seed 0 renders into the folder itself, another seed into a folder of its own
+            place = folder if one == 0 else folder / f"seed-{one}"
+            for truth_file in build(place, bank, scenario or None, seed=one, force=rebuild):
+                truth = json.loads(truth_file.read_text(encoding="utf-8"))
+                rate = fps or deployed_fps(truth, settings.ingest)
+                typer.echo(f"{truth['scenario']} (seed {one}): {truth['frames']} frames, analysed at {rate:g} fps ...",
+                           err=True)
+                scores, _ = evaluate(truth, truth_file.with_suffix(".mp4"), detector, settings.vision, rate,
+                                     evidence_dir=evidence if evidence is None or len(seeds) == 1
+                                     else evidence / f"seed-{one}", scale=scale)
+                results.append({**scores, "seed": one})
         if real and not scenario:
             truth = real_truth()
             rate = fps or deployed_fps(truth, settings.ingest)
@@ -126,9 +136,12 @@ def evaluate_command(
     finally:
         detector.close()
     rows = [_row(s) for s in results]
-    notes = [f"{s['scenario']}: missed {r['type']} at {r['true_start']} s" for s in results
+    def named(s: dict[str, Any]) -> str:
+        return s["scenario"] if s.get("seed") is None or len(seeds) == 1 else f"{s['scenario']} (seed {s['seed']})"
+
+    notes = [f"{named(s)}: missed {r['type']} at {r['true_start']} s" for s in results
              for r in s["incidents"]["per_incident"] if not r["detected"]]
-    notes += [f"{s['scenario']}: false alarm {f['type']} {f['start']}-{f['end']} s" for s in results
+    notes += [f"{named(s)}: false alarm {f['type']} {f['start']}-{f['end']} s" for s in results
               for f in s["incidents"]["false_alarm_list"]]
     if scale != 1.0:
         notes.insert(0, f"every frame resized by {scale:g} before analysis (--scale)")
