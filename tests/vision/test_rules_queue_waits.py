@@ -94,3 +94,35 @@ def test_a_waiting_citizen_back_under_a_new_identity_before_the_old_one_is_given
     found = events(outputs, EventType.LONG_WAIT).values()
     alarms = sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found)
     assert alarms == [0, 50, 350], alarms
+
+
+def test_a_second_box_on_someone_waiting_holds_no_entry_and_raises_no_long_wait() -> None:
+    """At a busy queue the detector can box a half-hidden person's shoulder apart from the rest of them, and the
+    tracker follows that box for minutes. It appears in the middle of the queue, nobody walked in and nobody is
+    missing: it is no one new. Before, it took an entry: a long wait for nobody, and its wait lent to each
+    citizen served after it."""
+    first = citizen(4, 0, (0.1, 0.6), called=200, leave=260)
+    second = citizen(5, 50, (0.15, 0.7), called=300, leave=360)
+    shoulder = Actor("second box", [(120, 0.2, 0.75), (250, 0.2, 0.75)], track_id=9)
+    outputs = play(hall(long_wait_s=120), [officer(), first, second, shoulder], MONDAY_9AM, 400)
+    found = events(outputs, EventType.LONG_WAIT).values()
+    assert sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found) == [0, 50]
+    waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - 253) <= 2, waits
+
+
+def test_a_walk_in_the_tracker_swaps_with_the_head_going_up_keeps_their_own_wait() -> None:
+    """The head of the queue is called as a newcomer walks in past them; the tracker swaps the two identities, so
+    the walk-in's identity reaches the desk and the head's stays in the queue on the walk-in. The one served
+    is the head (their wait), and the one left standing under the head's identity waits from when they walked
+    in, not with no entry at all (which lent each later citizen the wait of the one before)."""
+    head = Actor("head", [(0, 0.1, 0.99), (3, 0.1, 0.6), (100, 0.1, 0.6), (103, 0.5, 0.45), (160, 0.5, 0.45),
+                          (163, 0.9, 0.99)], track_id=4, role="citizen", id_changes=[(100, 7)])
+    walk_in = Actor("walk-in", [(95, 0.45, 0.9), (98, 0.2, 0.8), (200, 0.2, 0.8), (203, 0.5, 0.45), (260, 0.5, 0.45),
+                                (263, 0.9, 0.99)], track_id=7, role="citizen", id_changes=[(100, 4)])
+    later = citizen(6, 120, (0.15, 0.7), called=300, leave=360)
+    outputs = play(hall(), [officer(), head, walk_in, later], MONDAY_9AM, 420)
+    waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 3 and None not in waits, waits
+    expected = [103, 203 - 98, 303 - 120]  # desk - joining (the walk-in joined on stepping into the queue zone)
+    assert all(abs(w - t) <= 3 for w, t in zip(waits, expected, strict=True)), waits

@@ -9,11 +9,17 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   long wait;
 - a citizen is served in the order they came (the one reaching a desk takes the earliest entry still waiting,
   ``take_turn``; a session starting with someone never seen queueing, while others wait, is the head of the
-  queue, ``settle_turn``);
+  queue, ``settle_turn``); when the one arriving had just walked in, the tracker may have swapped them with
+  the head as they passed: if the head's identity still stands in the queue ``max_gap_s`` later, someone waits
+  under it, and takes a lost entry, a missing citizen's, or else one from when the walk-in joined (``_unswap``);
 - a waiting citizen lost for good leaves their entry behind (a *lost entry*, keyed by a negative number) and
   the next citizen first seen already standing in a queue takes the earliest of them: that is someone found
-  again, since newcomers walk in and are seen outside the queue first (``_entry``); with none left behind, they
-  are a waiting citizen the tracker is still looking for, back under a new identity, and take that one's entry;
+  again, since newcomers walk in and are seen outside the queue (or coming into the picture at its edge) first
+  (``_entry``); with none left behind, they are a waiting citizen the tracker is still looking for, back under
+  a new identity, and take that one's entry; with nobody to be, they are a second box on someone already
+  waiting (a half-hidden person's shoulder boxed apart, at a busy queue): they hold no entry, and are asked
+  again each frame (the one they shadow may be lost later). Only in the camera's first ``max_gap_s`` does
+  someone first seen in a queue join it there (they were waiting when it started);
 - lost entries are dropped once every queue has stood empty for ``max_gap_s``, or ``lost_keep_s`` after the
   loss (someone who gave up and left is lost too, and must not lend a newcomer their wait for long);
 - a ``long_wait`` alarm follows the entry, not the identity, so a hidden citizen's alarm still comes on time.
@@ -49,22 +55,35 @@ class Queues:
         self.last: dict[int, tuple[str, float]] = {}  # identity -> (queue zone, last time seen in it)
         self.displaced: set[int] = set()  # identities whose entry went to a citizen served (``settle_turn``)
         self.walked: set[int] = set()  # identities seen outside the queue zones
+        self.queued: set[int] = set()  # identities seen in a queue zone
+        self.walked_in: set[int] = set()  # identities seen outside the queue zones before any queue zone
         self.long_waits: dict[int, IncidentLatch] = {}
         self.lengths: dict[str, int] = {z.name: 0 for z in self.zones}
         self._empty_since: float | None = None
         self.lost_keep_s = lost_keep_s
         self._lost_keys = itertools.count(-1, -1)
         self._lost_at: dict[int, float] = {}  # lost entry -> when its citizen was lost
+        self._started: float | None = None  # the first frame seen
+        self._displaced_at: dict[int, tuple[float, datetime | None]] = {}  # displaced -> (when, walk-in's joining)
 
     # -- following citizens ----------------------------------------------------------------------------
     def follow(self, citizens: Sequence[Identity], now: datetime, ts: float) -> dict[str, int]:
         """Update with the citizens seen now; return each queue zone's length."""
+        if self._started is None:
+            self._started = ts
         for citizen in citizens:
             zone = next((z for z in self.zones if z.contains(citizen.foot)), None)
             if zone is None:
                 self.walked.add(citizen.id)
+                if citizen.id not in self.queued:
+                    self.walked_in.add(citizen.id)
                 continue
+            self.queued.add(citizen.id)
             self.last[citizen.id] = (zone.name, ts)
+            if citizen.id in self.displaced:
+                self._unswap(citizen, ts)
+            if citizen.first_seen >= ts and _at_edge(citizen.track.box):
+                self.walked.add(citizen.id)  # came into the picture here: walked in
             if citizen.id not in self.arrived and citizen.id not in self.displaced and citizen.id not in self.enter:
                 first = self.first_in.setdefault(citizen.id, now)
                 if (now - first).total_seconds() >= self.confirm_s:
@@ -90,7 +109,9 @@ class Queues:
         a queue is a waiting citizen found again: they take the earliest entry the lost ones left behind, or else
         the entry of the nearest waiting citizen the tracker is still looking for (hidden behind the one in
         front and back under a new identity before the old one was given up): a new entry would count them
-        twice, and the entry nobody holds would lend its wait to each citizen served after it."""
+        twice, and the entry nobody holds would lend its wait to each citizen served after it. With neither, they
+        are nobody new (a second box on someone waiting) and hold no entry, unless the camera has only just
+        started. See the module's docstring."""
         lost = [k for k in self.enter if k < 0]
         if citizen.id in self.walked:
             self.enter[citizen.id] = now
@@ -102,8 +123,35 @@ class Queues:
             self._move(was.id, citizen.id)
             self.last.pop(was.id, None)
             self.identities.forget(was.id)
+        elif self._started is None or citizen.first_seen - self._started <= self.identities.max_gap_s:
+            self.enter[citizen.id] = now  # in the queue when the camera started: waiting since first seen
         else:
-            self.enter[citizen.id] = now
+            self.first_in[citizen.id] = now  # nobody to be: a second box on someone waiting; asked again later
+
+    def _unswap(self, citizen: Identity, ts: float) -> None:
+        """A displaced identity still standing in a queue ``max_gap_s`` after its entry went to the desk is on
+        someone waiting: the one the tracker swapped it with, or the neighbour behind. They take a lost entry,
+        the entry of a waiting citizen the tracker is looking for, or else a new one from when the walk-in who
+        reached the desk in their place joined."""
+        when, joined = self._displaced_at.get(citizen.id, (ts, None))
+        if ts - when < self.identities.max_gap_s:
+            return
+        lost = [k for k in self.enter if k < 0]
+        missing = [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived
+                   and any(z.contains(i.foot) for z in self.zones)]
+        if lost:
+            self._move(min(lost, key=lambda k: self.enter[k]), citizen.id)
+        elif missing:
+            was = min(missing, key=lambda i: math.dist(i.foot, citizen.foot))
+            self._move(was.id, citizen.id)
+            self.last.pop(was.id, None)
+            self.identities.forget(was.id)
+        elif joined is not None:
+            self.enter[citizen.id] = joined
+        else:
+            return  # nobody's entry to take yet: stays displaced, and asks again
+        self.displaced.discard(citizen.id)
+        self._displaced_at.pop(citizen.id, None)
 
     def _move(self, key: int, to: int) -> None:
         """Entry ``key`` (and its long-wait alarm) now belongs to ``to``."""
@@ -180,12 +228,18 @@ class Queues:
         if head > 0:
             self.last.pop(head, None)
             self.displaced.add(head)
+            # When the one arriving walked in and had just stepped into the queue, the tracker may have swapped them
+            # with the head as they passed: the head's identity then stays standing in the queue on the walk-in
+            # (``_unswap``). A new identity made at the desk for the head was never in a queue.
+            joined = self.first_in.get(citizen_id) if citizen_id in self.walked_in else None
+            self._displaced_at[head] = (arrival.timestamp(), joined)
         return head, entry
 
     def give_back(self, key: int, entry: datetime, ts: float) -> None:
         """Undo ``settle_turn``: the entry waits again, with its holder if the tracker still knows them."""
         if key > 0 and key in self.displaced and self.identities.get(key) is not None:
             self.displaced.discard(key)
+            self._displaced_at.pop(key, None)
             self.enter[key] = entry
         else:
             self._lose(entry, ts)
@@ -201,15 +255,18 @@ class Queues:
         """Step the long-wait alarms (``make(start, track_id)`` builds one), then let go of forgotten ones."""
         # Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind; others
         # drop their arrival (one who walked straight to a counter would otherwise stay in ``arrived``).
-        for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked, *self.first_in)
-                            if i > 0 and self.identities.get(i) is None]:
+        for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked, *self.first_in,
+                                        *self.queued) if i > 0 and self.identities.get(i) is None]:
             self.first_in.pop(identity_id, None)
             if identity_id in self.enter and identity_id not in self.arrived:
                 self._move(identity_id, self._lose(self.enter[identity_id], now.timestamp()))
             self.enter.pop(identity_id, None)
             self.arrived.pop(identity_id, None)
             self.displaced.discard(identity_id)
+            self._displaced_at.pop(identity_id, None)
             self.walked.discard(identity_id)
+            self.queued.discard(identity_id)
+            self.walked_in.discard(identity_id)
         waiting = set(self.waiting())
         for key in waiting - set(self.long_waits):
             self.long_waits[key] = self._new_latch()
@@ -222,3 +279,8 @@ class Queues:
             emit(out, event, now, (key,) if key > 0 else ())
             if not active and not latch.is_open:
                 del self.long_waits[key]
+
+
+def _at_edge(box: tuple[float, float, float, float], margin: float = 0.06) -> bool:
+    x1, y1, x2, y2 = box
+    return x1 <= margin or y1 <= margin or x2 >= 1 - margin or y2 >= 1 - margin
