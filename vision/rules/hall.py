@@ -20,8 +20,9 @@ can miss someone half hidden by their neighbours for tens of seconds. Queue entr
 kept by ``waits.Queues``: a newcomer at a counter who was never seen queueing takes over the wait of the
 queueing citizen the tracker lost most recently (the walk from a seat to the desk is where trackers lose
 people), citizens are served in the order they came, and a waiting citizen lost for good leaves their entry
-for whoever is found again standing in the queue, so identities swapped or lost in a long queue do not move
-the waits (an entry left behind lapses after ``lost_entry_s`` = 600, or once the queues stood empty for
+for whoever is found again standing in the queue, while someone first seen mid-queue with nobody lost or missing
+is a second box on someone waiting and holds none, so identities swapped, lost or doubled in a long queue do not
+move the waits (an entry left behind lapses after ``lost_entry_s`` = 600, or once the queues stood empty for
 ``reassoc_gap_s``). A citizen lost for less than ``queue_hold_s`` (3) still counts in the queue where they were
 last seen; one joins a queue (and can raise a long wait) once seen in a queue zone for ``queue_confirm_s`` (5),
 the wait counting from the first sight there. Thresholds come from the counters' zones and the queue zones
