@@ -112,21 +112,29 @@ class Queues:
         twice, and the entry nobody holds would lend its wait to each citizen served after it. With neither, they
         are nobody new (a second box on someone waiting) and hold no entry, unless the camera has only just
         started. See the module's docstring."""
-        lost = [k for k in self.enter if k < 0]
         if citizen.id in self.walked:
             self.enter[citizen.id] = now
-        elif lost:
+        elif not self._take_waiting(citizen, ts):
+            if self._started is None or citizen.first_seen - self._started <= self.identities.max_gap_s:
+                self.enter[citizen.id] = now  # in the queue when the camera started: waiting since first seen
+            else:
+                self.first_in[citizen.id] = now  # nobody to be: a second box on someone waiting; asked again later
+
+    def _take_waiting(self, citizen: Identity, ts: float) -> bool:
+        """``citizen`` is someone already waiting: they take the earliest lost entry, or else the entry of the
+        nearest waiting citizen the tracker is still looking for (who is then forgotten). False: neither."""
+        if lost := [k for k in self.enter if k < 0]:
             self._move(min(lost, key=lambda k: self.enter[k]), citizen.id)
-        elif missing := [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived
-                         and any(z.contains(i.foot) for z in self.zones)]:
-            was = min(missing, key=lambda i: math.dist(i.foot, citizen.foot))
-            self._move(was.id, citizen.id)
-            self.last.pop(was.id, None)
-            self.identities.forget(was.id)
-        elif self._started is None or citizen.first_seen - self._started <= self.identities.max_gap_s:
-            self.enter[citizen.id] = now  # in the queue when the camera started: waiting since first seen
-        else:
-            self.first_in[citizen.id] = now  # nobody to be: a second box on someone waiting; asked again later
+            return True
+        missing = [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived
+                   and any(z.contains(i.foot) for z in self.zones)]
+        if not missing:
+            return False
+        was = min(missing, key=lambda i: math.dist(i.foot, citizen.foot))
+        self._move(was.id, citizen.id)
+        self.last.pop(was.id, None)
+        self.identities.forget(was.id)
+        return True
 
     def _unswap(self, citizen: Identity, ts: float) -> None:
         """A displaced identity still standing in a queue ``max_gap_s`` after its entry went to the desk is on
@@ -136,20 +144,10 @@ class Queues:
         when, joined = self._displaced_at.get(citizen.id, (ts, None))
         if ts - when < self.identities.max_gap_s:
             return
-        lost = [k for k in self.enter if k < 0]
-        missing = [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived
-                   and any(z.contains(i.foot) for z in self.zones)]
-        if lost:
-            self._move(min(lost, key=lambda k: self.enter[k]), citizen.id)
-        elif missing:
-            was = min(missing, key=lambda i: math.dist(i.foot, citizen.foot))
-            self._move(was.id, citizen.id)
-            self.last.pop(was.id, None)
-            self.identities.forget(was.id)
-        elif joined is not None:
+        if not self._take_waiting(citizen, ts):
+            if joined is None:
+                return  # nobody's entry to take yet: stays displaced, and asks again
             self.enter[citizen.id] = joined
-        else:
-            return  # nobody's entry to take yet: stays displaced, and asks again
         self.displaced.discard(citizen.id)
         self._displaced_at.pop(citizen.id, None)
 
@@ -282,5 +280,6 @@ class Queues:
 
 
 def _at_edge(box: tuple[float, float, float, float], margin: float = 0.06) -> bool:
+    """Whether a box (normalized) is within ``margin`` of the picture's border: someone coming into view."""
     x1, y1, x2, y2 = box
     return x1 <= margin or y1 <= margin or x2 >= 1 - margin or y2 >= 1 - margin
