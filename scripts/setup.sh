@@ -71,6 +71,12 @@ fi
 MODELS="$ROOT/models"
 mkdir -p "$MODELS"
 check() { [ -f "$1" ] && echo "$2  $1" | sha256sum -c --quiet - >/dev/null 2>&1; }
+# pinned FILE SHA: check, and on a mismatch say which file, what it hashes to and what was pinned
+pinned() {
+  check "$1" "$2" && return 0
+  say "$1: sha256 $( [ -f "$1" ] && sha256sum "$1" | cut -c1-64 || echo "(missing)"), pinned $2"
+  return 1
+}
 fetch_pkg() {  # fetch_pkg SPEC SHA256 PIP-ARGS... -> path of the downloaded archive
   local spec=$1 sha=$2; shift 2
   local dir="$ROOT/var/downloads"; mkdir -p "$dir"
@@ -125,10 +131,13 @@ if ! (command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1) \
    && { ! check "$MODELS/person-yolov8s-fp32.onnx" $Y8FP32 || ! check "$MODELS/person-yolov8s-int8.onnx" $Y8INT8 \
         || [ ! -s "$MODELS/person-yolov8s-int8.json" ]; }; then
   say "exporting person-yolov8s for ONNX Runtime and OpenVINO (fp32, int8)"
-  YOLO_OFFLINE=1 PYTHONPATH="$ROOT" "$VENV/bin/python" -m vision.detectors.export "$MODELS" >/dev/null 2>&1 \
-    || { say "exporting person-yolov8s failed"; exit 1; }
-  check "$MODELS/person-yolov8s-fp32.onnx" $Y8FP32 && check "$MODELS/person-yolov8s-int8.onnx" $Y8INT8 \
-    || { say "exported person-yolov8s files do not match their pinned sha256"; exit 1; }
+  mkdir -p "$ROOT/var/log"
+  YOLO_OFFLINE=1 PYTHONPATH="$ROOT" "$VENV/bin/python" -m vision.detectors.export "$MODELS" \
+    >"$ROOT/var/log/setup-export-person-yolov8s.log" 2>&1 \
+    || { say "exporting person-yolov8s failed: see var/log/setup-export-person-yolov8s.log"; exit 1; }
+  pinned "$MODELS/person-yolov8s-fp32.onnx" $Y8FP32 && pinned "$MODELS/person-yolov8s-int8.onnx" $Y8INT8 \
+    || { say "exported person-yolov8s files do not match their pinned sha256 (another CPU or package version?"
+         say "please report it with \`lscpu\` and var/log/setup-export-person-yolov8s.log)"; exit 1; }
 fi
 
 # The COCO default (yolov3-tiny) for OpenVINO: the Darknet network rebuilt in torch, its weights loaded and
@@ -138,9 +147,13 @@ fi
 Y3ONNX=dcb1f23b2a0b0cf12add245686f24e57ca31996da4046f91d543499e3642853a
 if ! check "$MODELS/yolov3-tiny.onnx" $Y3ONNX || [ ! -s "$MODELS/yolov3-tiny-openvino.json" ]; then
   say "exporting yolov3-tiny for OpenVINO"
-  PYTHONPATH="$ROOT" "$VENV/bin/python" -m vision.detectors.darknet_export "$MODELS" >/dev/null 2>&1 \
-    || { say "exporting yolov3-tiny failed"; exit 1; }
-  check "$MODELS/yolov3-tiny.onnx" $Y3ONNX || { say "exported yolov3-tiny.onnx does not match its pinned sha256"; exit 1; }
+  mkdir -p "$ROOT/var/log"
+  PYTHONPATH="$ROOT" "$VENV/bin/python" -m vision.detectors.darknet_export "$MODELS" \
+    >"$ROOT/var/log/setup-export-yolov3-tiny.log" 2>&1 \
+    || { say "exporting yolov3-tiny failed: see var/log/setup-export-yolov3-tiny.log"; exit 1; }
+  pinned "$MODELS/yolov3-tiny.onnx" $Y3ONNX \
+    || { say "exported yolov3-tiny.onnx does not match its pinned sha256 (another CPU or package version?"
+         say "please report it with \`lscpu\` and var/log/setup-export-yolov3-tiny.log)"; exit 1; }
 fi
 
 # ------------------------------------------------------------------------------------- timescaledb
