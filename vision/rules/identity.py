@@ -7,6 +7,10 @@ kind (person / vehicle) whose last foot point is within ``max_distance`` (normal
 the object could have walked at ``max_speed`` in the gap, counting at most ``walk_s`` of it: someone
 missed for a long time is found again where they were, not anywhere) and whose loss is at most
 ``max_gap_s`` old. The nearest candidate wins. An identity unseen for longer than ``max_gap_s`` is forgotten.
+When the track an identity was lost from comes back while the track that inherited it is still seen, the
+inheritance was wrong (a neighbour or a second box took it while the detector missed the one it belongs to):
+the older track keeps the identity, and the newer one is treated as new (re-associated or given its own), so
+one identity is never seen twice in a frame.
 """
 
 from __future__ import annotations
@@ -84,11 +88,24 @@ class Identities:
     def update(self, tracks: Sequence[Track], now_ts: float) -> list[Identity]:
         """Map this frame's tracks to identities (re-associating new track ids); return the visible ones."""
         self._forget(now_ts)
+        keeper: dict[int, Track] = {}  # identity -> the one track that follows it this frame
+        for track in tracks:
+            identity = self._by_track.get(track.track_id)
+            if identity is None or kind_of(identity.class_name) != kind_of(track.class_name):
+                continue
+            held = keeper.get(identity.id)
+            if held is None or identity.track_ids.index(track.track_id) < identity.track_ids.index(held.track_id):
+                keeper[identity.id] = track
         visible: list[Identity] = []
         fresh: list[Track] = []
         for track in tracks:
             identity = self._by_track.get(track.track_id)
             if identity is None or kind_of(identity.class_name) != kind_of(track.class_name):
+                fresh.append(track)
+            elif keeper[identity.id] is not track:
+                # The track it passed to while it was lost is back beside it: that was someone else.
+                identity.track_ids.remove(track.track_id)
+                del self._by_track[track.track_id]
                 fresh.append(track)
             else:
                 visible.append(identity)
