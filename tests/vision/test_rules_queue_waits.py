@@ -126,3 +126,37 @@ def test_a_walk_in_the_tracker_swaps_with_the_head_going_up_keeps_their_own_wait
     assert len(waits) == 3 and None not in waits, waits
     expected = [103, 203 - 98, 303 - 120]  # desk - joining (the walk-in joined on stepping into the queue zone)
     assert all(abs(w - t) <= 3 for w, t in zip(waits, expected, strict=True)), waits
+
+
+def test_a_box_that_took_a_missed_citizens_identity_gives_it_back_when_they_are_seen_again() -> None:
+    """The detector misses a citizen for a moment and boxes their shoulder instead; the new track takes their
+    identity (it is where they stood), and when their own box is back both are seen. The identity stays with the
+    track that had it first and the shoulder box is no one new. Before, both tracks fed one identity, its place
+    hopping to whichever came last in the frame: the citizen walking to the desk was never seen there, so their
+    session and its wait were lost, and each later citizen was served with the wait before theirs."""
+    first = citizen(4, 0, (0.1, 0.6), called=200, leave=260, hidden=[(100, 103)])
+    shoulder = Actor("second box", [(100, 0.1, 0.6), (250, 0.11, 0.62)], track_id=9)
+    second = citizen(5, 50, (0.15, 0.7), called=300, leave=360)
+    outputs = play(hall(long_wait_s=120), [officer(), first, shoulder, second], MONDAY_9AM, 420)
+    waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - 253) <= 2, waits
+    found = events(outputs, EventType.LONG_WAIT).values()
+    assert sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found) == [0, 50]
+
+
+def test_a_box_on_the_queues_edge_is_not_someone_walking_in_but_one_who_comes_back_from_away_is() -> None:
+    """A second box on someone waiting, whose foot point touches the line of the queue zone for a frame, has not
+    walked away and come back: it still holds no entry and raises no long wait (before, one frame outside made it
+    a walk-in). When that box is gone and its identity passes to a newcomer walking in from well outside the
+    queues, the newcomer joins from when they step in, not from when the box was first seen."""
+    first = citizen(4, 0, (0.1, 0.6), called=200, leave=260)
+    shoulder = Actor("second box", [(120, 0.2, 0.75), (150, 0.2, 0.75), (150.5, 0.301, 0.75), (151, 0.2, 0.75),
+                                    (250, 0.2, 0.75)], track_id=9)
+    newcomer = Actor("newcomer", [(260, 0.33, 0.85), (263, 0.2, 0.8), (400, 0.2, 0.8), (403, 0.5, 0.45),
+                                  (460, 0.5, 0.45), (463, 0.9, 0.99)], track_id=10, role="citizen")
+    outputs = play(hall(long_wait_s=120), [officer(), first, shoulder, newcomer], MONDAY_9AM, 520)
+    found = events(outputs, EventType.LONG_WAIT).values()
+    alarms = sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found)
+    assert alarms == [0, 261], alarms  # the first citizen's, and the newcomer's from stepping into the queue
+    waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - (403 - 261)) <= 2, waits
