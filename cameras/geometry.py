@@ -60,6 +60,12 @@ class ZoneSpec:
         """Whether a normalized point (a track's foot) lies inside this polygon zone."""
         return bool(points_in_polygon(self.as_array(), np.asarray([point], dtype=np.float64))[0])
 
+    def distance(self, point: Point) -> float:
+        """How far a normalized point lies outside this polygon zone (0 inside), in normalized units."""
+        if self.contains(point):
+            return 0.0
+        return distance_to_edges(self.as_array(), point)
+
 
 def make_zone(
     name: str,
@@ -207,6 +213,18 @@ def points_in_polygon(polygon: np.ndarray, points: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
     return np.logical_xor.reduce(straddles & (x < x_cross), axis=1)
+
+
+def distance_to_edges(polygon: np.ndarray, point: Point) -> float:
+    """Distance from a point to the nearest edge of an (M, 2) polygon."""
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    p = np.asarray(point, dtype=np.float64)
+    ab = b - a
+    length2 = np.einsum("ij,ij->i", ab, ab)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.clip(np.where(length2 > 0, np.einsum("ij,ij->i", p - a, ab) / length2, 0.0), 0.0, 1.0)
+    nearest = a + share[:, None] * ab
+    return float(np.min(np.hypot(*(p - nearest).T)))
 
 
 def line_crossing(line: ZoneSpec, previous: Point, current: Point) -> int:

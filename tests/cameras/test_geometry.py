@@ -14,6 +14,16 @@ def test_a_valid_zone_and_its_foot_point_test() -> None:
     assert not zone.contains((0.3, 0.3))
 
 
+def test_how_far_a_foot_point_lies_outside_a_zone() -> None:
+    zone = make_zone("queue A", "queue", [[0.1, 0.5], [0.6, 0.5], [0.6, 0.95], [0.1, 0.95]])
+    assert zone.distance((0.3, 0.7)) == 0.0  # inside
+    assert zone.distance((0.7, 0.7)) == pytest.approx(0.1)  # beside an edge
+    assert zone.distance((0.3, 0.45)) == pytest.approx(0.05)
+    assert zone.distance((0.9, 0.1)) == pytest.approx(0.5)  # off the corner (0.6, 0.5): 0.3 across, 0.4 up
+    slanted = make_zone("slanted", "queue", [[0.71, 0.62], [0.43, 0.34], [0.38, 0.39], [0.66, 0.67]])
+    assert 0 < slanted.distance((0.6, 0.505)) < 0.005  # by the long edge, just outside
+
+
 @pytest.mark.parametrize(
     ("points", "message"),
     [

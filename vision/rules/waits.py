@@ -15,7 +15,8 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
 - a waiting citizen lost for good leaves their entry behind (a *lost entry*, keyed by a negative number) and
   the next citizen first seen already standing in a queue takes the earliest of them: that is someone found
   again, since newcomers walk in and are seen outside the queue (or coming into the picture at its edge) first
-  (``_entry``); with none left behind, they are a waiting citizen the tracker is still looking for, back under
+  (``_entry``); an identity seen in a queue and then well away from every queue zone (``OUTSIDE_MARGIN``) walks
+  in again, joining from when it steps back in, while one whose box only touches the zone's line has not left; with none left behind, they are a waiting citizen the tracker is still looking for, back under
   a new identity, and take that one's entry; with nobody to be, they are a second box on someone already
   waiting (a half-hidden person's shoulder boxed apart, at a busy queue): they hold no entry, and are asked
   again each frame (the one they shadow may be lost later). Only in the camera's first ``max_gap_s`` does
@@ -54,9 +55,8 @@ class Queues:
         self.arrived: dict[int, datetime] = {}  # citizen identity -> first confirmed arrival at a counter
         self.last: dict[int, tuple[str, float]] = {}  # identity -> (queue zone, last time seen in it)
         self.displaced: set[int] = set()  # identities whose entry went to a citizen served (``settle_turn``)
-        self.walked: set[int] = set()  # identities seen outside the queue zones
         self.queued: set[int] = set()  # identities seen in a queue zone
-        self.walked_in: set[int] = set()  # identities seen outside the queue zones before any queue zone
+        self.walked_in: set[int] = set()  # seen outside the queues before any or well away, or coming into view
         self.long_waits: dict[int, IncidentLatch] = {}
         self.lengths: dict[str, int] = {z.name: 0 for z in self.zones}
         self._empty_since: float | None = None
@@ -74,16 +74,20 @@ class Queues:
         for citizen in citizens:
             zone = next((z for z in self.zones if z.contains(citizen.foot)), None)
             if zone is None:
-                self.walked.add(citizen.id)
-                if citizen.id not in self.queued:
+                # Walked in: seen outside the queues before any, or well away from them (a box on the line
+                # between a queue and the desk is not someone leaving and coming back).
+                if citizen.id not in self.walked_in and (
+                        citizen.id not in self.queued
+                        or all(z.distance(citizen.foot) > OUTSIDE_MARGIN for z in self.zones)):
                     self.walked_in.add(citizen.id)
+                    self.first_in.pop(citizen.id, None)  # a box that stood in a queue before: they join on coming in
                 continue
             self.queued.add(citizen.id)
             self.last[citizen.id] = (zone.name, ts)
             if citizen.id in self.displaced:
                 self._unswap(citizen, ts)
             if citizen.first_seen >= ts and _at_edge(citizen.track.box):
-                self.walked.add(citizen.id)  # came into the picture here: walked in
+                self.walked_in.add(citizen.id)  # came into the picture here: walked in
             if citizen.id not in self.arrived and citizen.id not in self.displaced and citizen.id not in self.enter:
                 first = self.first_in.setdefault(citizen.id, now)
                 if (now - first).total_seconds() >= self.confirm_s:
@@ -112,7 +116,7 @@ class Queues:
         twice, and the entry nobody holds would lend its wait to each citizen served after it. With neither, they
         are nobody new (a second box on someone waiting) and hold no entry, unless the camera has only just
         started. See the module's docstring."""
-        if citizen.id in self.walked:
+        if citizen.id in self.walked_in:
             self.enter[citizen.id] = now
         elif not self._take_waiting(citizen, ts):
             if self._started is None or citizen.first_seen - self._started <= self.identities.max_gap_s:
@@ -253,7 +257,7 @@ class Queues:
         """Step the long-wait alarms (``make(start, track_id)`` builds one), then let go of forgotten ones."""
         # Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind; others
         # drop their arrival (one who walked straight to a counter would otherwise stay in ``arrived``).
-        for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked, *self.first_in,
+        for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked_in, *self.first_in,
                                         *self.queued) if i > 0 and self.identities.get(i) is None]:
             self.first_in.pop(identity_id, None)
             if identity_id in self.enter and identity_id not in self.arrived:
@@ -262,7 +266,6 @@ class Queues:
             self.arrived.pop(identity_id, None)
             self.displaced.discard(identity_id)
             self._displaced_at.pop(identity_id, None)
-            self.walked.discard(identity_id)
             self.queued.discard(identity_id)
             self.walked_in.discard(identity_id)
         waiting = set(self.waiting())
@@ -277,6 +280,9 @@ class Queues:
             emit(out, event, now, (key,) if key > 0 else ())
             if not active and not latch.is_open:
                 del self.long_waits[key]
+
+
+OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
 
 
 def _at_edge(box: tuple[float, float, float, float], margin: float = 0.06) -> bool:
