@@ -160,3 +160,18 @@ def test_a_box_on_the_queues_edge_is_not_someone_walking_in_but_one_who_comes_ba
     assert alarms == [0, 261], alarms  # the first citizen's, and the newcomer's from stepping into the queue
     waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
     assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - (403 - 261)) <= 2, waits
+
+
+def test_a_queue_counts_the_citizen_hidden_behind_the_others_until_they_are_served() -> None:
+    """Four citizens wait; the last stands hidden behind the others for two minutes (lost to the tracker, then
+    forgotten, their entry kept). The queue is four all along, not the three the detector sees, and it empties
+    as they are served: the unattended-counter alarm and the hall screen count the people waiting."""
+    people = [citizen(4 + i, 5 * i, (0.05 + 0.05 * i, 0.7), called=250 + 60 * i, leave=300 + 60 * i,
+                      hidden=[(40, 160)] if i == 3 else []) for i in range(4)]
+    outputs = play(hall(observe_every_s=10), [officer(), *people], MONDAY_9AM, 520)
+    lengths = {round((o.time - MONDAY_9AM).total_seconds()): o.value
+               for out in outputs for o in out.observations if o.metric == "queue_length"}
+    assert {t: v for t, v in lengths.items() if 50 <= t <= 240} == {t: 4 for t in range(50, 241, 10)}, lengths
+    assert lengths[290] == 3 and lengths[350] == 2 and lengths[410] == 1 and lengths[500] == 0, lengths
+    waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 4 and abs(waits[3] - (253 + 180 - 15)) <= 2, waits

@@ -4,7 +4,8 @@
 ``person`` tracks count; a person in a staff zone is an officer, anyone else a citizen. It produces:
 
 - observations every ``observe_every_s`` (10): ``officer_present`` (1/0, zone = staff zone) per counter,
-  ``queue_length`` (median of the interval's samples, zone = queue zone) per queue zone, ``hall_count``;
+  ``queue_length`` (median of the interval's samples, zone = queue zone) per queue zone, counting the waiting
+  citizens out of sight where they were last seen (``waits.py``), ``hall_count``;
 - ``CounterSession`` rows when a citizen leaves a counter after being served (see ``counter.py``), with
   ``queue_enter`` = the citizen's first entry into a queue zone, so ``wait_s`` = service start - that;
 - events: ``officer_absent`` (absence during working hours over ``absence_min_s`` = 300 s; snapshots at

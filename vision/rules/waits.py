@@ -15,12 +15,15 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
 - a waiting citizen lost for good leaves their entry behind (a *lost entry*, keyed by a negative number) and
   the next citizen first seen already standing in a queue takes the earliest of them: that is someone found
   again, since newcomers walk in and are seen outside the queue (or coming into the picture at its edge) first
-  (``_entry``); an identity seen in a queue and then well away from every queue zone (``OUTSIDE_MARGIN``) walks
-  in again, joining from when it steps back in, while one whose box only touches the zone's line has not left; with none left behind, they are a waiting citizen the tracker is still looking for, back under
+  (``_entry``); with none left behind, they are a waiting citizen the tracker is still looking for, back under
   a new identity, and take that one's entry; with nobody to be, they are a second box on someone already
   waiting (a half-hidden person's shoulder boxed apart, at a busy queue): they hold no entry, and are asked
   again each frame (the one they shadow may be lost later). Only in the camera's first ``max_gap_s`` does
   someone first seen in a queue join it there (they were waiting when it started);
+- an identity seen in a queue and then well away from every queue zone (``OUTSIDE_MARGIN``) walks in again
+  and joins from when it steps back in; one whose box only touches a zone's line has not left;
+- a queue's length counts the citizens seen in it and the waiting ones out of sight (hidden behind the ones in
+  front, or lost to the tracker), where they were last seen;
 - lost entries are dropped once every queue has stood empty for ``max_gap_s``, or ``lost_keep_s`` after the
   loss (someone who gave up and left is lost too, and must not lend a newcomer their wait for long);
 - a ``long_wait`` alarm follows the entry, not the identity, so a hidden citizen's alarm still comes on time.
@@ -54,6 +57,7 @@ class Queues:
         self.enter: dict[int, datetime] = {}  # identity (or lost entry, < 0) -> first entry into a queue zone
         self.arrived: dict[int, datetime] = {}  # citizen identity -> first confirmed arrival at a counter
         self.last: dict[int, tuple[str, float]] = {}  # identity -> (queue zone, last time seen in it)
+        self.where: dict[int, str] = {}  # waiting citizen (identity or lost entry) -> the queue zone last seen in
         self.displaced: set[int] = set()  # identities whose entry went to a citizen served (``settle_turn``)
         self.queued: set[int] = set()  # identities seen in a queue zone
         self.walked_in: set[int] = set()  # seen outside the queues before any or well away, or coming into view
@@ -84,6 +88,7 @@ class Queues:
                 continue
             self.queued.add(citizen.id)
             self.last[citizen.id] = (zone.name, ts)
+            self.where[citizen.id] = zone.name
             if citizen.id in self.displaced:
                 self._unswap(citizen, ts)
             if citizen.first_seen >= ts and _at_edge(citizen.track.box):
@@ -99,13 +104,25 @@ class Queues:
                 del self.last[identity_id]
             else:
                 counts[zone_name] += 1
-        self.lengths = counts
-        # Queues empty for a while: nobody is hidden there (the last one may still be walking to a desk).
+        # Queues seen empty for a while: nobody is hidden there (the last one may still be walking to a desk).
         self._empty_since = None if any(counts.values()) else (self._empty_since or ts)
         empty = self._empty_since is not None and ts - self._empty_since > self.identities.max_gap_s
         for key in [k for k in self.enter if k < 0 and (empty or ts - self._lost_at[k] > self.lost_keep_s)]:
             del self.enter[key]
             del self._lost_at[key]
+        self.lengths = self._add_out_of_sight(counts, {c.id for c in citizens})
+        return self.lengths
+
+    def _add_out_of_sight(self, counts: dict[str, int], seen: set[int]) -> dict[str, int]:
+        """Waiting citizens out of sight (hidden behind the ones in front, or lost to the tracker) still stand
+        where they were last seen: a long queue is longer than the people the detector can see in it."""
+        sole = self.zones[0].name if len(self.zones) == 1 else None
+        for key in self.waiting():
+            zone_name = self.where.get(key, sole)
+            if key not in self.last and key not in seen and zone_name in counts:
+                counts[zone_name] += 1
+        for key in [k for k in self.where if k not in self.enter and k not in self.last]:
+            del self.where[key]
         return counts
 
     def _entry(self, citizen: Identity, now: datetime, ts: float) -> None:
@@ -159,6 +176,8 @@ class Queues:
         """Entry ``key`` (and its long-wait alarm) now belongs to ``to``."""
         self.enter[to] = self.enter.pop(key)
         self._lost_at.pop(key, None)
+        if key in self.where:
+            self.where[to] = self.where.pop(key)
         if key in self.long_waits:
             self.long_waits[to] = self.long_waits.pop(key)
 
