@@ -175,3 +175,18 @@ def test_a_queue_counts_the_citizen_hidden_behind_the_others_until_they_are_serv
     assert lengths[290] == 3 and lengths[350] == 2 and lengths[410] == 1 and lengths[500] == 0, lengths
     waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
     assert len(waits) == 4 and abs(waits[3] - (253 + 180 - 15)) <= 2, waits
+
+
+def test_a_lost_track_woken_on_someone_in_the_queue_is_not_the_one_it_was() -> None:
+    """A colleague walks in to the officer's side of the desk and the tracker loses them there (a new id). Their
+    lost track's box drifts on at the speed they walked, and 26 s later the tracker wakes it on a citizen in the
+    middle of the queue. That is not the colleague come back: the citizen keeps their identity and their wait,
+    and nobody walks into the queue from the desk with a new entry and a long wait of their own."""
+    waiting = citizen(5, 10, (0.15, 0.7), called=400, leave=460, id_changes=[(130, 42)])
+    colleague = Actor("colleague", [(100, 0.95, 0.2), (103, 0.55, 0.2), (300, 0.55, 0.2)], track_id=42,
+                      id_changes=[(104, 43)])
+    outputs = play(hall(long_wait_s=200), [officer(), waiting, colleague], MONDAY_9AM, 520)
+    found = events(outputs, EventType.LONG_WAIT).values()
+    assert sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found) == [10]
+    [session] = sessions(outputs)
+    assert abs(session.wait_s - (403 - 10)) <= 2

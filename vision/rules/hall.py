@@ -100,7 +100,8 @@ class HallRule:
         self.capacity = capacity if capacity is not None else hall.get("capacity")
         self.counters = [_Counter(c, {**hall, **c.staff_zone.thresholds, **c.customer_zone.thresholds,
                                       **(thresholds or {})}) for c in counters]
-        self.identities = Identities(setting(hall, "reassoc_gap_s", 30), setting(hall, "reassoc_distance", 0.06))
+        self.identities = Identities(setting(hall, "reassoc_gap_s", 30), setting(hall, "reassoc_distance", 0.06),
+                                     refound_within_reach=True)
         self.observe_every_s = setting(hall, "observe_every_s", 10)
         self.queue_hold_s = setting(hall, "queue_hold_s", 3)
         self.long_wait_s = setting(hall, "long_wait_s", 900)

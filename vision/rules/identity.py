@@ -10,7 +10,9 @@ missed for a long time is found again where they were, not anywhere) and whose l
 When the track an identity was lost from comes back while the track that inherited it is still seen, the
 inheritance was wrong (a neighbour or a second box took it while the detector missed the one it belongs to):
 the older track keeps the identity, and the newer one is treated as new (re-associated or given its own), so
-one identity is never seen twice in a frame.
+one identity is never seen twice in a frame. With ``refound_within_reach`` (the hall's rule), a track the
+tracker finds again after more than ``walk_s`` keeps its identity only within that same reach of where the
+track was last seen: ByteTrack carries a lost track's box on at its last velocity, and people in a hall stop.
 """
 
 from __future__ import annotations
@@ -74,13 +76,15 @@ class Identities:
     """Follows identities of one camera's tracks; call ``update`` once per frame."""
 
     def __init__(self, max_gap_s: float = 6.0, max_distance: float = 0.06, max_speed: float = 0.03,
-                 history_s: float = 15.0, walk_s: float = 5.0) -> None:
+                 history_s: float = 15.0, walk_s: float = 5.0, refound_within_reach: bool = False) -> None:
         self.max_gap_s = max_gap_s
+        self.refound_within_reach = refound_within_reach
         self.walk_s = walk_s
         self.max_distance = max_distance
         self.max_speed = max_speed
         self.history_s = history_s
         self._by_track: dict[int, Identity] = {}
+        self._track_seen: dict[int, tuple[float, Point]] = {}  # track id -> when and where it was last seen
         self._all: dict[int, Identity] = {}
         self._ids = itertools.count(1)
         self.visible: list[Identity] = []
@@ -93,6 +97,9 @@ class Identities:
             identity = self._by_track.get(track.track_id)
             if identity is None or kind_of(identity.class_name) != kind_of(track.class_name):
                 continue
+            if self._jumped(track, now_ts):
+                self._release(identity, track.track_id)  # not the one it was: a new track to this frame
+                continue
             held = keeper.get(identity.id)
             if held is None or identity.track_ids.index(track.track_id) < identity.track_ids.index(held.track_id):
                 keeper[identity.id] = track
@@ -104,8 +111,7 @@ class Identities:
                 fresh.append(track)
             elif keeper[identity.id] is not track:
                 # The track it passed to while it was lost is back beside it: that was someone else.
-                identity.track_ids.remove(track.track_id)
-                del self._by_track[track.track_id]
+                self._release(identity, track.track_id)
                 fresh.append(track)
             else:
                 visible.append(identity)
@@ -137,6 +143,25 @@ class Identities:
             for track_id in identity.track_ids:
                 if self._by_track.get(track_id) is identity:
                     del self._by_track[track_id]
+                    self._track_seen.pop(track_id, None)
+
+    def _jumped(self, track: Track, now_ts: float) -> bool:
+        """With ``refound_within_reach``: a track the tracker finds again after more than ``walk_s``, far beyond
+        the reach a re-associated one would need from where that track was last seen. ByteTrack carries a lost
+        track's box on at its last velocity and can wake it on whoever stands there: a walker who stopped at a
+        desk woke up 22 s later on someone in the middle of a queue."""
+        seen = self._track_seen.get(track.track_id)
+        if not self.refound_within_reach or seen is None or now_ts - seen[0] <= self.walk_s:
+            return False
+        return math.dist(track.foot, seen[1]) > self._reach(now_ts - seen[0])
+
+    def _reach(self, gap: float) -> float:
+        return self.max_distance + self.max_speed * min(gap, self.walk_s)
+
+    def _release(self, identity: Identity, track_id: int) -> None:
+        identity.track_ids.remove(track_id)
+        del self._by_track[track_id]
+        self._track_seen.pop(track_id, None)
 
     def _take_track(self, identity: Identity, track_id: int) -> None:
         identity.track_ids.append(track_id)
@@ -145,6 +170,7 @@ class Identities:
             old = identity.track_ids.pop(0)
             if self._by_track.get(old) is identity:
                 del self._by_track[old]
+                self._track_seen.pop(old, None)
 
     @property
     def remembered_tracks(self) -> int:
@@ -157,6 +183,7 @@ class Identities:
     def _see(self, identity: Identity, track: Track, now_ts: float) -> None:
         identity.last_seen = now_ts
         identity.foot = track.foot
+        self._track_seen[track.track_id] = (now_ts, track.foot)
         identity.track = track
         identity.class_name = track.class_name
         identity.history.append((now_ts, *track.foot))
@@ -173,8 +200,7 @@ class Identities:
             if gap <= 0 or gap > self.max_gap_s:
                 continue  # seen this very frame under another track: not lost
             distance = math.hypot(track.foot[0] - identity.foot[0], track.foot[1] - identity.foot[1])
-            reach = self.max_distance + self.max_speed * min(gap, self.walk_s)
-            if distance <= reach and distance < best_distance:
+            if distance <= self._reach(gap) and distance < best_distance:
                 best, best_distance = identity, distance
         return best
 
