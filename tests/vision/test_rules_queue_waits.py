@@ -147,14 +147,17 @@ def test_a_box_that_took_a_missed_citizens_identity_gives_it_back_when_they_are_
 def test_a_box_on_the_queues_edge_is_not_someone_walking_in_but_one_who_comes_back_from_away_is() -> None:
     """A second box on someone waiting, whose foot point touches the line of the queue zone for a frame, has not
     walked away and come back: it still holds no entry and raises no long wait (before, one frame outside made it
-    a walk-in). When that box is gone and its identity passes to a newcomer walking in from well outside the
+    a walk-in). Nor has one first seen on that line, mid-picture (before, any first sight outside the zone made
+    it a walk-in). When such a box is gone and its identity passes to a newcomer walking in from well outside the
     queues, the newcomer joins from when they step in, not from when the box was first seen."""
     first = citizen(4, 0, (0.1, 0.6), called=200, leave=260)
     shoulder = Actor("second box", [(120, 0.2, 0.75), (150, 0.2, 0.75), (150.5, 0.301, 0.75), (151, 0.2, 0.75),
                                     (250, 0.2, 0.75)], track_id=9)
+    born_on_line = Actor("second box on the line", [(160, 0.302, 0.8), (161, 0.25, 0.8), (240, 0.25, 0.8)],
+                         track_id=11)
     newcomer = Actor("newcomer", [(260, 0.33, 0.85), (263, 0.2, 0.8), (400, 0.2, 0.8), (403, 0.5, 0.45),
                                   (460, 0.5, 0.45), (463, 0.9, 0.99)], track_id=10, role="citizen")
-    outputs = play(hall(long_wait_s=120), [officer(), first, shoulder, newcomer], MONDAY_9AM, 520)
+    outputs = play(hall(long_wait_s=120), [officer(), first, shoulder, born_on_line, newcomer], MONDAY_9AM, 520)
     found = events(outputs, EventType.LONG_WAIT).values()
     alarms = sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found)
     assert alarms == [0, 261], alarms  # the first citizen's, and the newcomer's from stepping into the queue

@@ -76,13 +76,15 @@ class Queues:
         if self._started is None:
             self._started = ts
         for citizen in citizens:
+            if citizen.first_seen >= ts and _at_edge(citizen.track.box):
+                self.walked_in.add(citizen.id)  # came into the picture here: walked in
             zone = next((z for z in self.zones if z.contains(citizen.foot)), None)
             if zone is None:
-                # Walked in: seen outside the queues before any, or well away from them (a box on the line
-                # between a queue and the desk is not someone leaving and coming back).
-                if citizen.id not in self.walked_in and (
-                        citizen.id not in self.queued
-                        or all(z.distance(citizen.foot) > OUTSIDE_MARGIN for z in self.zones)):
+                # Walked in: coming into the picture, or seen well away from the queues (a box on a queue zone's
+                # line, whether first seen there or stepping over it, is someone in the queue, not someone coming
+                # or coming back).
+                if citizen.id not in self.walked_in and all(
+                        z.distance(citizen.foot) > OUTSIDE_MARGIN for z in self.zones):
                     self.walked_in.add(citizen.id)
                     self.first_in.pop(citizen.id, None)  # a box that stood in a queue before: they join on coming in
                 continue
@@ -91,8 +93,6 @@ class Queues:
             self.where[citizen.id] = zone.name
             if citizen.id in self.displaced:
                 self._unswap(citizen, ts)
-            if citizen.first_seen >= ts and _at_edge(citizen.track.box):
-                self.walked_in.add(citizen.id)  # came into the picture here: walked in
             if citizen.id not in self.arrived and citizen.id not in self.displaced and citizen.id not in self.enter:
                 first = self.first_in.setdefault(citizen.id, now)
                 if (now - first).total_seconds() >= self.confirm_s:
