@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from core.types import EventType
 from scenarios.timeline import Actor, play
 from tests.vision.test_rules_counter import MONDAY_9AM, citizen, events, hall, officer, sessions
@@ -111,17 +113,21 @@ def test_a_second_box_on_someone_waiting_holds_no_entry_and_raises_no_long_wait(
     assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - 253) <= 2, waits
 
 
-def test_a_walk_in_the_tracker_swaps_with_the_head_going_up_keeps_their_own_wait() -> None:
+@pytest.mark.parametrize("old_identity", [False, True])
+def test_a_walk_in_the_tracker_swaps_with_the_head_going_up_keeps_their_own_wait(old_identity: bool) -> None:
     """The head of the queue is called as a newcomer walks in past them; the tracker swaps the two identities, so
     the walk-in's identity reaches the desk and the head's stays in the queue on the walk-in. The one served
     is the head (their wait), and the one left standing under the head's identity waits from when they walked
-    in, not with no entry at all (which lent each later citizen the wait of the one before)."""
+    in, not with no entry at all (which lent each later citizen the wait of the one before). The same when the
+    walk-in came in under the identity of a false box seen by the door 25 s before: they had been "seen" for
+    longer than ``reassoc_gap_s``, which made them someone who walked past the queue, with no wait at all."""
     head = Actor("head", [(0, 0.1, 0.99), (3, 0.1, 0.6), (100, 0.1, 0.6), (103, 0.5, 0.45), (160, 0.5, 0.45),
                           (163, 0.9, 0.99)], track_id=4, role="citizen", id_changes=[(100, 7)])
     walk_in = Actor("walk-in", [(95, 0.45, 0.9), (98, 0.2, 0.8), (200, 0.2, 0.8), (203, 0.5, 0.45), (260, 0.5, 0.45),
                                 (263, 0.9, 0.99)], track_id=7, role="citizen", id_changes=[(100, 4)])
     later = citizen(6, 120, (0.15, 0.7), called=300, leave=360)
-    outputs = play(hall(), [officer(), head, walk_in, later], MONDAY_9AM, 420)
+    ghost = [Actor("false box", [(70, 0.45, 0.9), (71, 0.45, 0.9)], track_id=20)] if old_identity else []
+    outputs = play(hall(), [officer(), head, walk_in, later, *ghost], MONDAY_9AM, 420)
     waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
     assert len(waits) == 3 and None not in waits, waits
     expected = [103, 203 - 98, 303 - 120]  # desk - joining (the walk-in joined on stepping into the queue zone)

@@ -235,12 +235,15 @@ class Queues:
         queue's, when citizens wait. Its queueing identity is often still on the books (the tracker gave that
         person a new identity at the desk, or moved the old one to the neighbour behind); whoever held the entry
         gives it up and takes no new one, so later turns keep their own (and takes the head's entry in turn
-        when it reaches a desk). Anyone else seen in the hall for longer than ``max_gap_s`` before arriving
-        walked in past the queue and keeps no wait. ``give_back`` undoes it (the stop was too short)."""
+        when it reaches a desk). Anyone else seen in the hall for longer than ``max_gap_s`` before arriving,
+        and not standing in a queue on the way (about to join it: the tracker may have swapped them with the head
+        as they stepped in), walked in past the queue and keeps no wait. ``give_back`` undoes it (the stop was too
+        short)."""
         citizen = self.identities.get(citizen_id)
         if citizen is None:
             return None
-        if arrival.timestamp() - citizen.first_seen > self.identities.max_gap_s and citizen_id not in self.displaced:
+        seen_long = arrival.timestamp() - citizen.first_seen > self.identities.max_gap_s
+        if seen_long and citizen_id not in self.displaced and citizen_id not in self.first_in:
             return None
         head = self.head()
         if head is None:
