@@ -132,11 +132,11 @@ class VisionEngine:
         """The crops to detect in a frame the gate opened (``vision.regions``, or ``vision.counter_regions`` on a
         counter camera), or None for the whole frame."""
         camera = self._camera(frame.camera_id)
-        if not camera.regions or decision.reason not in ("motion", "refresh"):
+        if not camera.regions or decision.reason not in ("first", "motion", "refresh"):
             return None
         width, height = frame.size
         imgsz = self.detector.imgsz if self.detector is not None else self.vision.imgsz
-        if decision.reason == "refresh":  # where the rules look: the zones (none: the whole frame)
+        if decision.reason != "motion":  # where the rules look: the zones (none: the whole frame)
             wanted = zone_boxes(camera.setup.zones, width, height)
         else:
             wanted = list(decision.regions or ())

@@ -2,14 +2,14 @@
 
 The motion gate yields motion boxes (``vision.gate``); those that overlap are merged into one region, and each
 region becomes a crop of at least the model's input size (``imgsz``) centred on it, so a far person fills the
-network's input at one to one instead of being shrunk with the whole frame (crops may overlap one another:
-their seams are de-duplicated). More than ``max_regions`` crops, or crops as costly as the frame: the whole
-frame. The gate's forced refresh detects crops around the camera's zones (``zone_boxes``: where its rules
-look), so people standing still in a long queue are seen at the model's own scale too; a camera without zones
-refreshes the whole frame. Boxes found in a crop are moved back to the
+network's input at one to one instead of being shrunk with the whole frame (crops may overlap one another: their
+seams are de-duplicated). More than ``max_regions`` crops, or crops as costly as the frame: the whole frame. The
+gate's forced refresh (and a camera's first frame) detects crops around the camera's zones (``zone_boxes``: where
+its rules look), so people standing still in a long queue, or an officer at a far desk, are seen at the model's
+own scale too; a camera without zones refreshes the whole frame. Boxes found in a crop are moved back to the
 frame's pixels exactly (a crop detected alone is cut at whole pixels and never scaled here: the detector
-letterboxes each one as it would a frame) and de-duplicated where crops meet. What lies outside every crop did
-not move: the camera's previous boxes there stand (``hold_outside``), and the gate's forced refresh runs the whole
+letterboxes each one as it would a frame) and de-duplicated where crops meet. What lies outside every crop did not
+move: the camera's previous boxes there stand (``hold_outside``), and the gate's forced refresh runs the whole
 frame.
 
 Each crop is a detector call of its own, so on a busy scene two to four crops would cost two to four times

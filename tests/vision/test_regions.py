@@ -120,9 +120,11 @@ def test_in_region_mode_people_outside_the_crops_keep_their_tracks(coco_detector
     assert gate.check(frames[1].image, 0.5).regions, "walkers moved: the gate says where"
 
 
-def test_in_region_mode_a_refresh_looks_at_the_camera_s_zones_and_a_first_frame_at_everything(coco_detector):
+def test_in_region_mode_a_refresh_and_a_first_frame_look_at_the_camera_s_zones(coco_detector):
     # A long queue standing still makes no motion: the forced refresh is what sees it, so it detects crops
     # around the zones (raised to take in the heads of people whose feet are in them), at the model's scale.
+    # The first frame looks there too: on the whole 768-px frame yolov3-tiny missed an officer sitting at a far
+    # desk, who then counted absent for the first 6 s (short counter, rendering 11: presence 97.6 %).
     from cameras.geometry import make_zone
     from core.types import Frame
     from vision.engine import CameraSetup
@@ -135,7 +137,7 @@ def test_in_region_mode_a_refresh_looks_at_the_camera_s_zones_and_a_first_frame_
     assert crop[0] <= 0.40 * 768 and crop[2] >= 0.65 * 768 and crop[3] >= 0.65 * 576
     assert crop[1] <= (0.40 - 0.25) * 576  # heads above the zone's far edge
     assert crop[2] - crop[0] == 416  # the model's input size: seen one to one
-    assert engine.plan(frame, GateDecision(True, "first", 1.0)) is None  # the whole frame
+    assert engine.plan(frame, GateDecision(True, "first", 1.0)) == [crop]
     bare = VisionEngine(coco_detector, VisionSettings(regions=True))
     assert bare.plan(Frame(2, frame.image, 0.0, 0), GateDecision(True, "refresh", 0.0)) is None
 

@@ -72,6 +72,18 @@ def test_an_officer_hidden_for_fifteen_seconds_stays_present_and_raises_nothing(
     assert not events(outputs, EventType.OFFICER_ABSENT)
 
 
+def test_an_officer_the_detector_finds_a_few_seconds_after_the_camera_starts_was_there_from_the_start() -> None:
+    """At start-up the tracker needs a few frames to find someone sitting still. The first state is confirmed
+    like any change: the stored presence reads present from the first second, not absent for the first four."""
+    outputs = play(hall(), [officer(hidden=[(0, 4)])], MONDAY_9AM, 120)
+    presence = [(o.time, o.value) for out in outputs for o in out.observations if o.metric == "officer_present"]
+    assert presence and presence[0] == (MONDAY_9AM, 1.0) and {v for _, v in presence} == {1.0}, presence[:3]
+    # An empty desk from the start, for longer than absent_after_s (20 s), is an absence from the start.
+    outputs = play(hall(), [officer(hidden=[(0, 30)])], MONDAY_9AM, 120)
+    presence = [(o.time, o.value) for out in outputs for o in out.observations if o.metric == "officer_present"]
+    assert presence[0] == (MONDAY_9AM, 0.0) and (MONDAY_9AM + timedelta(seconds=30), 1.0) in presence, presence[:3]
+
+
 def test_a_six_minute_absence_in_working_hours_is_one_event_with_start_and_end_snapshots() -> None:
     rule = hall()
     outputs = play(rule, [officer((600, 960))], MONDAY_9AM, 1500)

@@ -5,7 +5,9 @@ aware datetimes. Thresholds (keys of the zones' ``thresholds``, defaults in ``CO
 
 - ``present_after_s`` (3): someone must be in the staff zone this long before the officer counts present;
 - ``absent_after_s`` (20): the staff zone must be empty this long before the officer counts absent, so a
-  short occlusion or detector miss does not flip presence; the absence is backdated to when it began;
+  short occlusion or detector miss does not flip presence; the absence is backdated to when it began. The
+  first state is confirmed the same way (unknown until then): an officer found within ``absent_after_s`` of
+  the camera's start was there from the start;
 - ``enter_confirm_s`` (2): a citizen must stay this long in the customer zone to count as arrived there
   (passers-by do not end a wait); the arrival is backdated to the first moment in the zone;
 - ``leave_after_s`` (8): a citizen out of the customer zone (or unseen) this long has left the counter;
@@ -48,20 +50,21 @@ class OfficerPresence:
 
     present_after_s: float = 3.0
     absent_after_s: float = 20.0
-    present: bool | None = None  # None until the first frame
+    present: bool | None = None  # None until the first state is confirmed
     since: datetime | None = None  # when the current state began (backdated)
     _change_since: datetime | None = None
+    _started: datetime | None = None  # the first frame
+    _seen_at: datetime | None = None  # while unknown: the last frame someone was there
 
     @property
     def pending(self) -> bool:
-        """A change is being confirmed: the state as of now may yet be backdated."""
-        return self._change_since is not None
+        """A change (or the first state) is being confirmed: the state as of now may yet be backdated."""
+        return self._change_since is not None or self.present is None
 
     def update(self, someone_there: bool, now: datetime) -> bool | None:
         """Feed the raw signal; return the new state when it flipped this frame, else None."""
         if self.present is None:
-            self.present, self.since = someone_there, now
-            return someone_there
+            return self._first_state(someone_there, now)
         if someone_there == self.present:
             self._change_since = None
             return None
@@ -71,6 +74,27 @@ class OfficerPresence:
             return None
         self.present, self.since, self._change_since = someone_there, self._change_since, None
         return someone_there
+
+    def _first_state(self, someone_there: bool, now: datetime) -> bool | None:
+        """The first state, confirmed as a change is: someone there for ``present_after_s``, or nobody for
+        ``absent_after_s``. An empty desk at the camera's start, shorter than ``absent_after_s``, is a detector
+        still finding the officer, not an absence: presence then dates from the start."""
+        self._started = self._started or now
+        if not someone_there:
+            self._change_since = None
+            empty_since = self._seen_at or self._started
+            if (now - empty_since).total_seconds() >= self.absent_after_s:
+                self.present, self.since = False, empty_since
+                return False
+            return None
+        self._seen_at = now
+        self._change_since = self._change_since or now
+        if (now - self._change_since).total_seconds() < self.present_after_s:
+            return None
+        first = self._change_since
+        self.present, self._change_since = True, None
+        self.since = self._started if (first - self._started).total_seconds() < self.absent_after_s else first
+        return True
 
 
 @dataclass
