@@ -14,8 +14,8 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   under it, and takes a lost entry, a missing citizen's, or else one from when the walk-in joined (``_unswap``);
 - a waiting citizen lost for good leaves their entry behind (a *lost entry*, keyed by a negative number) and
   the next citizen first seen already standing in a queue takes the earliest of them: that is someone found
-  again, since newcomers walk in and are seen outside the queue (or coming into the picture at its edge) first
-  (``_entry``); with none left behind, they are a waiting citizen the tracker is still looking for, back under
+  again, since newcomers walk in and are seen well away from the queue (or coming into the picture at its edge)
+  first (``_entry``); with none left behind, they are a waiting citizen the tracker is still looking for, back under
   a new identity, and take that one's entry; with nobody to be, they are a second box on someone already
   waiting (a half-hidden person's shoulder boxed apart, at a busy queue): they hold no entry, and are asked
   again each frame (the one they shadow may be lost later). Only in the camera's first ``max_gap_s`` does
@@ -60,7 +60,7 @@ class Queues:
         self.where: dict[int, str] = {}  # waiting citizen (identity or lost entry) -> the queue zone last seen in
         self.displaced: set[int] = set()  # identities whose entry went to a citizen served (``settle_turn``)
         self.queued: set[int] = set()  # identities seen in a queue zone
-        self.walked_in: set[int] = set()  # seen outside the queues before any or well away, or coming into view
+        self.walked_in: set[int] = set()  # came into view at the picture's edge, or seen well away from the queues
         self.long_waits: dict[int, IncidentLatch] = {}
         self.lengths: dict[str, int] = {z.name: 0 for z in self.zones}
         self._empty_since: float | None = None
