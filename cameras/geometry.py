@@ -66,6 +66,12 @@ class ZoneSpec:
             return 0.0
         return distance_to_edges(self.as_array(), point)
 
+    def depth(self, point: Point) -> float:
+        """How far a normalized point lies inside this polygon zone (0 outside), in normalized units."""
+        if not self.contains(point):
+            return 0.0
+        return distance_to_edges(self.as_array(), point)
+
 
 def make_zone(
     name: str,

@@ -24,6 +24,13 @@ def test_how_far_a_foot_point_lies_outside_a_zone() -> None:
     assert 0 < slanted.distance((0.6, 0.505)) < 0.005  # by the long edge, just outside
 
 
+def test_how_deep_a_foot_point_lies_inside_a_zone() -> None:
+    zone = make_zone("queue A", "queue", [[0.1, 0.5], [0.6, 0.5], [0.6, 0.95], [0.1, 0.95]])
+    assert zone.depth((0.3, 0.7)) == pytest.approx(0.2)  # nearest the top edge
+    assert zone.depth((0.58, 0.9)) == pytest.approx(0.02)  # by the right edge
+    assert zone.depth((0.3, 0.45)) == 0.0  # outside
+
+
 @pytest.mark.parametrize(
     ("points", "message"),
     [

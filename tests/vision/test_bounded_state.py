@@ -88,7 +88,7 @@ def test_citizens_walking_straight_to_a_counter_all_day_leave_nothing_behind() -
     outputs = play(rule, actors, MONDAY_9AM, day)
     assert sum(len(out.sessions) for out in outputs) == served
     assert len(rule.arrived) <= 2 and len(rule.queue_enter) <= 2
-    assert len(rule.queues.walked_in) <= 2 and len(rule.queues.where) <= 2
+    assert len(rule.queues.walked_in) <= 2 and len(rule.queues.where) <= 2 and len(rule.queues.came_in) <= 2
 
 
 def test_false_boxes_flickering_in_the_queue_all_day_leave_nothing_behind() -> None:
@@ -109,5 +109,5 @@ def test_false_boxes_flickering_in_the_queue_all_day_leave_nothing_behind() -> N
     outputs = play(rule, actors, MONDAY_9AM, day)
     assert not [e for out in outputs for e in out.events if e.type == EventType.LONG_WAIT]
     assert len(rule.queues.first_in) <= 2 and len(rule.queue_enter) <= 2
-    assert len(rule.queues.queued) <= 2 and len(rule.queues.walked_in) <= 2  # who was seen where, forgotten too
+    assert len(rule.queues.walked_in) <= 2  # who was seen where, forgotten too
     assert len(rule.queues.where) <= 2

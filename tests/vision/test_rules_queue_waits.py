@@ -153,13 +153,14 @@ def test_a_box_that_took_a_missed_citizens_identity_gives_it_back_when_they_are_
 def test_a_box_on_the_queues_edge_is_not_someone_walking_in_but_one_who_comes_back_from_away_is() -> None:
     """A second box on someone waiting, whose foot point touches the line of the queue zone for a frame, has not
     walked away and come back: it still holds no entry and raises no long wait (before, one frame outside made it
-    a walk-in). Nor has one first seen on that line, mid-picture (before, any first sight outside the zone made
-    it a walk-in). When such a box is gone and its identity passes to a newcomer walking in from well outside the
+    a walk-in). Nor has one first seen on that line, mid-picture, that stays on it (before, any first sight
+    outside the zone made it a walk-in; one that goes on well into the zone is a walk-in the detector missed, see
+    the next test). When such a box is gone and its identity passes to a newcomer walking in from well outside the
     queues, the newcomer joins from when they step in, not from when the box was first seen."""
     first = citizen(4, 0, (0.1, 0.6), called=200, leave=260)
     shoulder = Actor("second box", [(120, 0.2, 0.75), (150, 0.2, 0.75), (150.5, 0.301, 0.75), (151, 0.2, 0.75),
                                     (250, 0.2, 0.75)], track_id=9)
-    born_on_line = Actor("second box on the line", [(160, 0.302, 0.8), (161, 0.25, 0.8), (240, 0.25, 0.8)],
+    born_on_line = Actor("second box on the line", [(160, 0.302, 0.8), (161, 0.29, 0.8), (240, 0.29, 0.8)],
                          track_id=11)
     newcomer = Actor("newcomer", [(260, 0.33, 0.85), (263, 0.2, 0.8), (400, 0.2, 0.8), (403, 0.5, 0.45),
                                   (460, 0.5, 0.45), (463, 0.9, 0.99)], track_id=10, role="citizen")
@@ -199,3 +200,29 @@ def test_a_lost_track_woken_on_someone_in_the_queue_is_not_the_one_it_was() -> N
     assert sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found) == [10]
     [session] = sessions(outputs)
     assert abs(session.wait_s - (403 - 10)) <= 2
+
+
+@pytest.mark.parametrize("old_identity", [False, True])
+def test_a_walk_in_first_seen_at_the_queues_line_joins_but_a_head_and_shoulders_box_there_does_not(
+        old_identity: bool) -> None:
+    """The detector misses a newcomer crossing the hall and first boxes them at the back of the queue, their
+    foot just outside its line (mid-picture, not at the picture's edge), from where they step in. They walked in:
+    they join from stepping in, and their long wait comes on time. Before, a box first seen on the line was taken
+    for a second box on someone waiting: no entry, no wait and no long-wait alarm. A head-and-shoulders box of
+    someone seated, first seen above the line and growing down into the zone, lies inside that person's box: it
+    is a part of them and holds no entry. The same when the walk-in's new track takes over the identity of a
+    false box seen in the queue a few seconds before: it is the track's first sight that counts."""
+    first = citizen(4, 0, (0.1, 0.6), called=200, leave=240)
+    second = citizen(5, 20, (0.2, 0.6), called=250, leave=290)
+    shoulders = Actor("head and shoulders", [(100, 0.2, 0.49), (101, 0.2, 0.58), (240, 0.2, 0.58)], track_id=9,
+                      size=(0.04, 0.08))
+    walk_in = Actor("walk-in", [(150, 0.27, 0.49), (152, 0.27, 0.56), (300, 0.27, 0.56), (303, 0.5, 0.45),
+                                (340, 0.5, 0.45), (343, 0.9, 0.99)], track_id=10, role="citizen")
+    ghost = [Actor("false box", [(145, 0.27, 0.55), (146, 0.27, 0.55)], track_id=20)] if old_identity else []
+    outputs = play(hall(long_wait_s=120), [officer(), first, second, shoulders, walk_in, *ghost], MONDAY_9AM, 400)
+    found = events(outputs, EventType.LONG_WAIT).values()
+    alarms = sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found)
+    assert alarms == [0, 20, 151], alarms
+    waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 3 and None not in waits, waits
+    assert all(abs(w - t) <= 2 for w, t in zip(waits, [203, 253 - 20, 303 - 151], strict=True)), waits

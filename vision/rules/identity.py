@@ -48,6 +48,10 @@ class Identity:
     track: Track
     track_ids: list[int] = field(default_factory=list)
     history: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, y)
+    since: float = -math.inf  # when the track that follows it now took it over (its first sight: ``first_seen``)
+
+    def __post_init__(self) -> None:
+        self.since = max(self.since, self.first_seen)
 
     def speed(self, window_s: float = 2.0) -> float | None:
         """Foot speed in normalized units per second over the last ``window_s`` (None: too short a history)."""
@@ -181,6 +185,8 @@ class Identities:
         return self._all.get(identity_id)
 
     def _see(self, identity: Identity, track: Track, now_ts: float) -> None:
+        if identity.track.track_id != track.track_id:
+            identity.since = now_ts
         identity.last_seen = now_ts
         identity.foot = track.foot
         self._track_seen[track.track_id] = (now_ts, track.foot)

@@ -22,6 +22,10 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   someone first seen in a queue join it there (they were waiting when it started);
 - an identity seen in a queue and then well away from every queue zone (``OUTSIDE_MARGIN``) walks in again
   and joins from when it steps back in; one whose box only touches a zone's line has not left;
+- a newcomer the detector missed crossing the hall is first boxed at the back of a queue, by its line: a track
+  first seen outside every queue zone, its box on its own (not mostly inside another one's, ``SHADOW_SHARE``:
+  that is a head-and-shoulders box of someone waiting), that goes on well into a zone walked in, and joins from
+  its first step in;
 - a queue's length counts the citizens seen in it and the waiting ones out of sight (hidden behind the ones in
   front, or lost to the tracker), where they were last seen;
 - lost entries are dropped once every queue has stood empty for ``max_gap_s``, or ``lost_keep_s`` after the
@@ -34,7 +38,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cameras.geometry import ZoneSpec
 from core.types import Event
@@ -59,7 +63,7 @@ class Queues:
         self.last: dict[int, tuple[str, float]] = {}  # identity -> (queue zone, last time seen in it)
         self.where: dict[int, str] = {}  # waiting citizen (identity or lost entry) -> the queue zone last seen in
         self.displaced: set[int] = set()  # identities whose entry went to a citizen served (``settle_turn``)
-        self.queued: set[int] = set()  # identities seen in a queue zone
+        self.came_in: dict[int, float] = {}  # identity -> when its track was first seen, outside the queues, on its own
         self.walked_in: set[int] = set()  # came into view at the picture's edge, or seen well away from the queues
         self.long_waits: dict[int, IncidentLatch] = {}
         self.lengths: dict[str, int] = {z.name: 0 for z in self.zones}
@@ -76,6 +80,9 @@ class Queues:
         if self._started is None:
             self._started = ts
         for citizen in citizens:
+            if citizen.since >= ts and not any(z.contains(citizen.foot) for z in self.zones) and \
+                    not _part_of_another(citizen, citizens):
+                self.came_in[citizen.id] = ts  # a new track outside the queues, not a part of someone's box
             if citizen.first_seen >= ts and _at_edge(citizen.track.box):
                 self.walked_in.add(citizen.id)  # came into the picture here: walked in
             zone = next((z for z in self.zones if z.contains(citizen.foot)), None)
@@ -88,7 +95,12 @@ class Queues:
                     self.walked_in.add(citizen.id)
                     self.first_in.pop(citizen.id, None)  # a box that stood in a queue before: they join on coming in
                 continue
-            self.queued.add(citizen.id)
+            if citizen.id not in self.walked_in and self.came_in.get(citizen.id) == citizen.since and \
+                    zone.depth(citizen.foot) > OUTSIDE_MARGIN:
+                # Walked well into the queue from outside it: missed by the detector until close to the queue.
+                self.walked_in.add(citizen.id)
+                stepped = next(t for t, x, y in citizen.history if t >= citizen.since and zone.contains((x, y)))
+                self.first_in[citizen.id] = now - timedelta(seconds=ts - stepped)
             self.last[citizen.id] = (zone.name, ts)
             self.where[citizen.id] = zone.name
             if citizen.id in self.displaced:
@@ -280,7 +292,7 @@ class Queues:
         # Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind; others
         # drop their arrival (one who walked straight to a counter would otherwise stay in ``arrived``).
         for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked_in, *self.first_in,
-                                        *self.queued) if i > 0 and self.identities.get(i) is None]:
+                                        *self.came_in) if i > 0 and self.identities.get(i) is None]:
             self.first_in.pop(identity_id, None)
             if identity_id in self.enter and identity_id not in self.arrived:
                 self._move(identity_id, self._lose(self.enter[identity_id], now.timestamp()))
@@ -288,7 +300,7 @@ class Queues:
             self.arrived.pop(identity_id, None)
             self.displaced.discard(identity_id)
             self._displaced_at.pop(identity_id, None)
-            self.queued.discard(identity_id)
+            self.came_in.pop(identity_id, None)
             self.walked_in.discard(identity_id)
         waiting = set(self.waiting())
         for key in waiting - set(self.long_waits):
@@ -305,6 +317,20 @@ class Queues:
 
 
 OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
+SHADOW_SHARE = 0.5  # a box this much inside another person's is a part of them (head and shoulders), not someone
+
+
+def _part_of_another(citizen: Identity, citizens: Sequence[Identity]) -> bool:
+    """Whether ``citizen``'s box lies mostly inside another one's: a part of that person (head and shoulders)."""
+    return any(_share_inside(citizen.track.box, c.track.box) > SHADOW_SHARE for c in citizens if c is not citizen)
+
+
+def _share_inside(box: tuple[float, float, float, float], other: tuple[float, float, float, float]) -> float:
+    """The share of ``box``'s area that lies inside ``other``."""
+    width = min(box[2], other[2]) - max(box[0], other[0])
+    height = min(box[3], other[3]) - max(box[1], other[1])
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return max(width, 0.0) * max(height, 0.0) / area if area > 0 else 0.0
 
 
 def _at_edge(box: tuple[float, float, float, float], margin: float = 0.06) -> bool:
