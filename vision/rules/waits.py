@@ -81,7 +81,7 @@ class Queues:
             self._started = ts
         for citizen in citizens:
             if citizen.since >= ts and not any(z.contains(citizen.foot) for z in self.zones) and \
-                    not _part_of_another(citizen, citizens):
+                    not _part_of_someone(citizen, citizens, self.zones):
                 self.came_in[citizen.id] = ts  # a new track outside the queues, not a part of someone's box
             if citizen.first_seen >= ts and _at_edge(citizen.track.box):
                 self.walked_in.add(citizen.id)  # came into the picture here: walked in
@@ -318,11 +318,24 @@ class Queues:
 
 OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
 SHADOW_SHARE = 0.5  # a box this much inside another person's is a part of them (head and shoulders), not someone
+PART_HEIGHT = 0.75  # a box shorter than this share of the nearest one waiting is a part of someone, not someone
 
 
-def _part_of_another(citizen: Identity, citizens: Sequence[Identity]) -> bool:
-    """Whether ``citizen``'s box lies mostly inside another one's: a part of that person (head and shoulders)."""
-    return any(_share_inside(citizen.track.box, c.track.box) > SHADOW_SHARE for c in citizens if c is not citizen)
+def _part_of_someone(citizen: Identity, citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> bool:
+    """Whether ``citizen``'s box is a part of a person (head and shoulders): mostly inside another one's box, or
+    much shorter than the nearest one standing in a queue (as tall as them, at that distance from the camera)."""
+    others = [c for c in citizens if c is not citizen]
+    if any(_share_inside(citizen.track.box, c.track.box) > SHADOW_SHARE for c in others):
+        return True
+    waiting = [c for c in others if any(z.contains(c.foot) for z in zones)]
+    if not waiting:
+        return False
+    nearest = min(waiting, key=lambda c: math.dist(c.foot, citizen.foot))
+    return _height(citizen.track.box) < PART_HEIGHT * _height(nearest.track.box)
+
+
+def _height(box: tuple[float, float, float, float]) -> float:
+    return box[3] - box[1]
 
 
 def _share_inside(box: tuple[float, float, float, float], other: tuple[float, float, float, float]) -> float:
