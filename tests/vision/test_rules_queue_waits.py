@@ -230,3 +230,20 @@ def test_a_walk_in_first_seen_at_the_queues_line_joins_but_a_head_and_shoulders_
     waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
     assert len(waits) == 3 and None not in waits, waits
     assert all(abs(w - t) <= 2 for w, t in zip(waits, [203, 253 - 20, 303 - 151], strict=True)), waits
+
+
+def test_a_second_box_drawn_around_two_people_for_a_frame_has_not_walked_away_and_back() -> None:
+    """For a frame the detector draws one box around a second box's person and the one in front, two and a half
+    times a person's height, its foot point well outside the queue zone; the next frame it is back. That is no
+    walk-in coming back: the box still holds no entry and raises no long wait. Before, that frame made it a
+    walk-in, and its entry raised a long wait for nobody (the busy counter's rendering 16)."""
+    first = citizen(4, 0, (0.1, 0.6), called=200, leave=260)
+    second = citizen(5, 50, (0.15, 0.7), called=300, leave=360)
+    shoulder = Actor("second box", [(120, 0.2, 0.75), (250, 0.2, 0.75)], track_id=9, hidden=[(150, 151)])
+    merged = Actor("the same box around two people", [(150, 0.34, 0.95), (150.5, 0.34, 0.95)], track_id=9,
+                   size=(0.1, 0.5))
+    outputs = play(hall(long_wait_s=120), [officer(), first, second, shoulder, merged], MONDAY_9AM, 400)
+    found = events(outputs, EventType.LONG_WAIT).values()
+    assert sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found) == [0, 50]
+    waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - 253) <= 2, waits

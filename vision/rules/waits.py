@@ -21,7 +21,8 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   again each frame (the one they shadow may be lost later). Only in the camera's first ``max_gap_s`` does
   someone first seen in a queue join it there (they were waiting when it started);
 - an identity seen in a queue and then well away from every queue zone (``OUTSIDE_MARGIN``) walks in again
-  and joins from when it steps back in; one whose box only touches a zone's line has not left;
+  and joins from when it steps back in; one whose box only touches a zone's line has not left, nor has one
+  whose box is drawn around two people for a frame (``SEVERAL_HEIGHT``), its foot point far below theirs;
 - a newcomer the detector missed crossing the hall is first boxed at the back of a queue, by its line: a track
   first seen outside every queue zone, its box on its own (not mostly inside another one's, ``SHADOW_SHARE``:
   that is a head-and-shoulders box of someone waiting), that goes on well into a zone walked in, and joins from
@@ -89,9 +90,10 @@ class Queues:
             if zone is None:
                 # Walked in: coming into the picture, or seen well away from the queues (a box on a queue zone's
                 # line, whether first seen there or stepping over it, is someone in the queue, not someone coming
-                # or coming back).
+                # or coming back; nor is one box around two people, one in front of the other, for a frame).
                 if citizen.id not in self.walked_in and all(
-                        z.distance(citizen.foot) > OUTSIDE_MARGIN for z in self.zones):
+                        z.distance(citizen.foot) > OUTSIDE_MARGIN for z in self.zones) and \
+                        _height_share(citizen, citizens, self.zones) <= SEVERAL_HEIGHT:
                     self.walked_in.add(citizen.id)
                     self.first_in.pop(citizen.id, None)  # a box that stood in a queue before: they join on coming in
                 continue
@@ -319,23 +321,25 @@ class Queues:
 OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
 SHADOW_SHARE = 0.5  # a box this much inside another person's is a part of them (head and shoulders), not someone
 PART_HEIGHT = 0.75  # a box shorter than this share of the nearest one waiting is a part of someone, not someone
+SEVERAL_HEIGHT = 1.5  # a box taller than this share of the nearest one waiting is around more than one person
 
 
 def _part_of_someone(citizen: Identity, citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> bool:
     """Whether ``citizen``'s box is a part of a person (head and shoulders): mostly inside another one's box, or
     much shorter than the nearest one standing in a queue (as tall as them, at that distance from the camera)."""
-    others = [c for c in citizens if c is not citizen]
-    if any(_share_inside(citizen.track.box, c.track.box) > SHADOW_SHARE for c in others):
+    if any(_share_inside(citizen.track.box, c.track.box) > SHADOW_SHARE for c in citizens if c is not citizen):
         return True
-    waiting = [c for c in others if any(z.contains(c.foot) for z in zones)]
+    return _height_share(citizen, citizens, zones) < PART_HEIGHT
+
+
+def _height_share(citizen: Identity, citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> float:
+    """``citizen``'s box height over that of the nearest other one standing in a queue, who is about as far from
+    the camera (1.0 with nobody there)."""
+    waiting = [c for c in citizens if c is not citizen and any(z.contains(c.foot) for z in zones)]
     if not waiting:
-        return False
-    nearest = min(waiting, key=lambda c: math.dist(c.foot, citizen.foot))
-    return _height(citizen.track.box) < PART_HEIGHT * _height(nearest.track.box)
-
-
-def _height(box: tuple[float, float, float, float]) -> float:
-    return box[3] - box[1]
+        return 1.0
+    nearest = min(waiting, key=lambda c: math.dist(c.foot, citizen.foot)).track.box
+    return (citizen.track.box[3] - citizen.track.box[1]) / max(nearest[3] - nearest[1], 1e-6)
 
 
 def _share_inside(box: tuple[float, float, float, float], other: tuple[float, float, float, float]) -> float:
