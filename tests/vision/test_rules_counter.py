@@ -288,3 +288,23 @@ def test_citizens_are_served_in_the_order_they_came_even_when_the_tracker_swaps_
     waits = [s.wait_s for s in served]
     assert waits[0] == pytest.approx(200 + 3 - 13, abs=3)  # sat at 13 s, reached the desk at 203 s
     assert waits[1] == pytest.approx(330 + 3 - 43, abs=3)
+
+
+def test_the_next_citizen_who_takes_over_the_served_ones_identity_at_the_desk_is_a_session_of_their_own() -> None:
+    """The next citizen comes up to the desk as the one served gets up. The tracker keeps the served one's track
+    at the desk, now on the next citizen; the one served walks off under a new track, and the next one's own
+    track is lost there. Two sessions, the second with the next citizen's wait: before, the identity never left
+    the desk, so both services made one long session and the next citizen's was lost (the busy counter's
+    held-out rendering 23)."""
+    served = citizen(5, 10, (0.15, 0.7), called=60, leave=200, id_changes=[(200, 50)])
+    kept = Actor("track 5, kept at the desk on the next citizen", [(200, 0.5, 0.45), (320, 0.5, 0.45),
+                                                                  (323, 0.9, 0.99)], track_id=5)
+    following = Actor("next citizen", [(20, 0.1, 0.99), (23, 0.2, 0.8), (195, 0.2, 0.8), (198, 0.5, 0.45),
+                                       (202, 0.5, 0.45)], track_id=6, role="citizen")
+    found = sorted(sessions(play(hall(), [officer(), served, kept, following], MONDAY_9AM, 400)),
+                   key=lambda s: s.service_start)
+    assert len(found) == 2, found
+    assert abs((found[0].service_end - MONDAY_9AM).total_seconds() - 200) <= 2
+    assert abs((found[1].service_start - MONDAY_9AM).total_seconds() - 200) <= 2
+    assert abs((found[1].service_end - MONDAY_9AM).total_seconds() - 320) <= 2
+    assert found[1].wait_s == pytest.approx(200 - 20, abs=3)  # in the queue zone from 20 s

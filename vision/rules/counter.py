@@ -161,6 +161,17 @@ class ServiceDesk:
                 self.last_in = self.stays.last_in[citizen]
         return finished
 
+    def pass_on(self, to: int, queue_enter: datetime | None) -> CounterSession | None:
+        """The citizen served left under a new identity and the tracker kept theirs on ``to``, the next one, who
+        had come up to the desk (and was lost there): end the session, and start the next one's under the same
+        identity, from the moment the desk is free, with ``to``'s queue entry. Returns the session ended."""
+        citizen, arrived = self.citizen, self.stays.since.get(to)
+        finished = self.close()
+        if citizen is not None and arrived is not None and self.free_since is not None:
+            self.citizen, self.queue_enter = citizen, queue_enter
+            self.service_start = self.last_in = max(arrived, self.free_since)
+        return finished
+
     def close(self) -> CounterSession | None:
         """End the session in progress at the citizen's last moment at the desk (None: none, or too short)."""
         if self.citizen is None or self.service_start is None or self.last_in is None:

@@ -7,7 +7,10 @@
   ``queue_length`` (median of the interval's samples, zone = queue zone) per queue zone, counting the waiting
   citizens out of sight where they were last seen (``waits.py``), ``hall_count``;
 - ``CounterSession`` rows when a citizen leaves a counter after being served (see ``counter.py``), with
-  ``queue_enter`` = the citizen's first entry into a queue zone, so ``wait_s`` = service start - that;
+  ``queue_enter`` = the citizen's first entry into a queue zone, so ``wait_s`` = service start - that; when the
+  tracker keeps the served one's identity at the desk on the next citizen (who came up as they got up, and whose
+  own identity is lost there, while the one served walks off under an identity that never queued), the session
+  ends there and the next one's starts under the same identity, with the next one's wait (``_swapped_at_desk``);
 - events: ``officer_absent`` (absence during working hours over ``absence_min_s`` = 300 s; snapshots at
   start and end; outside working hours nothing, and an absence is cut at closing time),
   ``counter_unattended_with_queue`` (officer absent and the counter's queues hold at least
@@ -168,8 +171,13 @@ class HallRule:
         for citizen in inside:
             self.queues.take_turn(citizen)
         desk = counter.desk
+        handed = None
+        if (to := self._swapped_at_desk(counter, inside)) is not None:
+            handed = desk.pass_on(to, self.queues.enter.get(to))
         session = desk.update([i.id for i in inside], now, bool(counter.presence.present), counter.presence.since,
                               self.queues.enter)
+        if handed is not None:
+            out.sessions.append(handed)
         if counter.taken is not None and desk.citizen != counter.turn_of:
             if session is None:  # a passer-by or a short stop: not served, so not their turn either
                 self.queues.give_back(*counter.taken, now.timestamp())
@@ -187,6 +195,20 @@ class HallRule:
             self.queues.arrive(identity_id, arrival)
         if session is not None:
             out.sessions.append(session)
+
+    def _swapped_at_desk(self, counter: _Counter, inside: list[Identity]) -> int | None:
+        """The identity the tracker swapped with the citizen being served, as the next one came up to the desk:
+        the identity served stays at the desk on the next one, the one served walks off under an identity that
+        never queued, and the next one's own identity, which had come to the desk from a queue, is lost there.
+        Returns that lost identity (None: no such swap)."""
+        desk = counter.desk
+        if desk.citizen is None or desk.service_start is None or not any(i.id == desk.citizen for i in inside):
+            return None
+        seen = {i.id for i in inside}
+        came = {k: since for k, since in desk.stays.since.items() if k != desk.citizen and since >= desk.service_start}
+        lost = sorted((k for k in came if k not in seen and k in self.queues.enter),
+                      key=lambda k: desk.stays.last_in[k], reverse=True)
+        return next((a for a in lost if any(k not in self.queues.enter and came[k] >= came[a] for k in came)), None)
 
     def _absence(self, counter: _Counter, now: datetime, is_open: bool, out: RuleOutput) -> None:
         presence = counter.presence
