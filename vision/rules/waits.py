@@ -24,9 +24,9 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   and joins from when it steps back in; one whose box only touches a zone's line has not left, nor has one
   whose box is drawn around two people for a frame (``SEVERAL_HEIGHT``), its foot point far below theirs;
 - a newcomer the detector missed crossing the hall is first boxed at the back of a queue, by its line: a track
-  first seen outside every queue zone, its box on its own (not mostly inside another one's, ``SHADOW_SHARE``:
-  that is a head-and-shoulders box of someone waiting), that goes on well into a zone walked in, and joins from
-  its first step in;
+  first seen outside every queue zone, its box on its own (not mostly inside another one's, ``SHADOW_SHARE``,
+  nor far shorter than the nearest one waiting, ``PART_HEIGHT``: that is a head-and-shoulders box of someone
+  waiting), that goes on well into a zone walked in, and joins from its first step in;
 - a queue's length counts the citizens seen in it and the waiting ones out of sight (hidden behind the ones in
   front, or lost to the tracker), where they were last seen;
 - lost entries are dropped once every queue has stood empty for ``max_gap_s``, or ``lost_keep_s`` after the
