@@ -10,7 +10,8 @@
   ``queue_enter`` = the citizen's first entry into a queue zone, so ``wait_s`` = service start - that; when the
   tracker keeps the served one's identity at the desk on the next citizen (who came up as they got up, and whose
   own identity is lost there, while the one served walks off under an identity that never queued), the session
-  ends there and the next one's starts under the same identity, with the next one's wait (``_swapped_at_desk``);
+  ends there and the next one's starts under the same identity, with the next one's wait (``_swapped_at_desk``),
+  and the lost identity is forgotten (a track of it that comes back is someone new);
 - events: ``officer_absent`` (absence during working hours over ``absence_min_s`` = 300 s; snapshots at
   start and end; outside working hours nothing, and an absence is cut at closing time),
   ``counter_unattended_with_queue`` (officer absent and the counter's queues hold at least
@@ -21,9 +22,10 @@
 Identities survive track breaks (``identity.py``: ``reassoc_gap_s`` = 30, ``reassoc_distance`` = 0.06), so
 a wait does not restart when the tracker loses someone: people sitting in a hall stay put, and a detector
 can miss someone half hidden by their neighbours for tens of seconds. Queue entries, turns and long waits are
-kept by ``waits.Queues``: a newcomer at a counter who was never seen queueing takes over the wait of the
-queueing citizen the tracker lost most recently (the walk from a seat to the desk is where trackers lose
-people), citizens are served in the order they came, and a waiting citizen lost for good leaves their entry
+kept by ``waits.Queues``: a newcomer at a counter who was never seen queueing, once they have stayed there
+``enter_confirm_s`` (not the one served walking off under a new identity), takes over the wait of the queueing
+citizen the tracker lost most recently (the walk from a seat to the desk is where trackers lose people),
+citizens are served in the order they came, and a waiting citizen lost for good leaves their entry
 for whoever is found again standing in the queue, while someone first seen mid-queue with nobody lost or missing
 is a second box on someone waiting and holds none, so identities swapped, lost or doubled in a long queue do not
 move the waits (an entry left behind lapses after ``lost_entry_s`` = 600, or once the queues stood empty for
@@ -166,14 +168,21 @@ class HallRule:
     def _serve(self, counter: _Counter, citizens: list[Identity], now: datetime, out: RuleOutput) -> None:
         zone = counter.spec.customer_zone
         inside = [i for i in citizens if zone.contains(anchor_point(i.track, "foot"))]
+        # While someone is served, a newcomer at the desk may be the one served walking off under a new identity:
+        # only one who stays there is the next citizen.
+        serving = counter.desk.citizen in {i.id for i in inside}
+        arrived = counter.desk.arrivals()
         for citizen in inside:
-            self.queues.hand_over(citizen, now.timestamp())
+            if not serving or citizen.id in arrived:
+                self.queues.hand_over(citizen, now.timestamp())
         for citizen in inside:
             self.queues.take_turn(citizen)
         desk = counter.desk
         handed = None
-        if (to := self._swapped_at_desk(counter, inside)) is not None:
+        if (to := self._swapped_at_desk(counter, inside)) is not None and desk.citizen is not None:
+            served = desk.citizen
             handed = desk.pass_on(to, self.queues.enter.get(to))
+            self.queues.take_over(to, served)  # the next one is the desk's identity now
         session = desk.update([i.id for i in inside], now, bool(counter.presence.present), counter.presence.since,
                               self.queues.enter)
         if handed is not None:

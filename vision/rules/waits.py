@@ -211,8 +211,9 @@ class Queues:
 
     # -- at the desk -----------------------------------------------------------------------------------
     def hand_over(self, citizen: Identity, ts: float) -> None:
-        """A newcomer at a counter who was never seen queueing is taken to be the waiting citizen the tracker
-        lost most recently (people leave the queue for a counter): the wait goes with them."""
+        """A newcomer at a counter who was never seen queueing (the caller asks once they have stayed there) is
+        taken to be the waiting citizen the tracker lost most recently (people leave the queue for a counter): the
+        wait goes with them."""
         if citizen.id in self.enter or citizen.id in self.arrived:
             return
         if ts - citizen.first_seen > self.identities.max_gap_s:
@@ -220,10 +221,14 @@ class Queues:
         waiting = [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived]
         if not waiting:
             return
-        lost = max(waiting, key=lambda i: i.last_seen)
-        self._move(lost.id, citizen.id)
-        self.last.pop(lost.id, None)
-        self.identities.forget(lost.id)
+        self.take_over(max(waiting, key=lambda i: i.last_seen).id, citizen.id)
+
+    def take_over(self, lost_id: int, citizen_id: int) -> None:
+        """``lost_id`` was the tracker's name for ``citizen_id`` for a while: its entry goes to them, and it is
+        forgotten (its tracks are someone else's, if they come back)."""
+        self._move(lost_id, citizen_id)
+        self.last.pop(lost_id, None)
+        self.identities.forget(lost_id)
 
     def take_turn(self, citizen: Identity) -> None:
         """Citizens are called in the order they came: the one reaching a counter takes the earliest entry still
