@@ -22,10 +22,9 @@
 Identities survive track breaks (``identity.py``: ``reassoc_gap_s`` = 30, ``reassoc_distance`` = 0.06), so
 a wait does not restart when the tracker loses someone: people sitting in a hall stay put, and a detector
 can miss someone half hidden by their neighbours for tens of seconds. Queue entries, turns and long waits are
-kept by ``waits.Queues``: a newcomer at a counter who was never seen queueing, once they have stayed there
-``enter_confirm_s`` (not the one served walking off under a new identity), takes over the wait of the queueing
-citizen the tracker lost most recently (the walk from a seat to the desk is where trackers lose people),
-citizens are served in the order they came, and a waiting citizen lost for good leaves their entry
+kept by ``waits.Queues``: a newcomer at a counter who was never seen queueing takes over the wait of the
+queueing citizen the tracker lost most recently (the walk from a seat to the desk is where trackers lose
+people), citizens are served in the order they came, and a waiting citizen lost for good leaves their entry
 for whoever is found again standing in the queue, while someone first seen mid-queue with nobody lost or missing
 is a second box on someone waiting and holds none, so identities swapped, lost or doubled in a long queue do not
 move the waits (an entry left behind lapses after ``lost_entry_s`` = 600, or once the queues stood empty for
@@ -168,13 +167,8 @@ class HallRule:
     def _serve(self, counter: _Counter, citizens: list[Identity], now: datetime, out: RuleOutput) -> None:
         zone = counter.spec.customer_zone
         inside = [i for i in citizens if zone.contains(anchor_point(i.track, "foot"))]
-        # While someone is served, a newcomer at the desk may be the one served walking off under a new identity:
-        # only one who stays there is the next citizen.
-        serving = counter.desk.citizen in {i.id for i in inside}
-        arrived = counter.desk.arrivals()
         for citizen in inside:
-            if not serving or citizen.id in arrived:
-                self.queues.hand_over(citizen, now.timestamp())
+            self.queues.hand_over(citizen, now.timestamp())
         for citizen in inside:
             self.queues.take_turn(citizen)
         desk = counter.desk

@@ -211,9 +211,8 @@ class Queues:
 
     # -- at the desk -----------------------------------------------------------------------------------
     def hand_over(self, citizen: Identity, ts: float) -> None:
-        """A newcomer at a counter who was never seen queueing (the caller asks once they have stayed there) is
-        taken to be the waiting citizen the tracker lost most recently (people leave the queue for a counter): the
-        wait goes with them."""
+        """A newcomer at a counter who was never seen queueing is taken to be the waiting citizen the tracker
+        lost most recently (people leave the queue for a counter): the wait goes with them."""
         if citizen.id in self.enter or citizen.id in self.arrived:
             return
         if ts - citizen.first_seen > self.identities.max_gap_s:
