@@ -210,20 +210,23 @@ def test_a_walk_in_first_seen_at_the_queues_line_joins_but_a_head_and_shoulders_
     they join from stepping in, and their long wait comes on time. Before, a box first seen on the line was taken
     for a second box on someone waiting: no entry, no wait and no long-wait alarm. A head-and-shoulders box of
     someone seated, first seen above the line and growing down into the zone, lies inside that person's box, or
-    half beside it but far shorter than them: it is a part of them and holds no entry. The same when the
+    half beside it but far shorter than them: it is a part of them and holds no entry; so is a box nearly their
+    height that lies mostly inside theirs. The same when the
     walk-in's new track takes over the identity of a false box seen in the queue a few seconds before: it is the
     track's first sight that counts."""
     first = citizen(4, 0, (0.1, 0.6), called=200, leave=240)
     second = citizen(5, 20, (0.2, 0.6), called=250, leave=290)
     shoulders = Actor("head and shoulders", [(100, 0.2, 0.49), (101, 0.2, 0.58), (240, 0.2, 0.58)], track_id=9,
                       size=(0.04, 0.08))
+    doubled = Actor("a second box of the seated one, shifted up", [(80, 0.2, 0.49), (81, 0.2, 0.58), (190, 0.2, 0.58)],
+                    track_id=13, size=(0.04, 0.17))
     beside = Actor("head and shoulders, half beside", [(60, 0.13, 0.49), (61, 0.13, 0.58), (190, 0.13, 0.58)],
                    track_id=12, size=(0.04, 0.08))
     walk_in = Actor("walk-in", [(150, 0.27, 0.49), (152, 0.27, 0.56), (300, 0.27, 0.56), (303, 0.5, 0.45),
                                 (340, 0.5, 0.45), (343, 0.9, 0.99)], track_id=10, role="citizen")
     ghost = [Actor("false box", [(145, 0.27, 0.55), (146, 0.27, 0.55)], track_id=20)] if old_identity else []
-    outputs = play(hall(long_wait_s=120), [officer(), first, second, shoulders, beside, walk_in,
-                                                  *ghost], MONDAY_9AM, 400)
+    outputs = play(hall(long_wait_s=120), [officer(), first, second, shoulders, doubled, beside,
+                                                  walk_in, *ghost], MONDAY_9AM, 400)
     found = events(outputs, EventType.LONG_WAIT).values()
     alarms = sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found)
     assert alarms == [0, 20, 151], alarms
