@@ -146,8 +146,7 @@ class Identities:
         if identity is not None:
             for track_id in identity.track_ids:
                 if self._by_track.get(track_id) is identity:
-                    del self._by_track[track_id]
-                    self._track_seen.pop(track_id, None)
+                    self._unmap(track_id)
 
     def _jumped(self, track: Track, now_ts: float) -> bool:
         """With ``refound_within_reach``: a track the tracker finds again after more than ``walk_s``, far beyond
@@ -164,6 +163,10 @@ class Identities:
 
     def _release(self, identity: Identity, track_id: int) -> None:
         identity.track_ids.remove(track_id)
+        self._unmap(track_id)
+
+    def _unmap(self, track_id: int) -> None:
+        """The track no longer maps to an identity (nor is it remembered where it was last seen)."""
         del self._by_track[track_id]
         self._track_seen.pop(track_id, None)
 
@@ -173,8 +176,7 @@ class Identities:
         while len(identity.track_ids) > MAX_TRACK_IDS:  # the oldest: not visible now (the identity was lost)
             old = identity.track_ids.pop(0)
             if self._by_track.get(old) is identity:
-                del self._by_track[old]
-                self._track_seen.pop(old, None)
+                self._unmap(old)
 
     @property
     def remembered_tracks(self) -> int:
