@@ -111,3 +111,25 @@ def test_false_boxes_flickering_in_the_queue_all_day_leave_nothing_behind() -> N
     assert len(rule.queues.first_in) <= 2 and len(rule.queue_enter) <= 2
     assert len(rule.queues.walked_in) <= 2  # who was seen where, forgotten too
     assert len(rule.queues.where) <= 2
+
+
+def test_citizens_the_tracker_loses_on_the_walk_to_the_desk_all_day_leave_nothing_behind() -> None:
+    # Each citizen sits in the queue, is lost on the walk to the desk and found there under a new track: they take
+    # their own wait over (``hand_over``), and the identities that took one are forgotten with them.
+    staff = make_zone("staff 1", "counter_staff", [[0.4, 0.05], [0.6, 0.05], [0.6, 0.3], [0.4, 0.3]], id=11)
+    customer = make_zone("customer 1", "counter_customer", [[0.4, 0.35], [0.6, 0.35], [0.6, 0.55], [0.4, 0.55]],
+                         id=12)
+    seats = make_zone("seats", "queue", [[0.0, 0.5], [0.3, 0.5], [0.3, 1.0], [0.0, 1.0]], id=13)
+    rule = HallRule(7, [CounterSpec(1, staff, customer)], [seats])
+    served = 200
+    day = served * 90 + 100
+    actors = [Actor("officer", [(0.0, 0.5, 0.2), (day, 0.5, 0.2)], track_id=1, role="officer")]
+    for k in range(served):
+        at = 10 + 90 * k
+        actors.append(Actor(f"citizen {k}", [(at, 0.05, 0.99), (at + 3, 0.15, 0.7), (at + 30, 0.15, 0.7),
+                                             (at + 33, 0.5, 0.45), (at + 60, 0.5, 0.45), (at + 63, 0.9, 0.99)],
+                            track_id=1000 + k, hidden=[(at + 30, at + 33)], id_changes=[(at + 33, 5000 + k)]))
+    outputs = play(rule, actors, MONDAY_9AM, day)
+    found = [s for out in outputs for s in out.sessions]
+    assert len(found) == served and all(s.wait_s is not None and abs(s.wait_s - 33) <= 2 for s in found)
+    assert len(rule.queues.handed) <= 2 and len(rule.queue_enter) <= 2 and len(rule.arrived) <= 2

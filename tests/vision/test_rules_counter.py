@@ -316,3 +316,44 @@ def test_the_next_citizen_who_takes_over_the_served_ones_identity_at_the_desk_is
                for a, b in zip(got, want, strict=True)), times
     waits = [s.wait_s for s in found]
     assert all(abs(w - t) <= 3 for w, t in zip(waits, [63 - 10, 201 - 20, 320 - 40], strict=True)), waits
+
+
+SERVED_WALKS_OFF = {
+    # The one served walks off under a track first seen just below the desk's zone, never inside it (the
+    # busy counter's held-out rendering 35).
+    "under a track first seen beside the desk": dict(
+        path=[(201, 0.5, 0.45), (202, 0.55, 0.58), (206, 0.9, 0.99)], hidden=[(201, 202)], id_changes=[(202, 50)],
+        queue_hidden=[]),
+    # The one served walks off under a track first seen at the desk as a waiting citizen is lost in the queue for
+    # a moment: the walk-off looks like that citizen coming up and takes their wait (``hand_over``), until it is
+    # gone from the desk again (rendering 25).
+    "under a track at the desk that took the wait of a citizen lost in the queue": dict(
+        path=[(201, 0.5, 0.45), (204, 0.9, 0.99)], hidden=[], id_changes=[(201, 50)], queue_hidden=[(200, 203)]),
+}
+
+
+@pytest.mark.parametrize("walks_off", list(SERVED_WALKS_OFF), ids=["beside", "took-a-lost-wait"])
+def test_the_served_one_walking_off_under_a_new_track_ends_their_session_when_the_next_one_keeps_their_identity(
+        walks_off: str) -> None:
+    """As in the test above, the tracker keeps the served one's track at the desk on the next citizen, whose own
+    track is lost there, and the served one walks off under a new track. Before, a walk-off first seen outside the
+    desk's zone, or one that had taken a lost citizen's wait, was not seen as the one served: one long session
+    for two citizens, and a wait lost."""
+    how = SERVED_WALKS_OFF[walks_off]
+    served = Actor("served citizen", [(10, 0.1, 0.99), (13, 0.15, 0.7), (60, 0.15, 0.7), (63, 0.5, 0.45),
+                                      *how["path"]], track_id=5, role="citizen", hidden=how["hidden"],
+                   id_changes=how["id_changes"])
+    kept = Actor("track 5, kept at the desk on the next citizen", [(201, 0.5, 0.45), (320, 0.5, 0.45),
+                                                                  (323, 0.9, 0.99)], track_id=5)
+    following = Actor("next citizen", [(20, 0.1, 0.99), (23, 0.2, 0.8), (195, 0.2, 0.8), (198, 0.5, 0.45),
+                                       (201, 0.5, 0.45)], track_id=6, role="citizen")
+    later = citizen(8, 40, (0.25, 0.9), called=330, leave=400, hidden=how["queue_hidden"])
+    found = sorted(sessions(play(hall(), [officer(), served, kept, following, later], MONDAY_9AM, 460)),
+                   key=lambda s: s.service_start)
+    times = [(round((s.service_start - MONDAY_9AM).total_seconds()),
+              round((s.service_end - MONDAY_9AM).total_seconds())) for s in found]
+    assert len(found) == 3, times
+    assert all(abs(a - b) <= 2 for got, want in zip(times, [(63, 201), (201, 320), (333, 400)], strict=True)
+               for a, b in zip(got, want, strict=True)), times
+    waits = [s.wait_s for s in found]
+    assert all(abs(w - t) <= 3 for w, t in zip(waits, [63 - 10, 201 - 20, 333 - 40], strict=True)), waits

@@ -9,7 +9,8 @@
 - ``CounterSession`` rows when a citizen leaves a counter after being served (see ``counter.py``), with
   ``queue_enter`` = the citizen's first entry into a queue zone, so ``wait_s`` = service start - that; when the
   tracker keeps the served one's identity at the desk on the next citizen (who came up as they got up, and whose
-  own identity is lost there, while the one served walks off under an identity that never queued), the session
+  own identity is lost there, while the one served walks off under an identity that never queued, or one first
+  seen beside the desk, or one that took a lost citizen's wait there and left again), the session
   ends there and the next one's starts under the same identity, with the next one's wait (``_swapped_at_desk``),
   and the lost identity is forgotten (a track of it that comes back is someone new);
 - events: ``officer_absent`` (absence during working hours over ``absence_min_s`` = 300 s; snapshots at
@@ -173,10 +174,12 @@ class HallRule:
             self.queues.take_turn(citizen)
         desk = counter.desk
         handed = None
-        if (to := self._swapped_at_desk(counter, inside)) is not None and desk.citizen is not None:
-            served = desk.citizen
+        if (swap := self._swapped_at_desk(counter, inside, citizens)) is not None and desk.citizen is not None:
+            (to, walkers), served = swap, desk.citizen
             handed = desk.pass_on(to, self.queues.enter.get(to))
             self.queues.take_over(to, served)  # the next one is the desk's identity now
+            for walker in walkers:
+                self.queues.leave_behind(walker, now.timestamp())  # the one served took no one's wait
         session = desk.update([i.id for i in inside], now, bool(counter.presence.present), counter.presence.since,
                               self.queues.enter)
         if handed is not None:
@@ -199,11 +202,14 @@ class HallRule:
         if session is not None:
             out.sessions.append(session)
 
-    def _swapped_at_desk(self, counter: _Counter, inside: list[Identity]) -> int | None:
+    def _swapped_at_desk(self, counter: _Counter, inside: list[Identity],
+                         citizens: list[Identity]) -> tuple[int, list[int]] | None:
         """The identity the tracker swapped with the citizen being served, as the next one came up to the desk:
         the identity served stays at the desk on the next one, the one served walks off under an identity that
-        never queued, and the next one's own identity, which had come to the desk from a queue, is lost there.
-        Returns that lost identity (None: no such swap)."""
+        never queued (one that came to the desk, or a track first seen beside it), and the next one's own
+        identity, which had come to the desk from a queue, is lost there. Returns that lost identity, with the
+        identities the one served walked off under that took a lost citizen's wait at the desk (``hand_over``:
+        the walk-off looked like someone coming up); None: no such swap."""
         desk = counter.desk
         if desk.citizen is None or desk.service_start is None or not any(i.id == desk.citizen for i in inside):
             return None
@@ -211,7 +217,22 @@ class HallRule:
         came = {k: since for k, since in desk.stays.since.items() if k != desk.citizen and since >= desk.service_start}
         lost = sorted((k for k in came if k not in seen and k in self.queues.enter),
                       key=lambda k: desk.stays.last_in[k], reverse=True)
-        return next((a for a in lost if any(k not in self.queues.enter and came[k] >= came[a] for k in came)), None)
+        if not lost:
+            return None
+        # Never queued: no queue entry, or one taken at the desk by an identity gone from it again.
+        handed = [k for k in came if k in self.queues.handed and k not in seen]
+        walked_off = [since for k, since in came.items() if k not in self.queues.enter or k in handed]
+        walked_off += [datetime.fromtimestamp(i.since, desk.service_start.tzinfo) for i in citizens
+                       if i.id not in self.queues.enter and i.id not in came and
+                       self._born_beside(i, counter.spec.customer_zone)]
+        to = next((a for a in lost if any(when >= came[a] for when in walked_off)), None)
+        return None if to is None else (to, [k for k in handed if came[k] >= came[to]])
+
+    def _born_beside(self, citizen: Identity, zone: ZoneSpec) -> bool:
+        """Whether ``citizen``'s track was first seen within re-association reach of ``zone`` (someone split off
+        from a group there, not someone coming into the picture)."""
+        first = next(((x, y) for t, x, y in citizen.history if t >= citizen.since), None)
+        return first is not None and zone.distance(first) <= self.identities.max_distance
 
     def _absence(self, counter: _Counter, now: datetime, is_open: bool, out: RuleOutput) -> None:
         presence = counter.presence

@@ -65,6 +65,7 @@ class Queues:
         self.where: dict[int, str] = {}  # waiting citizen (identity or lost entry) -> the queue zone last seen in
         self.displaced: set[int] = set()  # identities whose entry went to a citizen served (``settle_turn``)
         self.came_in: dict[int, float] = {}  # identity -> when its track was first seen, outside the queues, on its own
+        self.handed: set[int] = set()  # identities that took a lost citizen's wait at a counter (``hand_over``)
         self.walked_in: set[int] = set()  # came into view at the picture's edge, or seen well away from the queues
         self.long_waits: dict[int, IncidentLatch] = {}
         self.lengths: dict[str, int] = {z.name: 0 for z in self.zones}
@@ -93,7 +94,7 @@ class Queues:
                 # or coming back; nor is one box around two people, one in front of the other, for a frame).
                 if citizen.id not in self.walked_in and all(
                         z.distance(citizen.foot) > OUTSIDE_MARGIN for z in self.zones) and \
-                        _height_share(citizen, citizens, self.zones) <= SEVERAL_HEIGHT:
+                        _height_share(citizen, _in_queues(citizens, self.zones)) <= SEVERAL_HEIGHT:
                     self.walked_in.add(citizen.id)
                     self.first_in.pop(citizen.id, None)  # a box that stood in a queue before: they join on coming in
                 continue
@@ -221,6 +222,15 @@ class Queues:
         if not waiting:
             return
         self.take_over(max(waiting, key=lambda i: i.last_seen).id, citizen.id)
+        self.handed.add(citizen.id)
+
+    def leave_behind(self, identity_id: int, ts: float) -> None:
+        """``identity_id`` is not the citizen waiting under their entry: the entry (and its alarm) is left behind
+        as a lost entry, for the next citizen found again in a queue (see ``_entry``)."""
+        if identity_id in self.enter and identity_id not in self.arrived:
+            self._move(identity_id, self._lose(self.enter[identity_id], ts))
+        self.enter.pop(identity_id, None)
+        self.handed.discard(identity_id)
 
     def take_over(self, lost_id: int, citizen_id: int) -> None:
         """``lost_id`` was the tracker's name for ``citizen_id`` for a while: its entry goes to them, and it is
@@ -298,11 +308,9 @@ class Queues:
         # Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind; others
         # drop their arrival (one who walked straight to a counter would otherwise stay in ``arrived``).
         for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked_in, *self.first_in,
-                                        *self.came_in) if i > 0 and self.identities.get(i) is None]:
+                                        *self.came_in, *self.handed) if i > 0 and self.identities.get(i) is None]:
             self.first_in.pop(identity_id, None)
-            if identity_id in self.enter and identity_id not in self.arrived:
-                self._move(identity_id, self._lose(self.enter[identity_id], now.timestamp()))
-            self.enter.pop(identity_id, None)
+            self.leave_behind(identity_id, now.timestamp())
             self.arrived.pop(identity_id, None)
             self.displaced.discard(identity_id)
             self._displaced_at.pop(identity_id, None)
@@ -333,16 +341,20 @@ def _part_of_someone(citizen: Identity, citizens: Sequence[Identity], zones: Seq
     much shorter than the nearest one standing in a queue (as tall as them, at that distance from the camera)."""
     if any(_share_inside(citizen.track.box, c.track.box) > SHADOW_SHARE for c in citizens if c is not citizen):
         return True
-    return _height_share(citizen, citizens, zones) < PART_HEIGHT
+    return _height_share(citizen, _in_queues(citizens, zones)) < PART_HEIGHT
 
 
-def _height_share(citizen: Identity, citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> float:
-    """``citizen``'s box height over that of the nearest other one standing in a queue, who is about as far from
-    the camera (1.0 with nobody there)."""
-    waiting = [c for c in citizens if c is not citizen and any(z.contains(c.foot) for z in zones)]
-    if not waiting:
+def _in_queues(citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> list[Identity]:
+    return [c for c in citizens if any(z.contains(c.foot) for z in zones)]
+
+
+def _height_share(citizen: Identity, others: Sequence[Identity]) -> float:
+    """``citizen``'s box height over that of the nearest one of ``others`` (the ones standing in a queue: about
+    as far from the camera), 1.0 with nobody there."""
+    others = [c for c in others if c is not citizen]
+    if not others:
         return 1.0
-    nearest = min(waiting, key=lambda c: math.dist(c.foot, citizen.foot)).track.box
+    nearest = min(others, key=lambda c: math.dist(c.foot, citizen.foot)).track.box
     return (citizen.track.box[3] - citizen.track.box[1]) / max(nearest[3] - nearest[1], 1e-6)
 
 
