@@ -250,3 +250,21 @@ def test_a_second_box_drawn_around_two_people_for_a_frame_has_not_walked_away_an
     assert sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found) == [0, 50]
     waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
     assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - 253) <= 2, waits
+
+
+def test_a_thing_in_the_queue_boxed_as_a_person_just_after_the_camera_starts_is_nobody_waiting() -> None:
+    """In the camera's first ``reassoc_gap_s`` someone first seen standing in a queue was waiting when it started
+    (the detector can take a few seconds to find them) and joins from their first sight. A stone on the floor
+    that the detector takes for a person for a while, at 19 s, is a third of a person's height: it is nobody.
+    Before, it joined the queue, and its wait raised a long wait for nobody (the short counter's held-out
+    rendering 34)."""
+    first = citizen(4, 0, (0.1, 0.6), called=200, leave=260)
+    found_late = Actor("waiting at start, found at 8 s", [(0, 0.2, 0.7), (300, 0.2, 0.7), (303, 0.5, 0.45),
+                                                           (360, 0.5, 0.45), (363, 0.9, 0.99)], track_id=5,
+                       hidden=[(0, 8)])
+    stone = Actor("a stone, boxed as a person", [(19, 0.25, 0.9), (60, 0.25, 0.9)], track_id=9, size=(0.05, 0.07))
+    outputs = play(hall(long_wait_s=120), [officer(), first, found_late, stone], MONDAY_9AM, 400)
+    found = events(outputs, EventType.LONG_WAIT).values()
+    assert sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found) == [0, 8]
+    waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - 295) <= 2, waits

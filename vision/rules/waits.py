@@ -19,7 +19,8 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   a new identity, and take that one's entry; with nobody to be, they are a second box on someone already
   waiting (a half-hidden person's shoulder boxed apart, at a busy queue): they hold no entry, and are asked
   again each frame (the one they shadow may be lost later). Only in the camera's first ``max_gap_s`` does
-  someone first seen in a queue join it there (they were waiting when it started);
+  someone first seen in a queue join it there (they were waiting when it started), and not a box far shorter
+  than the nearest person in the picture (``PART_HEIGHT``: a thing the detector took for a person);
 - an identity seen in a queue and then well away from every queue zone (``OUTSIDE_MARGIN``) walks in again
   and joins from when it steps back in; one whose box only touches a zone's line has not left, nor has one
   whose box is drawn around two people for a frame (``SEVERAL_HEIGHT``), its foot point far below theirs;
@@ -151,8 +152,11 @@ class Queues:
         if citizen.id in self.walked_in:
             self.enter[citizen.id] = now
         elif not self._take_waiting(citizen, ts):
-            if self._started is None or citizen.first_seen - self._started <= self.identities.max_gap_s:
-                self.enter[citizen.id] = now  # in the queue when the camera started: waiting since first seen
+            # In the queue when the camera started: waiting since first seen. Unless the box is far shorter than
+            # the nearest person in the picture: a part of someone, or a thing the detector took for a person.
+            if self._started is None or (citizen.first_seen - self._started <= self.identities.max_gap_s and
+                    _height_share(citizen, self.identities.visible) >= PART_HEIGHT):
+                self.enter[citizen.id] = now
             else:
                 self.first_in[citizen.id] = now  # nobody to be: a second box on someone waiting; asked again later
 
