@@ -65,6 +65,8 @@ class ZoneThresholds(BaseModel):
     max_vehicles: Count | None = None
     max_speed: float | None = Field(None, ge=0, le=10)
     max_people: Count | None = None
+    group_distance: Distance | None = None
+    hidden_keep_s: Seconds | None = None
     loiter_s: Seconds | None = None
     away_s: Seconds | None = None
     every_s: Interval | None = None

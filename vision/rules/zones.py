@@ -5,7 +5,9 @@ Thresholds (keys of the zone's ``thresholds``; defaults in each class's ``DEFAUL
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -13,34 +15,79 @@ from cameras.geometry import ZoneSpec, line_crossing
 from core.types import CLASSES, EventType, Observation, Severity, Track
 
 from .base import AlwaysOpen, OpenHours, RuleOutput, emit, live_tracks, setting
-from .identity import Identities
+from .identity import Identities, Identity
 from .street import ZoneRule
 
 PEOPLE = frozenset({"person"})
 
 
 class CrowdRule(ZoneRule):
-    """More than ``max_people`` in the zone for ``hold_s``; also a ``zone_count`` observation every N s."""
+    """More than ``max_people`` in the zone for ``hold_s``; also a ``zone_count`` observation every N s.
+
+    People in a crowd hide one another, and a lamp post or a sign can hide one of them for minutes. Someone lost
+    while standing still (``still_radius`` over 2 s) beside others standing in the zone (``group_distance``) still
+    stands there while those others do, and counts, like a citizen hidden in a queue: until a new track comes up
+    where they stood (they are back), one of those others moves off or is gone, or ``hidden_keep_s`` passes.
+    """
 
     name = "crowd"
     event_type = EventType.CROWD
     default_classes = PEOPLE
     DEFAULTS: ClassVar[dict[str, float]] = {"max_people": 10.0, "hold_s": 10.0, "clear_s": 5.0,
-                                            "cooldown_s": 60.0, "observe_every_s": 10.0}
+                                            "cooldown_s": 60.0, "observe_every_s": 10.0, "still_radius": 0.02,
+                                            "group_distance": 0.15, "hidden_keep_s": 60.0}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._last_observed: datetime | None = None
+        self._inside: dict[int, Identity] = {}  # who stood in the zone last frame
+        self._hidden: dict[int, _Hidden] = {}
 
     def update(self, tracks: Sequence[Track], now: datetime) -> RuleOutput:
         out = RuleOutput()
-        count = sum(1 for i in self.follow(tracks, now) if self.zone.contains(i.foot))
+        visible = self.follow(tracks, now)
+        inside = {i.id: i for i in visible if self.zone.contains(i.foot)}
+        count = len(inside) + self._out_of_sight(inside, {i.id for i in visible}, now.timestamp())
         active = {"zone": {"people": count}} if count > self.value("max_people") else {}
         self.step_keys(active, now, self.value("hold_s"), out)
         if self._last_observed is None or (now - self._last_observed).total_seconds() >= self.value("observe_every_s"):
             self._last_observed = now
             out.observations.append(Observation(now, self.camera_id or 0, "zone_count", float(count), self.zone.id))
         return out
+
+    def _out_of_sight(self, inside: dict[int, Identity], seen: set[int], ts: float) -> int:
+        """How many people lost standing in the group still stand there hidden (see the class docstring)."""
+        standing = {k for k, i in inside.items() if self._standing(i)}
+        near = self.value("group_distance")
+        for k, was in self._inside.items():
+            if k not in seen and self._standing(was):
+                group = frozenset(n for n in standing if math.dist(inside[n].foot, was.foot) <= near)
+                if group:
+                    self._hidden[k] = _Hidden(was.foot, ts, group)
+        self._inside = inside
+        reach = self.identities.max_distance
+        for k, hidden in list(self._hidden.items()):
+            back = k in seen or any(i.since >= hidden.lost_at and math.dist(i.foot, hidden.foot) <= reach
+                                    for i in inside.values())
+            if back or ts - hidden.lost_at > self.value("hidden_keep_s") or not hidden.group <= standing:
+                del self._hidden[k]
+        return len(self._hidden)
+
+    def _standing(self, identity: Identity) -> bool:
+        history = identity.history
+        if not history or history[-1][0] - history[0][0] < STANDING_S:
+            return False
+        return math.hypot(*identity.displacement(STANDING_S)) <= self.value("still_radius")
+
+
+STANDING_S = 2.0  # seconds of history that show someone standing still
+
+
+@dataclass(frozen=True)
+class _Hidden:
+    foot: tuple[float, float]  # where they stood
+    lost_at: float
+    group: frozenset[int]  # the ones standing beside them then
 
 
 class IntrusionRule(ZoneRule):
