@@ -325,10 +325,11 @@ SERVED_WALKS_OFF = {
         path=[(201, 0.5, 0.45), (202, 0.55, 0.58), (206, 0.9, 0.99)], hidden=[(201, 202)], id_changes=[(202, 50)],
         queue_hidden=[]),
     # The one served walks off under a track first seen at the desk as a waiting citizen is lost in the queue for
-    # a moment: the walk-off looks like that citizen coming up and takes their wait (``hand_over``), until it is
-    # gone from the desk again (rendering 25).
+    # a moment: the walk-off looks like that citizen coming up, takes their wait (``hand_over``) and, lingering
+    # at the desk, arrives with it, until it is gone from the desk again (rendering 25).
     "under a track at the desk that took the wait of a citizen lost in the queue": dict(
-        path=[(201, 0.5, 0.45), (204, 0.9, 0.99)], hidden=[], id_changes=[(201, 50)], queue_hidden=[(200, 203)]),
+        path=[(201, 0.5, 0.45), (203.5, 0.5, 0.53), (206, 0.9, 0.99)], hidden=[], id_changes=[(201, 50)],
+        queue_hidden=[(200, 203)]),
 }
 
 
@@ -338,7 +339,8 @@ def test_the_served_one_walking_off_under_a_new_track_ends_their_session_when_th
     """As in the test above, the tracker keeps the served one's track at the desk on the next citizen, whose own
     track is lost there, and the served one walks off under a new track. Before, a walk-off first seen outside the
     desk's zone, or one that had taken a lost citizen's wait, was not seen as the one served: one long session
-    for two citizens, and a wait lost."""
+    for two citizens, and a wait lost. The long wait of the citizen whose wait the walk-off took goes on until
+    they reach the desk themselves: one alarm, not one ended at the walk-off's arrival and a second one."""
     how = SERVED_WALKS_OFF[walks_off]
     served = Actor("served citizen", [(10, 0.1, 0.99), (13, 0.15, 0.7), (60, 0.15, 0.7), (63, 0.5, 0.45),
                                       *how["path"]], track_id=5, role="citizen", hidden=how["hidden"],
@@ -348,8 +350,8 @@ def test_the_served_one_walking_off_under_a_new_track_ends_their_session_when_th
     following = Actor("next citizen", [(20, 0.1, 0.99), (23, 0.2, 0.8), (195, 0.2, 0.8), (198, 0.5, 0.45),
                                        (201, 0.5, 0.45)], track_id=6, role="citizen")
     later = citizen(8, 40, (0.25, 0.9), called=330, leave=400, hidden=how["queue_hidden"])
-    found = sorted(sessions(play(hall(), [officer(), served, kept, following, later], MONDAY_9AM, 460)),
-                   key=lambda s: s.service_start)
+    outputs = play(hall(long_wait_s=100), [officer(), served, kept, following, later], MONDAY_9AM, 460)
+    found = sorted(sessions(outputs), key=lambda s: s.service_start)
     times = [(round((s.service_start - MONDAY_9AM).total_seconds()),
               round((s.service_end - MONDAY_9AM).total_seconds())) for s in found]
     assert len(found) == 3, times
@@ -357,3 +359,23 @@ def test_the_served_one_walking_off_under_a_new_track_ends_their_session_when_th
                for a, b in zip(got, want, strict=True)), times
     waits = [s.wait_s for s in found]
     assert all(abs(w - t) <= 3 for w, t in zip(waits, [63 - 10, 201 - 20, 333 - 40], strict=True)), waits
+    alarms = sorted((round((e.start - MONDAY_9AM).total_seconds()), round((e.end - MONDAY_9AM).total_seconds()))
+                    for e in events(outputs, EventType.LONG_WAIT).values())
+    assert [start for start, _ in alarms] == [20, 40] and abs(alarms[1][1] - 333) <= 2, alarms
+
+
+def test_a_false_box_at_the_desk_that_took_a_lost_citizens_wait_does_not_cut_the_session_in_two() -> None:
+    """During a service the detector boxes something at the desk for two frames, as a waiting citizen is lost in
+    the queue: the box takes their wait (``hand_over``) and is gone again. It is no swap (the same identity cannot
+    be both the next one lost at the desk and the one served walking off): one session, and the waiting citizen
+    keeps their wait. Before, the swap took it for both and cut the session in two (busy counter's held-out
+    rendering 39)."""
+    served = citizen(5, 10, (0.15, 0.7), called=60, leave=201)
+    later = citizen(8, 40, (0.25, 0.9), called=330, leave=400, hidden=[(119, 123)])
+    box = Actor("false box at the desk", [(120, 0.45, 0.5), (121, 0.45, 0.5)], track_id=60)
+    found = sorted(sessions(play(hall(), [officer(), served, later, box], MONDAY_9AM, 460)),
+                   key=lambda s: s.service_start)
+    times = [(round((s.service_start - MONDAY_9AM).total_seconds()),
+              round((s.service_end - MONDAY_9AM).total_seconds())) for s in found]
+    assert len(found) == 2 and abs(times[0][1] - 201) <= 2, times
+    assert [round(s.wait_s) for s in found] == [63 - 10, 333 - 40], [s.wait_s for s in found]

@@ -137,6 +137,7 @@ class IncidentLatch:
     event: Event | None = None
     last_sent: datetime | None = None
     closed_at: datetime | None = None
+    last_closed: Event | None = None
 
     def step(self, active: bool, now: datetime, make_event: Callable[[datetime], Event],
              attributes: Mapping[str, Any] | None = None, since: datetime | None = None) -> Event | None:
@@ -182,11 +183,19 @@ class IncidentLatch:
         if event is None:
             return None
         event.end = max(end, event.start)
-        self.event = None
+        self.event, self.last_closed = None, event
         self.onset = None
         self.off_since = None
         self.closed_at = end
         return event
+
+    def reopen(self) -> None:
+        """The condition never ended after all (the rule had taken someone for another): the event closed last
+        goes on, and is sent again, open, at the next step."""
+        if self.event is None and self.last_closed is not None:
+            self.event, self.last_closed = self.last_closed, None
+            self.event.end = None
+            self.closed_at = self.off_since = self.last_sent = None
 
     @property
     def is_open(self) -> bool:

@@ -221,12 +221,12 @@ class HallRule:
             return None
         # Never queued: no queue entry, or one taken at the desk by an identity gone from it again.
         handed = [k for k in came if k in self.queues.handed and k not in seen]
-        walked_off = [since for k, since in came.items() if k not in self.queues.enter or k in handed]
-        walked_off += [datetime.fromtimestamp(i.since, desk.service_start.tzinfo) for i in citizens
+        walked_off = [(k, since) for k, since in came.items() if k not in self.queues.enter or k in handed]
+        walked_off += [(i.id, datetime.fromtimestamp(i.since, desk.service_start.tzinfo)) for i in citizens
                        if i.id not in self.queues.enter and i.id not in came and
                        self._born_beside(i, counter.spec.customer_zone)]
-        to = next((a for a in lost if any(when >= came[a] for when in walked_off)), None)
-        return None if to is None else (to, [k for k in handed if came[k] >= came[to]])
+        to = next((a for a in lost if any(k != a and when >= came[a] for k, when in walked_off)), None)
+        return None if to is None else (to, [k for k in handed if k != to and came[k] >= came[to]])
 
     def _born_beside(self, citizen: Identity, zone: ZoneSpec) -> bool:
         """Whether ``citizen``'s track was first seen within re-association reach of ``zone`` (someone split off

@@ -229,11 +229,14 @@ class Queues:
         self.handed.add(citizen.id)
 
     def leave_behind(self, identity_id: int, ts: float) -> None:
-        """``identity_id`` is not the citizen waiting under their entry: the entry (and its alarm) is left behind
-        as a lost entry, for the next citizen found again in a queue (see ``_entry``)."""
-        if identity_id in self.enter and identity_id not in self.arrived:
+        """``identity_id`` is not the citizen waiting under their entry, nor one who arrived at a desk: the entry
+        (and its alarm) is left behind as a lost entry, for the next citizen found again in a queue (``_entry``),
+        or reaching a desk (``take_turn``)."""
+        if identity_id in self.enter:
+            if identity_id in self.arrived and identity_id in self.long_waits:
+                self.long_waits[identity_id].reopen()  # the long wait its arrival ended goes on
             self._move(identity_id, self._lose(self.enter[identity_id], ts))
-        self.enter.pop(identity_id, None)
+        self.arrived.pop(identity_id, None)
         self.handed.discard(identity_id)
 
     def take_over(self, lost_id: int, citizen_id: int) -> None:
@@ -314,8 +317,11 @@ class Queues:
         for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked_in, *self.first_in,
                                         *self.came_in, *self.handed) if i > 0 and self.identities.get(i) is None]:
             self.first_in.pop(identity_id, None)
-            self.leave_behind(identity_id, now.timestamp())
+            if identity_id in self.enter and identity_id not in self.arrived:
+                self.leave_behind(identity_id, now.timestamp())
+            self.enter.pop(identity_id, None)
             self.arrived.pop(identity_id, None)
+            self.handed.discard(identity_id)
             self.displaced.discard(identity_id)
             self._displaced_at.pop(identity_id, None)
             self.came_in.pop(identity_id, None)
@@ -330,7 +336,7 @@ class Queues:
             event = latch.step(active, now, lambda start, t=track_id: make(start, t),
                                {"wait_s": round((now - enter).total_seconds(), 1)}, since=enter)
             emit(out, event, now, (key,) if key > 0 else ())
-            if not active and not latch.is_open:
+            if not active and not latch.is_open and key not in self.handed:  # (a handed one may be walking off)
                 del self.long_waits[key]
 
 
