@@ -180,6 +180,13 @@ def test_someone_hidden_behind_a_post_in_a_standing_crowd_still_counts_until_the
     counts = {round((o.time - NOON).total_seconds()): o.value for out in outputs for o in out.observations}
     assert all(counts[t] == 5 for t in range(6, 80)), counts
     assert counts[95] == 0
+    # The one beside them missed by the detector for a moment, twice: the one behind the post still counts.
+    people = standing_group(5, hidden=[(9, 60)], id_changes=[(60, 99)])
+    people[1].hidden = [(30, 31), (45, 47)]  # the one beside them
+    outputs = play(CrowdRule(1, PLAZA), people, NOON, 100)
+    assert len(events_of(outputs)) == 1
+    counts = {round((o.time - NOON).total_seconds()): o.value for out in outputs for o in out.observations}
+    assert all(counts[t] == 5 for t in range(6, 80)), counts
     # Hidden from 30 s and never found again (they leave with the others behind the post): the one hidden is not
     # left standing there once the others walk off.
     outputs = play(CrowdRule(1, PLAZA), standing_group(5, hidden=[(30, 100)]), NOON, 100)

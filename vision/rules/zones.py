@@ -27,7 +27,8 @@ class CrowdRule(ZoneRule):
     People in a crowd hide one another, and a lamp post or a sign can hide one of them for minutes. Someone lost
     while standing still (``still_radius`` over 2 s) beside others standing in the zone (``group_distance``) still
     stands there while those others do, and counts, like a citizen hidden in a queue: until a new track comes up
-    where they stood (they are back), one of those others moves off or is gone, or ``hidden_keep_s`` passes.
+    where they stood (they are back), one of those others moves off or is gone (one the detector misses for a
+    moment counts as hidden there too), or ``hidden_keep_s`` passes.
     """
 
     name = "crowd"
@@ -66,10 +67,11 @@ class CrowdRule(ZoneRule):
                     self._hidden[k] = _Hidden(was.foot, ts, group)
         self._inside = inside
         reach = self.identities.max_distance
+        around = standing | set(self._hidden)  # one of the group missed for a moment is hidden there too
         for k, hidden in list(self._hidden.items()):
             back = k in seen or any(i.since >= hidden.lost_at and math.dist(i.foot, hidden.foot) <= reach
                                     for i in inside.values())
-            if back or ts - hidden.lost_at > self.value("hidden_keep_s") or not hidden.group <= standing:
+            if back or ts - hidden.lost_at > self.value("hidden_keep_s") or not hidden.group <= around:
                 del self._hidden[k]
         return len(self._hidden)
 
