@@ -268,3 +268,27 @@ def test_a_thing_in_the_queue_boxed_as_a_person_just_after_the_camera_starts_is_
     assert sorted(round((e.start - MONDAY_9AM).total_seconds()) for e in found) == [0, 8]
     waits = [round(s.wait_s) for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
     assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - 295) <= 2, waits
+
+
+def test_a_walk_in_swapped_with_the_head_going_up_keeps_their_wait_under_a_new_track() -> None:
+    """A newcomer steps into the queue just as the head is called; as they pass each other the tracker moves the
+    newcomer's track onto the head, and loses the head's own track and, a moment later, the newcomer's. The
+    newcomer's identity arrives at the desk and takes the head's wait (they were called in order); the newcomer,
+    found again standing in the queue under a new track, is the one the swap left without a wait: they take
+    it from when they stepped in. Before, the head's identity being gone (not left standing in the queue), they
+    were taken for a second box, held no entry and were served without a wait (the short counter's held-out
+    rendering 47)."""
+    head = Actor("head", [(0, 0.05, 0.99), (3, 0.1, 0.6), (197, 0.1, 0.6), (199, 0.2, 0.55)], track_id=4)
+    head_going_up = Actor("head, under the newcomer's track", [(200, 0.22, 0.53), (203, 0.5, 0.45), (260, 0.5, 0.45),
+                                                                (263, 0.9, 0.99)], track_id=10)
+    # In the hall for over ``reassoc_gap_s`` before stepping into the queue: at the desk their identity is not
+    # taken for the head found again (``hand_over``), but for someone who did not queue, and takes the head's turn.
+    newcomer = Actor("newcomer", [(150, 0.6, 0.99), (155, 0.6, 0.8), (190, 0.6, 0.8), (196, 0.32, 0.6),
+                                  (199, 0.2, 0.56)], track_id=10)
+    found_again = Actor("newcomer, under a new track", [(202, 0.2, 0.75), (300, 0.2, 0.75), (303, 0.5, 0.45),
+                                                        (360, 0.5, 0.45), (363, 0.9, 0.99)], track_id=11)
+    seated = citizen(6, 10, (0.25, 0.9), called=268, leave=297)  # came before the newcomer: called before them
+    outputs = play(hall(), [officer(), head, head_going_up, newcomer, found_again, seated], MONDAY_9AM, 420)
+    waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 3 and None not in waits, waits
+    assert all(abs(w - t) <= 2 for w, t in zip(waits, [203, 271 - 10, 303 - 197], strict=True)), waits

@@ -157,8 +157,24 @@ class Queues:
             if self._started is None or (citizen.first_seen - self._started <= self.identities.max_gap_s and
                     _height_share(citizen, self.identities.visible) >= PART_HEIGHT):
                 self.enter[citizen.id] = now
+            elif (joined := self._swapped_walk_in(citizen, ts)) is not None:
+                self.enter[citizen.id] = joined
             else:
                 self.first_in[citizen.id] = now  # nobody to be: a second box on someone waiting; asked again later
+
+    def _swapped_walk_in(self, citizen: Identity, ts: float) -> datetime | None:
+        """When a walk-in who had just stepped into the queue is swapped with the head going up to a desk, the
+        walk-in's identity arrives there and takes the head's entry (``settle_turn``); if the head's own identity
+        is gone meanwhile (lost on the way, not left standing in the queue for ``_unswap``), the walk-in stands in
+        the queue under a new one. ``citizen``, first seen in a queue with nobody else to be, within ``max_gap_s``
+        of that, is them: the walk-in's joining time (and the displacement is settled)."""
+        visible = {i.id for i in self.identities.visible}
+        for head, (when, joined) in list(self._displaced_at.items()):
+            if joined is not None and head not in visible and abs(ts - when) <= self.identities.max_gap_s:
+                del self._displaced_at[head]
+                self.displaced.discard(head)
+                return joined
+        return None
 
     def _take_waiting(self, citizen: Identity, ts: float) -> bool:
         """``citizen`` is someone already waiting: they take the earliest lost entry, or else the entry of the
