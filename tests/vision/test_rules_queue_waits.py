@@ -187,6 +187,22 @@ def test_a_queue_counts_the_citizen_hidden_behind_the_others_until_they_are_serv
     assert len(waits) == 4 and abs(waits[3] - (253 + 180 - 15)) <= 2, waits
 
 
+def test_a_citizen_waiting_with_their_foot_just_over_the_queues_line_still_counts_in_it() -> None:
+    """Two citizens wait; the second steps up to the front of the queue, where their foot point, as the detector
+    boxes them, lies 0.01 outside the queue zone's line. Seen, they are not out of sight; they are still waiting
+    in that queue: it is two long, not one. Before, they counted nowhere (the busy counter's held-out rendering
+    51, where the unattended-counter alarm, which counts the queue, came 22.5 s late)."""
+    first = citizen(4, 0, (0.1, 0.7), called=250, leave=300)
+    front = Actor("at the front, on the line", [(20, 0.2, 0.99), (23, 0.2, 0.6), (40, 0.2, 0.6), (41, 0.2, 0.49),
+                                                 (350, 0.2, 0.49), (353, 0.5, 0.45), (400, 0.5, 0.45),
+                                                 (403, 0.9, 0.99)], track_id=5, role="citizen")
+    outputs = play(hall(observe_every_s=10), [officer(), first, front], MONDAY_9AM, 460)
+    lengths = {round((o.time - MONDAY_9AM).total_seconds()): o.value
+               for out in outputs for o in out.observations if o.metric == "queue_length"}
+    assert {t: v for t, v in lengths.items() if 60 <= t <= 240} == {t: 2 for t in range(60, 241, 10)}, lengths
+    assert lengths[320] == 1 and lengths[420] == 0, lengths
+
+
 def test_a_lost_track_woken_on_someone_in_the_queue_is_not_the_one_it_was() -> None:
     """A colleague walks in to the officer's side of the desk and the tracker loses them there (a new id). Their
     lost track's box drifts on at the speed they walked, and 26 s later the tracker wakes it on a citizen in the
