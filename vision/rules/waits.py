@@ -46,7 +46,10 @@ from cameras.geometry import ZoneSpec
 from core.types import Event
 
 from .base import IncidentLatch, RuleOutput, emit
+from .boxes import PART_HEIGHT, SEVERAL_HEIGHT, at_edge, height_share, in_queues, part_of_someone
 from .identity import Identities, Identity
+
+OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
 
 
 class Queues:
@@ -84,9 +87,9 @@ class Queues:
             self._started = ts
         for citizen in citizens:
             if citizen.since >= ts and not any(z.contains(citizen.foot) for z in self.zones) and \
-                    not _part_of_someone(citizen, citizens, self.zones):
+                    not part_of_someone(citizen, citizens, self.zones):
                 self.came_in[citizen.id] = ts  # a new track outside the queues, not a part of someone's box
-            if citizen.first_seen >= ts and _at_edge(citizen.track.box):
+            if citizen.first_seen >= ts and at_edge(citizen.track.box):
                 self.walked_in.add(citizen.id)  # came into the picture here: walked in
             zone = next((z for z in self.zones if z.contains(citizen.foot)), None)
             if zone is None:
@@ -95,7 +98,7 @@ class Queues:
                 # or coming back; nor is one box around two people, one in front of the other, for a frame).
                 if citizen.id not in self.walked_in and all(
                         z.distance(citizen.foot) > OUTSIDE_MARGIN for z in self.zones) and \
-                        _height_share(citizen, _in_queues(citizens, self.zones)) <= SEVERAL_HEIGHT:
+                        height_share(citizen, in_queues(citizens, self.zones)) <= SEVERAL_HEIGHT:
                     self.walked_in.add(citizen.id)
                     self.first_in.pop(citizen.id, None)  # a box that stood in a queue before: they join on coming in
                 if (line := next((z for z in self.zones if z.distance(citizen.foot) <= OUTSIDE_MARGIN), None)) and \
@@ -158,7 +161,7 @@ class Queues:
             # In the queue when the camera started: waiting since first seen. Unless the box is far shorter than
             # the nearest person in the picture: a part of someone, or a thing the detector took for a person.
             if self._started is None or (citizen.first_seen - self._started <= self.identities.max_gap_s and
-                    _height_share(citizen, self.identities.visible) >= PART_HEIGHT):
+                    height_share(citizen, self.identities.visible) >= PART_HEIGHT):
                 self.enter[citizen.id] = now
             elif (joined := self._swapped_walk_in(citizen, ts)) is not None:
                 self.enter[citizen.id] = joined
@@ -357,45 +360,3 @@ class Queues:
             emit(out, event, now, (key,) if key > 0 else ())
             if not active and not latch.is_open and key not in self.handed:  # (a handed one may be walking off)
                 del self.long_waits[key]
-
-
-OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
-SHADOW_SHARE = 0.5  # a box this much inside another person's is a part of them (head and shoulders), not someone
-PART_HEIGHT = 0.75  # a box shorter than this share of the nearest one waiting is a part of someone, not someone
-SEVERAL_HEIGHT = 1.5  # a box taller than this share of the nearest one waiting is around more than one person
-
-
-def _part_of_someone(citizen: Identity, citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> bool:
-    """Whether ``citizen``'s box is a part of a person (head and shoulders): mostly inside another one's box, or
-    much shorter than the nearest one standing in a queue (as tall as them, at that distance from the camera)."""
-    if any(_share_inside(citizen.track.box, c.track.box) > SHADOW_SHARE for c in citizens if c is not citizen):
-        return True
-    return _height_share(citizen, _in_queues(citizens, zones)) < PART_HEIGHT
-
-
-def _in_queues(citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> list[Identity]:
-    return [c for c in citizens if any(z.contains(c.foot) for z in zones)]
-
-
-def _height_share(citizen: Identity, others: Sequence[Identity]) -> float:
-    """``citizen``'s box height over that of the nearest one of ``others`` (the ones standing in a queue: about
-    as far from the camera), 1.0 with nobody there."""
-    others = [c for c in others if c is not citizen]
-    if not others:
-        return 1.0
-    nearest = min(others, key=lambda c: math.dist(c.foot, citizen.foot)).track.box
-    return (citizen.track.box[3] - citizen.track.box[1]) / max(nearest[3] - nearest[1], 1e-6)
-
-
-def _share_inside(box: tuple[float, float, float, float], other: tuple[float, float, float, float]) -> float:
-    """The share of ``box``'s area that lies inside ``other``."""
-    width = min(box[2], other[2]) - max(box[0], other[0])
-    height = min(box[3], other[3]) - max(box[1], other[1])
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    return max(width, 0.0) * max(height, 0.0) / area if area > 0 else 0.0
-
-
-def _at_edge(box: tuple[float, float, float, float], margin: float = 0.06) -> bool:
-    """Whether a box (normalized) is within ``margin`` of the picture's border: someone coming into view."""
-    x1, y1, x2, y2 = box
-    return x1 <= margin or y1 <= margin or x2 >= 1 - margin or y2 >= 1 - margin
