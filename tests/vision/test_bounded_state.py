@@ -29,6 +29,15 @@ def detections(boxes: list[tuple[float, float, float, float, int]]) -> Detection
     return Detections(array[:, :4], np.full(len(array), 0.9, np.float32), array[:, 4].astype(np.int16))
 
 
+def hall(**thresholds: float) -> HallRule:
+    """One counter (desk at the top middle) and seats on the left of the picture, where citizens queue."""
+    staff = make_zone("staff 1", "counter_staff", [[0.4, 0.05], [0.6, 0.05], [0.6, 0.3], [0.4, 0.3]], id=11)
+    customer = make_zone("customer 1", "counter_customer", [[0.4, 0.35], [0.6, 0.35], [0.6, 0.55], [0.4, 0.55]],
+                         id=12)
+    seats = make_zone("seats", "queue", [[0.0, 0.5], [0.3, 0.5], [0.3, 1.0], [0.0, 1.0]], id=13)
+    return HallRule(7, [CounterSpec(1, staff, customer)], [seats], thresholds=thresholds)
+
+
 def test_a_tracker_fed_ten_thousand_frames_of_passers_by_remembers_only_the_tracks_it_holds() -> None:
     tracker = CameraTracker()
     rng = random.Random(8)
@@ -73,11 +82,7 @@ def test_a_parked_car_the_tracker_keeps_losing_stays_one_event_and_its_old_track
 
 
 def test_citizens_walking_straight_to_a_counter_all_day_leave_nothing_behind() -> None:
-    staff = make_zone("staff 1", "counter_staff", [[0.4, 0.05], [0.6, 0.05], [0.6, 0.3], [0.4, 0.3]], id=11)
-    customer = make_zone("customer 1", "counter_customer", [[0.4, 0.35], [0.6, 0.35], [0.6, 0.55], [0.4, 0.55]],
-                         id=12)
-    seats = make_zone("seats", "queue", [[0.0, 0.5], [0.3, 0.5], [0.3, 1.0], [0.0, 1.0]], id=13)
-    rule = HallRule(7, [CounterSpec(1, staff, customer)], [seats])
+    rule = hall()
     served = 300
     day = served * 80 + 100
     actors = [Actor("officer", [(0.0, 0.5, 0.2), (day, 0.5, 0.2)], track_id=1, role="officer")]
@@ -94,11 +99,7 @@ def test_citizens_walking_straight_to_a_counter_all_day_leave_nothing_behind() -
 def test_false_boxes_flickering_in_the_queue_all_day_leave_nothing_behind() -> None:
     # A detector's false box on the seats for a second, every 80 s for a working day: none is a citizen joining
     # (queue_confirm_s), none raises a long wait, and none stays on the books.
-    seats = make_zone("seats", "queue", [[0.0, 0.5], [0.3, 0.5], [0.3, 1.0], [0.0, 1.0]], id=13)
-    staff = make_zone("staff 1", "counter_staff", [[0.4, 0.05], [0.6, 0.05], [0.6, 0.3], [0.4, 0.3]], id=11)
-    customer = make_zone("customer 1", "counter_customer", [[0.4, 0.35], [0.6, 0.35], [0.6, 0.55], [0.4, 0.55]],
-                         id=12)
-    rule = HallRule(7, [CounterSpec(1, staff, customer)], [seats], thresholds={"long_wait_s": 60})
+    rule = hall(long_wait_s=60)
     flickers = 300
     day = flickers * 80 + 100
     actors = [Actor("officer", [(0.0, 0.5, 0.2), (day, 0.5, 0.2)], track_id=1, role="officer")]
@@ -116,11 +117,7 @@ def test_false_boxes_flickering_in_the_queue_all_day_leave_nothing_behind() -> N
 def test_citizens_the_tracker_loses_on_the_walk_to_the_desk_all_day_leave_nothing_behind() -> None:
     # Each citizen sits in the queue, is lost on the walk to the desk and found there under a new track: they take
     # their own wait over (``hand_over``), and the identities that took one are forgotten with them.
-    staff = make_zone("staff 1", "counter_staff", [[0.4, 0.05], [0.6, 0.05], [0.6, 0.3], [0.4, 0.3]], id=11)
-    customer = make_zone("customer 1", "counter_customer", [[0.4, 0.35], [0.6, 0.35], [0.6, 0.55], [0.4, 0.55]],
-                         id=12)
-    seats = make_zone("seats", "queue", [[0.0, 0.5], [0.3, 0.5], [0.3, 1.0], [0.0, 1.0]], id=13)
-    rule = HallRule(7, [CounterSpec(1, staff, customer)], [seats])
+    rule = hall()
     served = 200
     day = served * 90 + 100
     actors = [Actor("officer", [(0.0, 0.5, 0.2), (day, 0.5, 0.2)], track_id=1, role="officer")]
