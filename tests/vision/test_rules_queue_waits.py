@@ -203,6 +203,7 @@ def test_a_citizen_waiting_with_their_foot_just_over_the_queues_line_still_count
     assert lengths[320] == 1 and lengths[420] == 0, lengths
 
 
+
 def test_a_lost_track_woken_on_someone_in_the_queue_is_not_the_one_it_was() -> None:
     """A colleague walks in to the officer's side of the desk and the tracker loses them there (a new id). Their
     lost track's box drifts on at the speed they walked, and 26 s later the tracker wakes it on a citizen in the
@@ -286,20 +287,23 @@ def test_a_thing_in_the_queue_boxed_as_a_person_just_after_the_camera_starts_is_
     assert len(waits) == 2 and abs(waits[0] - 203) <= 2 and abs(waits[1] - 295) <= 2, waits
 
 
-def test_a_walk_in_swapped_with_the_head_going_up_keeps_their_wait_under_a_new_track() -> None:
+@pytest.mark.parametrize("came_in", [150, 178], ids=["in the hall a while", "just came in"])
+def test_a_walk_in_swapped_with_the_head_going_up_keeps_their_wait_under_a_new_track(came_in: float) -> None:
     """A newcomer steps into the queue just as the head is called; as they pass each other the tracker moves the
     newcomer's track onto the head, and loses the head's own track and, a moment later, the newcomer's. The
     newcomer's identity arrives at the desk and takes the head's wait (they were called in order); the newcomer,
     found again standing in the queue under a new track, is the one the swap left without a wait: they take
     it from when they stepped in. Before, the head's identity being gone (not left standing in the queue), they
     were taken for a second box, held no entry and were served without a wait (the short counter's held-out
-    rendering 47)."""
+    rendering 47). A newcomer who came into the hall moments before is taken at the desk for the head found again
+    under a new identity (``hand_over``): the wait goes with them just the same, and so must the newcomer's."""
     head = Actor("head", [(0, 0.05, 0.99), (3, 0.1, 0.6), (197, 0.1, 0.6), (199, 0.2, 0.55)], track_id=4)
     head_going_up = Actor("head, under the newcomer's track", [(200, 0.22, 0.53), (203, 0.5, 0.45), (260, 0.5, 0.45),
                                                                 (263, 0.9, 0.99)], track_id=10)
-    # In the hall for over ``reassoc_gap_s`` before stepping into the queue: at the desk their identity is not
-    # taken for the head found again (``hand_over``), but for someone who did not queue, and takes the head's turn.
-    newcomer = Actor("newcomer", [(150, 0.6, 0.99), (155, 0.6, 0.8), (190, 0.6, 0.8), (196, 0.32, 0.6),
+    # In the hall for over ``reassoc_gap_s`` before stepping into the queue, at the desk their identity is not
+    # taken for the head found again (``hand_over``), but for someone who did not queue, and takes the head's turn;
+    # one who just came in is taken for the head found again.
+    newcomer = Actor("newcomer", [(came_in, 0.6, 0.99), (came_in + 5, 0.6, 0.8), (190, 0.6, 0.8), (196, 0.32, 0.6),
                                   (199, 0.2, 0.56)], track_id=10)
     found_again = Actor("newcomer, under a new track", [(202, 0.2, 0.75), (300, 0.2, 0.75), (303, 0.5, 0.45),
                                                         (360, 0.5, 0.45), (363, 0.9, 0.99)], track_id=11)

@@ -79,6 +79,7 @@ class Queues:
         self._lost_at: dict[int, float] = {}  # lost entry -> when its citizen was lost
         self._started: float | None = None  # the first frame seen
         self._displaced_at: dict[int, tuple[float, datetime | None]] = {}  # displaced -> (when, walk-in's joining)
+        self._handed_walk_in: tuple[float, datetime] | None = None  # (when, joining) of a walk-in handed a wait
 
     # -- following citizens ----------------------------------------------------------------------------
     def follow(self, citizens: Sequence[Identity], now: datetime, ts: float) -> dict[str, int]:
@@ -173,7 +174,13 @@ class Queues:
         walk-in's identity arrives there and takes the head's entry (``settle_turn``); if the head's own identity
         is gone meanwhile (lost on the way, not left standing in the queue for ``_unswap``), the walk-in stands in
         the queue under a new one. ``citizen``, first seen in a queue with nobody else to be, within ``max_gap_s``
-        of that, is them: the walk-in's joining time (and the displacement is settled)."""
+        of that, is them: the walk-in's joining time (and the displacement is settled). The same goes when the
+        walk-in's identity, new in the hall, was taken at the desk for the head found again (``hand_over``)."""
+        if self._handed_walk_in is not None:  # the same swap, the walk-in's identity taken for the head found again
+            when, joined = self._handed_walk_in
+            self._handed_walk_in = None
+            if abs(ts - when) <= self.identities.max_gap_s:
+                return joined
         visible = {i.id for i in self.identities.visible}
         for head, (when, joined) in list(self._displaced_at.items()):
             if joined is not None and head not in visible and abs(ts - when) <= self.identities.max_gap_s:
@@ -247,6 +254,11 @@ class Queues:
         waiting = [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived]
         if not waiting:
             return
+        # A walk-in who had just stepped into the queue may be the tracker's swap with the head going up (see
+        # ``settle_turn``): the wait goes rightly with the identity at the desk, and the walk-in, found again in
+        # the queue, joined when they stepped in (``_swapped_walk_in``).
+        if citizen.id in self.walked_in and (joined := self.first_in.get(citizen.id)) is not None:
+            self._handed_walk_in = (ts, joined)
         self.take_over(max(waiting, key=lambda i: i.last_seen).id, citizen.id)
         self.handed.add(citizen.id)
 
