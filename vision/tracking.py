@@ -48,13 +48,20 @@ WALK_WIDTHS_PER_S = 1.5
 # score, IoU of the widened boxes). Ultralytics fixes 0.7, too tight at 2 fps: a walker's second box missed
 # it, the first was dropped and a new track started at every frame, so walkers were never confirmed.
 CONFIRM_THRESH = 0.8
+# A new track waits this long for its second detection (Ultralytics drops it at the first frame without one: at
+# 30 fps a thirtieth of a second, at 2 fps half a second). A walker the detector misses on the frame after their
+# first box, or on the motion gate's next run, was never confirmed: on the short counter's held-out rendering 56
+# a newcomer crossing the hall was boxed at 120.5 s, missed at 121.0 s, and tracked only at 123 s, already
+# standing in the queue, where the queues could not tell them from a second box on someone waiting.
+CONFIRM_WITHIN_S = 1.0
 
 
 def rate_settings(fps: float) -> dict[str, float | int]:
     """ByteTrack's frame-counted settings for a camera analysed at ``fps`` frames per second."""
     fps = max(0.1, float(fps))
     return {"track_buffer": max(2, math.ceil(LOST_KEEP_S * fps)),
-            "box_margin": WALK_WIDTHS_PER_S / fps / 2, "confirm_thresh": CONFIRM_THRESH}
+            "box_margin": WALK_WIDTHS_PER_S / fps / 2, "confirm_thresh": CONFIRM_THRESH,
+            "confirm_frames": max(1, math.ceil(CONFIRM_WITHIN_S * fps))}
 
 
 def _widen(boxes: np.ndarray, margin: float) -> np.ndarray:
@@ -81,14 +88,17 @@ def _rate_tracker(args: SimpleNamespace) -> Any:
 @functools.cache
 def _rate_tracker_class() -> type:
     """A BYTETracker whose association reads widened boxes (``args.box_margin``) and confirms new tracks
-    with ``args.confirm_thresh``: its matching is scaled to the camera's frame rate."""
+    with ``args.confirm_thresh`` within ``args.confirm_frames`` frames: its matching is scaled to the camera's
+    frame rate."""
     from ultralytics.trackers.byte_tracker import BYTETracker
     from ultralytics.trackers.utils import matching
 
     class RateTracker(BYTETracker):
-        def get_dists(self, tracks: list[Any], detections: list[Any]) -> np.ndarray:
+        def get_dists(self, tracks: list[Any], detections: list[Any], frames: list[int] | None = None) -> np.ndarray:
+            """1 - IoU x score of widened boxes; a track's box widened ``frames[i]`` times as much (unconfirmed
+            tracks are not predicted forward: one first seen two frames ago may have walked twice as far)."""
             margin = self.args.box_margin
-            a = list(_widen(np.array([t.xyxy for t in tracks]), margin)) if tracks else []
+            a = [_widen(t.xyxy, margin * (frames[i] if frames else 1))[0] for i, t in enumerate(tracks)]
             b = list(_widen(np.array([d.xyxy for d in detections]), margin)) if detections else []
             dists = matching.iou_distance(a, b)
             return matching.fuse_score(dists, detections) if self.args.fuse_score else dists
@@ -98,14 +108,15 @@ def _rate_tracker_class() -> type:
             detections = [detections[i] for i in u_detection]
             if not unconfirmed:
                 return list(range(len(detections))), detections
-            dists = self.get_dists(unconfirmed, detections)
+            dists = self.get_dists(unconfirmed, detections, [self.frame_id - t.start_frame for t in unconfirmed])
             matches, u_unconfirmed, u_left = matching.linear_assignment(dists, thresh=self.args.confirm_thresh)
             for itracked, idet in matches:
                 unconfirmed[itracked].update(detections[idet], self.frame_id)
                 activated.append(unconfirmed[itracked])
-            for it in u_unconfirmed:
-                unconfirmed[it].mark_removed()
-                removed.append(unconfirmed[it])
+            for it in u_unconfirmed:  # not seen again: asked again next frame, until its time to confirm is up
+                if self.frame_id - unconfirmed[it].start_frame >= self.args.confirm_frames:
+                    unconfirmed[it].mark_removed()
+                    removed.append(unconfirmed[it])
             return u_left, detections
 
     return RateTracker
