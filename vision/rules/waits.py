@@ -28,8 +28,9 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   first seen outside every queue zone, its box on its own (not mostly inside another one's, ``SHADOW_SHARE``,
   nor far shorter than the nearest one waiting, ``PART_HEIGHT``: that is a head-and-shoulders box of someone
   waiting), that goes on well into a zone walked in, and joins from its first step in;
-- a queue's length counts the citizens seen in it (or waiting on its line, ``OUTSIDE_MARGIN``) and the waiting
-  ones out of sight (hidden behind the ones in front, or lost to the tracker), where they were last seen;
+- a queue's length counts the citizens seen in it (or waiting on its line, ``OUTSIDE_MARGIN``, or seen only from
+  the waist up, their foot point above it) and the waiting ones out of sight (hidden behind the ones in front, or
+  lost to the tracker), where they were last seen;
 - lost entries are dropped once every queue has stood empty for ``max_gap_s``, or ``lost_keep_s`` after the
   loss (someone who gave up and left is lost too, and must not lend a newcomer their wait for long);
 - a ``long_wait`` alarm follows the entry, not the identity, so a hidden citizen's alarm still comes on time.
@@ -102,9 +103,8 @@ class Queues:
                         height_share(citizen, in_queues(citizens, self.zones)) <= SEVERAL_HEIGHT:
                     self.walked_in.add(citizen.id)
                     self.first_in.pop(citizen.id, None)  # a box that stood in a queue before: they join on coming in
-                if (line := next((z for z in self.zones if z.distance(citizen.foot) <= OUTSIDE_MARGIN), None)) and \
-                        citizen.id in self.enter and citizen.id not in self.arrived:
-                    self.last[citizen.id] = (line.name, ts)  # waiting on the queue's line: still in it
+                if citizen.id in self.enter and citizen.id not in self.arrived:
+                    self._still_waiting(citizen, citizens, ts)
                 continue
             if citizen.id not in self.walked_in and self.came_in.get(citizen.id) == citizen.since and \
                     zone.depth(citizen.foot) > OUTSIDE_MARGIN:
@@ -135,6 +135,16 @@ class Queues:
             del self._lost_at[key]
         self.lengths = self._add_out_of_sight(counts, {c.id for c in citizens})
         return self.lengths
+
+    def _still_waiting(self, citizen: Identity, citizens: Sequence[Identity], ts: float) -> None:
+        """A waiting citizen seen outside every queue zone who has not left it: standing on a queue's line (their
+        foot just over it), or seen only from the waist up (``PART_HEIGHT``: their legs hidden behind someone in
+        front, their box's foot point well above where they stand) where they were last seen waiting."""
+        if line := next((z for z in self.zones if z.distance(citizen.foot) <= OUTSIDE_MARGIN), None):
+            self.last[citizen.id] = (line.name, ts)
+        elif (was := self.where.get(citizen.id)) is not None and \
+                height_share(citizen, in_queues(citizens, self.zones)) < PART_HEIGHT:
+            self.last[citizen.id] = (was, ts)
 
     def _add_out_of_sight(self, counts: dict[str, int], seen: set[int]) -> dict[str, int]:
         """Waiting citizens out of sight (hidden behind the ones in front, or lost to the tracker) still stand
