@@ -64,10 +64,10 @@ def rate_settings(fps: float) -> dict[str, float | int]:
             "confirm_frames": max(1, math.ceil(CONFIRM_WITHIN_S * fps))}
 
 
-def _widen(boxes: np.ndarray, margin: float) -> np.ndarray:
-    """xyxy boxes grown by ``margin`` of their width and height on every side."""
+def _widen(boxes: np.ndarray, margin: float | np.ndarray) -> np.ndarray:
+    """xyxy boxes grown by ``margin`` of their width and height on every side (one margin, or one per box)."""
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    if not margin or not len(boxes):
+    if not len(boxes) or not np.any(margin):
         return boxes
     w, h = (boxes[:, 2] - boxes[:, 0]) * margin, (boxes[:, 3] - boxes[:, 1]) * margin
     return np.stack((boxes[:, 0] - w, boxes[:, 1] - h, boxes[:, 2] + w, boxes[:, 3] + h), axis=1)
@@ -97,9 +97,9 @@ def _rate_tracker_class() -> type:
         def get_dists(self, tracks: list[Any], detections: list[Any], frames: list[int] | None = None) -> np.ndarray:
             """1 - IoU x score of widened boxes; a track's box widened ``frames[i]`` times as much (unconfirmed
             tracks are not predicted forward: one first seen two frames ago may have walked twice as far)."""
-            margin = self.args.box_margin
-            a = [_widen(t.xyxy, margin * (frames[i] if frames else 1))[0] for i, t in enumerate(tracks)]
-            b = list(_widen(np.array([d.xyxy for d in detections]), margin)) if detections else []
+            margin = self.args.box_margin * (np.asarray(frames, dtype=np.float32) if frames else 1.0)
+            a = list(_widen(np.array([t.xyxy for t in tracks]), margin)) if tracks else []
+            b = list(_widen(np.array([d.xyxy for d in detections]), self.args.box_margin)) if detections else []
             dists = matching.iou_distance(a, b)
             return matching.fuse_score(dists, detections) if self.args.fuse_score else dists
 
