@@ -204,12 +204,12 @@ def test_a_citizen_waiting_with_their_foot_just_over_the_queues_line_still_count
 
 
 
-def test_a_citizen_waiting_behind_someone_seen_only_from_the_waist_up_still_counts_in_the_queue() -> None:
-    """Two citizens wait; for two minutes the detector sees the second only from the waist up (their legs hidden
-    behind someone in front): their box is far shorter than the first one's, and its foot point lies well above the
-    queue zone's line. They have not left: the queue is still two long. Before, seen but outside the zone, they
-    counted nowhere (the busy counter's held-out rendering 56, where the unattended-counter alarm, which counts the
-    queue, came 22.5 s late)."""
+def test_a_citizen_waiting_seen_only_from_the_waist_up_still_counts_in_the_queue() -> None:
+    """Two citizens wait; for two minutes the detector sees the second only from the waist up (as when their legs
+    are hidden behind someone in front): their box is far shorter than the first one's, and its foot point lies
+    well above the queue zone's line. They have not left: the queue is still two long. Before, seen but outside the
+    zone, they counted nowhere (the busy counter's held-out rendering 56, where the unattended-counter alarm, which
+    counts the queue, came 22.5 s late)."""
     first = citizen(4, 0, (0.1, 0.8), called=250, leave=300)
     waiting = Actor("waiting", [(20, 0.2, 0.99), (23, 0.2, 0.6), (100, 0.2, 0.6)], track_id=5, role="citizen")
     from_the_waist_up = Actor("waiting, legs hidden", [(101, 0.2, 0.47), (240, 0.2, 0.47)], track_id=5,
