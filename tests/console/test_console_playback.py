@@ -10,6 +10,7 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,21 +23,26 @@ from tests.support.recordings import LiveRecording, Piece, index_footage
 ADVANCES = "(() => { const v = document.querySelector('{sel}'); return v && v.currentTime > 1.5 && !v.paused; })()"
 
 
+class Recorded(NamedTuple):
+    hall: datetime  # the hall camera's footage starts here
+    street: datetime  # the pedestrian-street camera's H.265 footage starts here
+
+
 @pytest.fixture(scope="module")
-def recorded(console: ConsoleSite, recorded_segments: list[Piece], hevc_segments: list[Piece]) -> datetime:
+def recorded(console: ConsoleSite, recorded_segments: list[Piece], hevc_segments: list[Piece]) -> Recorded:
     """The hall camera recorded yesterday 09:04:40-09:06:00 (counter 2's absence starts at 09:05), and the
-    pedestrian-street camera in H.265 an hour ago."""
+    pedestrian-street camera in H.265 an hour ago (yesterday, site time, in the first hour of a day)."""
     city = console.city
     start = datetime.fromisoformat(f"{city.yesterday}T09:04:40").replace(tzinfo=ZoneInfo(TZ))
+    street = datetime.now(ZoneInfo(TZ)) - timedelta(hours=1)
     with connect(console.db_url) as conn:
         index_footage(conn, console.data_dir, city.hall_camera, start, recorded_segments)
-        index_footage(conn, console.data_dir, city.street_cameras[2], datetime.now(ZoneInfo(TZ)) - timedelta(hours=1),
-                      hevc_segments)
-    return start
+        index_footage(conn, console.data_dir, city.street_cameras[2], street, hevc_segments)
+    return Recorded(start, street)
 
 
 def test_the_counter_audit_opens_the_absence_in_playback_which_plays_and_downloads(console: ConsoleSite,
-                                                                                    recorded: datetime) -> None:
+                                                                                    recorded: Recorded) -> None:
     day = console.city.yesterday
     page = console.open("manager", f"counter-audit?mode=day&day={day}", ready="svg.timeline")
     page.click("article[data-counter] ul.absences .playback-link")
@@ -70,7 +76,7 @@ def test_the_counter_audit_opens_the_absence_in_playback_which_plays_and_downloa
     page.context.close()
 
 
-def test_an_events_detail_plays_its_clip(console: ConsoleSite, recorded: datetime) -> None:
+def test_an_events_detail_plays_its_clip(console: ConsoleSite, recorded: Recorded) -> None:
     absence = console.city.events[f"absence-{console.city.yesterday}"]
     page = console.open("manager", f"events/{absence}", ready="#event-clip:not([hidden])")
     wait_until(page, ADVANCES.replace("{sel}", "#clip-video"), timeout_s=20)
@@ -79,9 +85,10 @@ def test_an_events_detail_plays_its_clip(console: ConsoleSite, recorded: datetim
     page.context.close()
 
 
-def test_an_h265_camera_says_the_browser_cannot_play_it(console: ConsoleSite, recorded: datetime) -> None:
+def test_an_h265_camera_says_the_browser_cannot_play_it(console: ConsoleSite, recorded: Recorded) -> None:
     camera = console.city.street_cameras[2]
-    page = console.open("operator", f"playback?camera={camera}", ready="svg.recording-timeline rect.recorded")
+    day = recorded.street.date().isoformat()  # the site day of the footage (not today's, in the first hour of a day)
+    page = console.open("operator", f"playback?camera={camera}&day={day}", ready="svg.recording-timeline rect.recorded")
     assert "H.265" in page.inner_text("#codec-unplayable")
     assert page.locator("video").count() == 0 and page.locator("#export-form").count() == 1
     shoot(page, "playback-h265")
