@@ -18,12 +18,13 @@ PART_HEIGHT = 0.75  # a box shorter than this share of the nearest one waiting i
 SEVERAL_HEIGHT = 1.5  # a box taller than this share of the nearest one waiting is around more than one person
 
 
-def part_of_someone(citizen: Identity, citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> bool:
+def part_of_someone(citizen: Identity, citizens: Sequence[Identity], queued: Sequence[Identity]) -> bool:
     """Whether ``citizen``'s box is a part of a person (head and shoulders): mostly inside another one's box, or
-    much shorter than the nearest one standing in a queue (as tall as them, at that distance from the camera)."""
+    much shorter than the nearest one standing in a queue (``queued``: as tall as them, at that distance from the
+    camera)."""
     if any(share_inside(citizen.track.box, c.track.box) > SHADOW_SHARE for c in citizens if c is not citizen):
         return True
-    return height_share(citizen, in_queues(citizens, zones)) < PART_HEIGHT
+    return height_share(citizen, queued) < PART_HEIGHT
 
 
 def in_queues(citizens: Sequence[Identity], zones: Sequence[ZoneSpec]) -> list[Identity]:

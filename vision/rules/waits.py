@@ -87,9 +87,10 @@ class Queues:
         """Update with the citizens seen now; return each queue zone's length."""
         if self._started is None:
             self._started = ts
+        queued = in_queues(citizens, self.zones)  # once a frame: read for each citizen outside the zones
         for citizen in citizens:
             if citizen.since >= ts and not any(z.contains(citizen.foot) for z in self.zones) and \
-                    not part_of_someone(citizen, citizens, self.zones):
+                    not part_of_someone(citizen, citizens, queued):
                 self.came_in[citizen.id] = ts  # a new track outside the queues, not a part of someone's box
             if citizen.first_seen >= ts and at_edge(citizen.track.box):
                 self.walked_in.add(citizen.id)  # came into the picture here: walked in
@@ -100,11 +101,11 @@ class Queues:
                 # or coming back; nor is one box around two people, one in front of the other, for a frame).
                 if citizen.id not in self.walked_in and all(
                         z.distance(citizen.foot) > OUTSIDE_MARGIN for z in self.zones) and \
-                        height_share(citizen, in_queues(citizens, self.zones)) <= SEVERAL_HEIGHT:
+                        height_share(citizen, queued) <= SEVERAL_HEIGHT:
                     self.walked_in.add(citizen.id)
                     self.first_in.pop(citizen.id, None)  # a box that stood in a queue before: they join on coming in
                 if citizen.id in self.enter and citizen.id not in self.arrived:
-                    self._still_waiting(citizen, citizens, ts)
+                    self._still_waiting(citizen, queued, ts)
                 continue
             if citizen.id not in self.walked_in and self.came_in.get(citizen.id) == citizen.since and \
                     zone.depth(citizen.foot) > OUTSIDE_MARGIN:
@@ -136,14 +137,14 @@ class Queues:
         self.lengths = self._add_out_of_sight(counts, {c.id for c in citizens})
         return self.lengths
 
-    def _still_waiting(self, citizen: Identity, citizens: Sequence[Identity], ts: float) -> None:
+    def _still_waiting(self, citizen: Identity, queued: Sequence[Identity], ts: float) -> None:
         """A waiting citizen seen outside every queue zone who has not left it: standing on a queue's line (their
         foot just over it), or seen only from the waist up (``PART_HEIGHT``: their legs hidden behind someone in
         front, their box's foot point well above where they stand) where they were last seen waiting."""
         if line := next((z for z in self.zones if z.distance(citizen.foot) <= OUTSIDE_MARGIN), None):
             self.last[citizen.id] = (line.name, ts)
         elif (was := self.where.get(citizen.id)) is not None and \
-                height_share(citizen, in_queues(citizens, self.zones)) < PART_HEIGHT:
+                height_share(citizen, queued) < PART_HEIGHT:
             self.last[citizen.id] = (was, ts)
 
     def _add_out_of_sight(self, counts: dict[str, int], seen: set[int]) -> dict[str, int]:
