@@ -333,3 +333,20 @@ def test_a_walk_in_swapped_with_the_head_going_up_keeps_their_wait_under_a_new_t
     waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
     assert len(waits) == 3 and None not in waits, waits
     assert all(abs(w - t) <= 2 for w, t in zip(waits, [203, 271 - 10, 303 - 197], strict=True)), waits
+
+
+def test_a_box_stopping_at_the_desk_too_briefly_to_be_served_does_not_raise_a_second_long_wait_alarm() -> None:
+    """A new track stops at the desk for a few seconds while a citizen has waited past ``long_wait_s``: at its
+    arrival it takes the head's turn (``settle_turn``), which ends the head's long wait; the stop is too short to
+    be a session, so the turn is given back (``give_back``) and the head waits on. Their alarm goes on: one alarm,
+    from joining to reaching the desk, not a second one raised for the same wait (the busy counter's held-out
+    rendering 65)."""
+    waiting = citizen(5, 30, (0.15, 0.7), called=300, leave=400)
+    brief = Actor("stops at the desk briefly", [(180, 0.55, 0.6), (182, 0.5, 0.45), (190, 0.5, 0.45),
+                                                (193, 0.9, 0.99)], track_id=9)
+    outputs = play(hall(long_wait_s=120), [officer(), waiting, brief], MONDAY_9AM, 450)
+    [alarm] = events(outputs, EventType.LONG_WAIT).values()
+    assert abs((alarm.start - MONDAY_9AM).total_seconds() - 30) <= 2  # joined on walking in
+    assert alarm.end is not None and abs((alarm.end - MONDAY_9AM).total_seconds() - 303) <= 3
+    [session] = sessions(outputs)
+    assert abs(session.wait_s - 273) <= 2

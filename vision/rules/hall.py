@@ -48,7 +48,7 @@ from core.types import Event, EventType, Observation, Severity, Track
 from .base import AlwaysOpen, IncidentLatch, OpenHours, RuleOutput, anchor_point, emit, live_tracks, setting
 from .counter import COUNTER_DEFAULTS, CounterSpec, OfficerPresence, ServiceDesk
 from .identity import Identities, Identity
-from .waits import Queues
+from .waits import Queues, Taken
 
 HALL_DEFAULTS: dict[str, float] = {
     **COUNTER_DEFAULTS,
@@ -80,7 +80,7 @@ class _Counter:
                                      update_every_s=setting(t, "update_every_s", 30))
         self.last_sample: datetime | None = None  # time of the last periodic presence observation
         self.turn_of: int | None = None  # the citizen of the session last started
-        self.taken: tuple[int, datetime] | None = None  # the queue entry that session took (``Queues.settle_turn``)
+        self.taken: Taken | None = None  # the queue entry that session took (``Queues.settle_turn``)
         self.unattended = IncidentLatch(setting(t, "unattended_hold_s", 60.0), clear_s=5.0,
                                         cooldown_s=setting(t, "cooldown_s", 60.0),
                                         update_every_s=setting(t, "update_every_s", 30))
@@ -186,7 +186,7 @@ class HallRule:
             out.sessions.append(handed)
         if counter.taken is not None and desk.citizen != counter.turn_of:
             if session is None:  # a passer-by or a short stop: not served, so not their turn either
-                self.queues.give_back(*counter.taken, now.timestamp())
+                self.queues.give_back(counter.taken, now.timestamp())
             counter.taken = None
         if desk.citizen is not None and desk.citizen != counter.turn_of:
             counter.turn_of = desk.citizen  # a session just started: settle whose turn it was, once
@@ -196,7 +196,7 @@ class HallRule:
                 arrival = self.queues.arrived.get(desk.citizen) or desk.arrivals().get(desk.citizen,
                                                                                        desk.service_start)
                 counter.taken = self.queues.settle_turn(desk.citizen, arrival)
-                desk.queue_enter = counter.taken[1] if counter.taken else None
+                desk.queue_enter = counter.taken.entry if counter.taken else None
         for identity_id, arrival in desk.arrivals().items():
             self.queues.arrive(identity_id, arrival)
         if session is not None:

@@ -42,6 +42,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from cameras.geometry import ZoneSpec
 from core.types import Event
@@ -51,6 +52,14 @@ from .boxes import PART_HEIGHT, SEVERAL_HEIGHT, at_edge, height_share, in_queues
 from .identity import Identities, Identity
 
 OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
+
+
+class Taken(NamedTuple):
+    """The queue entry a session took at its start (``Queues.settle_turn``), with whose it was and its alarm."""
+
+    key: int
+    entry: datetime
+    alarm: IncidentLatch | None
 
 
 class Queues:
@@ -310,7 +319,7 @@ class Queues:
         if latch_a is not None:
             self.long_waits[b] = latch_a
 
-    def settle_turn(self, citizen_id: int, arrival: datetime) -> tuple[int, datetime] | None:
+    def settle_turn(self, citizen_id: int, arrival: datetime) -> Taken | None:
         """The entry of a session starting with ``citizen_id``, who has none, and who held it: the head of the
         queue's, when citizens wait. Its queueing identity is often still on the books (the tracker gave that
         person a new identity at the desk, or moved the old one to the neighbour behind); whoever held the entry
@@ -337,16 +346,21 @@ class Queues:
             # (``_unswap``). A new identity made at the desk for the head was never in a queue.
             joined = self.first_in.get(citizen_id) if citizen_id in self.walked_in else None
             self._displaced_at[head] = (arrival.timestamp(), joined)
-        return head, entry
+        return Taken(head, entry, self.long_waits.get(head))
 
-    def give_back(self, key: int, entry: datetime, ts: float) -> None:
-        """Undo ``settle_turn``: the entry waits again, with its holder if the tracker still knows them."""
+    def give_back(self, taken: Taken, ts: float) -> None:
+        """Undo ``settle_turn``: the entry waits again, with its holder if the tracker still knows them; the
+        long-wait alarm that taking it ended, if one was raised, goes on (one wait, one alarm)."""
+        key = taken.key
         if key > 0 and key in self.displaced and self.identities.get(key) is not None:
             self.displaced.discard(key)
             self._displaced_at.pop(key, None)
-            self.enter[key] = entry
+            self.enter[key] = taken.entry
         else:
-            self._lose(entry, ts)
+            key = self._lose(taken.entry, ts)
+        if taken.alarm is not None:
+            taken.alarm.reopen()
+            self.long_waits[key] = taken.alarm
 
     def arrive(self, identity_id: int, arrival: datetime) -> None:
         if identity_id not in self.arrived:
