@@ -96,6 +96,18 @@ def test_an_h265_camera_says_the_browser_cannot_play_it(console: ConsoleSite, re
     page.context.close()
 
 
+def test_a_camera_opened_without_a_day_opens_on_the_day_of_its_newest_footage(console: ConsoleSite,
+                                                                             recorded: Recorded) -> None:
+    """The hall camera recorded yesterday only: today's page would be empty (so is the last hour's, just after
+    midnight); the page opens on the day its newest footage is on."""
+    camera = console.city.hall_camera
+    page = console.open("manager", f"playback?camera={camera}", ready="svg.recording-timeline")
+    assert page.input_value("#playback-day") == recorded.hall.date().isoformat()
+    assert page.locator("svg.recording-timeline rect.recorded").count() >= 1
+    assert page.problems == []
+    page.context.close()
+
+
 def test_an_enlarged_wall_tile_plays_live_video_a_few_seconds_behind(console: ConsoleSite) -> None:
     camera = console.city.street_cameras[0]
     with LiveRecording(console.data_dir, camera):

@@ -109,7 +109,10 @@ export async function render(root, ctx) {
   const tz = ctx.siteById(camera.site_id)?.timezone;
   const at = ctx.query.at ? new Date(ctx.query.at) : null;
   const today = localDay(new Date(), tz);
-  const day = ctx.query.day || (at ? localDay(at, tz) : today);
+  // No day asked for: the day of the camera's newest footage (today while it records; the day before, in the
+  // first hour after midnight or for a camera that stopped), not an empty page.
+  const newest = camera.last_recorded ? localDay(new Date(camera.last_recorded), tz) : today;
+  const day = ctx.query.day || (at ? localDay(at, tz) : newest);
   const dayStart = zonedMidnight(day, tz).getTime();
   const dayEnd = dayStart + DAY_MS;
   const go = (params) => ctx.navigate(`playback${queryString({ camera: camera.id, day, ...params })}`);
