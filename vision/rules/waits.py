@@ -359,8 +359,8 @@ class Queues:
         else:
             key = self._lose(taken.entry, ts)
         if taken.alarm is not None:
-            taken.alarm.reopen()
-            self.long_waits[key] = taken.alarm
+            taken.alarm.reopen()  # (and kept under its holder's key only: a handed head's may still be on the books)
+            self.long_waits = {k: v for k, v in self.long_waits.items() if v is not taken.alarm} | {key: taken.alarm}
 
     def arrive(self, identity_id: int, arrival: datetime) -> None:
         if identity_id not in self.arrived:
