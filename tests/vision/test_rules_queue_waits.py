@@ -350,3 +350,18 @@ def test_a_box_stopping_at_the_desk_too_briefly_to_be_served_does_not_raise_a_se
     assert alarm.end is not None and abs((alarm.end - MONDAY_9AM).total_seconds() - 303) <= 3
     [session] = sessions(outputs)
     assert abs(session.wait_s - 273) <= 2
+
+
+def test_a_hidden_citizen_given_up_by_the_tracker_still_counts_in_the_queue_in_that_very_frame() -> None:
+    """Hidden behind the others past ``reassoc_gap_s``, a waiting citizen's identity is given up and their entry
+    becomes a lost entry, still counted in the queue. It was counted again only from the next frame: the queue
+    read one short for one frame, which restarted the hold of "unattended with a queue" (which needs three
+    people for ``unattended_hold_s``): raised 16 s late on the busy counter's rendering 3."""
+    people = [Actor(f"p{i}", [(0, 0.05 + 0.05 * i, 0.7), (400, 0.05 + 0.05 * i, 0.7)], track_id=20 + i,
+                    hidden=[(150, 400)] if i == 2 else []) for i in range(3)]
+    outputs = play(hall(), [officer((100, 390), until=400), *people], MONDAY_9AM, 400)
+    lengths = [o.value for out in outputs for o in out.observations if o.metric == "queue_length"]
+    assert lengths and min(lengths) == 3, lengths
+    [unattended] = events(outputs, EventType.COUNTER_UNATTENDED_WITH_QUEUE).values()
+    raised = datetime.fromisoformat(unattended.attributes["raised_at"])
+    assert 175 <= (raised - MONDAY_9AM).total_seconds() <= 185  # absent from ~101 s, confirmed 20 s later, + 60 s

@@ -96,6 +96,7 @@ class Queues:
         """Update with the citizens seen now; return each queue zone's length."""
         if self._started is None:
             self._started = ts
+        self._let_go(ts)
         queued = in_queues(citizens, self.zones)  # once a frame: read for each citizen outside the zones
         for citizen in citizens:
             if citizen.since >= ts and not any(z.contains(citizen.foot) for z in self.zones) and \
@@ -320,14 +321,12 @@ class Queues:
             self.long_waits[b] = latch_a
 
     def settle_turn(self, citizen_id: int, arrival: datetime) -> Taken | None:
-        """The entry of a session starting with ``citizen_id``, who has none, and who held it: the head of the
-        queue's, when citizens wait. Its queueing identity is often still on the books (the tracker gave that
-        person a new identity at the desk, or moved the old one to the neighbour behind); whoever held the entry
-        gives it up and takes no new one, so later turns keep their own (and takes the head's entry in turn
-        when it reaches a desk). Anyone else seen in the hall for longer than ``max_gap_s`` before arriving,
-        and not standing in a queue on the way (about to join it: the tracker may have swapped them with the head
-        as they stepped in), walked in past the queue and keeps no wait. ``give_back`` undoes it (the stop was too
-        short)."""
+        """The entry a session starting with ``citizen_id`` (who has none) takes: the head of the queue's, when
+        citizens wait. Its identity is often still on the books (the tracker gave that person a new identity at
+        the desk, or moved the old one to the neighbour behind); it gives the entry up and takes no new one, so
+        later turns keep their own. Anyone else seen in the hall for over ``max_gap_s`` before arriving, and not
+        standing in a queue on the way (about to join it: the tracker may have swapped them with the head as they
+        stepped in), walked in past the queue and keeps no wait. ``give_back`` undoes it (too short a stop)."""
         citizen = self.identities.get(citizen_id)
         if citizen is None:
             return None
@@ -369,15 +368,14 @@ class Queues:
             self.first_in.pop(identity_id, None)
 
     # -- long waits ------------------------------------------------------------------------------------
-    def alarms(self, now: datetime, out: RuleOutput, make: Callable[[datetime, int | None], Event]) -> None:
-        """Step the long-wait alarms (``make(start, track_id)`` builds one), then let go of forgotten ones."""
-        # Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind; others
-        # drop their arrival (one who walked straight to a counter would otherwise stay in ``arrived``).
+    def _let_go(self, ts: float) -> None:
+        """Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind, counted in the
+        queue in the same frame; others drop their arrival (or one who walked straight to a desk stays there)."""
         for identity_id in [i for i in (*self.enter, *self.arrived, *self.displaced, *self.walked_in, *self.first_in,
                                         *self.came_in, *self.handed) if i > 0 and self.identities.get(i) is None]:
             self.first_in.pop(identity_id, None)
             if identity_id in self.enter and identity_id not in self.arrived:
-                self.leave_behind(identity_id, now.timestamp())
+                self.leave_behind(identity_id, ts)
             self.enter.pop(identity_id, None)
             self.arrived.pop(identity_id, None)
             self.handed.discard(identity_id)
@@ -385,6 +383,9 @@ class Queues:
             self._displaced_at.pop(identity_id, None)
             self.came_in.pop(identity_id, None)
             self.walked_in.discard(identity_id)
+
+    def alarms(self, now: datetime, out: RuleOutput, make: Callable[[datetime, int | None], Event]) -> None:
+        """Step the long-wait alarms (``make(start, track_id)`` builds one), then let go of ended ones."""
         waiting = set(self.waiting())
         for key in waiting - set(self.long_waits):
             self.long_waits[key] = self._new_latch()
