@@ -27,9 +27,10 @@ MOVED = 0.004  # of the picture's width and height together in half a second: wa
 BUCKETS = ((0, 70, "< 70 px"), (70, 100, "70-100 px"), (100, 10_000, ">= 100 px"))
 
 
-def _box(foot: tuple[float, float], height: float, width: int, size: int) -> tuple[float, float, float, float]:
-    x, y = foot[0] * width, foot[1] * size
-    return x - 0.2 * height, y - height, x + 0.2 * height, y
+def _box(foot: tuple[float, float], tall: float, width: int, height: int) -> tuple[float, float, float, float]:
+    """A person's box in a width x height picture: ``tall`` pixels high, standing on ``foot`` (normalized)."""
+    x, y = foot[0] * width, foot[1] * height
+    return x - 0.2 * tall, y - tall, x + 0.2 * tall, y
 
 
 def _looked_at(box: tuple[float, float, float, float], run: bool, regions: Any, whole: bool) -> bool:
@@ -52,15 +53,15 @@ def measure(truth_file: Path, actors: Sequence[Actor], person_height: Callable[[
             thresholds: Iterable[float], refresh_s: float, whole_frames: bool) -> list[dict[str, Any]]:
     """One row per threshold and height bucket for one rendering analysed at ``fps``."""
     truth = json.loads(truth_file.read_text(encoding="utf-8"))
-    start = datetime.fromisoformat(truth["start"]).timestamp()
+    begins = datetime.fromisoformat(truth["start"])
+    start = begins.timestamp()
     gates = {threshold: MotionGate(threshold, refresh_s) for threshold in thresholds}
     people = [a for a in actors if a.class_name == "person"]
     counts = {(th, label): [0, 0] for th in gates for *_, label in BUCKETS}
     runs = dict.fromkeys(gates, 0)
     came, first_look = {}, {th: {} for th in gates}  # actor -> first visible; threshold -> actor -> first look
     frames = 0
-    for frame in video_frames(truth_file.with_suffix(".mp4"), 1, datetime.fromtimestamp(start),
-                              truth["seconds_per_frame"], fps):
+    for frame in video_frames(truth_file.with_suffix(".mp4"), 1, begins, truth["seconds_per_frame"], fps):
         t = frame.captured_at - start
         frames += 1
         height_px, width_px = frame.image.shape[:2]
