@@ -4,29 +4,22 @@ side on the same frames."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.vision import MODELS, VTEST
+from tests.support.vision import MODELS, VTEST, scenes_data_dir
 from vigil.cli import app
-
-CACHE = Path(__file__).resolve().parents[2] / "var" / "scenarios" / "cache"
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not VTEST.is_file() or not (MODELS / "yolov3-tiny.weights").is_file(),
                     reason="vtest.avi or the yolov3-tiny model is missing (scripts/setup.sh)")
 def test_at_the_default_threshold_the_detector_looks_at_every_far_walker_on_the_short_counter(tmp_path: Path) -> None:
-    cache = tmp_path / "scenarios" / "cache"
-    cache.mkdir(parents=True)
-    if (CACHE / "sprites.npz").is_file():
-        shutil.copy(CACHE / "sprites.npz", cache)
     out = tmp_path / "gate.json"
     result = CliRunner().invoke(app, ["bench", "gate", "--scenario", "counter_absence", "--json", str(out)],
-                                env={"VIGIL_DATA_DIR": str(tmp_path)}, catch_exceptions=False)
+                                env={"VIGIL_DATA_DIR": str(scenes_data_dir(tmp_path))}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     document = json.loads(out.read_text())
     rows = {(row["threshold"], row["height"]): row for row in document["rows"]}

@@ -298,14 +298,10 @@ def test_an_absence_over_the_lunch_break_raises_nothing_end_to_end(bank: SpriteB
 def test_vigil_eval_runs_a_scenario_at_the_deployed_rate_and_at_2_fps(tmp_path: Path) -> None:
     # The street scenario at 2 fps (what a street camera got before rates went by role): the tracker, tuned to
     # 2 fps, still follows the wrong-way walker, and every goal holds.
-    import shutil
-
+    from tests.support.vision import scenes_data_dir
     from vigil.cli import app
 
-    cache = tmp_path / "scenarios" / "cache"
-    cache.mkdir(parents=True)
-    if (CACHE / "sprites.npz").is_file():
-        shutil.copy(CACHE / "sprites.npz", cache)
+    scenes_data_dir(tmp_path)
     out = tmp_path / "eval.json"
     # Two renderings (seeds) of the script: other people in each part, each scored on a row of its own, so one
     # lucky rendering cannot stand for the rule.

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli.common import ExitCode, fail, state
+from vigil.cli.common import state
 
 
 def register_bench(bench_app: typer.Typer) -> None:
@@ -36,29 +36,22 @@ def bench_gate(
     from cameras.plan import CameraRole
     from core import media
     from scenarios.evaluate import camera_plan, deployed_fps
-    from scenarios.library import SCENARIOS, build
-    from scenarios.sprites import VTEST, load_bank
+    from scenarios.library import SCENARIOS
+    from scenarios.sprites import load_bank
+    from vigil.cli.eval import renderings
 
-    unknown = sorted(set(scenario or []) - set(SCENARIOS))
-    if unknown:
-        raise fail(f"unknown scenario {unknown[0]!r} (one of: {', '.join(SCENARIOS)})", ExitCode.USAGE)
-    if not VTEST.is_file():
-        raise fail(f"{VTEST} not found: the scenarios are cut from it (run `bash scripts/setup.sh`)",
-                   ExitCode.NOT_FOUND)
     thresholds = list(dict.fromkeys(threshold or [0.002, settings.vision.motion_threshold]))
-    folder = media.scenarios_dir(settings.data_dir)
-    bank = load_bank(folder / "cache", settings.models_dir)
+    scenes = renderings(settings, scenario, list(dict.fromkeys(seed or [0])))
+    bank = load_bank(media.scenarios_dir(settings.data_dir) / "cache", settings.models_dir)  # (cached: no work)
     rows = []
-    for one in dict.fromkeys(seed or [0]):
-        place = folder if one == 0 else folder / f"seed-{one}"
-        for truth_file in build(place, bank, scenario or None, seed=one):
-            truth = json.loads(truth_file.read_text(encoding="utf-8"))
-            fps = deployed_fps(truth, settings.ingest)
-            role = camera_plan(truth).role
-            whole = not (settings.vision.regions or (settings.vision.counter_regions and role is CameraRole.COUNTER))
-            typer.echo(f"{truth['scenario']} (seed {one}) at {fps:g} fps ...", err=True)
-            rows += measure(truth_file, SCENARIOS[truth["scenario"]]().actors, bank.person_height, fps, thresholds,
-                            settings.vision.forced_refresh_s, whole)
+    for one, truth_file in scenes:
+        truth = json.loads(truth_file.read_text(encoding="utf-8"))
+        fps = deployed_fps(truth, settings.ingest)
+        role = camera_plan(truth).role
+        whole = not (settings.vision.regions or (settings.vision.counter_regions and role is CameraRole.COUNTER))
+        typer.echo(f"{truth['scenario']} (seed {one}) at {fps:g} fps ...", err=True)
+        rows += measure(truth_file, SCENARIOS[truth["scenario"]]().actors, bank.person_height, fps, thresholds,
+                        settings.vision.forced_refresh_s, whole)
     summed = totals(rows)
     summary = {f"{t['scenario']} {t['height']} at {t['threshold']:g}: not looked at %": t["not_looked_at_pct"]
                for t in summed if t["height"].startswith("<")}

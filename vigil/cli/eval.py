@@ -9,6 +9,7 @@ untouched vtest.avi is scored against its hand annotations (``scenarios/real.py`
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,28 @@ GOALS = {"presence_accuracy": 0.98, "queue_mae": 0.5, "wait_error_pct": 10.0, "s
 
 def register(app: typer.Typer) -> None:
     app.command("eval")(evaluate_command)
+
+
+def renderings(settings: Any, scenario: list[str] | None, seeds: list[int], rebuild: bool = False
+               ) -> Iterator[tuple[int, Path]]:
+    """Each seed's ground-truth file of each scenario (default: all), each rendered as it comes where missing
+    or stale: seed 0 in ``DATA_DIR/scenarios``, another in ``scenarios/seed-N``. Unknown names and missing
+    footage are refused at once."""
+    from core import media
+    from scenarios.library import SCENARIOS, build
+    from scenarios.sprites import VTEST, load_bank
+
+    unknown = sorted(set(scenario or []) - set(SCENARIOS))
+    if unknown:
+        raise fail(f"unknown scenario {unknown[0]!r} (one of: {', '.join(SCENARIOS)})", ExitCode.USAGE)
+    if not VTEST.is_file():
+        raise fail(f"{VTEST} not found: the scenarios are cut from it (run `bash scripts/setup.sh`)",
+                   ExitCode.NOT_FOUND)
+    folder = media.scenarios_dir(settings.data_dir)
+    bank = load_bank(folder / "cache", settings.models_dir)
+    return ((one, truth_file) for one in seeds
+            for truth_file in build(folder if one == 0 else folder / f"seed-{one}", bank, scenario or None,
+                                    seed=one, force=rebuild))
 
 
 def _row(scores: dict[str, Any]) -> dict[str, Any]:
@@ -94,39 +117,28 @@ def evaluate_command(
     Each camera is analysed at the rate it gets when deployed (by its role), or at --fps."""
     settings = state(ctx).settings()
     from bench.report import report
-    from core import media
     from scenarios.evaluate import deployed_fps, evaluate
-    from scenarios.library import SCENARIOS, build
     from scenarios.real import real_truth
-    from scenarios.sprites import VTEST, load_bank
+    from scenarios.sprites import VTEST
     from vision.detectors import ModelError, load_detector
 
-    unknown = sorted(set(scenario or []) - set(SCENARIOS))
-    if unknown:
-        raise fail(f"unknown scenario {unknown[0]!r} (one of: {', '.join(SCENARIOS)})", ExitCode.USAGE)
-    if not VTEST.is_file():
-        raise fail(f"{VTEST} not found: the scenarios are cut from it (run `bash scripts/setup.sh`)",
-                   ExitCode.NOT_FOUND)
+    seeds = list(dict.fromkeys(seed or [0]))
+    scenes = renderings(settings, scenario, seeds, rebuild)  # (refuses unknown names before loading a model)
     try:
         detector = load_detector(settings.vision, settings.models_dir, model)
     except ModelError as exc:
         raise fail(str(exc), ExitCode.NOT_BUILT) from None
-    folder = media.scenarios_dir(settings.data_dir)
-    bank = load_bank(folder / "cache", settings.models_dir)
-    seeds = list(dict.fromkeys(seed or [0]))
     results = []
     try:
-        for one in seeds:  # seed 0 renders into the folder itself, another seed into a folder of its own
-            place = folder if one == 0 else folder / f"seed-{one}"
-            for truth_file in build(place, bank, scenario or None, seed=one, force=rebuild):
-                truth = json.loads(truth_file.read_text(encoding="utf-8"))
-                rate = fps or deployed_fps(truth, settings.ingest)
-                typer.echo(f"{truth['scenario']} (seed {one}): {truth['frames']} frames, analysed at {rate:g} fps ...",
-                           err=True)
-                scores, _ = evaluate(truth, truth_file.with_suffix(".mp4"), detector, settings.vision, rate,
-                                     evidence_dir=evidence if evidence is None or len(seeds) == 1
-                                     else evidence / f"seed-{one}", scale=scale)
-                results.append({**scores, "seed": one})
+        for one, truth_file in scenes:
+            truth = json.loads(truth_file.read_text(encoding="utf-8"))
+            rate = fps or deployed_fps(truth, settings.ingest)
+            typer.echo(f"{truth['scenario']} (seed {one}): {truth['frames']} frames, analysed at {rate:g} fps ...",
+                       err=True)
+            scores, _ = evaluate(truth, truth_file.with_suffix(".mp4"), detector, settings.vision, rate,
+                                 evidence_dir=evidence if evidence is None or len(seeds) == 1
+                                 else evidence / f"seed-{one}", scale=scale)
+            results.append({**scores, "seed": one})
         if real and not scenario:
             truth = real_truth()
             rate = fps or deployed_fps(truth, settings.ingest)
