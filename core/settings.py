@@ -133,9 +133,7 @@ class VisionSettings(_Section):
     max_batch: int = Field(default=8, ge=1, le=256, description="Frames per detector call.")
     max_wait_ms: float = Field(default=30.0, ge=0, le=5000, description="Longest wait to fill a batch.")
     motion_gate: bool = Field(default=True, description="Skip detection on cameras without motion.")
-    motion_threshold: float = Field(default=0.001, ge=0, le=1, description="Share of changed pixels (of the "
-                                    "gate's small grey picture) that wakes the detector: one far walker, ~60 px "
-                                    "tall, changes ~0.001-0.002 of it in half a second.")
+    motion_threshold: float = Field(default=0.002, ge=0, le=1, description="Share of changed pixels.")
     forced_refresh_s: float = Field(default=3.0, gt=0, le=600, description="Detect at least this often anyway.")
     regions: bool = Field(
         default=False, description="Region detection: on motion, detect only crops of the moving areas at the "

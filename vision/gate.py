@@ -34,7 +34,7 @@ class GateDecision:
 class MotionGate:
     """One camera's motion gate; ``check`` decides, ``ran`` records that the detector ran on a frame."""
 
-    def __init__(self, threshold: float = 0.001, forced_refresh_s: float = 3.0, enabled: bool = True) -> None:
+    def __init__(self, threshold: float = 0.002, forced_refresh_s: float = 3.0, enabled: bool = True) -> None:
         self.threshold, self.forced_refresh_s, self.enabled = threshold, forced_refresh_s, enabled
         self._reference: np.ndarray | None = None
         self._last_run: float | None = None

@@ -71,7 +71,7 @@ def test_motion_wakes_the_gate_and_small_noise_does_not():
     rng = np.random.default_rng(1)
     scene = rng.integers(0, 255, (576, 768, 3), dtype=np.uint8)
     scene = cv2.GaussianBlur(scene, (31, 31), 0)
-    gate = MotionGate(VisionSettings().motion_threshold, forced_refresh_s=3.0)  # the default
+    gate = MotionGate(threshold=0.002, forced_refresh_s=3.0)
     assert gate.check(scene, 0.0).reason == "first"
     noisy = np.clip(scene.astype(np.int16) + rng.integers(-6, 7, scene.shape), 0, 255).astype(np.uint8)
     assert gate.check(noisy, 0.1).run is False
