@@ -21,8 +21,8 @@ def bench_gate(
     seed: Annotated[list[int] | None, typer.Option("--seed", help="Rendering of the scenarios (repeatable; "
                                                    "rendered first where missing, as `vigil eval` does).")] = None,
     threshold: Annotated[list[float] | None, typer.Option(
-        "--threshold", min=0.0, max=1.0, help="Gate threshold to compare (repeatable; default 0.002 and "
-                                              "vision.motion_threshold).")] = None,
+        "--threshold", min=0.0, max=1.0, help="Gate threshold to compare (repeatable; default 0.002, 0.001 "
+                                              "and vision.motion_threshold).")] = None,
     scenario: Annotated[list[str] | None, typer.Option("--scenario", help="Scenario (repeatable; default "
                                                        "all).")] = None,
 ) -> None:
@@ -40,7 +40,7 @@ def bench_gate(
     from scenarios.sprites import load_bank
     from vigil.cli.eval import renderings
 
-    thresholds = list(dict.fromkeys(threshold or [0.002, settings.vision.motion_threshold]))
+    thresholds = sorted(set(threshold or [0.002, 0.001, settings.vision.motion_threshold]), reverse=True)
     scenes = renderings(settings, scenario, list(dict.fromkeys(seed or [0])))
     bank = load_bank(media.scenarios_dir(settings.data_dir) / "cache", settings.models_dir)  # (cached: no work)
     rows = []
