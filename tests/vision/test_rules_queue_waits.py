@@ -365,3 +365,19 @@ def test_a_hidden_citizen_given_up_by_the_tracker_still_counts_in_the_queue_in_t
     [unattended] = events(outputs, EventType.COUNTER_UNATTENDED_WITH_QUEUE).values()
     raised = datetime.fromisoformat(unattended.attributes["raised_at"])
     assert 175 <= (raised - MONDAY_9AM).total_seconds() <= 185  # absent from ~101 s, confirmed 20 s later, + 60 s
+
+
+def test_the_head_found_at_the_desk_under_an_identity_woken_from_someone_else_keeps_their_wait() -> None:
+    """The head walks up to the desk unseen by the tracker (their old box lingers a moment where they stood) and
+    is found there by a new track, which takes the identity of someone who stood by the desk and was lost 15 s
+    before. That identity was first seen 30 s ago, never in a queue: it looked like someone who had walked in
+    straight to the counter, and the head was served without a wait (the busy counter's rendering 28, once the
+    gate looked more often). What an identity did before it was lost for a while may have been someone else's:
+    how long it has been in view counts from when it was taken up again."""
+    by_the_desk = Actor("stands by the desk", [(200, 0.66, 0.44), (215, 0.66, 0.44)], track_id=9)
+    head_box = Actor("the head's box, lingering", [(30, 0.1, 0.99), (33, 0.2, 0.8), (231, 0.2, 0.8)], track_id=6)
+    head = Actor("the head, found at the desk", [(230, 0.63, 0.47), (232, 0.5, 0.45), (300, 0.5, 0.45),
+                                                 (303, 0.9, 0.99)], track_id=12)
+    outputs = play(hall(), [officer(), by_the_desk, head_box, head], MONDAY_9AM, 360)
+    [session] = sessions(outputs)
+    assert session.wait_s is not None and abs(session.wait_s - (232 - 30)) <= 3, session.wait_s

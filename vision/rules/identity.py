@@ -49,9 +49,11 @@ class Identity:
     track_ids: list[int] = field(default_factory=list)
     history: deque[tuple[float, float, float]] = field(default_factory=deque)  # (t, x, y)
     since: float = -math.inf  # when the track that follows it now took it over (its first sight: ``first_seen``)
+    in_view_since: float = -math.inf  # when it came into view this time: after ``walk_s`` unseen, a new sighting
 
     def __post_init__(self) -> None:
         self.since = max(self.since, self.first_seen)
+        self.in_view_since = max(self.in_view_since, self.first_seen)
 
     def speed(self, window_s: float = 2.0) -> float | None:
         """Foot speed in normalized units per second over the last ``window_s`` (None: too short a history)."""
@@ -189,6 +191,10 @@ class Identities:
     def _see(self, identity: Identity, track: Track, now_ts: float) -> None:
         if identity.track.track_id != track.track_id:
             identity.since = now_ts
+        if now_ts - identity.last_seen > self.walk_s:
+            # Unseen that long and taken up again: what it did before may have been someone else's (a track woken
+            # on whoever stands where it was lost); how long it has been in view counts from now.
+            identity.in_view_since = now_ts
         identity.last_seen = now_ts
         identity.foot = track.foot
         self._track_seen[track.track_id] = (now_ts, track.foot)

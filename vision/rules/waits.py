@@ -270,8 +270,8 @@ class Queues:
         lost most recently (people leave the queue for a counter): the wait goes with them."""
         if citizen.id in self.enter or citizen.id in self.arrived:
             return
-        if ts - citizen.first_seen > self.identities.max_gap_s:
-            return  # seen a while and never in a queue: walked in straight to the counter
+        if ts - citizen.in_view_since > self.identities.max_gap_s:
+            return  # in view a while and never in a queue: walked in straight to the counter
         waiting = [i for i in self.identities.lost(ts) if i.id in self.enter and i.id not in self.arrived]
         if not waiting:
             return
@@ -330,7 +330,7 @@ class Queues:
         citizen = self.identities.get(citizen_id)
         if citizen is None:
             return None
-        seen_long = arrival.timestamp() - citizen.first_seen > self.identities.max_gap_s
+        seen_long = arrival.timestamp() - citizen.in_view_since > self.identities.max_gap_s
         if seen_long and citizen_id not in self.displaced and citizen_id not in self.first_in:
             return None
         head = self.head()
