@@ -13,6 +13,8 @@ the older track keeps the identity, and the newer one is treated as new (re-asso
 one identity is never seen twice in a frame. With ``refound_within_reach`` (the hall's rule), a track the
 tracker finds again after more than ``walk_s`` keeps its identity only within that same reach of where the
 track was last seen: ByteTrack carries a lost track's box on at its last velocity, and people in a hall stop.
+An identity taken up again after ``walk_s`` unseen starts a new sighting (``in_view_since``): what it did before
+may have been someone else's.
 """
 
 from __future__ import annotations
