@@ -34,15 +34,12 @@ def bench_gate(
     from bench.gate import measure, totals
     from bench.report import report
     from cameras.plan import CameraRole
-    from core import media
     from scenarios.evaluate import camera_plan, deployed_fps
     from scenarios.library import SCENARIOS
-    from scenarios.sprites import load_bank
     from vigil.cli.eval import renderings
 
     thresholds = sorted(set(threshold or [0.002, 0.001, settings.vision.motion_threshold]), reverse=True)
-    scenes = renderings(settings, scenario, list(dict.fromkeys(seed or [0])))
-    bank = load_bank(media.scenarios_dir(settings.data_dir) / "cache", settings.models_dir)  # (cached: no work)
+    bank, scenes = renderings(settings, scenario, list(dict.fromkeys(seed or [0])))
     rows = []
     for one, truth_file in scenes:
         truth = json.loads(truth_file.read_text(encoding="utf-8"))

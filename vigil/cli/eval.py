@@ -26,10 +26,10 @@ def register(app: typer.Typer) -> None:
 
 
 def renderings(settings: Any, scenario: list[str] | None, seeds: list[int], rebuild: bool = False
-               ) -> Iterator[tuple[int, Path]]:
-    """Each seed's ground-truth file of each scenario (default: all), each rendered as it comes where missing
-    or stale: seed 0 in ``DATA_DIR/scenarios``, another in ``scenarios/seed-N``. Unknown names and missing
-    footage are refused at once."""
+               ) -> tuple[Any, Iterator[tuple[int, Path]]]:
+    """The sprite bank, and each seed's ground-truth file of each scenario (default: all), each rendered as it
+    comes where missing or stale: seed 0 in ``DATA_DIR/scenarios``, another in ``scenarios/seed-N``. Unknown
+    names and missing footage are refused at once."""
     from core import media
     from scenarios.library import SCENARIOS, build
     from scenarios.sprites import VTEST, load_bank
@@ -42,9 +42,9 @@ def renderings(settings: Any, scenario: list[str] | None, seeds: list[int], rebu
                    ExitCode.NOT_FOUND)
     folder = media.scenarios_dir(settings.data_dir)
     bank = load_bank(folder / "cache", settings.models_dir)
-    return ((one, truth_file) for one in seeds
-            for truth_file in build(folder if one == 0 else folder / f"seed-{one}", bank, scenario or None,
-                                    seed=one, force=rebuild))
+    return bank, ((one, truth_file) for one in seeds
+                  for truth_file in build(folder if one == 0 else folder / f"seed-{one}", bank, scenario or None,
+                                          seed=one, force=rebuild))
 
 
 def _row(scores: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def evaluate_command(
     from vision.detectors import ModelError, load_detector
 
     seeds = list(dict.fromkeys(seed or [0]))
-    scenes = renderings(settings, scenario, seeds, rebuild)  # (refuses unknown names before loading a model)
+    _, scenes = renderings(settings, scenario, seeds, rebuild)  # (refuses unknown names before loading a model)
     try:
         detector = load_detector(settings.vision, settings.models_dir, model)
     except ModelError as exc:
