@@ -19,13 +19,12 @@ from uuid import UUID
 import numpy as np
 
 from cameras.geometry import ZoneSpec
-from cameras.plan import CameraRole, camera_role
 from core.settings import VisionSettings
 from core.types import CounterSession, Detections, Event, Frame, Observation, Track
 from vision.detectors.base import Detector
 from vision.evidence import write_evidence
 from vision.gate import GateDecision, MotionGate
-from vision.regions import Box, detect_in_regions, hold_outside, plan_crops, zone_boxes
+from vision.regions import Box, detect_in_regions, detects_regions, hold_outside, plan_crops, zone_boxes
 from vision.rules.base import Rule, SnapshotRequest
 from vision.tracking import CameraTracker, preload_tracker
 from vision.zones import LineWatch, zone_membership
@@ -71,8 +70,7 @@ class _Camera:
         self.gate = MotionGate(vision.motion_threshold, vision.forced_refresh_s, enabled=vision.motion_gate)
         self.tracker = CameraTracker(setup.fps) if setup.fps else CameraTracker()
         self.lines = LineWatch(setup.zones)
-        # region detection: on every camera with vision.regions, on counter cameras with vision.counter_regions
-        self.regions = vision.regions or (vision.counter_regions and camera_role(setup.zones) is CameraRole.COUNTER)
+        self.regions = detects_regions(vision, setup.zones)
         self.evidence: dict[UUID, dict[str, str]] = {}  # open event id -> {"start": path, ...}
 
 

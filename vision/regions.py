@@ -28,6 +28,8 @@ import cv2
 import numpy as np
 
 from cameras.geometry import ZoneSpec
+from cameras.plan import CameraRole, camera_role
+from core.settings import VisionSettings
 from core.types import CLASS_ID, Detections
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in whole pixels of the frame, x2/y2 exclusive
@@ -39,6 +41,12 @@ CONTAINED = 0.8  # a cut box this much inside another box is the same object see
 GUTTER_PX = 4  # grey between a mosaic's tiles: no box spans two crops
 PAD = 114  # the grey Ultralytics letterboxes with
 
+
+
+def detects_regions(vision: VisionSettings, zones: Sequence[ZoneSpec]) -> bool:
+    """Whether a camera watching ``zones`` detects in motion regions: every camera with ``vision.regions``,
+    counter cameras with ``vision.counter_regions``."""
+    return vision.regions or (vision.counter_regions and camera_role(zones) is CameraRole.COUNTER)
 
 def plan_crops(motion: Sequence[Box], width: int, height: int, imgsz: int, max_regions: int = 4) -> list[Box] | None:
     """The crops to detect for these motion boxes, or None for the whole frame: motion boxes that overlap (with

@@ -33,10 +33,10 @@ def bench_gate(
     settings = state(ctx).settings()
     from bench.gate import measure, totals
     from bench.report import report
-    from cameras.plan import CameraRole
     from scenarios.evaluate import camera_plan, deployed_fps
     from scenarios.library import SCENARIOS
     from vigil.cli.eval import renderings
+    from vision.regions import detects_regions
 
     thresholds = sorted(set(threshold or [0.002, 0.001, settings.vision.motion_threshold]), reverse=True)
     bank, scenes = renderings(settings, scenario, list(dict.fromkeys(seed or [0])))
@@ -44,20 +44,20 @@ def bench_gate(
     for one, truth_file in scenes:
         truth = json.loads(truth_file.read_text(encoding="utf-8"))
         fps = deployed_fps(truth, settings.ingest)
-        role = camera_plan(truth).role
-        whole = not (settings.vision.regions or (settings.vision.counter_regions and role is CameraRole.COUNTER))
+        whole = not detects_regions(settings.vision, camera_plan(truth).zones)
         typer.echo(f"{truth['scenario']} (seed {one}) at {fps:g} fps ...", err=True)
         rows += measure(truth_file, SCENARIOS[truth["scenario"]]().actors, bank.person_height, fps, thresholds,
                         settings.vision.forced_refresh_s, whole)
     summed = totals(rows)
     summary = {f"{t['scenario']} {t['height']} at {t['threshold']:g}: not looked at %": t["not_looked_at_pct"]
                for t in summed if t["height"].startswith("<")}
-    report("gate", summed, summary, json_file,
-           notes=["moving: (person, analysed frame) pairs where the person walked in the last 0.5 s; not looked at: "
-                  "the gate kept the frame from the detector, or (counter cameras, region detection) no motion "
-                  "region covered the person's box; detector_runs_pct: the detector's share of analysed frames "
-                  "(its cost), averaged over renderings"])
-    if json_file is not None:  # the per-rendering rows too
-        document = json.loads(json_file.read_text(encoding="utf-8"))
+    notes = ["moving: (person, analysed frame) pairs where the person walked in the last 0.5 s; not looked at: the "
+             "gate kept the frame from the detector, or (counter cameras, region detection) no motion region covered "
+             "the person's box; detector_runs_pct: the detector's share of analysed frames (its cost), averaged over "
+             "renderings"]
+    document = report("gate", summed, summary, None, notes=notes)
+    if json_file is not None:  # with the per-rendering rows too
         document["per_rendering"] = rows
+        json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+        typer.echo(f"wrote {json_file}")
