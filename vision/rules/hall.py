@@ -48,7 +48,8 @@ from core.types import Event, EventType, Observation, Severity, Track
 from .base import AlwaysOpen, IncidentLatch, OpenHours, RuleOutput, anchor_point, emit, live_tracks, setting
 from .counter import COUNTER_DEFAULTS, CounterSpec, OfficerPresence, ServiceDesk
 from .identity import Identities, Identity
-from .waits import Queues, Taken
+from .long_waits import Taken
+from .waits import Queues
 
 HALL_DEFAULTS: dict[str, float] = {
     **COUNTER_DEFAULTS,
@@ -326,6 +327,6 @@ class HallRule:
                 out.sessions.append(session)
             for latch in (counter.absence, counter.unattended):
                 emit(out, latch.close(now), now)
-        for latch in [*self.queues.long_waits.values(), self.overcrowded]:
-            emit(out, latch.close(now), now)
+        self.queues.long_waits.close(now, out)
+        emit(out, self.overcrowded.close(now), now)
         return out

@@ -33,7 +33,7 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   lost to the tracker), where they were last seen;
 - lost entries are dropped once every queue has stood empty for ``max_gap_s``, or ``lost_keep_s`` after the
   loss (someone who gave up and left is lost too, and must not lend a newcomer their wait for long);
-- a ``long_wait`` alarm follows the entry, not the identity, so a hidden citizen's alarm still comes on time.
+- a ``long_wait`` alarm follows the entry, not the identity (``long_waits.py``).
 """
 
 from __future__ import annotations
@@ -42,24 +42,16 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from cameras.geometry import ZoneSpec
 from core.types import Event
 
-from .base import IncidentLatch, RuleOutput, emit
+from .base import IncidentLatch, RuleOutput
 from .boxes import PART_HEIGHT, SEVERAL_HEIGHT, at_edge, height_share, in_queues, part_of_someone
 from .identity import Identities, Identity
+from .long_waits import LongWaits, Taken
 
 OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
-
-
-class Taken(NamedTuple):
-    """The queue entry a session took at its start (``Queues.settle_turn``), with whose it was and its alarm."""
-
-    key: int
-    entry: datetime
-    alarm: IncidentLatch | None
 
 
 class Queues:
@@ -72,7 +64,6 @@ class Queues:
         self.hold_s = hold_s  # a citizen lost for less still counts where last seen
         self.confirm_s = confirm_s  # seen in a queue zone this long (since first seen there): joined the queue
         self.first_in: dict[int, datetime] = {}  # identity -> first sight in a queue zone, not yet an entry
-        self._new_latch = long_wait
         self.enter: dict[int, datetime] = {}  # identity (or lost entry, < 0) -> first entry into a queue zone
         self.arrived: dict[int, datetime] = {}  # citizen identity -> first confirmed arrival at a counter
         self.last: dict[int, tuple[str, float]] = {}  # identity -> (queue zone, last time seen in it)
@@ -81,7 +72,7 @@ class Queues:
         self.came_in: dict[int, float] = {}  # identity -> when its track was first seen, outside the queues, on its own
         self.handed: set[int] = set()  # identities that took a lost citizen's wait at a counter (``hand_over``)
         self.walked_in: set[int] = set()  # came into view at the picture's edge, or seen well away from the queues
-        self.long_waits: dict[int, IncidentLatch] = {}
+        self.long_waits = LongWaits(long_wait)
         self.lengths: dict[str, int] = {z.name: 0 for z in self.zones}
         self._empty_since: float | None = None
         self.lost_keep_s = lost_keep_s
@@ -247,8 +238,7 @@ class Queues:
         self._lost_at.pop(key, None)
         if key in self.where:
             self.where[to] = self.where.pop(key)
-        if key in self.long_waits:
-            self.long_waits[to] = self.long_waits.pop(key)
+        self.long_waits.move(key, to)
 
     def _lose(self, entry: datetime, ts: float) -> int:
         """A new lost entry (a citizen lost for good at ``ts``); returns its key."""
@@ -288,8 +278,8 @@ class Queues:
         (and its alarm) is left behind as a lost entry, for the next citizen found again in a queue (``_entry``),
         or reaching a desk (``take_turn``)."""
         if identity_id in self.enter:
-            if identity_id in self.arrived and identity_id in self.long_waits:
-                self.long_waits[identity_id].reopen()  # the long wait its arrival ended goes on
+            if identity_id in self.arrived:
+                self.long_waits.reopen(identity_id)  # the long wait its arrival ended goes on
             self._move(identity_id, self._lose(self.enter[identity_id], ts))
         self.arrived.pop(identity_id, None)
         self.handed.discard(identity_id)
@@ -314,11 +304,7 @@ class Queues:
             return
         a, b = citizen.id, earliest
         self.enter[a], self.enter[b] = self.enter[b], self.enter[a]
-        latch_a, latch_b = self.long_waits.pop(a, None), self.long_waits.pop(b, None)
-        if latch_b is not None:
-            self.long_waits[a] = latch_b
-        if latch_a is not None:
-            self.long_waits[b] = latch_a
+        self.long_waits.swap(a, b)
 
     def settle_turn(self, citizen_id: int, arrival: datetime) -> Taken | None:
         """The entry a session starting with ``citizen_id`` (who has none) takes: the head of the queue's, when
@@ -358,8 +344,7 @@ class Queues:
         else:
             key = self._lose(taken.entry, ts)
         if taken.alarm is not None:
-            taken.alarm.reopen()  # (and kept under its holder's key only: a handed head's may still be on the books)
-            self.long_waits = {k: v for k, v in self.long_waits.items() if v is not taken.alarm} | {key: taken.alarm}
+            self.long_waits.keep(taken.alarm, key)
 
     def arrive(self, identity_id: int, arrival: datetime) -> None:
         if identity_id not in self.arrived:
@@ -367,7 +352,7 @@ class Queues:
             self.last.pop(identity_id, None)
             self.first_in.pop(identity_id, None)
 
-    # -- long waits ------------------------------------------------------------------------------------
+    # -- forgotten identities, long waits ----------------------------------------------------------------
     def _let_go(self, ts: float) -> None:
         """Forgotten identities never come back: a waiting one leaves its entry (and alarm) behind, counted in the
         queue in the same frame; others drop their arrival (or one who walked straight to a desk stays there)."""
@@ -385,16 +370,5 @@ class Queues:
             self.walked_in.discard(identity_id)
 
     def alarms(self, now: datetime, out: RuleOutput, make: Callable[[datetime, int | None], Event]) -> None:
-        """Step the long-wait alarms (``make(start, track_id)`` builds one), then let go of ended ones."""
-        waiting = set(self.waiting())
-        for key in waiting - set(self.long_waits):
-            self.long_waits[key] = self._new_latch()
-        for key, latch in list(self.long_waits.items()):
-            active = key in waiting
-            enter = self.enter.get(key, now)
-            track_id = key if key > 0 else None
-            event = latch.step(active, now, lambda start, t=track_id: make(start, t),
-                               {"wait_s": round((now - enter).total_seconds(), 1)}, since=enter)
-            emit(out, event, now, (key,) if key > 0 else ())
-            if not active and not latch.is_open and key not in self.handed:  # (a handed one may be walking off)
-                del self.long_waits[key]
+        """Step the long-wait alarms of the entries (``make(start, track_id)`` builds one)."""
+        self.long_waits.step(self.waiting(), self.enter, self.handed, now, out, make)
