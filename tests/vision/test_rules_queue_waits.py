@@ -381,3 +381,26 @@ def test_the_head_found_at_the_desk_under_an_identity_woken_from_someone_else_ke
     outputs = play(hall(), [officer(), by_the_desk, head_box, head], MONDAY_9AM, 360)
     [session] = sessions(outputs)
     assert session.wait_s is not None and abs(session.wait_s - (232 - 30)) <= 3, session.wait_s
+
+
+def test_a_second_box_at_the_desk_served_after_the_heads_own_box_is_lost_there_keeps_the_heads_wait() -> None:
+    """As the head reaches the desk, a second box appears on them there (the tracker's new track), in the very
+    frame a citizen at the back of the queue is hidden behind the others; the head's own box is lost at the desk
+    two seconds later, too soon to be a session, and the second box is served. It had been taken for someone who
+    left the queue (``hand_over``: the one lost at the back) and traded waits with the head's identity (turns go
+    in the order people came), so it was served with the wait of the one behind the head, and every later turn
+    took the one before theirs (the busy counter's held-out rendering 69, waits 12 % off). A box carrying on at
+    the desk from one lost there a moment ago, where both stood, is that one: it keeps their wait
+    (``Queues.carry_on``), and the wait it had been handed goes back to the queue."""
+    head = citizen(4, 0, (0.1, 0.6), called=198, leave=300, hidden=[(204, 400)])  # at the desk from 201 to 203
+    boxed_anew = Actor("the head, boxed anew at the desk", [(202, 0.52, 0.46), (300, 0.52, 0.46), (303, 0.9, 0.99)],
+                       track_id=40)
+    middle = citizen(6, 10, (0.2, 0.72), called=300, leave=390)
+    back = citizen(5, 20, (0.25, 0.85), called=400, leave=500, hidden=[(202, 240)])
+    # (The second box's track comes first in the frame: the head's identity, confirmed at the desk, takes back
+    # the earliest wait last, and the box is left with the one it was handed, as on rendering 69.)
+    outputs = play(hall(), [officer(), boxed_anew, head, middle, back], MONDAY_9AM, 600)
+    waits = [s.wait_s for s in sorted(sessions(outputs), key=lambda s: s.service_start)]
+    assert len(waits) == 3 and None not in waits, waits
+    assert [round(w) for w in waits] == [pytest.approx(202 - 0, abs=2), pytest.approx(303 - 10, abs=2),
+                                         pytest.approx(403 - 20, abs=2)], waits

@@ -130,6 +130,7 @@ class ServiceDesk:
     queue_enter: datetime | None = None
     last_in: datetime | None = None
     free_since: datetime | None = None  # end of the previous session: the next one cannot start before
+    unserved: int | None = None  # the citizen whose last stop here was too short to be a session
 
     def __post_init__(self) -> None:
         self.stays = ZoneStays(self.leave_after_s)
@@ -181,5 +182,6 @@ class ServiceDesk:
             session = CounterSession(counter_id=self.counter_id, service_start=self.service_start,
                                      service_end=self.last_in, track_id=self.citizen, queue_enter=self.queue_enter)
         self.free_since = self.last_in
+        self.unserved = self.citizen if session is None else None
         self.citizen, self.service_start, self.queue_enter, self.last_in = None, None, None, None
         return session

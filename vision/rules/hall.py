@@ -191,7 +191,9 @@ class HallRule:
             counter.taken = None
         if desk.citizen is not None and desk.citizen != counter.turn_of:
             counter.turn_of = desk.citizen  # a session just started: settle whose turn it was, once
-            if desk.queue_enter is None and desk.service_start is not None:
+            if desk.unserved is not None and (entry := self.queues.carry_on(desk.unserved, desk.citizen)) is not None:
+                desk.queue_enter = entry  # the one there a moment ago, under a second box
+            elif desk.queue_enter is None and desk.service_start is not None:
                 # Their first arrival at a desk: someone who came up to the desk before (the tracker's
                 # identities at the head of a line wander) was not walking in past the queue.
                 arrival = self.queues.arrived.get(desk.citizen) or desk.arrivals().get(desk.citizen,

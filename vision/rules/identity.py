@@ -33,6 +33,11 @@ Point = tuple[float, float]
 MAX_TRACK_IDS = 16
 
 
+# Normalized picture widths a second: faster than anyone walks in a hall, on a close camera too (the composed
+# halls' people walk 0.05-0.06, a scripted hall's 0.15): how far someone lost may have gone since.
+WALK_REACH = 0.3
+
+
 def kind_of(class_name: str) -> str:
     """People and vehicles never swap identities; vehicles of different classes may (detector flicker)."""
     return "vehicle" if class_name in VEHICLE_CLASSES else class_name
@@ -223,3 +228,14 @@ class Identities:
     def _forget(self, now_ts: float) -> None:
         for identity_id in [i for i, identity in self._all.items() if now_ts - identity.last_seen > self.max_gap_s]:
             self.forget(identity_id)
+
+
+def could_be(lost: Identity, seen: Identity, max_distance: float) -> bool:
+    """Whether the one ``lost`` could be ``seen``: lost before ``seen`` came into view, near enough where ``seen``
+    was first seen to have walked there since at ``WALK_REACH``; lost after, seen within ``max_distance`` of where
+    ``seen`` stood at some moment both were in view (one person, two boxes)."""
+    if lost.last_seen < seen.in_view_since:
+        t, x, y = next(((t, x, y) for t, x, y in seen.history if t >= seen.in_view_since), (seen.last_seen, *seen.foot))
+        return math.dist((x, y), lost.foot) <= max_distance + WALK_REACH * (t - lost.last_seen)
+    where = {t: (x, y) for t, x, y in lost.history if t >= seen.in_view_since}
+    return any(math.dist((x, y), where[t]) <= max_distance for t, x, y in seen.history if t in where)

@@ -12,6 +12,8 @@ identities come and go, and neighbours' identities swap as the line moves up. Th
   queue, ``settle_turn``); when the one arriving had just walked in, the tracker may have swapped them with
   the head as they passed: if the head's identity still stands in the queue ``max_gap_s`` later, someone waits
   under it, and takes a lost entry, a missing citizen's, or else one from when the walk-in joined (``_unswap``);
+  one served at a desk right after a stop too short to be a session, by one lost there where both stood, is
+  that one under a second box and keeps their entry (``carry_on``);
 - a waiting citizen lost for good leaves their entry behind (a *lost entry*, keyed by a negative number) and
   the next citizen first seen already standing in a queue takes the earliest of them: that is someone found
   again, since newcomers walk in and are seen well away from the queue (or coming into the picture at its edge)
@@ -48,7 +50,7 @@ from core.types import Event
 
 from .base import IncidentLatch, RuleOutput
 from .boxes import PART_HEIGHT, SEVERAL_HEIGHT, at_edge, height_share, in_queues, part_of_someone
-from .identity import Identities, Identity
+from .identity import Identities, Identity, could_be
 from .long_waits import LongWaits, Taken
 
 OUTSIDE_MARGIN = 0.02  # normalized: someone this far outside every queue zone has left the queues
@@ -257,7 +259,10 @@ class Queues:
     # -- at the desk -----------------------------------------------------------------------------------
     def hand_over(self, citizen: Identity, ts: float) -> None:
         """A newcomer at a counter who was never seen queueing is taken to be the waiting citizen the tracker
-        lost most recently (people leave the queue for a counter): the wait goes with them."""
+        lost most recently (people leave the queue for a counter): the wait goes with them. (Not necessarily the
+        one who walked up: as the line moves up, the tracker often moves each identity one person forward and
+        loses the one at the back, in the very frame the head is boxed anew at the desk; turns taken in the
+        order people came, ``take_turn``, put the waits right.)"""
         if citizen.id in self.enter or citizen.id in self.arrived:
             return
         if ts - citizen.in_view_since > self.identities.max_gap_s:
@@ -272,6 +277,28 @@ class Queues:
             self._handed_walk_in = (ts, joined)
         self.take_over(max(waiting, key=lambda i: i.last_seen).id, citizen.id)
         self.handed.add(citizen.id)
+
+    def carry_on(self, was: int, citizen_id: int) -> datetime | None:
+        """``was`` stopped at a desk too briefly to be served, and ``citizen_id``, never seen queueing, is served
+        there next: when ``was`` is lost and could be them (``could_be``: one person, two boxes, the first
+        lost at the desk), ``citizen_id`` takes ``was``'s entry, which is returned (None: not so). Otherwise the
+        one served next took the turn after the one who was there a moment ago, and every later turn the one
+        before theirs. A wait ``citizen_id`` was handed at the desk (``hand_over``: taken for someone who left
+        the queue, which was ``was``) goes back to the queue: ``was``, waiting again, holds it until given up."""
+        lost, citizen = self.identities.get(was), self.identities.get(citizen_id)
+        if lost is None or citizen is None or was not in self.enter or \
+                (citizen_id in self.enter and citizen_id not in self.handed) or \
+                any(i.id == was for i in self.identities.visible) or \
+                not could_be(lost, citizen, self.identities.max_distance):
+            return None
+        if citizen_id not in self.enter:
+            self.take_over(was, citizen_id)
+            return self.enter[citizen_id]
+        self.enter[was], self.enter[citizen_id] = self.enter[citizen_id], self.enter[was]
+        self.long_waits.swap(was, citizen_id)
+        self.arrived.pop(was, None)
+        self.handed.discard(citizen_id)
+        return self.enter[citizen_id]
 
     def leave_behind(self, identity_id: int, ts: float) -> None:
         """``identity_id`` is not the citizen waiting under their entry, nor one who arrived at a desk: the entry
