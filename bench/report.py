@@ -61,8 +61,10 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | Non
 
 
 def report(name: str, rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any], json_file: Path | None,
-           columns: Sequence[str] | None = None, notes: Sequence[str] = ()) -> dict[str, Any]:
-    """Print the table and summary; write ``{"benchmark", "machine", "rows", "summary", "notes"}`` as JSON."""
+           columns: Sequence[str] | None = None, notes: Sequence[str] = (),
+           extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Print the table and summary; write ``{"benchmark", "machine", "rows", "summary", "notes"}`` as JSON, with
+    ``extra`` keys after them in the file (detail too long for the table: per-scenario scores, raw rows)."""
     print(f"\n== vigil bench {name} ==")
     print(format_table(rows, columns))
     if summary:
@@ -74,6 +76,7 @@ def report(name: str, rows: Sequence[Mapping[str, Any]], summary: Mapping[str, A
     document = {"benchmark": name, "machine": machine_info(), "rows": list(rows), "summary": dict(summary),
                 "notes": list(notes)}
     if json_file is not None:
+        document.update(extra or {})
         json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
         print(f"wrote {json_file}")

@@ -42,11 +42,11 @@ GUTTER_PX = 4  # grey between a mosaic's tiles: no box spans two crops
 PAD = 114  # the grey Ultralytics letterboxes with
 
 
-
 def detects_regions(vision: VisionSettings, zones: Sequence[ZoneSpec]) -> bool:
     """Whether a camera watching ``zones`` detects in motion regions: every camera with ``vision.regions``,
     counter cameras with ``vision.counter_regions``."""
     return vision.regions or (vision.counter_regions and camera_role(zones) is CameraRole.COUNTER)
+
 
 def plan_crops(motion: Sequence[Box], width: int, height: int, imgsz: int, max_regions: int = 4) -> list[Box] | None:
     """The crops to detect for these motion boxes, or None for the whole frame: motion boxes that overlap (with

@@ -82,12 +82,8 @@ def bench_capacity(
              + ("on: one ffmpeg per camera (record/'s RecorderPool) from an RTSP server playing the clip; "
                 "recorder_cpu_share: those ffmpeg processes, camera_server_cpu_share: the RTSP server standing in "
                 "for the cameras, each of all cores" if recording else "off (--recording records every camera)")]
-    document = report("capacity", [{k: r[k] for k in columns} for r in rows], {}, None, columns, notes)
-    if json_file is not None:
-        document["profiles"] = rows
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
-        typer.echo(f"wrote {json_file}")
+    report("capacity", [{k: r[k] for k in columns} for r in rows], {}, json_file, columns, notes,
+           extra={"profiles": rows})
 
 
 def _kind(detector: Detector) -> str:

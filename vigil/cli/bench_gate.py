@@ -55,9 +55,4 @@ def bench_gate(
              "gate kept the frame from the detector, or (counter cameras, region detection) no motion region covered "
              "the person's box; detector_runs_pct: the detector's share of analysed frames (its cost), averaged over "
              "renderings"]
-    document = report("gate", summed, summary, None, notes=notes)
-    if json_file is not None:  # with the per-rendering rows too
-        document["per_rendering"] = rows
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
-        typer.echo(f"wrote {json_file}")
+    report("gate", summed, summary, json_file, notes=notes, extra={"per_rendering": rows})

@@ -157,10 +157,5 @@ def evaluate_command(
               for f in s["incidents"]["false_alarm_list"]]
     if scale != 1.0:
         notes.insert(0, f"every frame resized by {scale:g} before analysis (--scale)")
-    document = report("eval (analytics)", rows, _goals(rows), None, notes=notes)
-    if json_file is not None:
-        document["scenarios"] = results
-        document["model"] = model or settings.vision.model
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
-        typer.echo(f"wrote {json_file}")
+    report("eval (analytics)", rows, _goals(rows), json_file, notes=notes,
+           extra={"scenarios": results, "model": model or settings.vision.model})
